@@ -1,0 +1,150 @@
+//! The one authentication extractor every upstream route shares.
+//!
+//! Checks run in the contract's order: 1047/1001 (cannot read) → 1505 (missing) →
+//! 1000/1014/1039 (authentication) → 1501 (agent match). The route's own checks follow
+//! in its handler.
+
+use std::marker::PhantomData;
+
+use axum::extract::{FromRequest, Request};
+
+use super::error::ApiError;
+use super::params::Params;
+use crate::app::AppState;
+use crate::domain::{Account, Agent, now_unix};
+use crate::secrets;
+
+/// What differs between routes in authentication.
+pub trait Route: Send + Sync + 'static {
+    /// Route parameters that must be present (reported with the auth ones in 1505).
+    const REQUIRED: &'static [&'static str] = &[];
+
+    /// The answer for an unknown, expired or logged-out `ssid`.
+    fn bad_ssid() -> ApiError {
+        ApiError::InvalidParams
+    }
+
+    /// Type checks of route parameters, answered 1001 before anything else is checked.
+    fn check_types(_params: &Params) -> Result<(), ApiError> {
+        Ok(())
+    }
+}
+
+/// An authenticated request for one agent, by its session or by an account token.
+pub struct AgentRequest<R> {
+    pub params: Params,
+    pub account: Account,
+    pub agent: Agent,
+    /// The session the request came through (None with token authentication).
+    pub session_pk: Option<i64>,
+    /// The server's clock when the request was read.
+    pub now: i64,
+    route: PhantomData<fn() -> R>,
+}
+
+struct Credentials {
+    ssid: Option<String>,
+    user_id: Option<String>,
+    token: Option<String>,
+    agent_id: Option<String>,
+}
+
+impl Credentials {
+    fn read(params: &Params) -> Result<Credentials, ApiError> {
+        Ok(Credentials {
+            ssid: params.string("ssid")?,
+            user_id: params.id("userId")?,
+            token: params.string("token")?,
+            agent_id: params.id("agentId")?,
+        })
+    }
+
+    fn missing(&self) -> Vec<&'static str> {
+        if self.ssid.is_some() {
+            return vec![];
+        }
+        if self.user_id.is_none() && self.token.is_none() {
+            return vec!["ssid"];
+        }
+        [
+            ("userId", self.user_id.is_none()),
+            ("token", self.token.is_none()),
+            ("agentId", self.agent_id.is_none()),
+        ]
+        .into_iter()
+        .filter_map(|(name, missing)| missing.then_some(name))
+        .collect()
+    }
+}
+
+impl<R: Route> FromRequest<AppState> for AgentRequest<R> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, app: &AppState) -> Result<Self, Self::Rejection> {
+        let params = Params::from_request(req, app).await?;
+        let creds = Credentials::read(&params)?;
+        R::check_types(&params)?;
+
+        let mut missing = creds.missing();
+        missing.extend(R::REQUIRED.iter().filter(|name| !params.has(name)));
+        if !missing.is_empty() {
+            return Err(ApiError::Missing(missing));
+        }
+
+        let now = now_unix();
+        let (account, agent, session_pk) = match creds {
+            Credentials {
+                ssid: Some(ssid),
+                user_id: None,
+                token: None,
+                agent_id,
+            } => {
+                let found = app.store.session(&secrets::hash(&ssid)).await?;
+                let ctx = found
+                    .filter(|c| c.session.is_live(now, app.config.session_idle_timeout_secs))
+                    .ok_or_else(R::bad_ssid)?;
+                if ctx.account.suspended {
+                    return Err(ApiError::Suspended);
+                }
+                if agent_id.is_some_and(|id| id != ctx.agent.agent_id) {
+                    return Err(ApiError::AgentMismatch);
+                }
+                (ctx.account, ctx.agent, Some(ctx.session.id))
+            }
+            // Upstream: "when userId and token are used, ssid should not be present".
+            Credentials { ssid: Some(_), .. } => return Err(ApiError::InvalidParams),
+            Credentials {
+                user_id: Some(user_id),
+                token: Some(token),
+                agent_id: Some(agent_id),
+                ..
+            } => {
+                let account = app
+                    .store
+                    .account_by_token(&user_id, &secrets::hash(&token))
+                    .await?
+                    .ok_or(ApiError::InvalidToken)?;
+                if account.suspended {
+                    return Err(ApiError::Suspended);
+                }
+                // Unknown here and "belongs to another account" answer alike.
+                let agent = app
+                    .store
+                    .agent(account.id, &agent_id)
+                    .await?
+                    .ok_or(ApiError::AgentMismatch)?;
+                (account, agent, None)
+            }
+            _ => unreachable!("missing credentials were answered with 1505"),
+        };
+
+        Ok(AgentRequest {
+            params,
+            account,
+            agent,
+            session_pk,
+            now,
+            route: PhantomData,
+        })
+    }
+}

@@ -1,0 +1,144 @@
+//! The error envelope: one enum that knows each upstream code and message.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use super::envelope::json_response;
+use crate::store::StoreError;
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ApiError {
+    #[error("Agent id not match")]
+    AgentMismatch,
+    #[error("On break is : 0")]
+    NotOnBreak,
+    #[error("SSID not valid for setWebPingTime")]
+    PingSsidInvalid,
+    #[error("Agent not in wrap time")]
+    NotInWrapUp,
+    #[error("Missing required parameters:{}", .0.join(","))]
+    Missing(Vec<&'static str>),
+    #[error("Cannot update [ping_time] as it is of incompatible type")]
+    BadPingTime,
+    #[error("Invalid parameter(s)")]
+    InvalidParams,
+    #[error("Invalid data type")]
+    InvalidType,
+    #[error("Error in DB connect")]
+    DbUnavailable,
+    #[error("Invalid token (expired or invalid)")]
+    InvalidToken,
+    #[error("Internal server error")]
+    Internal,
+    /// The request did not finish within REQUEST_TIMEOUT_SECS.
+    #[error("Internal server error")]
+    Timeout,
+    /// Shutting down: `/readyz` tells load balancers to stop sending.
+    #[error("Internal server error")]
+    Draining,
+    #[error("User account suspended")]
+    Suspended,
+    #[error("Invalid Request Data")]
+    InvalidRequest,
+    #[error("Invalid Request Data")]
+    BodyTooLarge,
+    #[error("Invalid Request Data")]
+    NotFound,
+    #[error("Invalid Request Data")]
+    MethodNotAllowed,
+}
+
+impl ApiError {
+    pub fn code(&self) -> u16 {
+        match self {
+            ApiError::AgentMismatch => 1501,
+            ApiError::NotOnBreak => 1502,
+            ApiError::PingSsidInvalid => 1503,
+            ApiError::NotInWrapUp => 1504,
+            ApiError::Missing(_) => 1505,
+            ApiError::BadPingTime => 1506,
+            ApiError::InvalidParams => 1000,
+            ApiError::InvalidType => 1001,
+            ApiError::DbUnavailable => 1010,
+            ApiError::InvalidToken => 1014,
+            ApiError::Internal | ApiError::Timeout | ApiError::Draining => 1032,
+            ApiError::Suspended => 1039,
+            ApiError::InvalidRequest
+            | ApiError::BodyTooLarge
+            | ApiError::NotFound
+            | ApiError::MethodNotAllowed => 1047,
+        }
+    }
+
+    /// Handled errors answer 200, as upstream does: its clients read a non-200 as a transport failure.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::DbUnavailable | ApiError::Timeout | ApiError::Draining => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            _ => StatusCode::OK,
+        }
+    }
+}
+
+/// `{"status":"error","message":"…","code":N}`, compact, keys in this order.
+#[derive(Serialize)]
+struct ErrorBody {
+    status: &'static str,
+    message: String,
+    code: u16,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            status: "error",
+            message: self.to_string(),
+            code: self.code(),
+        };
+        let mut response = json_response(self.status(), &body);
+        // Lets the metrics and access log see the envelope's code, not only the HTTP status.
+        response.extensions_mut().insert(self);
+        response
+    }
+}
+
+/// Store failures: the detail goes to the log (inside the request's span), never to the client.
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Unavailable(_) => {
+                tracing::error!(error = %err, "database unavailable");
+                ApiError::DbUnavailable
+            }
+            _ => {
+                tracing::error!(error = %err, "store error");
+                ApiError::Internal
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn not_on_break_is_the_58_bytes_of_the_reference_page() {
+        let response = ApiError::NotOnBreak.into_response();
+        assert_eq!(response.status(), StatusCode::OK);
+        let body = axum::body::to_bytes(response.into_body(), 1024).await.unwrap();
+        assert_eq!(&body[..], br#"{"status":"error","message":"On break is : 0","code":1502}"#);
+        assert_eq!(body.len(), 58);
+    }
+
+    #[test]
+    fn missing_lists_every_name() {
+        let e = ApiError::Missing(vec!["agentId", "mic_perm"]);
+        assert_eq!(e.to_string(), "Missing required parameters:agentId,mic_perm");
+    }
+}

@@ -1,0 +1,74 @@
+//! `setWebPingTime`: the agent's browser heartbeat and microphone permission.
+
+use axum::extract::State;
+use serde::Serialize;
+
+use super::auth::{AgentRequest, Route};
+use super::envelope::Success;
+use super::error::ApiError;
+use super::params::Params;
+use crate::app::AppState;
+use crate::domain::{MicPerm, parse_ping_time};
+use crate::store::Ping;
+
+pub struct SetWebPingTime;
+
+impl Route for SetWebPingTime {
+    const REQUIRED: &'static [&'static str] = &["mic_perm"];
+
+    fn bad_ssid() -> ApiError {
+        ApiError::PingSsidInvalid
+    }
+
+    fn check_types(params: &Params) -> Result<(), ApiError> {
+        match params.get("mic_perm") {
+            Some(value) if MicPerm::from_value(value).is_none() => Err(ApiError::InvalidType),
+            _ => Ok(()),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct Pinged {
+    agent_id: String,
+    user_id: String,
+    /// The client's `ping_time` in Unix seconds when it sent one, else the server's receive time.
+    ping_time: i64,
+    /// When the server received the ping (Unix seconds): liveness is judged by this clock.
+    server_time: i64,
+    /// 1 when the microphone may be used, else 0.
+    mic_perm: u8,
+    /// `granted`, `denied` or `prompt`.
+    mic_state: &'static str,
+}
+
+pub async fn set_web_ping_time(
+    State(app): State<AppState>,
+    req: AgentRequest<SetWebPingTime>,
+) -> Result<Success<Pinged>, ApiError> {
+    let mic_perm = req
+        .params
+        .get("mic_perm")
+        .and_then(MicPerm::from_value)
+        .ok_or(ApiError::InvalidType)?;
+    let client_time = match req.params.get("ping_time") {
+        None => None,
+        Some(value) => Some(parse_ping_time(value).ok_or(ApiError::BadPingTime)?),
+    };
+    let ping = Ping {
+        received_at: req.now,
+        client_time,
+        mic_perm,
+    };
+    app.store
+        .record_ping(req.agent.id, req.session_pk, ping)
+        .await?;
+    Ok(Success(Pinged {
+        agent_id: req.agent.agent_id,
+        user_id: req.account.user_id,
+        ping_time: client_time.unwrap_or(req.now),
+        server_time: req.now,
+        mic_perm: mic_perm.as_flag(),
+        mic_state: mic_perm.as_str(),
+    }))
+}

@@ -1,0 +1,130 @@
+//! Builds the router and its layers, and serves it until the shutdown future resolves.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use axum::Router;
+use axum::error_handling::HandleErrorLayer;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::http::{HeaderName, HeaderValue, Method, Response, header};
+use axum::response::IntoResponse;
+use tokio::net::TcpListener;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+use tracing::Span;
+
+use crate::api::{self, ApiError, envelope::JSON_UTF8};
+use crate::config::Config;
+use crate::store::Store;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub config: Arc<Config>,
+    /// Set on SIGINT/SIGTERM: `/readyz` answers 503 while in-flight requests finish.
+    pub draining: Arc<AtomicBool>,
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn Store>, config: Config) -> AppState {
+        AppState {
+            store,
+            config: Arc::new(config),
+            draining: Arc::new(AtomicBool::new(false)),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("CORS_ALLOWED_ORIGINS: {0:?} is not a valid origin")]
+pub struct BadOrigin(String);
+
+/// The browser rules upstream answers with: any origin, these methods and headers, credentials.
+fn cors(config: &Config) -> Result<CorsLayer, BadOrigin> {
+    let origins = config.cors_allowed_origins.trim();
+    let allow_origin = if origins == "*" {
+        // Upstream sends `*` with credentials, which browsers refuse for credentialed
+        // requests; echoing the origin answers both kinds.
+        AllowOrigin::mirror_request()
+    } else {
+        let list = origins
+            .split(',')
+            .map(str::trim)
+            .filter(|o| !o.is_empty())
+            .map(|o| HeaderValue::from_str(o).map_err(|_| BadOrigin(o.to_owned())))
+            .collect::<Result<Vec<_>, _>>()?;
+        AllowOrigin::list(list)
+    };
+    Ok(CorsLayer::new()
+        .allow_origin(allow_origin)
+        .allow_methods([
+            Method::POST,
+            Method::GET,
+            Method::OPTIONS,
+            Method::PATCH,
+            Method::DELETE,
+        ])
+        .allow_headers([
+            HeaderName::from_static("x-requested-with"),
+            header::CONTENT_TYPE,
+        ])
+        .allow_credentials(true))
+}
+
+/// The whole service: routes, then (inside out) body limit, timeout, CORS, panic guard,
+/// request spans, and the JSON content type on every answer.
+pub fn router(state: AppState) -> Result<Router, BadOrigin> {
+    let config = state.config.clone();
+    let timeout = ServiceBuilder::new()
+        .layer(HandleErrorLayer::new(|_: tower::BoxError| async {
+            ApiError::Timeout
+        }))
+        .timeout(Duration::from_secs(config.request_timeout_secs));
+    let trace = TraceLayer::new_for_http()
+        // Named by the matched route; the URI is left out: its query string may hold an ssid.
+        .make_span_with(|req: &Request| {
+            let route = req
+                .extensions()
+                .get::<MatchedPath>()
+                .map_or("unmatched", MatchedPath::as_str);
+            tracing::info_span!("request", method = %req.method(), route = %route)
+        })
+        .on_request(())
+        .on_response(|res: &Response<_>, latency: Duration, _: &Span| {
+            let code = res.extensions().get::<ApiError>().map(ApiError::code);
+            tracing::info!(status = res.status().as_u16(), code, latency_ms = latency.as_millis() as u64, "answered");
+        });
+    Ok(api::routes()
+        .layer(DefaultBodyLimit::max(config.body_limit_bytes as usize))
+        .layer(timeout)
+        .layer(cors(&config)?)
+        .layer(CatchPanicLayer::custom(|_| {
+            tracing::error!("handler panicked");
+            ApiError::Internal.into_response()
+        }))
+        .layer(trace)
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(JSON_UTF8),
+        ))
+        .with_state(state))
+}
+
+/// Serves until `shutdown` resolves, then lets in-flight requests finish.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let router = router(state)?;
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    Ok(())
+}

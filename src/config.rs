@@ -1,0 +1,91 @@
+//! Every setting, read from the command line, the environment and `.env`, with defaults.
+//! One struct, passed down; nothing global.
+
+use std::net::SocketAddr;
+
+use clap::{Parser, ValueEnum};
+
+#[derive(Debug, Clone, Parser)]
+#[command(name = "agentprofile")]
+pub struct Config {
+    /// Database: a postgres:// URL, or an SQLite file (sqlite://PATH or a plain path).
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://data/agentprofile.db", global = true, hide_env_values = true)]
+    pub database_url: String,
+
+    /// Address the server listens on.
+    #[arg(long = "bind", env = "BIND_ADDR", default_value = "127.0.0.1:8080", global = true)]
+    pub bind_addr: SocketAddr,
+
+    /// Most connections the database pool opens.
+    #[arg(long, env = "DB_MAX_CONNECTIONS", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    pub db_max_connections: u32,
+
+    /// Seconds to wait for a database connection before answering 1010 (HTTP 503).
+    #[arg(long, env = "DB_ACQUIRE_TIMEOUT_SECS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
+    pub db_acquire_timeout_secs: u64,
+
+    /// A session ends after this many seconds without a ping (setWebPingTime).
+    #[arg(long, env = "SESSION_IDLE_TIMEOUT_SECS", default_value_t = 1800, value_parser = clap::value_parser!(i64).range(1..))]
+    pub session_idle_timeout_secs: i64,
+
+    /// A session ends this many seconds after login, pings or not.
+    #[arg(long, env = "SESSION_MAX_AGE_SECS", default_value_t = 43200, value_parser = clap::value_parser!(i64).range(1..))]
+    pub session_max_age_secs: i64,
+
+    /// Wrap-up length of an agent created without --wrap-seconds.
+    #[arg(long, env = "DEFAULT_WRAP_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(i64).range(0..))]
+    pub default_wrap_seconds: i64,
+
+    /// Largest request body in bytes; larger ones answer 1047 with HTTP 413.
+    #[arg(long, env = "BODY_LIMIT_BYTES", default_value_t = 16384, value_parser = clap::value_parser!(u64).range(64..))]
+    pub body_limit_bytes: u64,
+
+    /// Seconds a request may take before it answers 1032 with HTTP 503.
+    #[arg(long, env = "REQUEST_TIMEOUT_SECS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..))]
+    pub request_timeout_secs: u64,
+
+    /// Seconds in-flight requests get to finish after SIGINT/SIGTERM.
+    #[arg(long, env = "SHUTDOWN_TIMEOUT_SECS", default_value_t = 20)]
+    pub shutdown_timeout_secs: u64,
+
+    /// Browser origins allowed by CORS: `*` for any, or a comma-separated list.
+    #[arg(long, env = "CORS_ALLOWED_ORIGINS", default_value = "*")]
+    pub cors_allowed_origins: String,
+
+    /// On a brand-new SQLite database, create a demo account and print how to call it.
+    #[arg(long, env = "DEMO_SEED", default_value_t = true, action = clap::ArgAction::Set)]
+    pub demo_seed: bool,
+
+    /// Log format.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// Log filter (tracing EnvFilter syntax), e.g. `info` or `agentprofile=debug`.
+    #[arg(long, env = "LOG_LEVEL", default_value = "info")]
+    pub log_level: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl Config {
+    /// The defaults, ignoring the environment: a base for tests and embedding.
+    pub fn defaults() -> Config {
+        let mut cmd = <Config as clap::CommandFactory>::command();
+        // Read no environment variable, so a developer's shell cannot change a test.
+        let args: Vec<clap::Arg> = cmd.get_arguments().cloned().collect();
+        for arg in args {
+            let id = arg.get_id().clone();
+            cmd = cmd.mut_arg(id, |a| a.env(None::<&str>));
+        }
+        let matches = cmd.get_matches_from(["agentprofile"]);
+        <Config as clap::FromArgMatches>::from_arg_matches(&matches).expect("defaults parse")
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.database_url.starts_with("postgres://") || self.database_url.starts_with("postgresql://")
+    }
+}

@@ -1,0 +1,16 @@
+//! Agents, sessions, breaks, wrap-ups and presence: the types and the pure rules (no I/O).
+
+mod model;
+mod ping;
+
+pub use model::{Account, Agent, Break, BreakDetail, Session, SessionContext, WrapUp};
+pub use ping::{MicPerm, parse_ping_time};
+
+/// Current time as Unix seconds. Every rule takes `now` as a parameter, so it is testable
+/// and the server's clock, never the database's or the client's, is the one that counts.
+pub fn now_unix() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,12 @@
+//! agentprofile: a drop-in reimplementation of the DeepCall agentProfile v2 API.
+
+pub mod admin;
+pub mod api;
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod secrets;
+pub mod seed;
+pub mod store;
+pub mod telemetry;

@@ -1,0 +1,96 @@
+use std::process::ExitCode;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use clap::Parser;
+
+use agentprofile::admin::Admin;
+use agentprofile::app::{self, AppState};
+use agentprofile::cli::{Cli, Command};
+use agentprofile::config::Config;
+use agentprofile::{seed, store, telemetry};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    // A missing .env is fine; the environment and the defaults still apply.
+    let _ = dotenvy::dotenv();
+    let cli = Cli::parse();
+    telemetry::init(&cli.config);
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = cli.config;
+    let store = store::connect(&config).await?;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(store, config).await,
+        Command::Migrate => {
+            println!("database is up to date ({})", store.kind());
+            Ok(())
+        }
+        command => {
+            let admin = Admin {
+                store: store.as_ref(),
+                config: &config,
+            };
+            agentprofile::cli::run(&admin, command).await
+        }
+    }
+}
+
+async fn serve(store: std::sync::Arc<dyn store::Store>, config: Config) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(config.bind_addr)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {} (BIND_ADDR): {e}", config.bind_addr))?;
+    let addr = listener.local_addr()?;
+    seed::demo_if_new(
+        &Admin {
+            store: store.as_ref(),
+            config: &config,
+        },
+        addr,
+    )
+    .await?;
+    let grace = Duration::from_secs(config.shutdown_timeout_secs);
+    let state = AppState::new(store.clone(), config);
+    let draining = state.draining.clone();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app::serve(listener, state, async {
+        let _ = stopped.await;
+    }));
+    tracing::info!(%addr, database = store.kind(), "listening on http://{addr}");
+
+    shutdown_signal().await;
+    tracing::info!("shutting down: finishing in-flight requests");
+    draining.store(true, Ordering::Relaxed);
+    let _ = stop.send(());
+    match tokio::time::timeout(grace, server).await {
+        Ok(joined) => joined??,
+        Err(_) => tracing::warn!("requests still running after SHUTDOWN_TIMEOUT_SECS; exiting"),
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+}

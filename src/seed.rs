@@ -1,0 +1,47 @@
+//! A first run that teaches: on a brand-new embedded database, a demo account, agent,
+//! token and ssid, printed with a ready-to-paste curl command.
+
+use std::net::SocketAddr;
+
+use crate::admin::Admin;
+
+pub const DEMO_USER: &str = "demo";
+pub const DEMO_AGENT: &str = "demo-agent";
+
+/// Seeds and prints the demo when the database is SQLite and has no account yet.
+pub async fn demo_if_new(admin: &Admin<'_>, addr: SocketAddr) -> anyhow::Result<()> {
+    if !admin.config.demo_seed || admin.store.kind() != "sqlite" || !admin.store.is_empty().await? {
+        return Ok(());
+    }
+    admin
+        .create_account(DEMO_USER, "Demo account (first run; DEMO_SEED=false turns it off)")
+        .await?;
+    admin
+        .create_agent(DEMO_USER, DEMO_AGENT, "Demo Agent", None)
+        .await?;
+    let token = admin.create_token(DEMO_USER).await?;
+    let ssid = admin.create_session(DEMO_USER, DEMO_AGENT).await?;
+    admin.start_break(DEMO_USER, DEMO_AGENT, "Coffee").await?;
+
+    let host = if addr.ip().is_unspecified() {
+        format!("127.0.0.1:{}", addr.port())
+    } else {
+        addr.to_string()
+    };
+    let base = format!("http://{host}/api/v2/agentProfile");
+    println!(
+        "
+First run: created a demo account in the new embedded database.
+  userId  {DEMO_USER}
+  agentId {DEMO_AGENT}   (on a \"Coffee\" break, so there is something to see)
+  token   {token}
+  ssid    {ssid}
+These secrets are shown once. Try:
+
+  curl -s -X POST {base}/agentOnBreak --data-raw '{{\"ssid\":\"{ssid}\"}}'
+
+  curl -s -X POST {base}/setWebPingTime --data-raw '{{\"userId\":\"{DEMO_USER}\",\"token\":\"{token}\",\"agentId\":\"{DEMO_AGENT}\",\"mic_perm\":\"granted\"}}'
+"
+    );
+    Ok(())
+}
