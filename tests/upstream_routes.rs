@@ -1,0 +1,76 @@
+//! The upstream routes' answers, on both databases.
+
+mod common;
+
+use common::{PREFIX, TestApp, code};
+use serde_json::json;
+
+on_both_databases!(
+    not_on_break_is_the_reference_pages_58_bytes,
+    on_break_answers_its_detail_by_ssid_and_by_token,
+    wrap_up_answers_time_left_under_both_names,
+);
+
+async fn not_on_break_is_the_reference_pages_58_bytes(app: TestApp) {
+    let f = app.fixture("acme", "7").await;
+    let (status, body) = app
+        .post_raw("agentOnBreak", format!(r#"{{"ssid":"{}"}}"#, f.ssid))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(body, r#"{"status":"error","message":"On break is : 0","code":1502}"#);
+    assert_eq!(body.len(), 58);
+}
+
+async fn on_break_answers_its_detail_by_ssid_and_by_token(app: TestApp) {
+    let f = app.fixture("acme", "7").await;
+    app.admin().start_break("acme", "7", "Lunch").await.unwrap();
+    for body in [
+        json!({"ssid": f.ssid}),
+        json!({"userId": "acme", "token": f.token, "agentId": 7}),
+    ] {
+        let answer = app.call("agentOnBreak", body).await;
+        assert_eq!(code(&answer), 0, "{answer}");
+        let data = &answer["data"];
+        assert_eq!(data["on_break"], 1);
+        assert_eq!(data["agent_id"], "7");
+        assert_eq!(data["user_id"], "acme");
+        assert_eq!(data["breakDetail"]["reason"], "Lunch");
+        assert!(data["breakDetail"]["breakSTime"].as_i64().unwrap() > 1_700_000_000);
+        assert!(data["breakDetail"]["currentDuration"].as_i64().unwrap() >= 0);
+        assert_eq!(data["breakDetail"]["limit"], json!(null));
+    }
+    app.admin().end_break("acme", "7").await.unwrap();
+    let answer = app.call("agentOnBreak", json!({"ssid": f.ssid})).await;
+    assert_eq!(code(&answer), 1502);
+}
+
+async fn wrap_up_answers_time_left_under_both_names(app: TestApp) {
+    let f = app.fixture("acme", "7").await;
+    for route in ["wrapUp", "checkAgentInWrapUp"] {
+        assert_eq!(code(&app.call(route, json!({"ssid": f.ssid})).await), 1504);
+    }
+    app.admin()
+        .start_wrap_up("acme", "7", "call-1", "+15550100", Some(30))
+        .await
+        .unwrap();
+    for prefix in [PREFIX, "/deepcall/api/v2/agentProfile"] {
+        for route in ["wrapUp", "checkAgentInWrapUp"] {
+            let res = app
+                .client
+                .post(format!("{}{prefix}/{route}", app.base))
+                .body(json!({"ssid": f.ssid}).to_string())
+                .send()
+                .await
+                .unwrap();
+            let answer: serde_json::Value = res.json().await.unwrap();
+            let data = &answer["data"];
+            assert_eq!(data["response"], 1, "{answer}");
+            assert_eq!(data["callId"], "call-1");
+            assert_eq!(data["cNumber"], "+15550100");
+            let left = data["currentDuration"].as_i64().unwrap();
+            assert!((28..=30).contains(&left), "{left}");
+            let now = agentprofile::domain::now_unix();
+            assert!((data["wrapETime"].as_i64().unwrap() - now - left).abs() <= 1);
+        }
+    }
+}
