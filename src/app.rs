@@ -73,6 +73,7 @@ fn cors(config: &Config) -> Result<CorsLayer, BadOrigin> {
         .allow_headers([
             HeaderName::from_static("x-requested-with"),
             header::CONTENT_TYPE,
+            header::AUTHORIZATION,
         ])
         .allow_credentials(true))
 }
@@ -98,7 +99,12 @@ pub fn router(state: AppState) -> Result<Router, BadOrigin> {
         .on_request(())
         .on_response(|res: &Response<_>, latency: Duration, _: &Span| {
             let code = res.extensions().get::<ApiError>().map(ApiError::code);
-            tracing::info!(status = res.status().as_u16(), code, latency_ms = latency.as_millis() as u64, "answered");
+            tracing::info!(
+                status = res.status().as_u16(),
+                code,
+                latency_ms = latency.as_millis() as u64,
+                "answered"
+            );
         });
     Ok(api::routes()
         .layer(DefaultBodyLimit::max(config.body_limit_bytes as usize))

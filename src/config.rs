@@ -9,11 +9,22 @@ use clap::{Parser, ValueEnum};
 #[command(name = "agentprofile")]
 pub struct Config {
     /// Database: a postgres:// URL, or an SQLite file (sqlite://PATH or a plain path).
-    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://data/agentprofile.db", global = true, hide_env_values = true)]
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://data/agentprofile.db",
+        global = true,
+        hide_env_values = true
+    )]
     pub database_url: String,
 
     /// Address the server listens on.
-    #[arg(long = "bind", env = "BIND_ADDR", default_value = "127.0.0.1:8080", global = true)]
+    #[arg(
+        long = "bind",
+        env = "BIND_ADDR",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
     pub bind_addr: SocketAddr,
 
     /// Most connections the database pool opens.
@@ -86,6 +97,7 @@ impl Config {
     }
 
     pub fn is_postgres(&self) -> bool {
-        self.database_url.starts_with("postgres://") || self.database_url.starts_with("postgresql://")
+        self.database_url.starts_with("postgres://")
+            || self.database_url.starts_with("postgresql://")
     }
 }

@@ -1,5 +1,6 @@
 //! agentprofile: a drop-in reimplementation of the DeepCall agentProfile v2 API.
 
+pub mod actions;
 pub mod admin;
 pub mod api;
 pub mod app;

@@ -14,14 +14,17 @@ pub async fn demo_if_new(admin: &Admin<'_>, addr: SocketAddr) -> anyhow::Result<
         return Ok(());
     }
     admin
-        .create_account(DEMO_USER, "Demo account (first run; DEMO_SEED=false turns it off)")
+        .create_account(
+            DEMO_USER,
+            "Demo account (first run; DEMO_SEED=false turns it off)",
+        )
         .await?;
     admin
         .create_agent(DEMO_USER, DEMO_AGENT, "Demo Agent", None)
         .await?;
     let token = admin.create_token(DEMO_USER).await?;
     let ssid = admin.create_session(DEMO_USER, DEMO_AGENT).await?;
-    admin.start_break(DEMO_USER, DEMO_AGENT, "Coffee").await?;
+    admin.start_break(DEMO_USER, DEMO_AGENT, "break").await?;
 
     let host = if addr.ip().is_unspecified() {
         format!("127.0.0.1:{}", addr.port())
@@ -33,7 +36,7 @@ pub async fn demo_if_new(admin: &Admin<'_>, addr: SocketAddr) -> anyhow::Result<
         "
 First run: created a demo account in the new embedded database.
   userId  {DEMO_USER}
-  agentId {DEMO_AGENT}   (on a \"Coffee\" break, so there is something to see)
+  agentId {DEMO_AGENT}   (on a break, so there is something to see)
   token   {token}
   ssid    {ssid}
 These secrets are shown once. Try:

@@ -17,7 +17,10 @@ async fn not_on_break_is_the_reference_pages_58_bytes(app: TestApp) {
         .post_raw("agentOnBreak", format!(r#"{{"ssid":"{}"}}"#, f.ssid))
         .await;
     assert_eq!(status, 200);
-    assert_eq!(body, r#"{"status":"error","message":"On break is : 0","code":1502}"#);
+    assert_eq!(
+        body,
+        r#"{"status":"error","message":"On break is : 0","code":1502}"#
+    );
     assert_eq!(body.len(), 58);
 }
 
@@ -37,7 +40,11 @@ async fn on_break_answers_its_detail_by_ssid_and_by_token(app: TestApp) {
         assert_eq!(data["breakDetail"]["reason"], "Lunch");
         assert!(data["breakDetail"]["breakSTime"].as_i64().unwrap() > 1_700_000_000);
         assert!(data["breakDetail"]["currentDuration"].as_i64().unwrap() >= 0);
-        assert_eq!(data["breakDetail"]["limit"], json!(null));
+        assert_eq!(
+            data["breakDetail"]["limit"], 3600,
+            "Lunch has a one-hour limit by default"
+        );
+        assert_eq!(data["breakDetail"]["reasonCode"], "lunch");
     }
     app.admin().end_break("acme", "7").await.unwrap();
     let answer = app.call("agentOnBreak", json!({"ssid": f.ssid})).await;

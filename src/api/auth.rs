@@ -11,7 +11,7 @@ use axum::extract::{FromRequest, Request};
 use super::error::ApiError;
 use super::params::Params;
 use crate::app::AppState;
-use crate::domain::{Account, Agent, now_unix};
+use crate::domain::{Account, Actor, Agent, now_unix};
 use crate::secrets;
 
 /// What differs between routes in authentication.
@@ -37,6 +37,8 @@ pub struct AgentRequest<R> {
     pub agent: Agent,
     /// The session the request came through (None with token authentication).
     pub session_pk: Option<i64>,
+    /// Who acts: the agent's session, or the account token.
+    pub actor: Actor,
     /// The server's clock when the request was read.
     pub now: i64,
     route: PhantomData<fn() -> R>,
@@ -92,7 +94,7 @@ impl<R: Route> FromRequest<AppState> for AgentRequest<R> {
         }
 
         let now = now_unix();
-        let (account, agent, session_pk) = match creds {
+        let (account, agent, session_pk, actor) = match creds {
             Credentials {
                 ssid: Some(ssid),
                 user_id: None,
@@ -100,8 +102,10 @@ impl<R: Route> FromRequest<AppState> for AgentRequest<R> {
                 agent_id,
             } => {
                 let found = app.store.session(&secrets::hash(&ssid)).await?;
+                // A disabled agent's sessions were ended; an old ssid of theirs is just invalid.
                 let ctx = found
                     .filter(|c| c.session.is_live(now, app.config.session_idle_timeout_secs))
+                    .filter(|c| !c.agent.disabled)
                     .ok_or_else(R::bad_ssid)?;
                 if ctx.account.suspended {
                     return Err(ApiError::Suspended);
@@ -109,7 +113,13 @@ impl<R: Route> FromRequest<AppState> for AgentRequest<R> {
                 if agent_id.is_some_and(|id| id != ctx.agent.agent_id) {
                     return Err(ApiError::AgentMismatch);
                 }
-                (ctx.account, ctx.agent, Some(ctx.session.id))
+                let session_pk = ctx.session.id;
+                (
+                    ctx.account,
+                    ctx.agent,
+                    Some(session_pk),
+                    Actor::Session(session_pk),
+                )
             }
             // Upstream: "when userId and token are used, ssid should not be present".
             Credentials { ssid: Some(_), .. } => return Err(ApiError::InvalidParams),
@@ -119,10 +129,11 @@ impl<R: Route> FromRequest<AppState> for AgentRequest<R> {
                 agent_id: Some(agent_id),
                 ..
             } => {
-                let account = app
+                let (account, token_pk) = app
                     .store
-                    .account_by_token(&user_id, &secrets::hash(&token))
+                    .token_account(&secrets::hash(&token))
                     .await?
+                    .filter(|(account, _)| account.user_id == user_id)
                     .ok_or(ApiError::InvalidToken)?;
                 if account.suspended {
                     return Err(ApiError::Suspended);
@@ -133,7 +144,10 @@ impl<R: Route> FromRequest<AppState> for AgentRequest<R> {
                     .agent(account.id, &agent_id)
                     .await?
                     .ok_or(ApiError::AgentMismatch)?;
-                (account, agent, None)
+                if agent.disabled {
+                    return Err(ApiError::AgentDisabled);
+                }
+                (account, agent, None, Actor::Token(token_pk))
             }
             _ => unreachable!("missing credentials were answered with 1505"),
         };
@@ -143,6 +157,7 @@ impl<R: Route> FromRequest<AppState> for AgentRequest<R> {
             account,
             agent,
             session_pk,
+            actor,
             now,
             route: PhantomData,
         })

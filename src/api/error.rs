@@ -5,6 +5,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use super::envelope::json_response;
+use crate::actions::ActionError;
 use crate::store::StoreError;
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -21,6 +22,20 @@ pub enum ApiError {
     Missing(Vec<&'static str>),
     #[error("Cannot update [ping_time] as it is of incompatible type")]
     BadPingTime,
+    #[error("Agent already on break")]
+    AlreadyOnBreak,
+    #[error("Unknown break reason")]
+    UnknownReason,
+    #[error("Wrap-up cannot be ended early")]
+    CannotEndEarly,
+    #[error("Agent disabled")]
+    AgentDisabled,
+    #[error("Agent already in wrap time")]
+    AlreadyInWrapUp,
+    #[error("Not found")]
+    NoSuchResource,
+    #[error("Already exists")]
+    AlreadyExists,
     #[error("Invalid parameter(s)")]
     InvalidParams,
     #[error("Invalid data type")]
@@ -58,6 +73,13 @@ impl ApiError {
             ApiError::NotInWrapUp => 1504,
             ApiError::Missing(_) => 1505,
             ApiError::BadPingTime => 1506,
+            ApiError::AlreadyOnBreak => 1507,
+            ApiError::UnknownReason => 1508,
+            ApiError::CannotEndEarly => 1509,
+            ApiError::AgentDisabled => 1510,
+            ApiError::AlreadyInWrapUp => 1511,
+            ApiError::NoSuchResource => 1512,
+            ApiError::AlreadyExists => 1513,
             ApiError::InvalidParams => 1000,
             ApiError::InvalidType => 1001,
             ApiError::DbUnavailable => 1010,
@@ -68,6 +90,30 @@ impl ApiError {
             | ApiError::BodyTooLarge
             | ApiError::NotFound
             | ApiError::MethodNotAllowed => 1047,
+        }
+    }
+
+    /// The status the management API (`/v1`) answers with: a real HTTP status per error.
+    pub fn rest_status(&self) -> StatusCode {
+        match self {
+            ApiError::Missing(_)
+            | ApiError::InvalidType
+            | ApiError::InvalidParams
+            | ApiError::InvalidRequest
+            | ApiError::BadPingTime
+            | ApiError::UnknownReason => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::InvalidToken | ApiError::PingSsidInvalid => StatusCode::UNAUTHORIZED,
+            ApiError::Suspended => StatusCode::FORBIDDEN,
+            ApiError::AgentMismatch | ApiError::NoSuchResource => StatusCode::NOT_FOUND,
+            ApiError::AlreadyOnBreak
+            | ApiError::AlreadyInWrapUp
+            | ApiError::AlreadyExists
+            | ApiError::NotOnBreak
+            | ApiError::NotInWrapUp
+            | ApiError::CannotEndEarly
+            | ApiError::AgentDisabled => StatusCode::CONFLICT,
+            ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => self.status(),
         }
     }
 
@@ -95,15 +141,39 @@ struct ErrorBody {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let status = self.status();
+        self.into_response_with(status)
+    }
+}
+
+impl ApiError {
+    /// The envelope with this HTTP status.
+    pub fn into_response_with(self, status: StatusCode) -> Response {
         let body = ErrorBody {
             status: "error",
             message: self.to_string(),
             code: self.code(),
         };
-        let mut response = json_response(self.status(), &body);
+        let mut response = json_response(status, &body);
         // Lets the metrics and access log see the envelope's code, not only the HTTP status.
         response.extensions_mut().insert(self);
         response
+    }
+}
+
+impl From<ActionError> for ApiError {
+    fn from(err: ActionError) -> Self {
+        match err {
+            ActionError::AlreadyOnBreak => ApiError::AlreadyOnBreak,
+            ActionError::NotOnBreak => ApiError::NotOnBreak,
+            ActionError::UnknownReason(_) => ApiError::UnknownReason,
+            ActionError::AlreadyInWrapUp => ApiError::AlreadyInWrapUp,
+            ActionError::NotInWrapUp => ApiError::NotInWrapUp,
+            ActionError::CannotEndEarly => ApiError::CannotEndEarly,
+            ActionError::AgentDisabled => ApiError::AgentDisabled,
+            ActionError::Empty(name) => ApiError::Missing(vec![name]),
+            ActionError::Store(e) => e.into(),
+        }
     }
 }
 
@@ -131,14 +201,22 @@ mod tests {
     async fn not_on_break_is_the_58_bytes_of_the_reference_page() {
         let response = ApiError::NotOnBreak.into_response();
         assert_eq!(response.status(), StatusCode::OK);
-        let body = axum::body::to_bytes(response.into_body(), 1024).await.unwrap();
-        assert_eq!(&body[..], br#"{"status":"error","message":"On break is : 0","code":1502}"#);
+        let body = axum::body::to_bytes(response.into_body(), 1024)
+            .await
+            .unwrap();
+        assert_eq!(
+            &body[..],
+            br#"{"status":"error","message":"On break is : 0","code":1502}"#
+        );
         assert_eq!(body.len(), 58);
     }
 
     #[test]
     fn missing_lists_every_name() {
         let e = ApiError::Missing(vec!["agentId", "mic_perm"]);
-        assert_eq!(e.to_string(), "Missing required parameters:agentId,mic_perm");
+        assert_eq!(
+            e.to_string(),
+            "Missing required parameters:agentId,mic_perm"
+        );
     }
 }

@@ -18,5 +18,7 @@ pub async fn readyz(State(app): State<AppState>) -> Result<Success<Value>, ApiEr
         return Err(ApiError::Draining);
     }
     app.store.ping().await?;
-    Ok(Success(json!({ "ready": true, "database": app.store.kind() })))
+    Ok(Success(
+        json!({ "ready": true, "database": app.store.kind() }),
+    ))
 }

@@ -131,10 +131,23 @@ mod tests {
 
     #[test]
     fn unreadable_bodies_are_1047() {
-        for body in ["", "[1,2]", "\"s\"", "42", "null", "{\"ssid\":", "hello", "=x", "{]"] {
+        for body in [
+            "",
+            "[1,2]",
+            "\"s\"",
+            "42",
+            "null",
+            "{\"ssid\":",
+            "hello",
+            "=x",
+            "{]",
+        ] {
             assert_eq!(read("", body).unwrap_err(), 1047, "{body:?}");
         }
-        assert_eq!(Params::read("", b"{\"ssid\":\"\xff\"}").unwrap_err().code(), 1047);
+        assert_eq!(
+            Params::read("", b"{\"ssid\":\"\xff\"}").unwrap_err().code(),
+            1047
+        );
         assert_eq!(read("", "ssid=%FF").unwrap_err(), 1047);
     }
 

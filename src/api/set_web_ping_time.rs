@@ -61,7 +61,7 @@ pub async fn set_web_ping_time(
         mic_perm,
     };
     app.store
-        .record_ping(req.agent.id, req.session_pk, ping)
+        .record_ping(&req.agent, req.session_pk, ping, req.actor)
         .await?;
     Ok(Success(Pinged {
         agent_id: req.agent.agent_id,

@@ -1,10 +1,17 @@
-//! Agents, sessions, breaks, wrap-ups and presence: the types and the pure rules (no I/O).
+//! Agents, sessions, breaks, wrap-ups, presence and history: the types and the pure rules (no I/O).
 
+mod event;
 mod model;
 mod ping;
+mod wrap;
 
-pub use model::{Account, Agent, Break, BreakDetail, Session, SessionContext, WrapUp};
+pub use event::{Actor, Event, EventKind};
+pub use model::{
+    Account, Agent, Break, BreakDetail, BreakReason, Session, SessionContext, WrapUp,
+    default_break_reasons,
+};
 pub use ping::{MicPerm, parse_ping_time};
+pub use wrap::{WrapMode, WrapPolicy};
 
 /// Current time as Unix seconds. Every rule takes `now` as a parameter, so it is testable
 /// and the server's clock, never the database's or the client's, is the one that counts.

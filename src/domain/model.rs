@@ -1,12 +1,26 @@
 use serde::Serialize;
 
-/// An account: the upstream `userId`. Its API tokens and agents belong to it.
+use super::wrap::{WrapMode, WrapPolicy};
+
+/// An account: the upstream `userId`. Its API tokens, agents and break reasons belong to it.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Account {
     pub id: i64,
     pub user_id: String,
     pub name: String,
     pub suspended: bool,
+    /// The account's wrap-up policy (agents may override it).
+    pub wrap_seconds: i64,
+    pub wrap_mode: String,
+}
+
+impl Account {
+    pub fn wrap_policy(&self) -> WrapPolicy {
+        WrapPolicy {
+            seconds: self.wrap_seconds,
+            mode: self.wrap_mode.parse().unwrap_or(WrapMode::Timed),
+        }
+    }
 }
 
 /// An agent of an account; `agent_id` is the upstream `agentId`, unique per account.
@@ -16,8 +30,50 @@ pub struct Agent {
     pub account_pk: i64,
     pub agent_id: String,
     pub name: String,
-    /// Default length of a wrap-up started without an explicit length.
-    pub wrap_seconds: i64,
+    /// Overrides of the account's wrap-up policy (None: the account's applies).
+    pub wrap_seconds: Option<i64>,
+    pub wrap_mode: Option<String>,
+    pub disabled: bool,
+}
+
+impl Agent {
+    /// The agent's overrides on top of the account's policy.
+    pub fn wrap_policy(&self, account: &Account) -> WrapPolicy {
+        let base = account.wrap_policy();
+        WrapPolicy {
+            seconds: self.wrap_seconds.unwrap_or(base.seconds),
+            mode: self
+                .wrap_mode
+                .as_deref()
+                .and_then(|m| m.parse().ok())
+                .unwrap_or(base.mode),
+        }
+    }
+}
+
+/// A reason an agent may go on break, from the account's list.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[serde(rename_all = "camelCase")]
+pub struct BreakReason {
+    #[serde(skip)]
+    pub id: i64,
+    pub code: String,
+    pub label: String,
+    /// Seconds after which the break is flagged over its limit (it goes on).
+    pub limit_seconds: Option<i64>,
+    /// Inactive reasons stay in the history but cannot start new breaks.
+    pub active: bool,
+}
+
+/// What a new account starts with: (code, label, limit in seconds).
+pub fn default_break_reasons() -> [(&'static str, &'static str, Option<i64>); 5] {
+    [
+        ("break", "Break", Some(15 * 60)),
+        ("lunch", "Lunch", Some(60 * 60)),
+        ("personal", "Personal", Some(10 * 60)),
+        ("meeting", "Meeting", None),
+        ("training", "Training", None),
+    ]
 }
 
 /// An agent's login session (the upstream `ssid`).
@@ -33,7 +89,9 @@ pub struct Session {
 impl Session {
     /// Live while not logged out, before its absolute expiry, and seen within the idle timeout.
     pub fn is_live(&self, now: i64, idle_timeout_secs: i64) -> bool {
-        self.ended_at.is_none() && now < self.expires_at && now < self.last_seen_at + idle_timeout_secs
+        self.ended_at.is_none()
+            && now < self.expires_at
+            && now < self.last_seen_at + idle_timeout_secs
     }
 }
 
@@ -47,6 +105,8 @@ pub struct SessionContext {
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Break {
+    pub reason_code: String,
+    /// The reason's label.
     pub reason: String,
     pub limit_seconds: Option<i64>,
     pub started_at: i64,
@@ -57,7 +117,9 @@ pub struct Break {
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BreakDetail {
+    /// The reason's label.
     pub reason: String,
+    pub reason_code: String,
     /// Unix seconds when the break started.
     pub break_s_time: i64,
     /// Seconds on break so far.
@@ -77,6 +139,7 @@ impl Break {
         let elapsed = self.elapsed(now);
         BreakDetail {
             reason: self.reason.clone(),
+            reason_code: self.reason_code.clone(),
             break_s_time: self.started_at,
             current_duration: elapsed,
             limit: self.limit_seconds,
@@ -90,12 +153,18 @@ impl Break {
 pub struct WrapUp {
     pub call_id: String,
     pub customer_number: String,
+    pub mode: String,
     pub started_at: i64,
     pub ends_at: Option<i64>,
     pub ended_at: Option<i64>,
 }
 
 impl WrapUp {
+    /// Whether the agent may end it before its time (a forced one may not).
+    pub fn agent_may_end(&self) -> bool {
+        self.mode != WrapMode::Forced.as_str()
+    }
+
     /// A wrap-up whose time has run out is over, even if nothing closed it yet.
     pub fn is_active(&self, now: i64) -> bool {
         self.ended_at.is_none() && self.ends_at.is_none_or(|end| now < end)
@@ -115,6 +184,7 @@ mod tests {
         WrapUp {
             call_id: "c".into(),
             customer_number: "n".into(),
+            mode: "timed".into(),
             started_at: 100,
             ends_at,
             ended_at,
@@ -143,12 +213,19 @@ mod tests {
         assert!(s.is_live(159, 60));
         assert!(!s.is_live(160, 60));
         assert!(!s.is_live(1000, 10_000));
-        assert!(!Session { ended_at: Some(101), ..s }.is_live(102, 60));
+        assert!(
+            !Session {
+                ended_at: Some(101),
+                ..s
+            }
+            .is_live(102, 60)
+        );
     }
 
     #[test]
     fn break_over_limit_is_flagged_not_ended() {
         let b = Break {
+            reason_code: "lunch".into(),
             reason: "Lunch".into(),
             limit_seconds: Some(60),
             started_at: 100,

@@ -87,7 +87,15 @@ mod tests {
         ] {
             assert_eq!(MicPerm::from_value(&v), Some(want), "{v}");
         }
-        for v in [json!(2), json!(-1), json!(1.5), json!("yes"), json!(null), json!([1]), json!({})] {
+        for v in [
+            json!(2),
+            json!(-1),
+            json!(1.5),
+            json!("yes"),
+            json!(null),
+            json!([1]),
+            json!({}),
+        ] {
             assert_eq!(MicPerm::from_value(&v), None, "{v}");
         }
     }
@@ -99,7 +107,15 @@ mod tests {
         assert_eq!(parse_ping_time(&json!("1732095311")), Some(1732095311));
         assert_eq!(parse_ping_time(&json!(" 1732095311123 ")), Some(1732095311));
         assert_eq!(parse_ping_time(&json!(1732095311.75)), Some(1732095311));
-        for v in [json!("soon"), json!(-5), json!(true), json!(null), json!({}), json!("1e400"), json!(1e300)] {
+        for v in [
+            json!("soon"),
+            json!(-5),
+            json!(true),
+            json!(null),
+            json!({}),
+            json!("1e400"),
+            json!(1e300),
+        ] {
             assert_eq!(parse_ping_time(&v), None, "{v}");
         }
     }

@@ -24,4 +24,4 @@ impl PgStore {
     }
 }
 
-sql_store!(PgStore, "postgres", "BEGIN");
+sql_store!(PgStore, sqlx::Postgres, "postgres", "BEGIN");

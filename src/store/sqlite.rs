@@ -24,7 +24,10 @@ impl SqliteStore {
             .strip_prefix("sqlite://")
             .or_else(|| url.strip_prefix("sqlite:"))
             .unwrap_or(url);
-        if let Some(dir) = Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
+        if let Some(dir) = Path::new(path)
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+        {
             std::fs::create_dir_all(dir).map_err(|e| sqlx::Error::Io(e))?;
         }
         let options = SqliteConnectOptions::from_str(&format!("sqlite://{path}"))?
@@ -43,4 +46,4 @@ impl SqliteStore {
     }
 }
 
-sql_store!(SqliteStore, "sqlite", "BEGIN IMMEDIATE");
+sql_store!(SqliteStore, sqlx::Sqlite, "sqlite", "BEGIN IMMEDIATE");

@@ -38,12 +38,16 @@ impl Drop for TestDb {
             let (url, name) = (admin_url.clone(), name.clone());
             // Drop runs inside the test's runtime; a thread of its own may block.
             let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
                 rt.block_on(async {
                     if let Ok(mut conn) = sqlx::PgConnection::connect(&url).await {
-                        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                            .execute(&mut conn)
-                            .await;
+                        let _ =
+                            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                                .execute(&mut conn)
+                                .await;
                     }
                 });
             })
@@ -77,9 +81,14 @@ impl TestDb {
                         );
                         return None;
                     }
-                    Err(err) => panic!("CI=true and PostgreSQL is unreachable at TEST_DATABASE_URL: {err}"),
+                    Err(err) => {
+                        panic!("CI=true and PostgreSQL is unreachable at TEST_DATABASE_URL: {err}")
+                    }
                 };
-                let name = format!("agentprofile_test_{}", agentprofile::secrets::new_ssid()[..16].to_owned());
+                let name = format!(
+                    "agentprofile_test_{}",
+                    agentprofile::secrets::new_ssid()[..16].to_owned()
+                );
                 sqlx::query(&format!("CREATE DATABASE {name}"))
                     .execute(&mut conn)
                     .await
@@ -138,8 +147,12 @@ impl TestApp {
 
     /// Starts a server on an existing database with this configuration.
     pub async fn start(db: TestDb, config: Config) -> TestApp {
-        let store = store::connect(&config).await.expect("connect test database");
-        let listener = tokio::net::TcpListener::bind(config.bind_addr).await.unwrap();
+        let store = store::connect(&config)
+            .await
+            .expect("connect test database");
+        let listener = tokio::net::TcpListener::bind(config.bind_addr)
+            .await
+            .unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
         let state = AppState::new(store.clone(), config.clone());
@@ -188,7 +201,10 @@ impl TestApp {
         if admin.account(user_id).await.is_err() {
             admin.create_account(user_id, "").await.unwrap();
         }
-        admin.create_agent(user_id, agent_id, "", None).await.unwrap();
+        admin
+            .create_agent(user_id, agent_id, "", None)
+            .await
+            .unwrap();
         Fixture {
             user_id: user_id.to_owned(),
             agent_id: agent_id.to_owned(),

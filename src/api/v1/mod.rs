@@ -1,0 +1,253 @@
+//! The management API for the telephony backend and supervisors: JSON under `/v1`,
+//! authenticated by the account's API token (`Authorization: Bearer …`), real HTTP
+//! status codes, and the same envelope as the upstream surface.
+
+mod account;
+mod agents;
+mod history;
+mod reasons;
+mod roster;
+mod states;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize};
+
+use super::envelope::json_response;
+use super::error::ApiError;
+use crate::app::AppState;
+use crate::domain::{Account, Actor, Agent, now_unix};
+use crate::secrets;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/account", get(account::show).patch(account::update))
+        .route("/v1/agents", get(agents::list).post(agents::create))
+        .route(
+            "/v1/agents/{agent_id}",
+            get(agents::show).patch(agents::update),
+        )
+        .route("/v1/agents/{agent_id}/disable", post(agents::disable))
+        .route("/v1/agents/{agent_id}/enable", post(agents::enable))
+        .route(
+            "/v1/agents/{agent_id}/sessions",
+            post(states::login).delete(states::logout_all),
+        )
+        .route("/v1/sessions/logout", post(states::logout_one))
+        .route(
+            "/v1/agents/{agent_id}/break",
+            post(states::start_break).delete(states::end_break),
+        )
+        .route(
+            "/v1/agents/{agent_id}/wrap-up",
+            post(states::start_wrap_up).delete(states::end_wrap_up),
+        )
+        .route("/v1/agents/{agent_id}/events", get(history::agent_events))
+        .route("/v1/events", get(history::account_events))
+        .route(
+            "/v1/break-reasons",
+            get(reasons::list).post(reasons::create),
+        )
+        .route(
+            "/v1/break-reasons/{code}",
+            axum::routing::patch(reasons::update),
+        )
+        .route("/v1/roster", get(roster::roster))
+}
+
+/// An error of the management API: the envelope with a real HTTP status.
+#[derive(Debug)]
+pub struct RestError(pub ApiError);
+
+impl<E: Into<ApiError>> From<E> for RestError {
+    fn from(err: E) -> Self {
+        RestError(err.into())
+    }
+}
+
+impl IntoResponse for RestError {
+    fn into_response(self) -> Response {
+        let status = self.0.rest_status();
+        self.0.into_response_with(status)
+    }
+}
+
+pub type RestResult<T> = Result<T, RestError>;
+
+/// A success envelope with a chosen status (200, or 201 for something created).
+pub struct Answer<T>(pub StatusCode, pub T);
+
+pub fn ok<T>(data: T) -> Answer<T> {
+    Answer(StatusCode::OK, data)
+}
+
+pub fn created<T>(data: T) -> Answer<T> {
+    Answer(StatusCode::CREATED, data)
+}
+
+impl<T: Serialize> IntoResponse for Answer<T> {
+    fn into_response(self) -> Response {
+        #[derive(Serialize)]
+        struct Body<T> {
+            status: &'static str,
+            data: T,
+        }
+        json_response(
+            self.0,
+            &Body {
+                status: "success",
+                data: self.1,
+            },
+        )
+    }
+}
+
+/// The account an API token belongs to: who calls.
+pub struct Caller {
+    pub account: Account,
+    pub actor: Actor,
+    pub now: i64,
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = RestError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, RestError> {
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or(ApiError::InvalidToken)?;
+        let (account, token_pk) = app
+            .store
+            .token_account(&secrets::hash(token))
+            .await?
+            .ok_or(ApiError::InvalidToken)?;
+        if account.suspended {
+            return Err(ApiError::Suspended.into());
+        }
+        Ok(Caller {
+            account,
+            actor: Actor::Token(token_pk),
+            now: now_unix(),
+        })
+    }
+}
+
+impl Caller {
+    /// One of the caller's agents (404 for an agent of another account, as for none).
+    pub async fn agent(&self, app: &AppState, agent_id: &str) -> RestResult<Agent> {
+        app.store
+            .agent(self.account.id, agent_id)
+            .await?
+            .ok_or(RestError(ApiError::NoSuchResource))
+    }
+}
+
+/// A JSON body, whatever the Content-Type; an empty body reads as `{}`.
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
+    type Rejection = RestError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, RestError> {
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::BodyTooLarge
+            } else {
+                ApiError::InvalidRequest
+            }
+        })?;
+        let text = std::str::from_utf8(&bytes).map_err(|_| ApiError::InvalidRequest)?;
+        let text = if text.trim().is_empty() { "{}" } else { text };
+        serde_json::from_str(text).map(JsonBody).map_err(|err| {
+            RestError(match err.classify() {
+                serde_json::error::Category::Data => ApiError::InvalidType,
+                _ => ApiError::InvalidRequest,
+            })
+        })
+    }
+}
+
+/// Query-string parameters; a value of the wrong type answers 1001.
+pub struct QueryParams<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T> {
+    type Rejection = RestError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, RestError> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(q)| QueryParams(q))
+            .map_err(|_| RestError(ApiError::InvalidType))
+    }
+}
+
+/// `?limit=&cursor=` of list endpoints. The cursor is opaque to clients: pass back `nextCursor`.
+#[derive(Debug, Deserialize)]
+pub struct Page {
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+impl Page {
+    pub const DEFAULT: i64 = 50;
+    pub const MAX: i64 = 500;
+
+    pub fn limit(&self) -> RestResult<i64> {
+        match self.limit {
+            None => Ok(Page::DEFAULT),
+            Some(n) if (1..=Page::MAX).contains(&n) => Ok(n),
+            Some(_) => Err(RestError(ApiError::InvalidParams)),
+        }
+    }
+
+    /// The position after which the page starts (0: the beginning).
+    pub fn after(&self) -> RestResult<i64> {
+        match self.cursor.as_deref() {
+            None | Some("") => Ok(0),
+            Some(c) => c
+                .parse::<i64>()
+                .ok()
+                .filter(|n| *n >= 0)
+                .ok_or(RestError(ApiError::InvalidParams)),
+        }
+    }
+}
+
+/// A page of items and the cursor of the next page (null at the end).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Paged<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+impl<T> Paged<T> {
+    /// `position` gives an item's cursor; a full page may have a next one.
+    pub fn new(items: Vec<T>, limit: i64, position: impl Fn(&T) -> i64) -> Paged<T> {
+        let next_cursor = if items.len() as i64 == limit {
+            items.last().map(|last| position(last).to_string())
+        } else {
+            None
+        };
+        Paged { items, next_cursor }
+    }
+}
+
+/// For PATCH fields where `null` means "clear" and absence means "keep":
+/// absent → None, null → Some(None), value → Some(Some(v)).
+pub fn nullable<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(deserializer).map(Some)
+}

@@ -1,0 +1,84 @@
+//! Wrap-up policy: how long after-call work lasts and whether it may be ended early.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum WrapMode {
+    /// Ends by itself at `wrapETime`; the agent may end it early.
+    Timed,
+    /// Ends by itself; cannot be ended early by the agent (a supervisor still can).
+    Forced,
+    /// Lasts until ended.
+    Untimed,
+}
+
+impl WrapMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WrapMode::Timed => "timed",
+            WrapMode::Forced => "forced",
+            WrapMode::Untimed => "untimed",
+        }
+    }
+}
+
+impl fmt::Display for WrapMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for WrapMode {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        match s {
+            "timed" => Ok(WrapMode::Timed),
+            "forced" => Ok(WrapMode::Forced),
+            "untimed" => Ok(WrapMode::Untimed),
+            _ => Err(()),
+        }
+    }
+}
+
+/// The policy in force for one agent: the agent's override, else the account's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WrapPolicy {
+    pub seconds: i64,
+    pub mode: WrapMode,
+}
+
+impl WrapPolicy {
+    /// When a wrap-up started at `now` ends (None for untimed), given an optional explicit length.
+    pub fn ends_at(&self, now: i64, seconds: Option<i64>) -> Option<i64> {
+        match self.mode {
+            WrapMode::Untimed => None,
+            WrapMode::Timed | WrapMode::Forced => Some(now + seconds.unwrap_or(self.seconds)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn untimed_has_no_end_and_explicit_length_wins() {
+        let timed = WrapPolicy {
+            seconds: 30,
+            mode: WrapMode::Timed,
+        };
+        assert_eq!(timed.ends_at(100, None), Some(130));
+        assert_eq!(timed.ends_at(100, Some(5)), Some(105));
+        let untimed = WrapPolicy {
+            mode: WrapMode::Untimed,
+            ..timed
+        };
+        assert_eq!(untimed.ends_at(100, Some(5)), None);
+        assert_eq!("forced".parse(), Ok(WrapMode::Forced));
+        assert!("x".parse::<WrapMode>().is_err());
+    }
+}
