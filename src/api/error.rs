@@ -181,6 +181,7 @@ impl From<ActionError> for ApiError {
 impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         match err {
+            StoreError::BadText => ApiError::InvalidType,
             StoreError::Unavailable(_) => {
                 tracing::error!(error = %err, "database unavailable");
                 ApiError::DbUnavailable

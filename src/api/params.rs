@@ -33,11 +33,15 @@ impl Params {
     pub fn read(query: &str, body: &[u8]) -> Result<Params, ApiError> {
         let body = std::str::from_utf8(body)
             .map_err(|_| ApiError::InvalidRequest)?
+            .trim_start_matches('\u{feff}') // a byte-order mark some Windows clients send
             .trim();
         if body.is_empty() && query.is_empty() {
             return Err(ApiError::InvalidRequest);
         }
-        let mut fields = parse_form(query)?;
+        // The query string is read leniently: a cache-buster like `?v2` is not an error.
+        let mut fields: Map<String, Value> = form_urlencoded::parse(query.as_bytes())
+            .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
+            .collect();
         fields.extend(parse_body(body)?);
         Ok(Params(fields))
     }
@@ -55,11 +59,12 @@ impl Params {
         self.get(name).is_some()
     }
 
-    /// A string parameter (1001 when it is another JSON type).
+    /// A string parameter (1001 when it is another JSON type, or holds a NUL character,
+    /// which no name or id can contain and PostgreSQL cannot store).
     pub fn string(&self, name: &str) -> Result<Option<String>, ApiError> {
         match self.get(name) {
             None => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.trim().to_owned())),
+            Some(Value::String(s)) if !s.contains('\0') => Ok(Some(s.trim().to_owned())),
             Some(_) => Err(ApiError::InvalidType),
         }
     }
@@ -67,10 +72,8 @@ impl Params {
     /// An identifier that upstream clients send as a string or an integer (1001 otherwise).
     pub fn id(&self, name: &str) -> Result<Option<String>, ApiError> {
         match self.get(name) {
-            None => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.trim().to_owned())),
             Some(Value::Number(n)) if n.is_i64() || n.is_u64() => Ok(Some(n.to_string())),
-            Some(_) => Err(ApiError::InvalidType),
+            _ => self.string(name),
         }
     }
 }
@@ -130,6 +133,12 @@ mod tests {
     }
 
     #[test]
+    fn a_byte_order_mark_and_a_bare_query_word_are_tolerated() {
+        let p = read("v2", "\u{feff}{\"ssid\":\"b\"}").unwrap();
+        assert_eq!(p.get("ssid"), Some(&json!("b")));
+    }
+
+    #[test]
     fn unreadable_bodies_are_1047() {
         for body in [
             "",
@@ -161,5 +170,7 @@ mod tests {
         assert_eq!(p.id("e").unwrap(), None);
         assert_eq!(p.id("f").unwrap(), None);
         assert_eq!(p.string("a").unwrap_err().code(), 1001);
+        let p = read("", "{\"a\":\"x\\u0000\"}").unwrap();
+        assert_eq!(p.id("a").unwrap_err().code(), 1001);
     }
 }

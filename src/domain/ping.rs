@@ -60,7 +60,7 @@ pub fn parse_ping_time(value: &Value) -> Option<i64> {
         Value::String(s) => s.trim().parse::<f64>().ok()?,
         _ => return None,
     };
-    if !n.is_finite() || n < 0.0 || n >= MAX_SECONDS * 1000.0 {
+    if !n.is_finite() || !(0.0..MAX_SECONDS * 1000.0).contains(&n) {
         return None;
     }
     let seconds = if n >= MAX_SECONDS { n / 1000.0 } else { n };

@@ -38,6 +38,9 @@ pub enum StoreError {
     /// A uniqueness rule refused the write (e.g. a second open break).
     #[error("conflicts with an existing row")]
     Conflict,
+    /// Text the database cannot store.
+    #[error("text the database cannot store")]
+    BadText,
     #[error("database unreachable: {0}")]
     Unavailable(#[source] sqlx::Error),
     #[error("database error: {0}")]
@@ -53,6 +56,21 @@ impl From<sqlx::Error> for StoreError {
             // SQLite's "database is locked" after the busy timeout: too busy to answer.
             sqlx::Error::Database(db) if db.code().as_deref() == Some("5") => {
                 StoreError::Unavailable(err)
+            }
+            // PostgreSQL: connection exceptions (08…), the server shutting down or starting
+            // (57P01–57P03), the database gone (3D000).
+            sqlx::Error::Database(db)
+                if db.code().is_some_and(|c| {
+                    c.starts_with("08") || c.starts_with("57P0") || c == "3D000"
+                }) =>
+            {
+                StoreError::Unavailable(err)
+            }
+            // PostgreSQL refuses text it cannot store (a NUL character): bad input, not a fault.
+            sqlx::Error::Database(db)
+                if db.code().is_some_and(|c| c == "22021" || c == "22P05") =>
+            {
+                StoreError::BadText
             }
             sqlx::Error::Io(_)
             | sqlx::Error::Tls(_)
