@@ -7,20 +7,21 @@ use crate::secrets;
 use crate::store::{Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
+/// Messages read after the agent's name: "agent \"7\" is already on break".
 pub enum ActionError {
-    #[error("the agent is already on break")]
+    #[error("is already on break")]
     AlreadyOnBreak,
-    #[error("the agent is not on break")]
+    #[error("is not on break")]
     NotOnBreak,
-    #[error("no active break reason {0:?} in this account")]
+    #[error("cannot go on break for {0:?}: not an active break reason of the account")]
     UnknownReason(String),
-    #[error("the agent is already in wrap-up")]
+    #[error("is already in wrap-up")]
     AlreadyInWrapUp,
-    #[error("the agent is not in wrap-up")]
+    #[error("is not in wrap-up")]
     NotInWrapUp,
-    #[error("this wrap-up is forced: it cannot be ended early")]
+    #[error("is in a forced wrap-up, which cannot be ended early")]
     CannotEndEarly,
-    #[error("the agent is disabled")]
+    #[error("is disabled")]
     AgentDisabled,
     #[error("{0} must not be empty")]
     Empty(&'static str),

@@ -23,7 +23,7 @@ pub enum AdminError {
     ReasonExists(String),
     #[error("no break reason {0:?}")]
     NoReason(String),
-    #[error("agent {0:?}: {1}")]
+    #[error("agent {0:?} {1}")]
     Action(String, ActionError),
     #[error("{0}")]
     Invalid(ActionError),
@@ -296,7 +296,7 @@ impl Admin<'_> {
 
 fn named(agent: &Agent, err: ActionError) -> AdminError {
     match err {
-        ActionError::Store(e) => AdminError::Store(e),
+        ActionError::Empty(_) | ActionError::Store(_) => err.into(),
         other => AdminError::Action(agent.agent_id.clone(), other),
     }
 }

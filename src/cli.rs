@@ -249,7 +249,12 @@ pub async fn run(admin: &Admin<'_>, command: Command) -> anyhow::Result<()> {
                 };
                 agent = admin.update_agent(&user_id, &agent_id, &update).await?;
             }
-            println!("created agent {:?} in account {user_id:?}", agent.agent_id);
+            let (account, _) = admin.agent(&user_id, &agent.agent_id).await?;
+            println!(
+                "created agent {:?} in account {user_id:?} (wrap-up {} s)",
+                agent.agent_id,
+                agent.wrap_policy(&account).seconds
+            );
         }
         Command::Agent(AgentCommand::Update {
             user_id,

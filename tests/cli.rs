@@ -209,7 +209,7 @@ async fn breaks_and_wrap_ups(app: TestApp) {
         assert_eq!(answer["data"]["on_break"], 1);
         assert_eq!(answer["data"]["breakDetail"]["reason"], "Lunch");
     }
-    cli(&app, &["break", "start", "acme", "7", "--reason", "Coffee"])
+    cli(&app, &["break", "start", "acme", "7", "--reason", "break"])
         .await
         .refused("agent \"7\" is already on break");
     let stdout = cli(&app, &["break", "end", "acme", "7"]).await.ok();
@@ -353,7 +353,7 @@ async fn unknown_accounts_and_agents_are_refused(app: TestApp) {
         (&["account", "create", "  "], "USER_ID must not be empty"),
         (
             &["break", "start", "acme", "7", "--reason", " "],
-            "--reason must not be empty",
+            "reason must not be empty",
         ),
     ];
     for (args, message) in cases {
@@ -473,7 +473,7 @@ async fn serve_prints_a_working_demo_and_stops_on_sigterm() {
     let answer = send_curl(on_break).await;
     assert_eq!(code(&answer), 0, "{answer}");
     assert_eq!(answer["data"]["on_break"], 1);
-    assert_eq!(answer["data"]["breakDetail"]["reason"], "Coffee");
+    assert_eq!(answer["data"]["breakDetail"]["reason"], "Break");
     assert_eq!(
         (
             answer["data"]["user_id"].as_str(),

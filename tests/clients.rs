@@ -446,33 +446,33 @@ async fn numbers_json_cannot_hold_as_integers(app: TestApp) {
     );
 }
 
-/// A NUL character is valid JSON; PostgreSQL text cannot hold it. Such ids name nobody:
-/// the answer is the usual authentication error, never 1032.
+/// A NUL character is valid JSON; PostgreSQL text cannot hold it, and no id contains one.
+/// Such a parameter is of the wrong kind (1001), on both databases, never a 1032.
 async fn nul_characters_never_reach_the_database_as_errors(app: TestApp) {
     let f = agent_on_break(&app).await;
     let cases = [
         (
             r#"{"ssid":"a\u0000b"}"#.to_owned(),
-            1000,
-            "Invalid parameter(s)",
+            1001,
+            "Invalid data type",
         ),
         (
             r#"{"userId":"acme\u0000","token":"x","agentId":"7"}"#.to_owned(),
-            1014,
-            "Invalid token (expired or invalid)",
+            1001,
+            "Invalid data type",
         ),
         (
             format!(
                 r#"{{"userId":"acme","token":"{}","agentId":"7\u0000"}}"#,
                 f.token
             ),
-            1501,
-            "Agent id not match",
+            1001,
+            "Invalid data type",
         ),
         (
             format!("ssid={}&agentId=7%00", f.ssid),
-            1501,
-            "Agent id not match",
+            1001,
+            "Invalid data type",
         ),
     ];
     let mut wrong = Vec::new();

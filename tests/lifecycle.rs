@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use agentprofile::actions::ActionError;
 use agentprofile::admin::AdminError;
 use common::{Fixture, PREFIX, TestApp, code};
 use serde_json::{Value, json};
@@ -278,13 +279,17 @@ async fn simultaneous_break_starts_open_exactly_one_break(app: TestApp) {
 
     let results = race(&app, |app, i| async move {
         app.admin()
-            .start_break("acme", "7", &format!("reason-{i}"))
+            .start_break(
+                "acme",
+                "7",
+                ["break", "lunch", "personal", "meeting"][i % 4],
+            )
             .await
     })
     .await;
     let winner = one_winner(
         results,
-        |e| matches!(e, AdminError::AlreadyOnBreak(a) if a == "7"),
+        |e| matches!(e, AdminError::Action(a, ActionError::AlreadyOnBreak) if a == "7"),
     );
     let answer = app.call("agentOnBreak", json!({"ssid": f.ssid})).await;
     assert_eq!(code(&answer), 0, "{answer}");
@@ -299,7 +304,7 @@ async fn simultaneous_break_starts_open_exactly_one_break(app: TestApp) {
     .await;
     let ended = one_winner(
         results,
-        |e| matches!(e, AdminError::NotOnBreak(a) if a == "7"),
+        |e| matches!(e, AdminError::Action(a, ActionError::NotOnBreak) if a == "7"),
     );
     assert_eq!(ended.reason, winner.reason);
     assert_eq!(
@@ -308,13 +313,10 @@ async fn simultaneous_break_starts_open_exactly_one_break(app: TestApp) {
     );
     assert!(matches!(
         app.admin().end_break("acme", "7").await,
-        Err(AdminError::NotOnBreak(_))
+        Err(AdminError::Action(_, ActionError::NotOnBreak))
     ));
     // The next break starts normally.
-    app.admin()
-        .start_break("acme", "7", "Coffee")
-        .await
-        .unwrap();
+    app.admin().start_break("acme", "7", "break").await.unwrap();
 }
 
 async fn simultaneous_wrap_up_starts_open_exactly_one_wrap_up(app: TestApp) {
@@ -330,7 +332,7 @@ async fn simultaneous_wrap_up_starts_open_exactly_one_wrap_up(app: TestApp) {
     .await;
     let winner = one_winner(
         results,
-        |e| matches!(e, AdminError::AlreadyInWrapUp(a) if a == "7"),
+        |e| matches!(e, AdminError::Action(a, ActionError::AlreadyInWrapUp) if a == "7"),
     );
     let answer = app.call("wrapUp", json!({"ssid": f.ssid})).await;
     assert_eq!(code(&answer), 0, "{answer}");
@@ -342,7 +344,7 @@ async fn simultaneous_wrap_up_starts_open_exactly_one_wrap_up(app: TestApp) {
     .await;
     let ended = one_winner(
         results,
-        |e| matches!(e, AdminError::NotInWrapUp(a) if a == "7"),
+        |e| matches!(e, AdminError::Action(a, ActionError::NotInWrapUp) if a == "7"),
     );
     assert_eq!(ended.call_id, winner.call_id);
     assert_eq!(
@@ -351,7 +353,7 @@ async fn simultaneous_wrap_up_starts_open_exactly_one_wrap_up(app: TestApp) {
     );
     assert!(matches!(
         app.admin().end_wrap_up("acme", "7").await,
-        Err(AdminError::NotInWrapUp(_))
+        Err(AdminError::Action(_, ActionError::NotInWrapUp))
     ));
     app.admin()
         .start_wrap_up("acme", "7", "call-next", "+15550101", Some(300))
