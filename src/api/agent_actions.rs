@@ -4,13 +4,13 @@
 use axum::extract::State;
 use serde::Serialize;
 
+use super::agent_on_break::OnBreak;
 use super::auth::{AgentRequest, Route};
 use super::envelope::Success;
 use super::error::ApiError;
 use super::params::Params;
 use crate::actions;
 use crate::app::AppState;
-use crate::domain::BreakDetail;
 
 pub struct StartBreak;
 
@@ -28,43 +28,26 @@ impl Route for EndBreak {}
 pub struct EndWrapUp;
 impl Route for EndWrapUp {}
 
-#[derive(Serialize)]
-pub struct BreakAnswer {
-    on_break: u8,
-    #[serde(rename = "breakDetail")]
-    break_detail: BreakDetail,
-    agent_id: String,
-    user_id: String,
-}
-
 /// `startBreak` (`reason`: a code or label of the account's break reasons).
 pub async fn start_break(
     State(app): State<AppState>,
     req: AgentRequest<StartBreak>,
-) -> Result<Success<BreakAnswer>, ApiError> {
+) -> Result<Success<OnBreak>, ApiError> {
     let reason = req.params.string("reason")?.unwrap_or_default();
     let started =
         actions::start_break(app.store.as_ref(), &req.agent, &reason, req.actor, req.now).await?;
-    Ok(Success(BreakAnswer {
-        on_break: 1,
-        break_detail: started.detail(req.now),
-        agent_id: req.agent.agent_id,
-        user_id: req.account.user_id,
-    }))
+    let detail = started.detail(req.now);
+    Ok(Success(OnBreak::new(true, detail, req)))
 }
 
 /// `endBreak`: answers the break that ended, with its final duration.
 pub async fn end_break(
     State(app): State<AppState>,
     req: AgentRequest<EndBreak>,
-) -> Result<Success<BreakAnswer>, ApiError> {
+) -> Result<Success<OnBreak>, ApiError> {
     let ended = actions::end_break(app.store.as_ref(), &req.agent, req.actor, req.now).await?;
-    Ok(Success(BreakAnswer {
-        on_break: 0,
-        break_detail: ended.detail(req.now),
-        agent_id: req.agent.agent_id,
-        user_id: req.account.user_id,
-    }))
+    let detail = ended.detail(req.now);
+    Ok(Success(OnBreak::new(false, detail, req)))
 }
 
 #[derive(Serialize)]

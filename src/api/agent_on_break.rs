@@ -12,6 +12,7 @@ use crate::domain::BreakDetail;
 pub struct AgentOnBreak;
 impl Route for AgentOnBreak {}
 
+/// The answer of agentOnBreak, and of the startBreak/endBreak extensions.
 #[derive(Serialize)]
 pub struct OnBreak {
     on_break: u8,
@@ -21,16 +22,23 @@ pub struct OnBreak {
     user_id: String,
 }
 
+impl OnBreak {
+    pub fn new<R>(on_break: bool, detail: BreakDetail, req: AgentRequest<R>) -> OnBreak {
+        OnBreak {
+            on_break: u8::from(on_break),
+            break_detail: detail,
+            agent_id: req.agent.agent_id,
+            user_id: req.account.user_id,
+        }
+    }
+}
+
 pub async fn agent_on_break(
     State(app): State<AppState>,
     req: AgentRequest<AgentOnBreak>,
 ) -> Result<Success<OnBreak>, ApiError> {
     let current = app.store.open_break(req.agent.id).await?;
     let current = current.ok_or(ApiError::NotOnBreak)?;
-    Ok(Success(OnBreak {
-        on_break: 1,
-        break_detail: current.detail(req.now),
-        agent_id: req.agent.agent_id,
-        user_id: req.account.user_id,
-    }))
+    let detail = current.detail(req.now);
+    Ok(Success(OnBreak::new(true, detail, req)))
 }

@@ -26,22 +26,27 @@ pub fn json_response<T: Serialize>(status: StatusCode, body: &T) -> Response {
     }
 }
 
-/// A success answer: `{"status":"success","data":DATA}`.
+/// `{"status":"success","data":DATA}` with this status.
+pub fn success_response<T: Serialize>(status: StatusCode, data: T) -> Response {
+    #[derive(Serialize)]
+    struct Body<T> {
+        status: &'static str,
+        data: T,
+    }
+    json_response(
+        status,
+        &Body {
+            status: "success",
+            data,
+        },
+    )
+}
+
+/// A success answer of the upstream surface (always HTTP 200).
 pub struct Success<T>(pub T);
 
 impl<T: Serialize> IntoResponse for Success<T> {
     fn into_response(self) -> Response {
-        #[derive(Serialize)]
-        struct Body<T> {
-            status: &'static str,
-            data: T,
-        }
-        json_response(
-            StatusCode::OK,
-            &Body {
-                status: "success",
-                data: self.0,
-            },
-        )
+        success_response(StatusCode::OK, self.0)
     }
 }

@@ -19,7 +19,7 @@ use axum::routing::{get, post};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
 
-use super::envelope::json_response;
+use super::envelope::success_response;
 use super::error::ApiError;
 use crate::app::AppState;
 use crate::domain::{Account, Actor, Agent, now_unix};
@@ -93,18 +93,7 @@ pub fn created<T>(data: T) -> Answer<T> {
 
 impl<T: Serialize> IntoResponse for Answer<T> {
     fn into_response(self) -> Response {
-        #[derive(Serialize)]
-        struct Body<T> {
-            status: &'static str,
-            data: T,
-        }
-        json_response(
-            self.0,
-            &Body {
-                status: "success",
-                data: self.1,
-            },
-        )
+        success_response(self.0, self.1)
     }
 }
 
