@@ -14,6 +14,9 @@ use tokio::net::TcpListener;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::request_id::{
+    MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 use tracing::Span;
@@ -94,7 +97,12 @@ pub fn router(state: AppState) -> Result<Router, BadOrigin> {
                 .extensions()
                 .get::<MatchedPath>()
                 .map_or("unmatched", MatchedPath::as_str);
-            tracing::info_span!("request", method = %req.method(), route = %route)
+            let request_id = req
+                .extensions()
+                .get::<RequestId>()
+                .and_then(|id| id.header_value().to_str().ok())
+                .unwrap_or("");
+            tracing::info_span!("request", method = %req.method(), route = %route, request_id)
         })
         .on_request(())
         .on_response(|res: &Response<_>, latency: Duration, _: &Span| {
@@ -115,6 +123,10 @@ pub fn router(state: AppState) -> Result<Router, BadOrigin> {
             ApiError::Internal.into_response()
         }))
         .layer(trace)
+        // X-Request-Id: the client's when it sends one, else a new UUID; on every log line of
+        // the request (its span) and returned in the answer.
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_TYPE,
             HeaderValue::from_static(JSON_UTF8),
