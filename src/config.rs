@@ -28,51 +28,56 @@ pub struct Config {
     pub bind_addr: SocketAddr,
 
     /// Most connections the database pool opens.
-    #[arg(long, env = "DB_MAX_CONNECTIONS", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, env = "DB_MAX_CONNECTIONS", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..), global = true)]
     pub db_max_connections: u32,
 
     /// Seconds to wait for a database connection before answering 1010 (HTTP 503).
-    #[arg(long, env = "DB_ACQUIRE_TIMEOUT_SECS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, env = "DB_ACQUIRE_TIMEOUT_SECS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..), global = true)]
     pub db_acquire_timeout_secs: u64,
 
     /// A session ends after this many seconds without a ping (setWebPingTime).
-    #[arg(long, env = "SESSION_IDLE_TIMEOUT_SECS", default_value_t = 1800, value_parser = clap::value_parser!(i64).range(1..))]
+    #[arg(long, env = "SESSION_IDLE_TIMEOUT_SECS", default_value_t = 1800, value_parser = clap::value_parser!(i64).range(1..), global = true)]
     pub session_idle_timeout_secs: i64,
 
     /// A session ends this many seconds after login, pings or not.
-    #[arg(long, env = "SESSION_MAX_AGE_SECS", default_value_t = 43200, value_parser = clap::value_parser!(i64).range(1..))]
+    #[arg(long, env = "SESSION_MAX_AGE_SECS", default_value_t = 43200, value_parser = clap::value_parser!(i64).range(1..), global = true)]
     pub session_max_age_secs: i64,
 
     /// Wrap-up length of an agent created without --wrap-seconds.
-    #[arg(long, env = "DEFAULT_WRAP_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(i64).range(0..))]
+    #[arg(long, env = "DEFAULT_WRAP_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(i64).range(0..), global = true)]
     pub default_wrap_seconds: i64,
 
     /// Largest request body in bytes; larger ones answer 1047 with HTTP 413.
-    #[arg(long, env = "BODY_LIMIT_BYTES", default_value_t = 16384, value_parser = clap::value_parser!(u64).range(64..))]
+    #[arg(long, env = "BODY_LIMIT_BYTES", default_value_t = 16384, value_parser = clap::value_parser!(u64).range(64..), global = true)]
     pub body_limit_bytes: u64,
 
     /// Seconds a request may take before it answers 1032 with HTTP 503.
-    #[arg(long, env = "REQUEST_TIMEOUT_SECS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, env = "REQUEST_TIMEOUT_SECS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..), global = true)]
     pub request_timeout_secs: u64,
 
     /// Seconds in-flight requests get to finish after SIGINT/SIGTERM.
-    #[arg(long, env = "SHUTDOWN_TIMEOUT_SECS", default_value_t = 20)]
+    #[arg(
+        long,
+        env = "SHUTDOWN_TIMEOUT_SECS",
+        default_value_t = 20,
+        global = true
+    )]
     pub shutdown_timeout_secs: u64,
 
     /// Browser origins allowed by CORS: `*` for any, or a comma-separated list.
-    #[arg(long, env = "CORS_ALLOWED_ORIGINS", default_value = "*")]
+    #[arg(long, env = "CORS_ALLOWED_ORIGINS", default_value = "*", global = true, value_parser = parse_origins)]
     pub cors_allowed_origins: String,
 
     /// On a brand-new SQLite database, create a demo account and print how to call it.
-    #[arg(long, env = "DEMO_SEED", default_value_t = true, action = clap::ArgAction::Set)]
+    #[arg(long, env = "DEMO_SEED", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub demo_seed: bool,
 
     /// Log format.
-    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,
 
     /// Log filter (tracing EnvFilter syntax), e.g. `info` or `agentprofile=debug`.
-    #[arg(long, env = "LOG_LEVEL", default_value = "info")]
+    #[arg(long, env = "LOG_LEVEL", default_value = "info", global = true, value_parser = parse_log_filter)]
     pub log_level: String,
 }
 
@@ -80,6 +85,30 @@ pub struct Config {
 pub enum LogFormat {
     Text,
     Json,
+}
+
+/// `*`, or origins such as `https://app.example.com`, separated by commas.
+fn parse_origins(value: &str) -> Result<String, String> {
+    let value = value.trim();
+    if value == "*" {
+        return Ok(value.to_owned());
+    }
+    for origin in value.split(',').map(str::trim).filter(|o| !o.is_empty()) {
+        let url = url::Url::parse(origin).map_err(|e| format!("{origin:?}: {e}"))?;
+        if url.origin().ascii_serialization() != origin.trim_end_matches('/') {
+            return Err(format!(
+                "{origin:?} is not an origin like https://app.example.com"
+            ));
+        }
+    }
+    Ok(value.to_owned())
+}
+
+/// A tracing filter such as `info` or `info,agentprofile=debug`.
+fn parse_log_filter(value: &str) -> Result<String, String> {
+    tracing_subscriber::EnvFilter::try_new(value)
+        .map(|_| value.to_owned())
+        .map_err(|e| e.to_string())
 }
 
 impl Config {
@@ -99,5 +128,55 @@ impl Config {
     pub fn is_postgres(&self) -> bool {
         self.database_url.starts_with("postgres://")
             || self.database_url.starts_with("postgresql://")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_values_are_refused_naming_the_variable() {
+        for (flag, value, name) in [
+            ("--bind", "nonsense", "BIND_ADDR"),
+            ("--body-limit-bytes", "abc", "BODY_LIMIT_BYTES"),
+            (
+                "--cors-allowed-origins",
+                "not an origin",
+                "CORS_ALLOWED_ORIGINS",
+            ),
+            (
+                "--cors-allowed-origins",
+                "https://a.example/path",
+                "CORS_ALLOWED_ORIGINS",
+            ),
+            ("--log-level", "info,[=", "LOG_LEVEL"),
+            ("--log-format", "xml", "LOG_FORMAT"),
+        ] {
+            let err = Config::try_parse_from(["agentprofile", flag, value]).unwrap_err();
+            assert!(err.to_string().contains(name), "{flag} {value}: {err}");
+        }
+        let ok = Config::try_parse_from([
+            "agentprofile",
+            "--cors-allowed-origins",
+            "https://a.example, http://localhost:3000",
+        ]);
+        assert!(ok.is_ok());
+    }
+
+    #[test]
+    fn help_names_every_variable_and_default() {
+        let help = <Config as clap::CommandFactory>::command()
+            .render_long_help()
+            .to_string();
+        for arg in <Config as clap::CommandFactory>::command().get_arguments() {
+            if let Some(env) = arg.get_env() {
+                assert!(
+                    help.contains(&format!("env: {}", env.to_string_lossy())),
+                    "{env:?}"
+                );
+            }
+        }
+        assert!(help.contains("[default: 127.0.0.1:8080]"));
     }
 }
