@@ -26,7 +26,16 @@ pub enum ActionError {
     #[error("{0} must not be empty")]
     Empty(&'static str),
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(StoreError),
+}
+
+impl From<StoreError> for ActionError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::AgentDisabled => ActionError::AgentDisabled,
+            other => ActionError::Store(other),
+        }
+    }
 }
 
 type Result<T> = std::result::Result<T, ActionError>;

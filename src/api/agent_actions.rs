@@ -34,8 +34,9 @@ pub async fn start_break(
     req: AgentRequest<StartBreak>,
 ) -> Result<Success<OnBreak>, ApiError> {
     let reason = req.params.string("reason")?.unwrap_or_default();
-    let started =
-        actions::start_break(app.store.as_ref(), &req.agent, &reason, req.actor, req.now).await?;
+    let started = actions::start_break(app.store.as_ref(), &req.agent, &reason, req.actor, req.now)
+        .await
+        .map_err(|e| req.refused(e))?;
     let detail = started.detail(req.now);
     Ok(Success(OnBreak::new(true, detail, req)))
 }

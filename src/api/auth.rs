@@ -44,6 +44,17 @@ pub struct AgentRequest<R> {
     route: PhantomData<fn() -> R>,
 }
 
+impl<R: Route> AgentRequest<R> {
+    /// A change refused because the agent was disabled meanwhile: through a session, that is
+    /// the answer an old ssid of a disabled agent gets.
+    pub fn refused(&self, err: impl Into<ApiError>) -> ApiError {
+        match err.into() {
+            ApiError::AgentDisabled if self.session_pk.is_some() => R::bad_ssid(),
+            other => other,
+        }
+    }
+}
+
 struct Credentials {
     ssid: Option<String>,
     user_id: Option<String>,

@@ -182,6 +182,8 @@ impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         match err {
             StoreError::BadText => ApiError::InvalidType,
+            StoreError::AgentDisabled => ApiError::AgentDisabled,
+            StoreError::SessionEnded => ApiError::PingSsidInvalid,
             StoreError::Unavailable(_) => {
                 tracing::error!(error = %err, "database unavailable");
                 ApiError::DbUnavailable

@@ -62,7 +62,8 @@ pub async fn set_web_ping_time(
     };
     app.store
         .record_ping(&req.agent, req.session_pk, ping, req.actor)
-        .await?;
+        .await
+        .map_err(|e| req.refused(e))?;
     Ok(Success(Pinged {
         agent_id: req.agent.agent_id,
         user_id: req.account.user_id,

@@ -111,6 +111,23 @@ impl From<SessionRow> for SessionContext {
     }
 }
 
+/// Inside a transaction: locks the agent's row until the end of the transaction and makes
+/// sure it is not disabled. A concurrent disable then either commits first (and this write
+/// is refused) or waits for this write (and ends what it opened). The no-op UPDATE takes
+/// the row lock on PostgreSQL; SQLite's BEGIN IMMEDIATE serialises writers already.
+macro_rules! lock_enabled_agent {
+    ($tx:expr, $agent_pk:expr) => {{
+        let locked = sqlx::query("UPDATE agents SET disabled = disabled WHERE id = $1 AND NOT disabled")
+            .bind($agent_pk)
+            .execute(&mut *$tx)
+            .await?
+            .rows_affected();
+        if locked == 0 {
+            return Err($crate::store::StoreError::AgentDisabled);
+        }
+    }};
+}
+
 macro_rules! impl_agents {
     ($store:ty, $db:ty, $begin:literal) => {
         #[async_trait::async_trait]
@@ -226,10 +243,11 @@ macro_rules! impl_agents {
                         record_event!(tx, agent, EventKind::Logout, actor, now,
                             serde_json::json!({ "sessions": ended, "how": "disabled" }))?;
                     }
-                    let closed: Option<(String,)> = sqlx::query_as(
-                        "UPDATE breaks SET ended_at = $2 WHERE agent_pk = $1 AND ended_at IS NULL
+                    let closed: Option<(String,)> = sqlx::query_as(&format!(
+                        "UPDATE breaks SET ended_at = {} WHERE agent_pk = $1 AND ended_at IS NULL
                          RETURNING reason_code",
-                    )
+                        $crate::store::states::ENDED_AT
+                    ))
                     .bind(agent.id)
                     .bind(now)
                     .fetch_optional(&mut *tx)
@@ -239,10 +257,11 @@ macro_rules! impl_agents {
                             serde_json::json!({ "reasonCode": code, "how": "disabled" }))?;
                     }
                     close_expired_wraps!(tx, agent.account_pk, Some(agent.id), now);
-                    let wrap: Option<(String,)> = sqlx::query_as(
-                        "UPDATE wrap_ups SET ended_at = $2 WHERE agent_pk = $1 AND ended_at IS NULL
+                    let wrap: Option<(String,)> = sqlx::query_as(&format!(
+                        "UPDATE wrap_ups SET ended_at = {} WHERE agent_pk = $1 AND ended_at IS NULL
                          RETURNING call_id",
-                    )
+                        $crate::store::states::ENDED_AT
+                    ))
                     .bind(agent.id)
                     .bind(now)
                     .fetch_optional(&mut *tx)
@@ -267,6 +286,7 @@ macro_rules! impl_agents {
                 actor: $crate::domain::Actor,
             ) -> $crate::store::Result<i64> {
                 let mut tx = self.pool.begin_with($begin).await?;
+                lock_enabled_agent!(tx, agent.id);
                 let (id,): (i64,) = sqlx::query_as(
                     "INSERT INTO agent_sessions (agent_pk, ssid_hash, created_at, last_seen_at, expires_at)
                      VALUES ($1, $2, $3, $3, $4) RETURNING id",
@@ -363,6 +383,33 @@ macro_rules! impl_agents {
                 actor: $crate::domain::Actor,
             ) -> $crate::store::Result<()> {
                 let mut tx = self.pool.begin_with($begin).await?;
+                // Refused (and nothing recorded) when a disable or logout committed first.
+                let pinged = sqlx::query(
+                    "UPDATE agents SET last_ping_at = $2, client_ping_time = $3
+                     WHERE id = $1 AND NOT disabled",
+                )
+                .bind(agent.id)
+                .bind(ping.received_at)
+                .bind(ping.client_time)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if pinged == 0 {
+                    return Err($crate::store::StoreError::AgentDisabled);
+                }
+                if let Some(session_pk) = session_pk {
+                    let refreshed = sqlx::query(
+                        "UPDATE agent_sessions SET last_seen_at = $2 WHERE id = $1 AND ended_at IS NULL",
+                    )
+                    .bind(session_pk)
+                    .bind(ping.received_at)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                    if refreshed == 0 {
+                        return Err($crate::store::StoreError::SessionEnded);
+                    }
+                }
                 // Changed only when different: the row lock makes the event exactly-once.
                 let changed = sqlx::query(
                     "UPDATE agents SET mic_perm = $2 WHERE id = $1 AND mic_perm IS DISTINCT FROM $2",
@@ -375,21 +422,6 @@ macro_rules! impl_agents {
                 if changed == 1 {
                     record_event!(tx, agent, $crate::domain::EventKind::MicChange, actor,
                         ping.received_at, serde_json::json!({ "micPerm": ping.mic_perm.as_str() }))?;
-                }
-                sqlx::query("UPDATE agents SET last_ping_at = $2, client_ping_time = $3 WHERE id = $1")
-                    .bind(agent.id)
-                    .bind(ping.received_at)
-                    .bind(ping.client_time)
-                    .execute(&mut *tx)
-                    .await?;
-                if let Some(session_pk) = session_pk {
-                    sqlx::query(
-                        "UPDATE agent_sessions SET last_seen_at = $2 WHERE id = $1 AND ended_at IS NULL",
-                    )
-                    .bind(session_pk)
-                    .bind(ping.received_at)
-                    .execute(&mut *tx)
-                    .await?;
                 }
                 tx.commit().await?;
                 Ok(())

@@ -73,7 +73,7 @@ macro_rules! close_expired_wraps {
             "SELECT w.id, w.agent_pk, w.call_id, w.ends_at FROM wrap_ups w
              JOIN agents g ON g.id = w.agent_pk
              WHERE g.account_pk = $1 AND ($2 = 0 OR w.agent_pk = $2)
-               AND w.ended_at IS NULL AND w.ends_at <= $3",
+               AND w.ended_at IS NULL AND w.ends_at <= $3 ORDER BY w.id",
         )
         .bind($account_pk)
         .bind($agent_pk.unwrap_or(0))

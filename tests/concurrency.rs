@@ -1,0 +1,562 @@
+//! Races, on both databases: many simultaneous requests for one agent leave one consistent
+//! state and a history in which every acknowledged change appears exactly once.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use common::{PREFIX, TestApp, code};
+use reqwest::Method;
+use serde_json::{Value, json};
+use tokio::task::JoinSet;
+
+on_both_databases!(
+    hundred_simultaneous_start_breaks_make_one_break,
+    fifty_simultaneous_end_breaks_end_it_once,
+    interleaved_starts_and_ends_never_overlap,
+    interleaved_wrap_up_starts_and_ends_never_overlap,
+    fifty_simultaneous_wrap_ups_make_one,
+    simultaneous_pings_record_one_mic_change,
+    disabling_while_the_ssid_is_in_use_leaves_it_refused,
+    disabling_while_the_backend_acts_leaves_nothing_open,
+);
+
+// ---------------------------------------------------------------- helpers
+
+/// One request of a race: an upstream route with a JSON body, or a /v1 call.
+#[derive(Clone)]
+enum Call {
+    Upstream(&'static str, Value),
+    V1(Method, String, Option<Value>),
+}
+
+impl Call {
+    /// For failure messages.
+    fn describe(&self) -> String {
+        match self {
+            Call::Upstream(route, _) => (*route).to_owned(),
+            Call::V1(method, path, _) => format!("{method} {path}"),
+        }
+    }
+}
+
+/// What a request answered: its HTTP status and its envelope code (0 for success).
+#[derive(Debug, Clone)]
+struct Outcome {
+    status: u16,
+    code: u64,
+    /// The request, for failure messages.
+    call: String,
+}
+
+impl Outcome {
+    fn is(&self, status: u16, code: u64) -> bool {
+        (self.status, self.code) == (status, code)
+    }
+}
+
+/// Sends every call at once over one shared client; answers in the calls' order.
+async fn race(app: &TestApp, token: &str, calls: Vec<Call>) -> Vec<Outcome> {
+    let mut set = JoinSet::new();
+    for (i, call) in calls.into_iter().enumerate() {
+        let client = app.client.clone();
+        let base = app.base.clone();
+        let token = token.to_owned();
+        let what = call.describe();
+        set.spawn(async move {
+            let req = match call {
+                Call::Upstream(route, body) => client
+                    .post(format!("{base}{PREFIX}/{route}"))
+                    .body(body.to_string()),
+                Call::V1(method, path, body) => {
+                    let req = client
+                        .request(method, format!("{base}{path}"))
+                        .bearer_auth(token);
+                    match body {
+                        Some(body) => req.body(body.to_string()),
+                        None => req,
+                    }
+                }
+            };
+            let res = req.send().await.expect("the server answers");
+            let status = res.status().as_u16();
+            let text = res.text().await.unwrap();
+            let answer: Value = serde_json::from_str(&text)
+                .unwrap_or_else(|_| panic!("HTTP {status}, not JSON: {text}"));
+            let code = code(&answer);
+            (
+                i,
+                Outcome {
+                    status,
+                    code,
+                    call: what,
+                },
+            )
+        });
+    }
+    let mut outcomes = vec![None; set.len()];
+    while let Some(joined) = set.join_next().await {
+        let (i, outcome) = joined.unwrap();
+        outcomes[i] = Some(outcome);
+    }
+    outcomes.into_iter().map(Option::unwrap).collect()
+}
+
+/// How many of each outcome.
+fn tally(outcomes: &[Outcome]) -> BTreeMap<(u16, u64), usize> {
+    let mut counts = BTreeMap::new();
+    for o in outcomes {
+        *counts.entry((o.status, o.code)).or_default() += 1;
+    }
+    counts
+}
+
+/// A /v1 call that must answer `want`; returns its `data`.
+async fn v1_ok(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+    want: u16,
+) -> Value {
+    let mut req = app
+        .client
+        .request(method.clone(), format!("{}{path}", app.base))
+        .bearer_auth(token);
+    if let Some(body) = body {
+        req = req.body(body.to_string());
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status().as_u16();
+    let answer: Value = res.json().await.unwrap();
+    assert_eq!(status, want, "{method} {path}: {answer}");
+    answer["data"].clone()
+}
+
+/// An account "acme" with agent "7" logged in through /v1: (token, ssid).
+async fn setup(app: &TestApp) -> (String, String) {
+    app.admin().create_account("acme", "").await.unwrap();
+    let token = app.admin().create_token("acme").await.unwrap();
+    let body = Some(json!({"agentId": "7", "name": "Ann"}));
+    v1_ok(app, Method::POST, "/v1/agents", &token, body, 201).await;
+    let ssid = login(app, &token).await;
+    (token, ssid)
+}
+
+async fn login(app: &TestApp, token: &str) -> String {
+    let data = v1_ok(app, Method::POST, "/v1/agents/7/sessions", token, None, 201).await;
+    data["ssid"].as_str().unwrap().to_owned()
+}
+
+/// Agent 7's whole history, oldest first.
+async fn history(app: &TestApp, token: &str) -> Vec<Value> {
+    let path = "/v1/agents/7/events?limit=500";
+    let data = v1_ok(app, Method::GET, path, token, None, 200).await;
+    assert_eq!(data["nextCursor"], Value::Null);
+    data["items"].as_array().unwrap().clone()
+}
+
+fn count(events: &[Value], kind: &str) -> usize {
+    events.iter().filter(|e| e["kind"] == kind).count()
+}
+
+/// The kinds of the events whose kind starts with `prefix`, in history order.
+fn kinds<'a>(events: &'a [Value], prefix: &str) -> Vec<&'a str> {
+    events
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .filter(|k| k.starts_with(prefix))
+        .collect()
+}
+
+/// `start, end, start, end, …`: never two starts or two ends in a row.
+fn assert_alternates(kinds: &[&str], start: &str, end: &str) {
+    for (i, kind) in kinds.iter().enumerate() {
+        let want = if i % 2 == 0 { start } else { end };
+        assert_eq!(*kind, want, "event #{i} of {kinds:?}");
+    }
+}
+
+async fn roster_entry(app: &TestApp, token: &str) -> Value {
+    let data = v1_ok(app, Method::GET, "/v1/roster", token, None, 200).await;
+    data.as_array().unwrap()[0].clone()
+}
+
+const OK: (u16, u64) = (200, 0);
+
+// ---------------------------------------------------------------- tests
+
+async fn hundred_simultaneous_start_breaks_make_one_break(app: TestApp) {
+    let (token, ssid) = setup(&app).await;
+    let calls = (0..100)
+        .map(|i| {
+            let reason = ["break", "lunch", "Personal", "MEETING"][i % 4];
+            Call::Upstream("startBreak", json!({"ssid": ssid, "reason": reason}))
+        })
+        .collect();
+    let outcomes = race(&app, &token, calls).await;
+    assert_eq!(
+        tally(&outcomes),
+        BTreeMap::from([(OK, 1), ((200, 1507), 99)]),
+        "one start wins, the others are told the agent is on break"
+    );
+    let events = history(&app, &token).await;
+    assert_eq!(count(&events, "break.start"), 1, "{events:?}");
+    assert_eq!(count(&events, "break.end"), 0);
+    // The break that exists is the winner's.
+    let winner = outcomes.iter().position(|o| o.code == 0).unwrap();
+    let reason = ["break", "lunch", "personal", "meeting"][winner % 4];
+    let answer = app.call("agentOnBreak", json!({ "ssid": ssid })).await;
+    assert_eq!(
+        answer["data"]["breakDetail"]["reasonCode"], reason,
+        "{answer}"
+    );
+    let start = events.iter().find(|e| e["kind"] == "break.start").unwrap();
+    assert_eq!(start["details"]["reasonCode"], reason);
+}
+
+async fn fifty_simultaneous_end_breaks_end_it_once(app: TestApp) {
+    let (token, ssid) = setup(&app).await;
+    let answer = app
+        .call("startBreak", json!({"ssid": ssid, "reason": "break"}))
+        .await;
+    assert_eq!(code(&answer), 0);
+    let calls = (0..50)
+        .map(|i| {
+            if i % 2 == 0 {
+                Call::Upstream("endBreak", json!({ "ssid": ssid }))
+            } else {
+                Call::V1(Method::DELETE, "/v1/agents/7/break".to_owned(), None)
+            }
+        })
+        .collect();
+    let outcomes = race(&app, &token, calls).await;
+    let counts = tally(&outcomes);
+    let ok = counts.get(&OK).copied().unwrap_or(0);
+    let rest = counts.get(&(200, 1502)).copied().unwrap_or(0)
+        + counts.get(&(409, 1502)).copied().unwrap_or(0);
+    assert_eq!((ok, rest), (1, 49), "{counts:?}");
+    let events = history(&app, &token).await;
+    assert_eq!(kinds(&events, "break."), vec!["break.start", "break.end"]);
+}
+
+async fn interleaved_starts_and_ends_never_overlap(app: TestApp) {
+    let (token, ssid) = setup(&app).await;
+    let (mut started, mut ended) = (0, 0);
+    // At least 20 rounds and 3 seconds, so that rounds straddle changes of the clock's second.
+    let begin = Instant::now();
+    let mut round = 0;
+    while round < 20 || begin.elapsed() < Duration::from_secs(3) {
+        let mut calls = Vec::new();
+        for i in 0..10 {
+            let reason = if (round + i) % 2 == 0 {
+                "break"
+            } else {
+                "lunch"
+            };
+            calls.push(Call::Upstream(
+                "startBreak",
+                json!({"ssid": ssid, "reason": reason}),
+            ));
+            calls.push(Call::Upstream("endBreak", json!({ "ssid": ssid })));
+        }
+        let outcomes = race(&app, &token, calls).await;
+        for (i, o) in outcomes.iter().enumerate() {
+            let refusal = if i % 2 == 0 { 1507 } else { 1502 };
+            assert!(
+                o.is(200, 0) || o.is(200, refusal),
+                "round {round}: {} answered HTTP {} code {} (expected 200 with code 0 or {refusal})",
+                o.call,
+                o.status,
+                o.code
+            );
+            if o.code == 0 {
+                *(if i % 2 == 0 { &mut started } else { &mut ended }) += 1;
+            }
+        }
+        // At most one break open, and it is the one every reader sees.
+        let answer = app.call("agentOnBreak", json!({ "ssid": ssid })).await;
+        let entry = roster_entry(&app, &token).await;
+        assert!(
+            started == ended || started == ended + 1,
+            "round {round}: {started} starts, {ended} ends"
+        );
+        if started > ended {
+            assert_eq!(code(&answer), 0, "round {round}: {answer}");
+            assert_eq!(entry["state"], "on_break", "round {round}: {entry}");
+        } else {
+            assert_eq!(code(&answer), 1502, "round {round}: {answer}");
+            assert_eq!(entry["break"], Value::Null, "round {round}: {entry}");
+        }
+        round += 1;
+    }
+    assert!(started > 0 && ended > 0, "{started} starts, {ended} ends");
+    let events = history(&app, &token).await;
+    let breaks = kinds(&events, "break.");
+    assert_alternates(&breaks, "break.start", "break.end");
+    assert_eq!(count(&events, "break.start"), started);
+    assert_eq!(count(&events, "break.end"), ended);
+    // Every break.end closes the break its break.start opened, and time runs forward.
+    let pairs: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["kind"].as_str().unwrap().starts_with("break."))
+        .collect();
+    for pair in pairs.chunks(2) {
+        if let [start, end] = pair {
+            assert_eq!(
+                start["details"]["reasonCode"], end["details"]["reasonCode"],
+                "{start} / {end}"
+            );
+            assert!(
+                start["at"].as_i64() <= end["at"].as_i64(),
+                "{start} / {end}"
+            );
+        }
+    }
+}
+
+async fn interleaved_wrap_up_starts_and_ends_never_overlap(app: TestApp) {
+    let (token, ssid) = setup(&app).await;
+    let (mut started, mut ended) = (0, 0);
+    let begin = Instant::now();
+    let mut round = 0;
+    while round < 20 || begin.elapsed() < Duration::from_secs(3) {
+        let mut calls = Vec::new();
+        for i in 0..10 {
+            let body = json!({"callId": format!("r{round}-{i}"), "cNumber": "+1"});
+            calls.push(Call::V1(
+                Method::POST,
+                "/v1/agents/7/wrap-up".to_owned(),
+                Some(body),
+            ));
+            calls.push(if i % 2 == 0 {
+                Call::Upstream("endWrapUp", json!({ "ssid": ssid }))
+            } else {
+                Call::V1(Method::DELETE, "/v1/agents/7/wrap-up".to_owned(), None)
+            });
+        }
+        let outcomes = race(&app, &token, calls).await;
+        for (i, o) in outcomes.iter().enumerate() {
+            let fine = if i % 2 == 0 {
+                o.is(201, 0) || o.is(409, 1511)
+            } else {
+                o.is(200, 0) || o.is(200, 1504) || o.is(409, 1504)
+            };
+            assert!(fine, "round {round}: {o:?}");
+            if o.code == 0 {
+                *(if i % 2 == 0 { &mut started } else { &mut ended }) += 1;
+            }
+        }
+        assert!(
+            started == ended || started == ended + 1,
+            "round {round}: {started} starts, {ended} ends"
+        );
+        let answer = app.call("wrapUp", json!({ "ssid": ssid })).await;
+        let want = if started > ended { 0 } else { 1504 };
+        assert_eq!(code(&answer), want, "round {round}: {answer}");
+        round += 1;
+    }
+    let events = history(&app, &token).await;
+    assert_alternates(&kinds(&events, "wrap."), "wrap.start", "wrap.end");
+    assert_eq!(count(&events, "wrap.start"), started);
+    assert_eq!(count(&events, "wrap.end"), ended);
+}
+
+async fn fifty_simultaneous_wrap_ups_make_one(app: TestApp) {
+    let (token, ssid) = setup(&app).await;
+    let calls = (0..50)
+        .map(|i| {
+            let body = json!({"callId": format!("call-{i}"), "cNumber": format!("+1555{i:04}")});
+            Call::V1(Method::POST, "/v1/agents/7/wrap-up".to_owned(), Some(body))
+        })
+        .collect();
+    let outcomes = race(&app, &token, calls).await;
+    assert_eq!(
+        tally(&outcomes),
+        BTreeMap::from([((201, 0), 1), ((409, 1511), 49)])
+    );
+    let winner = outcomes.iter().position(|o| o.status == 201).unwrap();
+    let answer = app.call("wrapUp", json!({ "ssid": ssid })).await;
+    assert_eq!(
+        answer["data"]["callId"],
+        format!("call-{winner}"),
+        "{answer}"
+    );
+    assert_eq!(answer["data"]["cNumber"], format!("+1555{winner:04}"));
+    let events = history(&app, &token).await;
+    assert_eq!(kinds(&events, "wrap."), vec!["wrap.start"]);
+    let start = events.iter().find(|e| e["kind"] == "wrap.start").unwrap();
+    assert_eq!(start["details"]["callId"], format!("call-{winner}"));
+
+    // Ending it concurrently: once.
+    let calls = (0..20)
+        .map(|i| {
+            if i % 2 == 0 {
+                Call::Upstream("endWrapUp", json!({ "ssid": ssid }))
+            } else {
+                Call::V1(Method::DELETE, "/v1/agents/7/wrap-up".to_owned(), None)
+            }
+        })
+        .collect();
+    let outcomes = race(&app, &token, calls).await;
+    let counts = tally(&outcomes);
+    let ok = counts.get(&OK).copied().unwrap_or(0);
+    let refused = counts.get(&(200, 1504)).copied().unwrap_or(0)
+        + counts.get(&(409, 1504)).copied().unwrap_or(0);
+    assert_eq!((ok, refused), (1, 19), "{counts:?}");
+    let events = history(&app, &token).await;
+    assert_eq!(kinds(&events, "wrap."), vec!["wrap.start", "wrap.end"]);
+}
+
+async fn simultaneous_pings_record_one_mic_change(app: TestApp) {
+    let (token, ssid) = setup(&app).await;
+    let ping =
+        |mic: Value| Call::Upstream("setWebPingTime", json!({"ssid": ssid, "mic_perm": mic}));
+    let outcomes = race(&app, &token, vec![ping(json!("granted")); 30]).await;
+    assert_eq!(tally(&outcomes), BTreeMap::from([(OK, 30)]));
+    let forms = [json!("denied"), json!(0), json!(false), json!("0")];
+    let calls = (0..40).map(|i| ping(forms[i % 4].clone())).collect();
+    let outcomes = race(&app, &token, calls).await;
+    assert_eq!(tally(&outcomes), BTreeMap::from([(OK, 40)]));
+    let events = history(&app, &token).await;
+    let changes: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["kind"] == "mic.change")
+        .map(|e| &e["details"]["micPerm"])
+        .collect();
+    assert_eq!(changes, vec!["granted", "denied"]);
+    assert_eq!(roster_entry(&app, &token).await["micPerm"], "denied");
+}
+
+/// After a disable that raced other requests: the agent is disabled, logged out, with no
+/// open break or wrap-up, and no change was recorded after the agent.disabled event.
+async fn assert_nothing_open_after_disable(app: &TestApp, token: &str, round: usize) {
+    let entry = roster_entry(app, token).await;
+    assert_eq!(entry["state"], "disabled", "round {round}: {entry}");
+    assert_eq!(entry["disabled"], true, "round {round}: {entry}");
+    assert_eq!(
+        entry["loggedIn"], false,
+        "round {round}: live session after disable: {entry}"
+    );
+    assert_eq!(
+        entry["break"],
+        Value::Null,
+        "round {round}: open break after disable: {entry}"
+    );
+    assert_eq!(
+        entry["wrapUp"],
+        Value::Null,
+        "round {round}: open wrap-up after disable: {entry}"
+    );
+    let events = history(app, token).await;
+    let last_disable = events
+        .iter()
+        .rposition(|e| e["kind"] == "agent.disabled")
+        .expect("an agent.disabled event");
+    let after: Vec<&Value> = events[last_disable + 1..]
+        .iter()
+        .map(|e| &e["kind"])
+        .collect();
+    assert!(
+        after.is_empty(),
+        "round {round}: changes recorded after agent.disabled: {after:?}"
+    );
+    assert_alternates(&kinds(&events, "break."), "break.start", "break.end");
+    assert_alternates(&kinds(&events, "wrap."), "wrap.start", "wrap.end");
+}
+
+async fn disabling_while_the_ssid_is_in_use_leaves_it_refused(app: TestApp) {
+    let (token, mut ssid) = setup(&app).await;
+    for round in 0..10 {
+        let mut calls = Vec::new();
+        for i in 0..20 {
+            if i == 10 {
+                calls.push(Call::V1(
+                    Method::POST,
+                    "/v1/agents/7/disable".to_owned(),
+                    None,
+                ));
+            }
+            calls.push(match i % 4 {
+                0 | 2 => Call::Upstream("startBreak", json!({"ssid": ssid, "reason": "break"})),
+                1 => Call::Upstream("endBreak", json!({ "ssid": ssid })),
+                _ => Call::Upstream(
+                    "setWebPingTime",
+                    json!({"ssid": ssid, "mic_perm": if i % 8 == 3 { "granted" } else { "denied" }}),
+                ),
+            });
+        }
+        let outcomes = race(&app, &token, calls).await;
+        assert!(outcomes[10].is(200, 0), "the disable: {:?}", outcomes[10]);
+        for o in &outcomes {
+            assert_eq!(o.status, 200, "round {round}: {outcomes:?}");
+            assert!(
+                [0, 1000, 1502, 1503, 1507].contains(&o.code),
+                "round {round}: {o:?}"
+            );
+        }
+        // The old ssid is refused; the token names a disabled agent.
+        let answer = app.call("agentOnBreak", json!({ "ssid": ssid })).await;
+        assert_eq!(code(&answer), 1000, "round {round}: {answer}");
+        let answer = app
+            .call("setWebPingTime", json!({"ssid": ssid, "mic_perm": 1}))
+            .await;
+        assert_eq!(code(&answer), 1503, "round {round}: {answer}");
+        let auth = json!({"userId": "acme", "token": token, "agentId": "7"});
+        let answer = app.call("agentOnBreak", auth).await;
+        assert_eq!(code(&answer), 1510, "round {round}: {answer}");
+        assert_nothing_open_after_disable(&app, &token, round).await;
+        v1_ok(&app, Method::POST, "/v1/agents/7/enable", &token, None, 200).await;
+        ssid = login(&app, &token).await;
+    }
+}
+
+async fn disabling_while_the_backend_acts_leaves_nothing_open(app: TestApp) {
+    let (token, _) = setup(&app).await;
+    for round in 0..10 {
+        let mut calls = Vec::new();
+        for i in 0..20 {
+            if i == 10 {
+                calls.push(Call::V1(
+                    Method::POST,
+                    "/v1/agents/7/disable".to_owned(),
+                    None,
+                ));
+            }
+            calls.push(match i % 4 {
+                0 => Call::V1(
+                    Method::POST,
+                    "/v1/agents/7/break".to_owned(),
+                    Some(json!({"reason": "lunch"})),
+                ),
+                1 => Call::V1(
+                    Method::POST,
+                    "/v1/agents/7/wrap-up".to_owned(),
+                    Some(json!({"callId": format!("r{round}-{i}"), "cNumber": "+1"})),
+                ),
+                2 => Call::V1(Method::POST, "/v1/agents/7/sessions".to_owned(), None),
+                _ => Call::V1(Method::DELETE, "/v1/agents/7/break".to_owned(), None),
+            });
+        }
+        let outcomes = race(&app, &token, calls).await;
+        assert!(outcomes[10].is(200, 0), "the disable: {:?}", outcomes[10]);
+        for o in &outcomes {
+            let known = [
+                (200, 0),
+                (201, 0),
+                (409, 1502),
+                (409, 1507),
+                (409, 1510),
+                (409, 1511),
+            ];
+            assert!(
+                known.iter().any(|&(s, c)| o.is(s, c)),
+                "round {round}: {o:?}"
+            );
+        }
+        assert_nothing_open_after_disable(&app, &token, round).await;
+        v1_ok(&app, Method::POST, "/v1/agents/7/enable", &token, None, 200).await;
+    }
+}

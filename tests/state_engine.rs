@@ -1,0 +1,1207 @@
+//! The agent's own actions on the upstream surface (`startBreak`, `endBreak`, `endWrapUp`),
+//! break reasons and their limits, and the wrap-up policy, on both databases.
+
+mod common;
+
+use agentprofile::domain::now_unix;
+use agentprofile::secrets;
+use common::{Fixture, PREFIX, TestApp, code};
+use reqwest::Method;
+use serde_json::{Value, json};
+use std::time::Duration;
+
+const DEEPCALL: &str = "/deepcall/api/v2/agentProfile";
+
+on_both_databases!(
+    start_and_end_break_by_ssid,
+    start_and_end_break_by_token_on_the_deepcall_prefix,
+    start_break_reads_any_content_type,
+    new_routes_share_the_upstream_authentication,
+    start_break_requires_a_reason,
+    reasons_match_code_or_label_ignoring_case,
+    a_second_start_break_is_1507,
+    unknown_or_inactive_reason_is_1508,
+    end_break_when_not_on_break_is_1502,
+    end_wrap_up_when_not_in_wrap_up_is_1504,
+    a_disabled_agent_named_by_token_is_1510,
+    new_account_has_the_default_break_reasons,
+    break_past_its_limit_is_flagged_everywhere_and_goes_on,
+    timed_wrap_up_uses_the_account_default_and_may_end_early,
+    forced_wrap_up_cannot_be_ended_by_the_agent_but_by_a_supervisor,
+    agent_override_wins_and_null_restores_the_account_policy,
+    untimed_wrap_up_has_no_end_time_and_lasts_until_ended,
+    explicit_seconds_set_the_length_of_one_wrap_up,
+    expired_timed_wrap_up_is_over_and_recorded_by_the_system,
+    expired_forced_wrap_up_is_over_too,
+    a_second_wrap_up_is_1511,
+);
+
+// ---------------------------------------------------------------- helpers
+
+/// A /v1 call with the account's token: the HTTP status and the body as text.
+async fn v1_raw(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+) -> (u16, String) {
+    let mut req = app
+        .client
+        .request(method, format!("{}{path}", app.base))
+        .bearer_auth(token);
+    if let Some(body) = body {
+        req = req.body(body.to_string());
+    }
+    let res = req.send().await.unwrap();
+    (res.status().as_u16(), res.text().await.unwrap())
+}
+
+/// A /v1 call: the HTTP status and the parsed answer.
+async fn v1(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let (status, text) = v1_raw(app, method.clone(), path, token, body).await;
+    let answer = serde_json::from_str(&text)
+        .unwrap_or_else(|_| panic!("{method} {path}: HTTP {status}, not JSON: {text}"));
+    (status, answer)
+}
+
+/// A /v1 call that must answer `want`; returns its `data`.
+async fn v1_ok(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+    want: u16,
+) -> Value {
+    let (status, answer) = v1(app, method.clone(), path, token, body).await;
+    assert_eq!(status, want, "{method} {path}: {answer}");
+    assert_eq!(answer["status"], "success", "{answer}");
+    answer["data"].clone()
+}
+
+/// The exact error envelope of the contract.
+fn envelope(code: u16, message: &str) -> String {
+    format!(r#"{{"status":"error","message":"{message}","code":{code}}}"#)
+}
+
+/// POSTs to an upstream route and checks the answer is exactly this envelope, with HTTP 200.
+async fn expect_error(app: &TestApp, route: &str, body: Value, code: u16, message: &str) {
+    let (status, text) = app.post_raw(route, body.to_string()).await;
+    assert_eq!(
+        (status, text.as_str()),
+        (200, envelope(code, message).as_str()),
+        "{route} {body}"
+    );
+}
+
+fn ssid_body(f: &Fixture) -> Value {
+    json!({ "ssid": f.ssid })
+}
+
+fn token_body(f: &Fixture) -> Value {
+    json!({ "userId": f.user_id, "token": f.token, "agentId": f.agent_id })
+}
+
+/// `base` with more fields.
+fn with(base: Value, extra: Value) -> Value {
+    let mut base = base;
+    for (k, v) in extra.as_object().unwrap() {
+        base[k] = v.clone();
+    }
+    base
+}
+
+/// The agent's whole history, oldest first.
+async fn history(app: &TestApp, token: &str, agent_id: &str) -> Vec<Value> {
+    let path = format!("/v1/agents/{agent_id}/events?limit=500");
+    let data = v1_ok(app, Method::GET, &path, token, None, 200).await;
+    assert_eq!(data["nextCursor"], Value::Null);
+    data["items"].as_array().unwrap().clone()
+}
+
+fn of_kind<'a>(events: &'a [Value], kind: &str) -> Vec<&'a Value> {
+    events.iter().filter(|e| e["kind"] == kind).collect()
+}
+
+async fn token_actor(app: &TestApp, token: &str) -> String {
+    let (_, pk) = app
+        .store
+        .token_account(&secrets::hash(token))
+        .await
+        .unwrap()
+        .expect("token exists");
+    format!("token:{pk}")
+}
+
+async fn session_actor(app: &TestApp, ssid: &str) -> String {
+    let ctx = app
+        .store
+        .session(&secrets::hash(ssid))
+        .await
+        .unwrap()
+        .expect("session exists");
+    format!("session:{}", ctx.session.id)
+}
+
+async fn roster_entry(app: &TestApp, token: &str, agent_id: &str) -> Value {
+    let data = v1_ok(app, Method::GET, "/v1/roster", token, None, 200).await;
+    data.as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["agentId"] == agent_id)
+        .unwrap_or_else(|| panic!("agent {agent_id} not in roster {data}"))
+        .clone()
+}
+
+async fn start_wrap(app: &TestApp, f: &Fixture, body: Value) -> Value {
+    let path = format!("/v1/agents/{}/wrap-up", f.agent_id);
+    v1_ok(app, Method::POST, &path, &f.token, Some(body), 201).await
+}
+
+async fn patch_account(app: &TestApp, token: &str, body: Value) -> Value {
+    v1_ok(app, Method::PATCH, "/v1/account", token, Some(body), 200).await
+}
+
+fn near_now(t: &Value) -> bool {
+    t.as_i64().is_some_and(|t| (t - now_unix()).abs() <= 2)
+}
+
+// ---------------------------------------------------------------- breaks
+
+async fn start_and_end_break_by_ssid(app: TestApp) {
+    let f = app.fixture("acme", "7").await;
+    let answer = app
+        .call(
+            "startBreak",
+            with(ssid_body(&f), json!({"reason": "lunch"})),
+        )
+        .await;
+    assert_eq!(code(&answer), 0, "{answer}");
+    let data = &answer["data"];
+    assert_eq!(data["on_break"], 1);
+    assert_eq!(data["agent_id"], "7");
+    assert_eq!(data["user_id"], "acme");
+    let detail = &data["breakDetail"];
+    assert_eq!(detail["reason"], "Lunch");
+    assert_eq!(detail["reasonCode"], "lunch");
+    assert!(near_now(&detail["breakSTime"]), "{detail}");
+    assert!(
+        (0..=1).contains(&detail["currentDuration"].as_i64().unwrap()),
+        "{detail}"
+    );
+    assert_eq!(detail["limit"], 3600);
+    assert_eq!(detail["overLimit"], false);
+    let started = detail["breakSTime"].as_i64().unwrap();
+
+    let answer = app.call("agentOnBreak", ssid_body(&f)).await;
+    assert_eq!(code(&answer), 0, "{answer}");
+    assert_eq!(answer["data"]["breakDetail"]["breakSTime"], started);
+    assert_eq!(answer["data"]["breakDetail"]["reasonCode"], "lunch");
+
+    let answer = app.call("endBreak", ssid_body(&f)).await;
+    assert_eq!(code(&answer), 0, "{answer}");
+    let data = &answer["data"];
+    assert_eq!(data["on_break"], 0);
+    assert_eq!(data["agent_id"], "7");
+    assert_eq!(data["user_id"], "acme");
+    assert_eq!(data["breakDetail"]["reasonCode"], "lunch");
+    assert_eq!(data["breakDetail"]["breakSTime"], started);
+    assert_eq!(data["breakDetail"]["overLimit"], false);
+
+    expect_error(&app, "agentOnBreak", ssid_body(&f), 1502, "On break is : 0").await;
+
+    let session = session_actor(&app, &f.ssid).await;
+    let events = history(&app, &f.token, "7").await;
+    let breaks: Vec<(&Value, &Value)> = events
+        .iter()
+        .filter(|e| e["kind"].as_str().unwrap().starts_with("break."))
+        .map(|e| (&e["kind"], &e["actor"]))
+        .collect();
+    assert_eq!(
+        breaks,
+        vec![
+            (&json!("break.start"), &json!(session)),
+            (&json!("break.end"), &json!(session)),
+        ]
+    );
+    let start = of_kind(&events, "break.start")[0];
+    assert_eq!(start["at"], started);
+    assert_eq!(start["details"]["reasonCode"], "lunch");
+    assert_eq!(start["details"]["reason"], "Lunch");
+    assert_eq!(start["details"]["limit"], 3600);
+    let end = of_kind(&events, "break.end")[0];
+    assert_eq!(end["details"]["reasonCode"], "lunch");
+    assert_eq!(end["details"]["overLimit"], false);
+}
+
+async fn start_and_end_break_by_token_on_the_deepcall_prefix(app: TestApp) {
+    let f = app.fixture("acme", "42").await;
+    let post = |route: &'static str, body: Value| {
+        let url = format!("{}{DEEPCALL}/{route}", app.base);
+        let client = app.client.clone();
+        async move {
+            let res = client
+                .post(url)
+                .body(body.to_string())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status().as_u16(), 200);
+            res.json::<Value>().await.unwrap()
+        }
+    };
+    // agentId as an integer, the reason by its label.
+    let body = json!({"userId": "acme", "token": f.token, "agentId": 42, "reason": "Personal"});
+    let answer = post("startBreak", body).await;
+    assert_eq!(code(&answer), 0, "{answer}");
+    assert_eq!(answer["data"]["agent_id"], "42");
+    assert_eq!(answer["data"]["breakDetail"]["reasonCode"], "personal");
+    assert_eq!(answer["data"]["breakDetail"]["reason"], "Personal");
+    assert_eq!(answer["data"]["breakDetail"]["limit"], 600);
+
+    // The agent's own session sees the break the token started.
+    let answer = app.call("agentOnBreak", ssid_body(&f)).await;
+    assert_eq!(answer["data"]["breakDetail"]["reasonCode"], "personal");
+
+    let answer = post("endBreak", token_body(&f)).await;
+    assert_eq!(code(&answer), 0, "{answer}");
+    assert_eq!(answer["data"]["on_break"], 0);
+    let answer = post("endBreak", token_body(&f)).await;
+    assert_eq!(code(&answer), 1502, "{answer}");
+
+    let token = token_actor(&app, &f.token).await;
+    let events = history(&app, &f.token, "42").await;
+    let kinds: Vec<(&str, &str)> = events
+        .iter()
+        .filter(|e| e["kind"] != "login")
+        .map(|e| (e["kind"].as_str().unwrap(), e["actor"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            ("break.start", token.as_str()),
+            ("break.end", token.as_str())
+        ]
+    );
+}
+
+async fn start_break_reads_any_content_type(app: TestApp) {
+    let f = app.fixture("acme", "7").await;
+    let url = format!("{}{PREFIX}/startBreak", app.base);
+    let end_url = format!("{}{PREFIX}/endBreak", app.base);
+    let json_body = with(ssid_body(&f), json!({"reason": "meeting"})).to_string();
+    let form_body = format!("ssid={}&reason=meeting", f.ssid);
+    for (content_type, body) in [
+        ("application/x-www-form-urlencoded", json_body.clone()),
+        ("text/plain", json_body.clone()),
+        ("application/json", format!("\n  {json_body}\n")),
+        ("application/x-www-form-urlencoded", form_body),
+    ] {
+        let res = app
+            .client
+            .post(&url)
+            .header("content-type", content_type)
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status().as_u16(), 200);
+        assert_eq!(
+            res.headers()["content-type"],
+            "application/json; charset=utf-8"
+        );
+        let answer: Value = res.json().await.unwrap();
+        assert_eq!(code(&answer), 0, "{content_type} {body}: {answer}");
+        assert_eq!(answer["data"]["breakDetail"]["reasonCode"], "meeting");
+        assert_eq!(answer["data"]["breakDetail"]["limit"], Value::Null);
+        // Query-string credentials, empty body.
+        let res = app
+            .client
+            .post(format!("{end_url}?ssid={}", f.ssid))
+            .send()
+            .await
+            .unwrap();
+        let answer: Value = res.json().await.unwrap();
+        assert_eq!(code(&answer), 0, "{answer}");
+    }
+    // Other methods: 405 with the envelope; unreadable bodies: 1047.
+    let res = app.client.get(&url).send().await.unwrap();
+    assert_eq!(res.status().as_u16(), 405);
+    assert_eq!(
+        res.text().await.unwrap(),
+        envelope(1047, "Invalid Request Data")
+    );
+    for route in ["startBreak", "endBreak", "endWrapUp"] {
+        for body in ["", "[1]", "{\"ssid\":"] {
+            let (status, text) = app.post_raw(route, body).await;
+            assert_eq!(
+                (status, text.as_str()),
+                (200, envelope(1047, "Invalid Request Data").as_str()),
+                "{route} {body:?}"
+            );
+        }
+    }
+}
+
+async fn new_routes_share_the_upstream_authentication(app: TestApp) {
+    let f = app.fixture("acme", "7").await;
+    let other = app.fixture("globex", "8").await;
+    app.admin()
+        .create_agent("acme", "9", "", None)
+        .await
+        .unwrap();
+    for route in ["startBreak", "endBreak", "endWrapUp"] {
+        let reason = json!({"reason": "break"});
+        // ssid naming another agent: 1501.
+        let body = with(ssid_body(&f), with(json!({"agentId": "9"}), reason.clone()));
+        expect_error(&app, route, body, 1501, "Agent id not match").await;
+        // ssid with a token: 1000.
+        let body = with(
+            ssid_body(&f),
+            with(json!({"token": f.token}), reason.clone()),
+        );
+        expect_error(&app, route, body, 1000, "Invalid parameter(s)").await;
+        // Unknown ssid: 1000.
+        let body = with(json!({"ssid": "nope"}), reason.clone());
+        expect_error(&app, route, body, 1000, "Invalid parameter(s)").await;
+        // Bad token: 1014.
+        let body = json!({"userId": "acme", "token": "apt_bad", "agentId": "7", "reason": "break"});
+        let msg = "Invalid token (expired or invalid)";
+        expect_error(&app, route, body, 1014, msg).await;
+        // Another account's token with this account's userId: 1014.
+        let body =
+            json!({"userId": "acme", "token": other.token, "agentId": "7", "reason": "break"});
+        expect_error(&app, route, body, 1014, msg).await;
+        // Another account's agent (and an unknown one) by token: 1501, alike.
+        for agent in ["8", "999"] {
+            let body = with(
+                token_body(&f),
+                with(json!({"agentId": agent}), reason.clone()),
+            );
+            expect_error(&app, route, body, 1501, "Agent id not match").await;
+        }
+        // Token without agentId: 1505.
+        let body = json!({"userId": "acme", "token": f.token, "reason": "break"});
+        let msg = "Missing required parameters:agentId";
+        expect_error(&app, route, body, 1505, msg).await;
+        // Wrong types: 1001.
+        let body = with(json!({"ssid": 5}), reason.clone());
+        expect_error(&app, route, body, 1001, "Invalid data type").await;
+    }
+    // Nothing above changed anything.
+    let events = history(&app, &f.token, "7").await;
+    let kinds: Vec<&Value> = events.iter().map(|e| &e["kind"]).collect();
+    assert_eq!(kinds, vec!["login"]);
+
+    // A suspended account: 1039, by ssid and by token.
+    app.admin().set_suspended("acme", true).await.unwrap();
+    for body in [ssid_body(&f), token_body(&f)] {
+        let body = with(body, json!({"reason": "break"}));
+        for route in ["startBreak", "endBreak", "endWrapUp"] {
+            expect_error(&app, route, body.clone(), 1039, "User account suspended").await;
+        }
+    }
+}
+
+async fn start_break_requires_a_reason(app: TestApp) {
+    let f = app.fixture("acme", "7").await;
+    let missing = "Missing required parameters:reason";
+    expect_error(&app, "startBreak", ssid_body(&f), 1505, missing).await;
+    expect_error(&app, "startBreak", token_body(&f), 1505, missing).await;
+    for empty in [json!(""), json!("   "), json!(null)] {
+        let body = with(ssid_body(&f), json!({ "reason": empty }));
+        expect_error(&app, "startBreak", body, 1505, missing).await;
+    }
+    // Missing credentials and reason are reported together.
+    let body = json!({"userId": "acme", "token": f.token});
+    let msg = "Missing required parameters:agentId,reason";
+    expect_error(&app, "startBreak", body, 1505, msg).await;
+    // A reason that is not a string: 1001.
+    for bad in [
+        json!(5),
+        json!(true),
+        json!(["lunch"]),
+        json!({"code": "lunch"}),
+    ] {
+        let body = with(ssid_body(&f), json!({ "reason": bad }));
+        expect_error(&app, "startBreak", body, 1001, "Invalid data type").await;
+    }
+    expect_error(&app, "agentOnBreak", ssid_body(&f), 1502, "On break is : 0").await;
+}
+
+async fn reasons_match_code_or_label_ignoring_case(app: TestApp) {
+    let f = app.fixture("acme", "7").await;
+    for (given, code_, label, limit) in [
+        ("LUNCH", "lunch", "Lunch", json!(3600)),
+        ("bReAk", "break", "Break", json!(900)),
+        ("  personal  ", "personal", "Personal", json!(600)),
+        ("Meeting", "meeting", "Meeting", json!(null)),
+        ("TRAINING", "training", "Training", json!(null)),
+    ] {
+        let body = with(ssid_body(&f), json!({ "reason": given }));
+        let answer = app.call("startBreak", body).await;
+        assert_eq!(code(&answer), 0, "{given}: {answer}");
+        let detail = &answer["data"]["breakDetail"];
+        assert_eq!(detail["reasonCode"], code_, "{given}");
+        assert_eq!(detail["reason"], label, "{given}");
+        assert_eq!(detail["limit"], limit, "{given}");
+        let answer = app.call("endBreak", ssid_body(&f)).await;
+        assert_eq!(code(&answer), 0, "{answer}");
+    }
+    // By a label that differs from the code, in any case.
+    let body = json!({"code": "th-1", "label": "Team Huddle"});
+    v1_ok(
+        &app,
+        Method::POST,
+        "/v1/break-reasons",
+        &f.token,
+        Some(body),
+        201,
+    )
+    .await;
+    for given in ["Team Huddle", "team huddle", "TEAM HUDDLE", "th-1", "TH-1"] {
+        let body = with(ssid_body(&f), json!({ "reason": given }));
+        let answer = app.call("startBreak", body).await;
+        assert_eq!(code(&answer), 0, "{given}: {answer}");
+        assert_eq!(
+            answer["data"]["breakDetail"]["reasonCode"], "th-1",
+            "{given}"
+        );
+        assert_eq!(answer["data"]["breakDetail"]["reason"], "Team Huddle");
+        app.call("endBreak", ssid_body(&f)).await;
+    }
+    let body = with(ssid_body(&f), json!({"reason": "Team"}));
+    expect_error(&app, "startBreak", body, 1508, "Unknown break reason").await;
+    // A reason whose label is another reason's code: the code wins.
+    let path = "/v1/break-reasons";
+    let body = json!({"code": "coffee", "label": "lunch", "limitSeconds": 300});
+    v1_ok(&app, Method::POST, path, &f.token, Some(body), 201).await;
+    let body = with(ssid_body(&f), json!({"reason": "Lunch"}));
+    let answer = app.call("startBreak", body).await;
+    assert_eq!(
+        answer["data"]["breakDetail"]["reasonCode"], "lunch",
+        "{answer}"
+    );
+    app.call("endBreak", ssid_body(&f)).await;
+    let body = with(ssid_body(&f), json!({"reason": "COFFEE"}));
+    let answer = app.call("startBreak", body).await;
+    assert_eq!(answer["data"]["breakDetail"]["reasonCode"], "coffee");
+    assert_eq!(answer["data"]["breakDetail"]["reason"], "lunch");
+    assert_eq!(answer["data"]["breakDetail"]["limit"], 300);
+}
+
+async fn a_second_start_break_is_1507(app: TestApp) {
+    let f = app.fixture("acme", "7").await;
+    let body = with(ssid_body(&f), json!({"reason": "break"}));
+    let first = app.call("startBreak", body).await;
+    assert_eq!(code(&first), 0, "{first}");
+    let msg = "Agent already on break";
+    for reason in ["break", "lunch"] {
+        let body = with(ssid_body(&f), json!({ "reason": reason }));
+        expect_error(&app, "startBreak", body, 1507, msg).await;
+        let body = with(token_body(&f), json!({ "reason": reason }));
+        expect_error(&app, "startBreak", body, 1507, msg).await;
+    }
+    // An unknown reason while on break: the reason is checked first.
+    let body = with(ssid_body(&f), json!({"reason": "nap"}));
+    expect_error(&app, "startBreak", body, 1508, "Unknown break reason").await;
+    // The first break is untouched.
+    let answer = app.call("agentOnBreak", ssid_body(&f)).await;
+    assert_eq!(answer["data"]["breakDetail"]["reasonCode"], "break");
+    assert_eq!(
+        answer["data"]["breakDetail"]["breakSTime"],
+        first["data"]["breakDetail"]["breakSTime"]
+    );
+    let events = history(&app, &f.token, "7").await;
+    assert_eq!(of_kind(&events, "break.start").len(), 1);
+    assert_eq!(of_kind(&events, "break.end").len(), 0);
+}
+
+async fn unknown_or_inactive_reason_is_1508(app: TestApp) {
+    let f = app.fixture("acme", "7").await;
+    let other = app.fixture("globex", "8").await;
+    let msg = "Unknown break reason";
+    let body = with(ssid_body(&f), json!({"reason": "nap"}));
+    expect_error(&app, "startBreak", body, 1508, msg).await;
+
+    // Another account's reason is unknown here.
+    let body = json!({"code": "siesta", "label": "Siesta"});
+    v1_ok(
+        &app,
+        Method::POST,
+        "/v1/break-reasons",
+        &other.token,
+        Some(body),
+        201,
+    )
+    .await;
+    let body = with(ssid_body(&f), json!({"reason": "siesta"}));
+    expect_error(&app, "startBreak", body, 1508, msg).await;
+
+    // An inactive reason: 1508 by code and by label; active again: accepted.
+    let path = "/v1/break-reasons/lunch";
+    let data = v1_ok(
+        &app,
+        Method::PATCH,
+        path,
+        &f.token,
+        Some(json!({"active": false})),
+        200,
+    )
+    .await;
+    assert_eq!(
+        data,
+        json!({"code": "lunch", "label": "Lunch", "limitSeconds": 3600, "active": false})
+    );
+    for reason in ["lunch", "Lunch"] {
+        let body = with(ssid_body(&f), json!({ "reason": reason }));
+        expect_error(&app, "startBreak", body, 1508, msg).await;
+    }
+    let path_v1 = "/v1/agents/7/break";
+    let (status, answer) = v1(
+        &app,
+        Method::POST,
+        path_v1,
+        &f.token,
+        Some(json!({"reason": "lunch"})),
+    )
+    .await;
+    assert_eq!((status, code(&answer)), (422, 1508), "{answer}");
+    expect_error(&app, "agentOnBreak", ssid_body(&f), 1502, "On break is : 0").await;
+
+    v1_ok(
+        &app,
+        Method::PATCH,
+        path,
+        &f.token,
+        Some(json!({"active": true})),
+        200,
+    )
+    .await;
+    let body = with(ssid_body(&f), json!({"reason": "lunch"}));
+    let answer = app.call("startBreak", body).await;
+    assert_eq!(code(&answer), 0, "{answer}");
+    let events = history(&app, &f.token, "7").await;
+    assert_eq!(of_kind(&events, "break.start").len(), 1);
+}
+
+async fn end_break_when_not_on_break_is_1502(app: TestApp) {
+    let f = app.fixture("acme", "7").await;
+    let (status, text) = app.post_raw("endBreak", ssid_body(&f).to_string()).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        text,
+        r#"{"status":"error","message":"On break is : 0","code":1502}"#
+    );
+    assert_eq!(text.len(), 58);
+    expect_error(&app, "endBreak", token_body(&f), 1502, "On break is : 0").await;
+    let events = history(&app, &f.token, "7").await;
+    assert!(of_kind(&events, "break.end").is_empty(), "{events:?}");
+}
+
+async fn end_wrap_up_when_not_in_wrap_up_is_1504(app: TestApp) {
+    let f = app.fixture("acme", "7").await;
+    let msg = "Agent not in wrap time";
+    expect_error(&app, "endWrapUp", ssid_body(&f), 1504, msg).await;
+    expect_error(&app, "endWrapUp", token_body(&f), 1504, msg).await;
+    // Also right after a wrap-up was ended.
+    start_wrap(&app, &f, json!({"callId": "c-1", "cNumber": "+1555"})).await;
+    let answer = app.call("endWrapUp", ssid_body(&f)).await;
+    assert_eq!(code(&answer), 0, "{answer}");
+    expect_error(&app, "endWrapUp", ssid_body(&f), 1504, msg).await;
+    expect_error(&app, "wrapUp", ssid_body(&f), 1504, msg).await;
+    let events = history(&app, &f.token, "7").await;
+    assert_eq!(of_kind(&events, "wrap.end").len(), 1);
+}
+
+async fn a_disabled_agent_named_by_token_is_1510(app: TestApp) {
+    let f = app.fixture("acme", "7").await;
+    let path = "/v1/agents/7/disable";
+    v1_ok(&app, Method::POST, path, &f.token, None, 200).await;
+    for route in [
+        "startBreak",
+        "endBreak",
+        "endWrapUp",
+        "agentOnBreak",
+        "wrapUp",
+        "checkAgentInWrapUp",
+        "setWebPingTime",
+    ] {
+        let extra = json!({"reason": "break", "mic_perm": 1});
+        let body = with(token_body(&f), extra.clone());
+        expect_error(&app, route, body, 1510, "Agent disabled").await;
+        // Its old ssid is just invalid.
+        let body = with(ssid_body(&f), extra);
+        if route == "setWebPingTime" {
+            let msg = "SSID not valid for setWebPingTime";
+            expect_error(&app, route, body, 1503, msg).await;
+        } else {
+            expect_error(&app, route, body, 1000, "Invalid parameter(s)").await;
+        }
+    }
+    // Enabled again: the token works, the old ssid stays logged out.
+    v1_ok(
+        &app,
+        Method::POST,
+        "/v1/agents/7/enable",
+        &f.token,
+        None,
+        200,
+    )
+    .await;
+    let body = with(token_body(&f), json!({"reason": "break"}));
+    let answer = app.call("startBreak", body).await;
+    assert_eq!(code(&answer), 0, "{answer}");
+    expect_error(
+        &app,
+        "agentOnBreak",
+        ssid_body(&f),
+        1000,
+        "Invalid parameter(s)",
+    )
+    .await;
+}
+
+async fn new_account_has_the_default_break_reasons(app: TestApp) {
+    let f = app.fixture("acme", "7").await;
+    let data = v1_ok(&app, Method::GET, "/v1/break-reasons", &f.token, None, 200).await;
+    assert_eq!(
+        data,
+        json!([
+            {"code": "break", "label": "Break", "limitSeconds": 900, "active": true},
+            {"code": "lunch", "label": "Lunch", "limitSeconds": 3600, "active": true},
+            {"code": "personal", "label": "Personal", "limitSeconds": 600, "active": true},
+            {"code": "meeting", "label": "Meeting", "limitSeconds": null, "active": true},
+            {"code": "training", "label": "Training", "limitSeconds": null, "active": true},
+        ])
+    );
+    // Each account has its own list.
+    let other = app.fixture("globex", "1").await;
+    let body = json!({"code": "nap", "label": "Nap"});
+    v1_ok(
+        &app,
+        Method::POST,
+        "/v1/break-reasons",
+        &other.token,
+        Some(body),
+        201,
+    )
+    .await;
+    let mine = v1_ok(&app, Method::GET, "/v1/break-reasons", &f.token, None, 200).await;
+    assert_eq!(mine, data);
+    let theirs = v1_ok(
+        &app,
+        Method::GET,
+        "/v1/break-reasons",
+        &other.token,
+        None,
+        200,
+    )
+    .await;
+    assert_eq!(theirs.as_array().unwrap().len(), 6);
+}
+
+async fn break_past_its_limit_is_flagged_everywhere_and_goes_on(app: TestApp) {
+    let f = app.fixture("acme", "7").await;
+    let body = json!({"code": "quick", "label": "Quick", "limitSeconds": 1});
+    let reason = v1_ok(
+        &app,
+        Method::POST,
+        "/v1/break-reasons",
+        &f.token,
+        Some(body),
+        201,
+    )
+    .await;
+    assert_eq!(
+        reason,
+        json!({"code": "quick", "label": "Quick", "limitSeconds": 1, "active": true})
+    );
+    let body = with(ssid_body(&f), json!({"reason": "quick"}));
+    let answer = app.call("startBreak", body).await;
+    assert_eq!(code(&answer), 0, "{answer}");
+    let detail = &answer["data"]["breakDetail"];
+    assert_eq!(detail["overLimit"], false, "{detail}");
+    assert_eq!(detail["limit"], 1);
+    let started = detail["breakSTime"].as_i64().unwrap();
+
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+
+    // agentOnBreak: flagged, still on break.
+    let answer = app.call("agentOnBreak", ssid_body(&f)).await;
+    assert_eq!(
+        code(&answer),
+        0,
+        "the break goes on past its limit: {answer}"
+    );
+    let detail = &answer["data"]["breakDetail"];
+    assert_eq!(detail["overLimit"], true, "{detail}");
+    assert_eq!(detail["limit"], 1);
+    assert_eq!(detail["reasonCode"], "quick");
+    assert_eq!(detail["reason"], "Quick");
+    assert_eq!(detail["breakSTime"], started);
+    assert!(detail["currentDuration"].as_i64().unwrap() >= 2, "{detail}");
+
+    // The roster.
+    let entry = roster_entry(&app, &f.token, "7").await;
+    assert_eq!(entry["state"], "on_break", "{entry}");
+    let brk = &entry["break"];
+    assert_eq!(brk["overLimit"], true, "{entry}");
+    assert_eq!(brk["reasonCode"], "quick");
+    assert_eq!(brk["reason"], "Quick");
+    assert_eq!(brk["since"], started);
+    assert_eq!(brk["limit"], 1);
+    assert!(brk["elapsed"].as_i64().unwrap() >= 2, "{entry}");
+
+    // Ending it: the answer and the history's break.end.
+    let answer = app.call("endBreak", ssid_body(&f)).await;
+    assert_eq!(code(&answer), 0, "{answer}");
+    let detail = &answer["data"]["breakDetail"];
+    assert_eq!(detail["overLimit"], true, "{detail}");
+    let duration = detail["currentDuration"].as_i64().unwrap();
+    assert!(duration >= 2, "{detail}");
+
+    let events = history(&app, &f.token, "7").await;
+    let ends = of_kind(&events, "break.end");
+    assert_eq!(ends.len(), 1, "{events:?}");
+    assert_eq!(ends[0]["details"]["overLimit"], true, "{}", ends[0]);
+    assert_eq!(ends[0]["details"]["duration"], duration, "{}", ends[0]);
+    assert_eq!(ends[0]["details"]["reasonCode"], "quick");
+    assert_eq!(ends[0]["at"].as_i64().unwrap() - started, duration);
+
+    // A later short break of a reason without limit is never over.
+    let body = with(ssid_body(&f), json!({"reason": "meeting"}));
+    app.call("startBreak", body).await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let entry = roster_entry(&app, &f.token, "7").await;
+    assert_eq!(entry["break"]["overLimit"], false, "{entry}");
+    assert_eq!(entry["break"]["limit"], Value::Null, "{entry}");
+}
+
+// ---------------------------------------------------------------- wrap-up policy
+
+async fn timed_wrap_up_uses_the_account_default_and_may_end_early(app: TestApp) {
+    let f = app.fixture("acme", "7").await;
+    let account = v1_ok(&app, Method::GET, "/v1/account", &f.token, None, 200).await;
+    assert_eq!(account["wrapSeconds"], 60);
+    assert_eq!(account["wrapMode"], "timed");
+
+    let wrap = start_wrap(
+        &app,
+        &f,
+        json!({"callId": "call-1", "cNumber": "+15550100"}),
+    )
+    .await;
+    assert_eq!(wrap["callId"], "call-1");
+    assert_eq!(wrap["cNumber"], "+15550100");
+    assert_eq!(wrap["mode"], "timed");
+    assert!(near_now(&wrap["startedAt"]), "{wrap}");
+    let started = wrap["startedAt"].as_i64().unwrap();
+    assert_eq!(wrap["wrapETime"], started + 60);
+    assert_eq!(wrap["endedAt"], Value::Null);
+
+    let answer = app.call("wrapUp", ssid_body(&f)).await;
+    let data = &answer["data"];
+    assert_eq!(data["response"], 1, "{answer}");
+    assert_eq!(data["wrapETime"], started + 60);
+    let left = data["currentDuration"].as_i64().unwrap();
+    assert!((58..=60).contains(&left), "{left}");
+    assert_eq!(data["callId"], "call-1");
+    assert_eq!(data["cNumber"], "+15550100");
+
+    let entry = roster_entry(&app, &f.token, "7").await;
+    assert_eq!(entry["state"], "wrap_up", "{entry}");
+    assert_eq!(entry["wrapUp"]["mode"], "timed");
+    assert_eq!(entry["wrapUp"]["since"], started);
+    assert_eq!(entry["wrapUp"]["wrapETime"], started + 60);
+    assert_eq!(entry["wrapUp"]["callId"], "call-1");
+    assert_eq!(entry["wrapUp"]["cNumber"], "+15550100");
+
+    // The agent ends it early.
+    let answer = app.call("endWrapUp", ssid_body(&f)).await;
+    assert_eq!(code(&answer), 0, "{answer}");
+    let data = &answer["data"];
+    assert_eq!(data["response"], 0);
+    assert_eq!(data["callId"], "call-1");
+    assert_eq!(data["cNumber"], "+15550100");
+    assert!(
+        (0..=1).contains(&data["duration"].as_i64().unwrap()),
+        "{data}"
+    );
+    expect_error(
+        &app,
+        "wrapUp",
+        ssid_body(&f),
+        1504,
+        "Agent not in wrap time",
+    )
+    .await;
+    let entry = roster_entry(&app, &f.token, "7").await;
+    assert_eq!(entry["state"], "available", "{entry}");
+    assert_eq!(entry["wrapUp"], Value::Null);
+
+    let session = session_actor(&app, &f.ssid).await;
+    let token = token_actor(&app, &f.token).await;
+    let events = history(&app, &f.token, "7").await;
+    let start = of_kind(&events, "wrap.start");
+    let end = of_kind(&events, "wrap.end");
+    assert_eq!((start.len(), end.len()), (1, 1), "{events:?}");
+    assert_eq!(start[0]["actor"], token);
+    assert_eq!(start[0]["at"], started);
+    assert_eq!(start[0]["details"]["callId"], "call-1");
+    assert_eq!(start[0]["details"]["mode"], "timed");
+    assert_eq!(start[0]["details"]["endsAt"], started + 60);
+    assert_eq!(end[0]["actor"], session);
+    assert_eq!(end[0]["details"]["how"], "ended");
+    assert_eq!(end[0]["details"]["callId"], "call-1");
+}
+
+async fn forced_wrap_up_cannot_be_ended_by_the_agent_but_by_a_supervisor(app: TestApp) {
+    let f = app.fixture("acme", "7").await;
+    let account = patch_account(
+        &app,
+        &f.token,
+        json!({"wrapSeconds": 45, "wrapMode": "forced"}),
+    )
+    .await;
+    assert_eq!(account["wrapSeconds"], 45);
+    assert_eq!(account["wrapMode"], "forced");
+    assert_eq!(account["userId"], "acme");
+
+    let wrap = start_wrap(&app, &f, json!({"callId": "call-9", "cNumber": "+1"})).await;
+    assert_eq!(wrap["mode"], "forced");
+    let started = wrap["startedAt"].as_i64().unwrap();
+    assert_eq!(wrap["wrapETime"], started + 45);
+
+    let msg = "Wrap-up cannot be ended early";
+    expect_error(&app, "endWrapUp", ssid_body(&f), 1509, msg).await;
+    expect_error(&app, "endWrapUp", token_body(&f), 1509, msg).await;
+    let answer = app.call("wrapUp", ssid_body(&f)).await;
+    assert_eq!(answer["data"]["response"], 1, "still in wrap-up: {answer}");
+    assert_eq!(answer["data"]["wrapETime"], started + 45);
+
+    // The supervisor may.
+    let data = v1_ok(
+        &app,
+        Method::DELETE,
+        "/v1/agents/7/wrap-up",
+        &f.token,
+        None,
+        200,
+    )
+    .await;
+    assert_eq!(data["callId"], "call-9");
+    assert_eq!(data["mode"], "forced");
+    assert!(near_now(&data["endedAt"]), "{data}");
+    expect_error(
+        &app,
+        "wrapUp",
+        ssid_body(&f),
+        1504,
+        "Agent not in wrap time",
+    )
+    .await;
+    let (status, answer) = v1(&app, Method::DELETE, "/v1/agents/7/wrap-up", &f.token, None).await;
+    assert_eq!((status, code(&answer)), (409, 1504), "{answer}");
+
+    let token = token_actor(&app, &f.token).await;
+    let events = history(&app, &f.token, "7").await;
+    let ends = of_kind(&events, "wrap.end");
+    assert_eq!(ends.len(), 1, "{events:?}");
+    assert_eq!(ends[0]["actor"], token);
+    assert_eq!(ends[0]["details"]["how"], "ended");
+    assert_eq!(ends[0]["at"], data["endedAt"]);
+}
+
+async fn agent_override_wins_and_null_restores_the_account_policy(app: TestApp) {
+    let f = app.fixture("acme", "7").await;
+    let path = "/v1/agents/7";
+    let agent = v1_ok(&app, Method::GET, path, &f.token, None, 200).await;
+    assert_eq!(agent["wrapSeconds"], Value::Null);
+    assert_eq!(agent["wrapMode"], Value::Null);
+    assert_eq!(
+        agent["effectiveWrap"],
+        json!({"seconds": 60, "mode": "timed"})
+    );
+
+    // Override both.
+    let body = json!({"wrapSeconds": 10, "wrapMode": "forced"});
+    let agent = v1_ok(&app, Method::PATCH, path, &f.token, Some(body), 200).await;
+    assert_eq!(agent["wrapSeconds"], 10);
+    assert_eq!(agent["wrapMode"], "forced");
+    assert_eq!(
+        agent["effectiveWrap"],
+        json!({"seconds": 10, "mode": "forced"})
+    );
+    // The account's policy changes; the override still wins.
+    patch_account(
+        &app,
+        &f.token,
+        json!({"wrapSeconds": 120, "wrapMode": "untimed"}),
+    )
+    .await;
+    let wrap = start_wrap(&app, &f, json!({"callId": "a", "cNumber": ""})).await;
+    assert_eq!(wrap["mode"], "forced");
+    assert_eq!(wrap["wrapETime"], wrap["startedAt"].as_i64().unwrap() + 10);
+    expect_error(
+        &app,
+        "endWrapUp",
+        ssid_body(&f),
+        1509,
+        "Wrap-up cannot be ended early",
+    )
+    .await;
+    v1_ok(
+        &app,
+        Method::DELETE,
+        "/v1/agents/7/wrap-up",
+        &f.token,
+        None,
+        200,
+    )
+    .await;
+
+    // Clear only the mode: the account's mode with the agent's seconds.
+    let agent = v1_ok(
+        &app,
+        Method::PATCH,
+        path,
+        &f.token,
+        Some(json!({"wrapMode": null})),
+        200,
+    )
+    .await;
+    assert_eq!(agent["wrapSeconds"], 10);
+    assert_eq!(agent["wrapMode"], Value::Null);
+    assert_eq!(
+        agent["effectiveWrap"],
+        json!({"seconds": 10, "mode": "untimed"})
+    );
+    // Changing the mode to timed at the account level is seen at once.
+    patch_account(&app, &f.token, json!({"wrapMode": "timed"})).await;
+    let agent = v1_ok(&app, Method::GET, path, &f.token, None, 200).await;
+    assert_eq!(
+        agent["effectiveWrap"],
+        json!({"seconds": 10, "mode": "timed"})
+    );
+
+    // Clear the seconds too: the account's policy in full.
+    let agent = v1_ok(
+        &app,
+        Method::PATCH,
+        path,
+        &f.token,
+        Some(json!({"wrapSeconds": null})),
+        200,
+    )
+    .await;
+    assert_eq!(agent["wrapSeconds"], Value::Null);
+    assert_eq!(
+        agent["effectiveWrap"],
+        json!({"seconds": 120, "mode": "timed"})
+    );
+    let wrap = start_wrap(&app, &f, json!({"callId": "b", "cNumber": ""})).await;
+    assert_eq!(wrap["mode"], "timed");
+    assert_eq!(wrap["wrapETime"], wrap["startedAt"].as_i64().unwrap() + 120);
+    let answer = app.call("endWrapUp", ssid_body(&f)).await;
+    assert_eq!(code(&answer), 0, "timed: the agent may end it: {answer}");
+
+    // A patch without wrap fields keeps the overrides.
+    v1_ok(
+        &app,
+        Method::PATCH,
+        path,
+        &f.token,
+        Some(json!({"wrapSeconds": 5})),
+        200,
+    )
+    .await;
+    let agent = v1_ok(
+        &app,
+        Method::PATCH,
+        path,
+        &f.token,
+        Some(json!({"name": "Ann"})),
+        200,
+    )
+    .await;
+    assert_eq!(agent["name"], "Ann");
+    assert_eq!(agent["wrapSeconds"], 5);
+    assert_eq!(
+        agent["effectiveWrap"],
+        json!({"seconds": 5, "mode": "timed"})
+    );
+}
+
+async fn untimed_wrap_up_has_no_end_time_and_lasts_until_ended(app: TestApp) {
+    let f = app.fixture("acme", "7").await;
+    let body = json!({"wrapMode": "untimed"});
+    v1_ok(
+        &app,
+        Method::PATCH,
+        "/v1/agents/7",
+        &f.token,
+        Some(body),
+        200,
+    )
+    .await;
+    // An explicit length does not make an untimed wrap-up timed.
+    let wrap = start_wrap(
+        &app,
+        &f,
+        json!({"callId": "u-1", "cNumber": "+2", "seconds": 1}),
+    )
+    .await;
+    assert_eq!(wrap["mode"], "untimed");
+    assert_eq!(wrap["wrapETime"], Value::Null);
+
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    for route in ["wrapUp", "checkAgentInWrapUp"] {
+        let answer = app.call(route, ssid_body(&f)).await;
+        assert_eq!(code(&answer), 0, "{answer}");
+        assert_eq!(
+            answer["data"],
+            json!({"response": 1, "wrapETime": null, "currentDuration": null,
+                   "callId": "u-1", "cNumber": "+2"})
+        );
+    }
+    let entry = roster_entry(&app, &f.token, "7").await;
+    assert_eq!(entry["state"], "wrap_up", "{entry}");
+    assert_eq!(entry["wrapUp"]["mode"], "untimed");
+    assert_eq!(entry["wrapUp"]["wrapETime"], Value::Null);
+    assert_eq!(entry["wrapUp"]["remaining"], Value::Null);
+
+    let answer = app.call("endWrapUp", ssid_body(&f)).await;
+    assert_eq!(code(&answer), 0, "{answer}");
+    assert!(
+        answer["data"]["duration"].as_i64().unwrap() >= 2,
+        "{answer}"
+    );
+    expect_error(
+        &app,
+        "wrapUp",
+        ssid_body(&f),
+        1504,
+        "Agent not in wrap time",
+    )
+    .await;
+    let events = history(&app, &f.token, "7").await;
+    let ends = of_kind(&events, "wrap.end");
+    assert_eq!(ends.len(), 1);
+    assert_eq!(ends[0]["details"]["how"], "ended");
+}
+
+async fn explicit_seconds_set_the_length_of_one_wrap_up(app: TestApp) {
+    let f = app.fixture("acme", "7").await;
+    let wrap = start_wrap(
+        &app,
+        &f,
+        json!({"callId": "s-1", "cNumber": "+3", "seconds": 5}),
+    )
+    .await;
+    assert_eq!(wrap["mode"], "timed");
+    assert_eq!(wrap["wrapETime"], wrap["startedAt"].as_i64().unwrap() + 5);
+    let answer = app.call("wrapUp", token_body(&f)).await;
+    let left = answer["data"]["currentDuration"].as_i64().unwrap();
+    assert!((3..=5).contains(&left), "{answer}");
+    app.call("endWrapUp", ssid_body(&f)).await;
+    // The next one is back to the policy's length.
+    let wrap = start_wrap(&app, &f, json!({"callId": "s-2", "cNumber": "+3"})).await;
+    assert_eq!(wrap["wrapETime"], wrap["startedAt"].as_i64().unwrap() + 60);
+}
+
+/// Starts a one-second wrap-up, lets it run out, and checks it is over everywhere and
+/// recorded once by the system at its own end time.
+async fn check_expiry(app: &TestApp, f: &Fixture, mode: &str) {
+    let wrap = start_wrap(
+        app,
+        f,
+        json!({"callId": "exp-1", "cNumber": "+4", "seconds": 1}),
+    )
+    .await;
+    assert_eq!(wrap["mode"], mode);
+    let ends_at = wrap["wrapETime"].as_i64().unwrap();
+    assert_eq!(ends_at, wrap["startedAt"].as_i64().unwrap() + 1);
+
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+
+    // Over, though nothing closed it: the upstream routes and the roster see it so.
+    let msg = "Agent not in wrap time";
+    for route in ["wrapUp", "checkAgentInWrapUp", "endWrapUp"] {
+        expect_error(app, route, ssid_body(f), 1504, msg).await;
+    }
+    let entry = roster_entry(app, &f.token, &f.agent_id).await;
+    assert_eq!(entry["state"], "available", "{entry}");
+    assert_eq!(entry["wrapUp"], Value::Null, "{entry}");
+    let path = format!("/v1/agents/{}/wrap-up", f.agent_id);
+    let (status, answer) = v1(app, Method::DELETE, &path, &f.token, None).await;
+    assert_eq!((status, code(&answer)), (409, 1504), "{answer}");
+
+    // The history: one wrap.end by the system, at its wrapETime, read twice.
+    for _ in 0..2 {
+        let events = history(app, &f.token, &f.agent_id).await;
+        let ends = of_kind(&events, "wrap.end");
+        assert_eq!(ends.len(), 1, "{events:?}");
+        assert_eq!(ends[0]["actor"], "system");
+        assert_eq!(ends[0]["at"], ends_at);
+        assert_eq!(ends[0]["details"]["how"], "expired");
+        assert_eq!(ends[0]["details"]["callId"], "exp-1");
+        assert_eq!(ends[0]["agentId"], f.agent_id.as_str());
+    }
+    // And in the account's history.
+    let data = v1_ok(
+        app,
+        Method::GET,
+        "/v1/events?limit=500",
+        &f.token,
+        None,
+        200,
+    )
+    .await;
+    let all = data["items"].as_array().unwrap();
+    assert_eq!(of_kind(all, "wrap.end").len(), 1);
+
+    // A new wrap-up may start.
+    let wrap = start_wrap(app, f, json!({"callId": "exp-2", "cNumber": "+4"})).await;
+    assert_eq!(wrap["callId"], "exp-2");
+    let events = history(app, &f.token, &f.agent_id).await;
+    let kinds: Vec<&str> = events
+        .iter()
+        .filter(|e| e["kind"].as_str().unwrap().starts_with("wrap."))
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, vec!["wrap.start", "wrap.end", "wrap.start"]);
+}
+
+async fn expired_timed_wrap_up_is_over_and_recorded_by_the_system(app: TestApp) {
+    let f = app.fixture("acme", "7").await;
+    check_expiry(&app, &f, "timed").await;
+}
+
+async fn expired_forced_wrap_up_is_over_too(app: TestApp) {
+    let f = app.fixture("acme", "7").await;
+    patch_account(&app, &f.token, json!({"wrapMode": "forced"})).await;
+    check_expiry(&app, &f, "forced").await;
+}
+
+async fn a_second_wrap_up_is_1511(app: TestApp) {
+    let f = app.fixture("acme", "7").await;
+    let first = start_wrap(&app, &f, json!({"callId": "w-1", "cNumber": "+5"})).await;
+    let path = "/v1/agents/7/wrap-up";
+    let body = json!({"callId": "w-2", "cNumber": "+6"});
+    let (status, text) = v1_raw(&app, Method::POST, path, &f.token, Some(body)).await;
+    assert_eq!(status, 409);
+    assert_eq!(text, envelope(1511, "Agent already in wrap time"));
+    let answer = app.call("wrapUp", ssid_body(&f)).await;
+    assert_eq!(answer["data"]["callId"], "w-1");
+    assert_eq!(answer["data"]["wrapETime"], first["wrapETime"]);
+    let events = history(&app, &f.token, "7").await;
+    assert_eq!(of_kind(&events, "wrap.start").len(), 1);
+}
