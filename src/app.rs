@@ -9,6 +9,7 @@ use axum::Router;
 use axum::error_handling::HandleErrorLayer;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::http::{HeaderName, HeaderValue, Method, Response, header};
+use axum::middleware;
 use axum::response::IntoResponse;
 use tokio::net::TcpListener;
 use tower::ServiceBuilder;
@@ -23,6 +24,7 @@ use tracing::Span;
 
 use crate::api::{self, ApiError, envelope::JSON_UTF8};
 use crate::config::Config;
+use crate::metrics::{self, Metrics};
 use crate::store::Store;
 
 /// What every handler can reach.
@@ -32,6 +34,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Set on SIGINT/SIGTERM: `/readyz` answers 503 while in-flight requests finish.
     pub draining: Arc<AtomicBool>,
+    /// This server's request counts, served at `/metrics`.
+    pub metrics: Arc<Metrics>,
 }
 
 impl AppState {
@@ -40,6 +44,7 @@ impl AppState {
             store,
             config: Arc::new(config),
             draining: Arc::new(AtomicBool::new(false)),
+            metrics: Arc::new(Metrics::new()),
         }
     }
 }
@@ -82,7 +87,7 @@ fn cors(config: &Config) -> Result<CorsLayer, BadOrigin> {
 }
 
 /// The whole service: routes, then (inside out) body limit, timeout, CORS, panic guard,
-/// request spans, and the JSON content type on every answer.
+/// request metrics, request spans, and the JSON content type on every answer.
 pub fn router(state: AppState) -> Result<Router, BadOrigin> {
     let config = state.config.clone();
     let timeout = ServiceBuilder::new()
@@ -114,7 +119,9 @@ pub fn router(state: AppState) -> Result<Router, BadOrigin> {
                 "answered"
             );
         });
+    let count = middleware::from_fn_with_state(state.metrics.clone(), metrics::track);
     Ok(api::routes()
+        .merge(metrics::routes())
         .layer(DefaultBodyLimit::max(config.body_limit_bytes as usize))
         .layer(timeout)
         .layer(cors(&config)?)
@@ -122,6 +129,8 @@ pub fn router(state: AppState) -> Result<Router, BadOrigin> {
             tracing::error!("handler panicked");
             ApiError::Internal.into_response()
         }))
+        // After routing (it reads the MatchedPath), outside all that may answer an error.
+        .layer(count)
         .layer(trace)
         // X-Request-Id: the client's when it sends one, else a new UUID; on every log line of
         // the request (its span) and returned in the answer.

@@ -7,6 +7,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod domain;
+pub mod metrics;
 pub mod secrets;
 pub mod seed;
 pub mod store;

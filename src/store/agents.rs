@@ -243,31 +243,31 @@ macro_rules! impl_agents {
                         record_event!(tx, agent, EventKind::Logout, actor, now,
                             serde_json::json!({ "sessions": ended, "how": "disabled" }))?;
                     }
-                    let closed: Option<(String,)> = sqlx::query_as(&format!(
+                    let closed: Option<(String, i64)> = sqlx::query_as(&format!(
                         "UPDATE breaks SET ended_at = {} WHERE agent_pk = $1 AND ended_at IS NULL
-                         RETURNING reason_code",
+                         RETURNING reason_code, ended_at",
                         $crate::store::states::ENDED_AT
                     ))
                     .bind(agent.id)
                     .bind(now)
                     .fetch_optional(&mut *tx)
                     .await?;
-                    if let Some((code,)) = closed {
-                        record_event!(tx, agent, EventKind::BreakEnd, actor, now,
+                    if let Some((code, ended_at)) = closed {
+                        record_event!(tx, agent, EventKind::BreakEnd, actor, ended_at,
                             serde_json::json!({ "reasonCode": code, "how": "disabled" }))?;
                     }
                     close_expired_wraps!(tx, agent.account_pk, Some(agent.id), now);
-                    let wrap: Option<(String,)> = sqlx::query_as(&format!(
+                    let wrap: Option<(String, i64)> = sqlx::query_as(&format!(
                         "UPDATE wrap_ups SET ended_at = {} WHERE agent_pk = $1 AND ended_at IS NULL
-                         RETURNING call_id",
+                         RETURNING call_id, ended_at",
                         $crate::store::states::ENDED_AT
                     ))
                     .bind(agent.id)
                     .bind(now)
                     .fetch_optional(&mut *tx)
                     .await?;
-                    if let Some((call_id,)) = wrap {
-                        record_event!(tx, agent, EventKind::WrapEnd, actor, now,
+                    if let Some((call_id, ended_at)) = wrap {
+                        record_event!(tx, agent, EventKind::WrapEnd, actor, ended_at,
                             serde_json::json!({ "callId": call_id, "how": "disabled" }))?;
                     }
                 }

@@ -29,7 +29,7 @@ pub use agents::{AgentUpdate, Agents};
 pub use history::{EventQuery, History};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
-pub use states::{ReasonUpdate, RosterRow, States};
+pub use states::{AccountCounts, AgentCounts, ReasonUpdate, RosterRow, StateCounts, States};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
@@ -38,6 +38,12 @@ pub enum StoreError {
     /// A uniqueness rule refused the write (e.g. a second open break).
     #[error("conflicts with an existing row")]
     Conflict,
+    /// The agent was disabled by a change that committed first.
+    #[error("the agent is disabled")]
+    AgentDisabled,
+    /// The session was ended by a change that committed first.
+    #[error("the session has ended")]
+    SessionEnded,
     /// Text the database cannot store.
     #[error("text the database cannot store")]
     BadText,
@@ -90,6 +96,22 @@ pub struct Ping {
     pub mic_perm: MicPerm,
 }
 
+/// The connection pool at one moment, for the metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Connections open now, idle or in use.
+    pub open: u32,
+    pub idle: u32,
+    /// DB_MAX_CONNECTIONS.
+    pub max: u32,
+}
+
+impl PoolStats {
+    pub fn in_use(&self) -> u32 {
+        self.open.saturating_sub(self.idle)
+    }
+}
+
 /// Everything the service keeps. `now` is always passed in: the server's clock decides.
 #[async_trait]
 pub trait Store: Accounts + Agents + States + History + Send + Sync + 'static {
@@ -99,6 +121,8 @@ pub trait Store: Accounts + Agents + States + History + Send + Sync + 'static {
     async fn migrate(&self) -> Result<()>;
     /// Succeeds when the database answers a query.
     async fn ping(&self) -> Result<()>;
+    /// How many connections the pool holds and how many of them are idle.
+    fn pool_stats(&self) -> PoolStats;
 }
 
 /// Expands every part of the store for one pool type.
@@ -118,6 +142,17 @@ macro_rules! sql_store {
             async fn ping(&self) -> $crate::store::Result<()> {
                 sqlx::query("SELECT 1").execute(&self.pool).await?;
                 Ok(())
+            }
+
+            fn pool_stats(&self) -> $crate::store::PoolStats {
+                // Two separate readings: a connection may change hands in between.
+                let open = self.pool.size();
+                let idle = u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX);
+                $crate::store::PoolStats {
+                    open,
+                    idle: idle.min(open),
+                    max: self.pool.options().get_max_connections(),
+                }
             }
         }
         impl_history!($store, $db, $begin);

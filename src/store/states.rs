@@ -70,12 +70,74 @@ pub trait States: Send + Sync {
         now: i64,
         idle_timeout_secs: i64,
     ) -> Result<Vec<RosterRow>>;
+
+    /// How many agents are logged in, on break and in wrap-up at `now`, in all and (when there
+    /// are at most `max_accounts` accounts) per account: read-only, for the metrics.
+    async fn state_counts(
+        &self,
+        now: i64,
+        idle_timeout_secs: i64,
+        max_accounts: i64,
+    ) -> Result<StateCounts>;
 }
+
+/// `ended_at` for an end at `$2`, never before the start: a start that committed in
+/// between may carry a later second than the end request read its clock.
+pub(super) const ENDED_AT: &str = "CASE WHEN $2 < started_at THEN started_at ELSE $2 END";
 
 pub(super) const REASON_COLUMNS: &str = "id, code, label, limit_seconds, active";
 pub(super) const BREAK_COLUMNS: &str = "reason_code, reason, limit_seconds, started_at, ended_at";
 pub(super) const WRAP_COLUMNS: &str =
     "call_id, customer_number, mode, started_at, ends_at, ended_at";
+
+/// One row per agent with its account and a 1 or 0 for each state at `$1` (now): logged in
+/// (a session neither ended, expired nor idle since `$2`), on break (an open break), in
+/// wrap-up (an open wrap-up that has not run out). Each test is one indexed lookup.
+pub(super) const AGENT_STATE_FLAGS: &str = "SELECT g.account_pk,
+        CASE WHEN EXISTS (SELECT 1 FROM agent_sessions s
+                          WHERE s.agent_pk = g.id AND s.ended_at IS NULL
+                            AND s.expires_at > $1 AND s.last_seen_at > $2)
+             THEN 1 ELSE 0 END AS logged_in,
+        CASE WHEN EXISTS (SELECT 1 FROM breaks b
+                          WHERE b.agent_pk = g.id AND b.ended_at IS NULL)
+             THEN 1 ELSE 0 END AS on_break,
+        CASE WHEN EXISTS (SELECT 1 FROM wrap_ups w
+                          WHERE w.agent_pk = g.id AND w.ended_at IS NULL
+                            AND (w.ends_at IS NULL OR w.ends_at > $1))
+             THEN 1 ELSE 0 END AS in_wrap_up
+     FROM agents g";
+
+/// How many agents are in each state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, sqlx::FromRow)]
+pub struct AgentCounts {
+    pub logged_in: i64,
+    pub on_break: i64,
+    pub in_wrap_up: i64,
+}
+
+impl std::ops::AddAssign for AgentCounts {
+    fn add_assign(&mut self, other: AgentCounts) {
+        self.logged_in += other.logged_in;
+        self.on_break += other.on_break;
+        self.in_wrap_up += other.in_wrap_up;
+    }
+}
+
+/// One account's counts, named by its `user_id`.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct AccountCounts {
+    pub user_id: String,
+    #[sqlx(flatten)]
+    pub counts: AgentCounts,
+}
+
+/// The counts of every agent, and per account unless there were too many accounts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StateCounts {
+    pub total: AgentCounts,
+    /// Every account (those with no agent too), or None above `max_accounts` accounts.
+    pub accounts: Option<Vec<AccountCounts>>,
+}
 
 /// One agent's line of the roster, as the database gives it.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -197,6 +259,7 @@ macro_rules! impl_states {
                 now: i64,
             ) -> $crate::store::Result<$crate::domain::Break> {
                 let mut tx = self.pool.begin_with($begin).await?;
+                lock_enabled_agent!(tx, agent.id);
                 // The partial unique index refuses a second open break: `Conflict`.
                 let started: $crate::domain::Break = sqlx::query_as(&format!(
                     "INSERT INTO breaks (agent_pk, reason_pk, reason_code, reason, limit_seconds, started_at)
@@ -226,8 +289,9 @@ macro_rules! impl_states {
             ) -> $crate::store::Result<Option<$crate::domain::Break>> {
                 let mut tx = self.pool.begin_with($begin).await?;
                 let ended: Option<$crate::domain::Break> = sqlx::query_as(&format!(
-                    "UPDATE breaks SET ended_at = $2 WHERE agent_pk = $1 AND ended_at IS NULL
+                    "UPDATE breaks SET ended_at = {} WHERE agent_pk = $1 AND ended_at IS NULL
                      RETURNING {}",
+                    $crate::store::states::ENDED_AT,
                     $crate::store::states::BREAK_COLUMNS
                 ))
                 .bind(agent.id)
@@ -236,7 +300,7 @@ macro_rules! impl_states {
                 .await?;
                 if let Some(b) = &ended {
                     let elapsed = b.elapsed(now);
-                    record_event!(tx, agent, $crate::domain::EventKind::BreakEnd, actor, now,
+                    record_event!(tx, agent, $crate::domain::EventKind::BreakEnd, actor, b.ended_at.unwrap_or(now),
                         serde_json::json!({ "reasonCode": b.reason_code, "duration": elapsed,
                             "overLimit": b.limit_seconds.is_some_and(|l| elapsed > l) }))?;
                 }
@@ -271,6 +335,7 @@ macro_rules! impl_states {
                 now: i64,
             ) -> $crate::store::Result<$crate::domain::WrapUp> {
                 let mut tx = self.pool.begin_with($begin).await?;
+                lock_enabled_agent!(tx, agent.id);
                 close_expired_wraps!(tx, agent.account_pk, Some(agent.id), now);
                 let wrap: $crate::domain::WrapUp = sqlx::query_as(&format!(
                     "INSERT INTO wrap_ups (agent_pk, call_id, customer_number, mode, started_at, ends_at)
@@ -302,8 +367,9 @@ macro_rules! impl_states {
                 // One that already ran out is recorded as ended at its own time, not now.
                 close_expired_wraps!(tx, agent.account_pk, Some(agent.id), now);
                 let ended: Option<$crate::domain::WrapUp> = sqlx::query_as(&format!(
-                    "UPDATE wrap_ups SET ended_at = $2 WHERE agent_pk = $1 AND ended_at IS NULL
+                    "UPDATE wrap_ups SET ended_at = {} WHERE agent_pk = $1 AND ended_at IS NULL
                      RETURNING {}",
+                    $crate::store::states::ENDED_AT,
                     $crate::store::states::WRAP_COLUMNS
                 ))
                 .bind(agent.id)
@@ -311,7 +377,7 @@ macro_rules! impl_states {
                 .fetch_optional(&mut *tx)
                 .await?;
                 if let Some(w) = &ended {
-                    record_event!(tx, agent, $crate::domain::EventKind::WrapEnd, actor, now,
+                    record_event!(tx, agent, $crate::domain::EventKind::WrapEnd, actor, w.ended_at.unwrap_or(now),
                         serde_json::json!({ "callId": w.call_id, "how": "ended" }))?;
                 }
                 tx.commit().await?;
@@ -344,6 +410,55 @@ macro_rules! impl_states {
                 .bind(now - idle_timeout_secs)
                 .fetch_all(&self.pool)
                 .await?)
+            }
+
+            async fn state_counts(
+                &self,
+                now: i64,
+                idle_timeout_secs: i64,
+                max_accounts: i64,
+            ) -> $crate::store::Result<$crate::store::StateCounts> {
+                // One more than allowed, to tell "at the cap" from "over it".
+                let accounts: Vec<$crate::store::AccountCounts> = sqlx::query_as(&format!(
+                    "SELECT a.user_id,
+                        COALESCE(SUM(f.logged_in), 0) AS logged_in,
+                        COALESCE(SUM(f.on_break), 0) AS on_break,
+                        COALESCE(SUM(f.in_wrap_up), 0) AS in_wrap_up
+                     FROM accounts a LEFT JOIN ({}) f ON f.account_pk = a.id
+                     GROUP BY a.id, a.user_id
+                     LIMIT $3",
+                    $crate::store::states::AGENT_STATE_FLAGS
+                ))
+                .bind(now)
+                .bind(now - idle_timeout_secs)
+                .bind(max_accounts.saturating_add(1))
+                .fetch_all(&self.pool)
+                .await?;
+                if accounts.len() as i64 <= max_accounts {
+                    let mut total = $crate::store::AgentCounts::default();
+                    for a in &accounts {
+                        total += a.counts;
+                    }
+                    return Ok($crate::store::StateCounts {
+                        total,
+                        accounts: Some(accounts),
+                    });
+                }
+                let total: $crate::store::AgentCounts = sqlx::query_as(&format!(
+                    "SELECT COALESCE(SUM(f.logged_in), 0) AS logged_in,
+                        COALESCE(SUM(f.on_break), 0) AS on_break,
+                        COALESCE(SUM(f.in_wrap_up), 0) AS in_wrap_up
+                     FROM ({}) f",
+                    $crate::store::states::AGENT_STATE_FLAGS
+                ))
+                .bind(now)
+                .bind(now - idle_timeout_secs)
+                .fetch_one(&self.pool)
+                .await?;
+                Ok($crate::store::StateCounts {
+                    total,
+                    accounts: None,
+                })
             }
         }
     };

@@ -1,0 +1,281 @@
+//! `GET /metrics`, on both databases: requests counted by route template and envelope code
+//! once made, latency histograms, pool gauges, agent state gauges per account, and no
+//! secret or agent id in any label.
+
+mod common;
+
+use agentprofile::domain::now_unix;
+use common::{PREFIX, TestApp, code};
+use serde_json::json;
+
+on_both_databases!(
+    counts_a_request_by_route_and_envelope_code_after_it_is_made,
+    each_server_counts_only_its_own_requests,
+    state_counts_follow_the_clock_and_drop_accounts_over_the_cap,
+);
+
+/// Ids that cannot turn up by chance inside a label value such as a route or a status.
+const AGENT: &str = "agent-4711";
+const OTHER_AGENT: &str = "agent-4712";
+const ON_BREAK_ROUTE: &str = "/api/v2/agentProfile/agentOnBreak";
+
+/// GETs /metrics: the page, which must be HTTP 200 in the Prometheus text format.
+async fn scrape(app: &TestApp) -> String {
+    let res = app
+        .client
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    assert_eq!(
+        res.headers()["content-type"],
+        "text/plain; version=0.0.4; charset=utf-8"
+    );
+    res.text().await.unwrap()
+}
+
+/// Sends a request with a body, without checking the answer; returns the HTTP status.
+async fn send(app: &TestApp, method: reqwest::Method, path: &str, body: &str) -> u16 {
+    app.client
+        .request(method, format!("{}{path}", app.base))
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+fn assert_line(page: &str, line: &str) {
+    assert!(
+        page.lines().any(|l| l == line),
+        "no line\n  {line}\nin\n{page}"
+    );
+}
+
+/// The values of every label on the page: `key="value"` pairs inside `{…}`, unescaped.
+fn label_values(page: &str) -> Vec<String> {
+    let mut values = Vec::new();
+    for line in page.lines().filter(|l| !l.starts_with('#')) {
+        let Some(start) = line.find('{') else {
+            continue;
+        };
+        let mut chars = line[start + 1..].chars();
+        let mut value = None::<String>;
+        let mut escaped = false;
+        for c in chars.by_ref() {
+            match (&mut value, c) {
+                (None, '"') => value = Some(String::new()),
+                (None, '}') => break,
+                (None, _) => {}
+                (Some(v), _) if escaped => {
+                    v.push(if c == 'n' { '\n' } else { c });
+                    escaped = false;
+                }
+                (Some(_), '\\') => escaped = true,
+                (Some(_), '"') => values.push(value.take().unwrap()),
+                (Some(v), _) => v.push(c),
+            }
+        }
+        assert!(value.is_none(), "unterminated label value in {line}");
+    }
+    values
+}
+
+async fn counts_a_request_by_route_and_envelope_code_after_it_is_made(app: TestApp) {
+    let f = app.fixture("acme", AGENT).await;
+    let admin = app.admin();
+    admin.create_account("globex", "").await.unwrap();
+    admin
+        .create_agent("acme", OTHER_AGENT, "", None)
+        .await
+        .unwrap();
+
+    let before = scrape(&app).await;
+    assert!(
+        !before.contains(ON_BREAK_ROUTE),
+        "counted before any request:\n{before}"
+    );
+
+    // One 1502, then one success on the same route.
+    let ssid = json!({ "ssid": f.ssid });
+    assert_eq!(code(&app.call("agentOnBreak", ssid.clone()).await), 1502);
+    admin.start_break("acme", AGENT, "Lunch").await.unwrap();
+    assert_eq!(code(&app.call("agentOnBreak", ssid.clone()).await), 0);
+    let ping = json!({ "ssid": f.ssid, "mic_perm": "granted" });
+    assert_eq!(code(&app.call("setWebPingTime", ping).await), 0);
+    admin
+        .start_wrap_up("acme", OTHER_AGENT, "call-1", "+15550100", Some(300))
+        .await
+        .unwrap();
+
+    // A 404 whose path and query hold the ssid and the token; a 405; a 413.
+    let unmatched = format!("/no/such/{}/{AGENT}?token={}", f.ssid, f.token);
+    assert_eq!(send(&app, reqwest::Method::GET, &unmatched, "").await, 404);
+    let no_route = format!("{PREFIX}/noSuchRoute");
+    assert_eq!(
+        send(&app, reqwest::Method::POST, &no_route, "{}").await,
+        404
+    );
+    let on_break = format!("{PREFIX}/agentOnBreak");
+    assert_eq!(send(&app, reqwest::Method::GET, &on_break, "").await, 405);
+    let huge = "x".repeat(app.config.body_limit_bytes as usize + 1);
+    assert_eq!(
+        send(&app, reqwest::Method::POST, &on_break, &huge).await,
+        413
+    );
+
+    let page = scrape(&app).await;
+    let requests = "agentprofile_http_requests_total";
+    for line in [
+        format!(
+            r#"{requests}{{route="{ON_BREAK_ROUTE}",method="POST",status="200",code="1502"}} 1"#
+        ),
+        format!(r#"{requests}{{route="{ON_BREAK_ROUTE}",method="POST",status="200",code="0"}} 1"#),
+        format!(
+            r#"{requests}{{route="{ON_BREAK_ROUTE}",method="GET",status="405",code="1047"}} 1"#
+        ),
+        format!(
+            r#"{requests}{{route="{ON_BREAK_ROUTE}",method="POST",status="413",code="1047"}} 1"#
+        ),
+        format!(
+            r#"{requests}{{route="/api/v2/agentProfile/setWebPingTime",method="POST",status="200",code="0"}} 1"#
+        ),
+        format!(r#"{requests}{{route="unmatched",method="GET",status="404",code="1047"}} 1"#),
+        format!(r#"{requests}{{route="unmatched",method="POST",status="404",code="1047"}} 1"#),
+        // The scrape before this one.
+        format!(r#"{requests}{{route="/metrics",method="GET",status="200",code="0"}} 1"#),
+        // Latency: 1502, success and 413 by POST.
+        format!(
+            r#"agentprofile_http_request_duration_seconds_count{{route="{ON_BREAK_ROUTE}",method="POST"}} 3"#
+        ),
+        format!(
+            r#"agentprofile_http_request_duration_seconds_bucket{{route="{ON_BREAK_ROUTE}",method="POST",le="+Inf"}} 3"#
+        ),
+        // Agent 4711 is logged in (and pinged) and on break; 4712 is in wrap-up, not logged in.
+        r#"agentprofile_agents_logged_in{account="acme"} 1"#.to_owned(),
+        r#"agentprofile_agents_on_break{account="acme"} 1"#.to_owned(),
+        r#"agentprofile_agents_in_wrap_up{account="acme"} 1"#.to_owned(),
+        r#"agentprofile_agents_logged_in{account="globex"} 0"#.to_owned(),
+        r#"agentprofile_agents_on_break{account="globex"} 0"#.to_owned(),
+        r#"agentprofile_agents_in_wrap_up{account="globex"} 0"#.to_owned(),
+        "agentprofile_agents_logged_in_all_accounts 1".to_owned(),
+        "agentprofile_agents_on_break_all_accounts 1".to_owned(),
+        "agentprofile_agents_in_wrap_up_all_accounts 1".to_owned(),
+        "agentprofile_agents_per_account_omitted 0".to_owned(),
+        "# TYPE agentprofile_http_requests_total counter".to_owned(),
+        "# TYPE agentprofile_http_request_duration_seconds histogram".to_owned(),
+        format!(
+            "agentprofile_db_pool_max_connections {}",
+            app.config.db_max_connections
+        ),
+    ] {
+        assert_line(&page, &line);
+    }
+    for state in ["idle", "in_use"] {
+        let prefix = format!(r#"agentprofile_db_pool_connections{{state="{state}"}} "#);
+        let value = page
+            .lines()
+            .find_map(|l| l.strip_prefix(&prefix))
+            .unwrap_or_else(|| panic!("no pool gauge {state} in\n{page}"));
+        assert!(value.parse::<u32>().is_ok(), "{prefix}{value}");
+    }
+
+    // No ssid, token, agent id or raw path in any label.
+    let values = label_values(&page);
+    assert!(values.iter().any(|v| v == "unmatched"), "{values:?}");
+    for secret in [
+        f.ssid.as_str(),
+        f.token.as_str(),
+        AGENT,
+        OTHER_AGENT,
+        "noSuchRoute",
+        "/no/such",
+    ] {
+        assert!(
+            !values.iter().any(|v| v.contains(secret)),
+            "{secret:?} in a label:\n{page}"
+        );
+    }
+    let routes: Vec<&str> = page
+        .lines()
+        .filter_map(|l| l.strip_prefix(r#"agentprofile_http_requests_total{route=""#))
+        .filter_map(|l| l.split('"').next())
+        .collect();
+    assert!(
+        routes
+            .iter()
+            .all(|r| *r == "unmatched" || r.starts_with('/')),
+        "{routes:?}"
+    );
+}
+
+async fn each_server_counts_only_its_own_requests(app: TestApp) {
+    let f = app.fixture("acme", AGENT).await;
+    let answer = app.call("agentOnBreak", json!({ "ssid": f.ssid })).await;
+    assert_eq!(code(&answer), 1502);
+    let line = format!(
+        r#"agentprofile_http_requests_total{{route="{ON_BREAK_ROUTE}",method="POST",status="200",code="1502"}} 1"#
+    );
+    assert_line(&scrape(&app).await, &line);
+
+    // A new server on the same database starts from zero.
+    let app = app.restart().await;
+    let page = scrape(&app).await;
+    assert!(!page.contains(ON_BREAK_ROUTE), "{page}");
+    assert_line(&page, r#"agentprofile_agents_logged_in{account="acme"} 1"#);
+}
+
+async fn state_counts_follow_the_clock_and_drop_accounts_over_the_cap(app: TestApp) {
+    app.fixture("acme", AGENT).await;
+    let admin = app.admin();
+    admin
+        .create_agent("acme", OTHER_AGENT, "", None)
+        .await
+        .unwrap();
+    admin.start_break("acme", AGENT, "Lunch").await.unwrap();
+    admin
+        .start_wrap_up("acme", OTHER_AGENT, "call-1", "+15550100", Some(300))
+        .await
+        .unwrap();
+    admin.create_account("globex", "").await.unwrap();
+    let idle = app.config.session_idle_timeout_secs;
+    let now = now_unix();
+
+    let counts = app.store.state_counts(now, idle, 2).await.unwrap();
+    let accounts = counts.accounts.expect("2 accounts, at most 2 allowed");
+    assert_eq!(accounts.len(), 2);
+    let acme = accounts.iter().find(|a| a.user_id == "acme").unwrap();
+    let globex = accounts.iter().find(|a| a.user_id == "globex").unwrap();
+    assert_eq!(
+        (
+            acme.counts.logged_in,
+            acme.counts.on_break,
+            acme.counts.in_wrap_up
+        ),
+        (1, 1, 1)
+    );
+    assert_eq!(globex.counts, Default::default());
+    assert_eq!(counts.total, acme.counts);
+
+    // Over the cap: only the totals.
+    let capped = app.store.state_counts(now, idle, 1).await.unwrap();
+    assert_eq!(capped.accounts, None);
+    assert_eq!(capped.total, acme.counts);
+
+    // Later: the 300 s wrap-up has run out and the unpinged session is idle; the break stays.
+    let later = app
+        .store
+        .state_counts(now + 301.max(idle + 1), idle, 2)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            later.total.logged_in,
+            later.total.on_break,
+            later.total.in_wrap_up
+        ),
+        (0, 1, 0)
+    );
+}
