@@ -86,8 +86,9 @@ fn cors(config: &Config) -> Result<CorsLayer, BadOrigin> {
         .allow_credentials(true))
 }
 
-/// The whole service: routes, then (inside out) body limit, timeout, CORS, panic guard,
-/// request metrics, request spans, and the JSON content type on every answer.
+/// The whole service: the API's routes with body limit, timeout and CORS; /metrics; then,
+/// inside out, the panic guard, request metrics, request spans, request ids, and the JSON
+/// content type on every answer.
 pub fn router(state: AppState) -> Result<Router, BadOrigin> {
     let config = state.config.clone();
     let timeout = ServiceBuilder::new()
@@ -121,10 +122,11 @@ pub fn router(state: AppState) -> Result<Router, BadOrigin> {
         });
     let count = middleware::from_fn_with_state(state.metrics.clone(), metrics::track);
     Ok(api::routes()
-        .merge(metrics::routes())
         .layer(DefaultBodyLimit::max(config.body_limit_bytes as usize))
         .layer(timeout)
+        // Browsers may call the API (its errors included), never /metrics: no CORS there.
         .layer(cors(&config)?)
+        .merge(metrics::routes())
         .layer(CatchPanicLayer::custom(|_| {
             tracing::error!("handler panicked");
             ApiError::Internal.into_response()

@@ -72,6 +72,10 @@ pub struct Config {
     #[arg(long, env = "DEMO_SEED", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub demo_seed: bool,
 
+    /// When set, `GET /metrics` requires `Authorization: Bearer <this token>`.
+    #[arg(long, env = "METRICS_TOKEN", global = true, hide_env_values = true)]
+    pub metrics_token: Option<String>,
+
     /// Log format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,

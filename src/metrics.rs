@@ -286,7 +286,19 @@ pub async fn track(State(metrics): State<Arc<Metrics>>, request: Request, next: 
 }
 
 /// `GET /metrics`.
-async fn scrape(State(state): State<AppState>) -> Response {
+async fn scrape(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+    let token = state.config.metrics_token.as_deref().filter(|t| !t.is_empty());
+    if let Some(expected) = token {
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        // Compared as hashes, so the time taken says nothing about the token.
+        if crate::secrets::hash(given) != crate::secrets::hash(expected) {
+            return ApiError::InvalidToken.into_response_with(axum::http::StatusCode::UNAUTHORIZED);
+        }
+    }
     let page = state
         .metrics
         .render(state.store.as_ref(), state.config.session_idle_timeout_secs)

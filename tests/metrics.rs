@@ -279,3 +279,24 @@ async fn state_counts_follow_the_clock_and_drop_accounts_over_the_cap(app: TestA
         (0, 1, 0)
     );
 }
+
+/// With METRICS_TOKEN set, the page needs it as a bearer token.
+#[tokio::test]
+async fn metrics_token_guards_the_page() {
+    let db = common::TestDb::new(common::Backend::Sqlite).await.unwrap();
+    let mut config = common::test_config(&db);
+    config.metrics_token = Some("s3cret".to_owned());
+    let app = TestApp::start(db, config).await;
+    let url = format!("{}/metrics", app.base);
+    let refused = app.client.get(&url).send().await.unwrap();
+    assert_eq!(refused.status(), 401);
+    assert_eq!(
+        refused.text().await.unwrap(),
+        r#"{"status":"error","message":"Invalid token (expired or invalid)","code":1014}"#
+    );
+    let wrong = app.client.get(&url).bearer_auth("nope").send().await.unwrap();
+    assert_eq!(wrong.status(), 401);
+    let ok = app.client.get(&url).bearer_auth("s3cret").send().await.unwrap();
+    assert_eq!(ok.status(), 200);
+    assert!(ok.text().await.unwrap().contains("agentprofile_http_requests_total"));
+}
