@@ -508,3 +508,104 @@ async fn serve_prints_a_working_demo_and_stops_on_sigterm() {
         .unwrap();
     assert_eq!(printed, "", "a database with accounts gets no demo");
 }
+
+/// With LOG_FORMAT=json, every line of a request's log carries its request id (the
+/// client's X-Request-Id, also returned in the answer), and no line holds the ssid or token.
+#[tokio::test]
+async fn json_logs_carry_the_request_id_and_no_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = format!("sqlite://{}", dir.path().join("logs.db").display());
+    let run = |args: &[&str]| {
+        let mut cmd = agentprofile(&database_url, dir.path());
+        cmd.args(args);
+        cmd
+    };
+    for args in [
+        &["account", "create", "acme"][..],
+        &["agent", "create", "acme", "7"],
+    ] {
+        assert!(run(args).status().await.unwrap().success());
+    }
+    let token = String::from_utf8(
+        run(&["token", "create", "acme"])
+            .output()
+            .await
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let ssid = String::from_utf8(
+        run(&["session", "create", "acme", "7"])
+            .output()
+            .await
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let (token, ssid) = (token.trim().to_owned(), ssid.trim().to_owned());
+
+    let port = free_port();
+    let mut child = run(&["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .env("LOG_FORMAT", "json")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let client = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}/api/v2/agentProfile");
+    let mut answered = None;
+    for _ in 0..50 {
+        // The ssid also in the query string: the URI must not be logged.
+        let sent = client
+            .post(format!("{base}/agentOnBreak?ssid={ssid}"))
+            .header("X-Request-Id", "req-42")
+            .body(format!(
+                r#"{{"userId":"acme","token":"{token}","agentId":"7"}}"#
+            ))
+            .send()
+            .await;
+        if let Ok(res) = sent {
+            answered = Some(res);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let res = answered.expect("the server starts");
+    assert_eq!(res.headers()["x-request-id"], "req-42");
+    let generated = client
+        .get(format!("http://127.0.0.1:{port}/healthz"))
+        .send()
+        .await
+        .unwrap();
+    let generated_id = generated.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(generated_id.len(), 36, "a UUID: {generated_id}");
+    terminate(child, port).await;
+
+    let mut lines = BufReader::new(stderr).lines();
+    let mut request_lines = Vec::new();
+    while let Some(line) = lines.next_line().await.unwrap() {
+        assert!(
+            !line.contains(&ssid) && !line.contains(&token),
+            "a secret in the log: {line}"
+        );
+        let entry: Value =
+            serde_json::from_str(&line).unwrap_or_else(|_| panic!("not JSON: {line}"));
+        if entry["span"]["route"] == "/api/v2/agentProfile/agentOnBreak" {
+            request_lines.push(entry);
+        }
+    }
+    assert!(!request_lines.is_empty(), "the request was logged");
+    for entry in &request_lines {
+        assert_eq!(entry["span"]["request_id"], "req-42", "{entry}");
+    }
+    let answered = request_lines
+        .iter()
+        .find(|e| e["fields"]["message"] == "answered")
+        .unwrap();
+    // ssid (query) with userId + token (body): 1000, logged with its envelope code.
+    assert_eq!(answered["fields"]["code"], 1000);
+}
