@@ -287,7 +287,11 @@ pub async fn track(State(metrics): State<Arc<Metrics>>, request: Request, next: 
 
 /// `GET /metrics`.
 async fn scrape(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
-    let token = state.config.metrics_token.as_deref().filter(|t| !t.is_empty());
+    let token = state
+        .config
+        .metrics_token
+        .as_deref()
+        .filter(|t| !t.is_empty());
     if let Some(expected) = token {
         let given = headers
             .get(header::AUTHORIZATION)

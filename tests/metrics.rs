@@ -294,9 +294,26 @@ async fn metrics_token_guards_the_page() {
         refused.text().await.unwrap(),
         r#"{"status":"error","message":"Invalid token (expired or invalid)","code":1014}"#
     );
-    let wrong = app.client.get(&url).bearer_auth("nope").send().await.unwrap();
+    let wrong = app
+        .client
+        .get(&url)
+        .bearer_auth("nope")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(wrong.status(), 401);
-    let ok = app.client.get(&url).bearer_auth("s3cret").send().await.unwrap();
+    let ok = app
+        .client
+        .get(&url)
+        .bearer_auth("s3cret")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(ok.status(), 200);
-    assert!(ok.text().await.unwrap().contains("agentprofile_http_requests_total"));
+    assert!(
+        ok.text()
+            .await
+            .unwrap()
+            .contains("agentprofile_http_requests_total")
+    );
 }

@@ -112,3 +112,67 @@ async fn every_request_answers_as_its_saved_example_says(app: TestApp) {
         }
     }
 }
+
+/// A `/`-separated path matches a template where `{param}` stands for any one segment.
+fn matches(template: &str, path: &str) -> bool {
+    let (t, p): (Vec<_>, Vec<_>) = (template.split('/').collect(), path.split('/').collect());
+    t.len() == p.len()
+        && t.iter()
+            .zip(&p)
+            .all(|(t, p)| (t.starts_with('{') && t.ends_with('}')) || t == p)
+}
+
+/// Every route the server documents (its router and its OpenAPI description are built from
+/// one source) has a request in the collection, and every request names one of them.
+#[test]
+fn the_collection_and_the_router_name_the_same_routes() {
+    let spec = serde_json::to_value(agentprofile::api::openapi()).unwrap();
+    let mut routes = BTreeSet::new();
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            if ["get", "post", "put", "patch", "delete"].contains(&method.as_str()) {
+                routes.insert((method.to_uppercase(), path.clone()));
+            }
+        }
+    }
+    assert!(routes.len() > 30, "{routes:?}");
+
+    let mut all = Vec::new();
+    requests(&collection()["item"], &mut all);
+    let mut covered = BTreeSet::new();
+    for item in &all {
+        let method = item["request"]["method"].as_str().unwrap().to_owned();
+        let raw = item["request"]["url"]["raw"].as_str().unwrap();
+        let path = raw
+            .strip_prefix("{{brand}}")
+            .unwrap_or_else(|| panic!("{raw} does not start with {{{{brand}}}}"))
+            .split('?')
+            .next()
+            .unwrap()
+            .replace("{{agentId}}", "7");
+        let route = routes
+            .iter()
+            .find(|(m, t)| *m == method && matches(t, &path))
+            .unwrap_or_else(|| panic!("{method} {path}: no such route on the server"));
+        covered.insert(route.clone());
+    }
+    // The /deepcall prefix serves the same routes: one request under it shows it, and each
+    // upstream route is covered under either prefix.
+    let without_prefix = |(m, p): &(String, String)| {
+        (
+            m.clone(),
+            p.strip_prefix("/deepcall").unwrap_or(p).to_owned(),
+        )
+    };
+    assert!(covered.iter().any(|(_, p)| p.starts_with("/deepcall/")));
+    let covered: BTreeSet<_> = covered.iter().map(without_prefix).collect();
+    let missing: Vec<_> = routes
+        .iter()
+        .map(without_prefix)
+        .filter(|route| !covered.contains(route))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "routes without a request in the collection: {missing:?}"
+    );
+}

@@ -3,11 +3,13 @@
 
 use axum::extract::State;
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::agent_on_break::OnBreak;
 use super::auth::{AgentRequest, Route};
 use super::envelope::Success;
 use super::error::ApiError;
+use super::openapi::{Credentials, StartBreakRequest, UpstreamAnswer};
 use super::params::Params;
 use crate::actions;
 use crate::app::AppState;
@@ -28,7 +30,20 @@ impl Route for EndBreak {}
 pub struct EndWrapUp;
 impl Route for EndWrapUp {}
 
-/// `startBreak` (`reason`: a code or label of the account's break reasons).
+/// Extension: the agent starts a break.
+///
+/// `reason`: a code or label of the account's break reasons (any case). Answers like
+/// `agentOnBreak`. Already on break: 1507; a reason that is not an active reason of the account:
+/// 1508.
+#[utoipa::path(
+    post,
+    path = "/startBreak",
+    operation_id = "startBreak",
+    tag = "agentProfile v2 extensions",
+    request_body = StartBreakRequest,
+    responses((status = 200, body = UpstreamAnswer<OnBreak>,
+        description = "The break that started (`on_break` 1), or the error envelope")),
+)]
 pub async fn start_break(
     State(app): State<AppState>,
     req: AgentRequest<StartBreak>,
@@ -41,7 +56,19 @@ pub async fn start_break(
     Ok(Success(OnBreak::new(true, detail, req)))
 }
 
-/// `endBreak`: answers the break that ended, with its final duration.
+/// Extension: the agent ends their break.
+///
+/// Answers the break that ended (`on_break` 0) with its final `currentDuration`. Not on break:
+/// 1502.
+#[utoipa::path(
+    post,
+    path = "/endBreak",
+    operation_id = "endBreak",
+    tag = "agentProfile v2 extensions",
+    request_body = Credentials,
+    responses((status = 200, body = UpstreamAnswer<OnBreak>,
+        description = "The break that ended (`on_break` 0), or the error envelope")),
+)]
 pub async fn end_break(
     State(app): State<AppState>,
     req: AgentRequest<EndBreak>,
@@ -51,17 +78,31 @@ pub async fn end_break(
     Ok(Success(OnBreak::new(false, detail, req)))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct WrapEnded {
+    /// Always 0 (no longer in wrap-up).
     response: u8,
+    /// The call.
     call_id: String,
+    /// The customer's number.
     c_number: String,
     /// Seconds the wrap-up lasted.
     duration: i64,
 }
 
-/// `endWrapUp`: the agent ends after-call work early (not allowed when it is forced).
+/// Extension: the agent ends after-call work early.
+///
+/// Not allowed when the agent's wrap-up mode is `forced` (1509). Not in wrap-up: 1504.
+#[utoipa::path(
+    post,
+    path = "/endWrapUp",
+    operation_id = "endWrapUp",
+    tag = "agentProfile v2 extensions",
+    request_body = Credentials,
+    responses((status = 200, body = UpstreamAnswer<WrapEnded>,
+        description = "The wrap-up that ended, or the error envelope")),
+)]
 pub async fn end_wrap_up(
     State(app): State<AppState>,
     req: AgentRequest<EndWrapUp>,

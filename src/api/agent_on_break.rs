@@ -2,10 +2,12 @@
 
 use axum::extract::State;
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::auth::{AgentRequest, Route};
 use super::envelope::Success;
 use super::error::ApiError;
+use super::openapi::{Credentials, UpstreamAnswer};
 use crate::app::AppState;
 use crate::domain::BreakDetail;
 
@@ -13,8 +15,9 @@ pub struct AgentOnBreak;
 impl Route for AgentOnBreak {}
 
 /// The answer of agentOnBreak, and of the startBreak/endBreak extensions.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct OnBreak {
+    /// 1 while on break; 0 in the answer of `endBreak`.
     on_break: u8,
     #[serde(rename = "breakDetail")]
     break_detail: BreakDetail,
@@ -33,6 +36,18 @@ impl OnBreak {
     }
 }
 
+/// Is the agent on break, since when, for what reason.
+///
+/// Not on break: error 1502 `On break is : 0`.
+#[utoipa::path(
+    post,
+    path = "/agentOnBreak",
+    operation_id = "agentOnBreak",
+    tag = "agentProfile v2",
+    request_body = Credentials,
+    responses((status = 200, body = UpstreamAnswer<OnBreak>,
+        description = "`on_break` 1 with the break's detail, or the error envelope")),
+)]
 pub async fn agent_on_break(
     State(app): State<AppState>,
     req: AgentRequest<AgentOnBreak>,

@@ -3,6 +3,7 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 pub const JSON_UTF8: &str = "application/json; charset=utf-8";
 
@@ -26,17 +27,27 @@ pub fn json_response<T: Serialize>(status: StatusCode, body: &T) -> Response {
     }
 }
 
+/// `{"status":"success","data":…}`: every success answer, on both surfaces.
+#[derive(Serialize, ToSchema)]
+pub struct SuccessEnvelope<T> {
+    #[schema(inline)]
+    status: SuccessTag,
+    data: T,
+}
+
+/// Always `"success"`.
+#[derive(Serialize, ToSchema)]
+pub enum SuccessTag {
+    #[serde(rename = "success")]
+    Success,
+}
+
 /// `{"status":"success","data":DATA}` with this status.
 pub fn success_response<T: Serialize>(status: StatusCode, data: T) -> Response {
-    #[derive(Serialize)]
-    struct Body<T> {
-        status: &'static str,
-        data: T,
-    }
     json_response(
         status,
-        &Body {
-            status: "success",
+        &SuccessEnvelope {
+            status: SuccessTag::Success,
             data,
         },
     )

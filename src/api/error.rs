@@ -3,11 +3,37 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::envelope::json_response;
 use crate::actions::ActionError;
 use crate::store::StoreError;
 
+/// Declares [`ApiError`] and [`ApiError::every`] from one list, so the list of every variant (the
+/// OpenAPI description's table of codes and messages) cannot miss one. A variant with a field
+/// names an example value for it after `as`.
+macro_rules! api_errors {
+    (
+        $(#[$enum_attr:meta])*
+        pub enum ApiError {
+            $( $(#[$attr:meta])* $variant:ident $(($field:ty) as $example:expr)?, )*
+        }
+    ) => {
+        $(#[$enum_attr])*
+        pub enum ApiError {
+            $( $(#[$attr])* $variant $(($field))?, )*
+        }
+
+        impl ApiError {
+            /// Every variant once, in declaration order (those with a field, with an example value).
+            pub fn every() -> Vec<ApiError> {
+                vec![$( ApiError::$variant $(($example))?, )*]
+            }
+        }
+    };
+}
+
+api_errors! {
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ApiError {
     #[error("Agent id not match")]
@@ -19,7 +45,7 @@ pub enum ApiError {
     #[error("Agent not in wrap time")]
     NotInWrapUp,
     #[error("Missing required parameters:{}", .0.join(","))]
-    Missing(Vec<&'static str>),
+    Missing(Vec<&'static str>) as vec!["mic_perm"],
     #[error("Cannot update [ping_time] as it is of incompatible type")]
     BadPingTime,
     #[error("Agent already on break")]
@@ -63,6 +89,7 @@ pub enum ApiError {
     #[error("Invalid Request Data")]
     MethodNotAllowed,
 }
+}
 
 impl ApiError {
     pub fn code(&self) -> u16 {
@@ -90,6 +117,65 @@ impl ApiError {
             | ApiError::BodyTooLarge
             | ApiError::NotFound
             | ApiError::MethodNotAllowed => 1047,
+        }
+    }
+
+    /// When it is answered: the last column of the OpenAPI description's table.
+    pub fn when(&self) -> &'static str {
+        match self {
+            ApiError::AgentMismatch => {
+                "`agentId` is not the session's agent, or not an agent of the token's account"
+            }
+            ApiError::NotOnBreak => "`agentOnBreak` / `endBreak` for an agent not on break",
+            ApiError::PingSsidInvalid => {
+                "`setWebPingTime` with an unknown, expired or logged-out `ssid`"
+            }
+            ApiError::NotInWrapUp => "`wrapUp`, `checkAgentInWrapUp`, `endWrapUp` outside wrap-up",
+            ApiError::Missing(_) => {
+                "a required parameter is missing, e.g. `Missing required parameters:mic_perm`; \
+                 nothing to authenticate with: `Missing required parameters:ssid`"
+            }
+            ApiError::BadPingTime => {
+                "`ping_time` that is not a Unix time (seconds or milliseconds)"
+            }
+            ApiError::AlreadyOnBreak => "starting a break while on break",
+            ApiError::UnknownReason => "a reason that is not an active reason of the account",
+            ApiError::CannotEndEarly => "the agent ending a `forced` wrap-up early",
+            ApiError::AgentDisabled => {
+                "token authentication naming a disabled agent; actions on a disabled agent"
+            }
+            ApiError::AlreadyInWrapUp => "starting wrap-up while in wrap-up",
+            ApiError::NoSuchResource => "`/v1`: no such agent, reason or session in this account",
+            ApiError::AlreadyExists => "`/v1`: an agent id or reason code already taken",
+            ApiError::InvalidParams => {
+                "an unknown or expired `ssid` (routes other than `setWebPingTime`); `ssid` with \
+                 `userId`/`token`; `/v1`: a value out of range"
+            }
+            ApiError::InvalidType => {
+                "a parameter of the wrong JSON type; a `mic_perm` that is not accepted"
+            }
+            ApiError::DbUnavailable => "the database cannot be reached",
+            ApiError::InvalidToken => {
+                "`userId` + `token` that do not authenticate; `/v1`: a missing or bad bearer token"
+            }
+            ApiError::Internal => "anything unexpected (details only in the server's log)",
+            ApiError::Timeout => "the request did not finish within the request timeout",
+            ApiError::Draining => "`/readyz` while the server shuts down",
+            ApiError::Suspended => "the account is suspended",
+            ApiError::InvalidRequest => {
+                "an empty or malformed body, a JSON value that is not an object, no parameters"
+            }
+            ApiError::BodyTooLarge => "a body larger than the body limit",
+            ApiError::NotFound => "an unknown path",
+            ApiError::MethodNotAllowed => "a method the path does not answer",
+        }
+    }
+
+    /// The message, with `NAME[,NAME…]` for the names a 1505 lists.
+    pub fn message_pattern(&self) -> String {
+        match self {
+            ApiError::Missing(_) => format!("{}NAME[,NAME…]", ApiError::Missing(vec![])),
+            other => other.to_string(),
         }
     }
 
@@ -131,12 +217,21 @@ impl ApiError {
     }
 }
 
-/// `{"status":"error","message":"…","code":N}`, compact, keys in this order.
-#[derive(Serialize)]
-struct ErrorBody {
-    status: &'static str,
+/// `{"status":"error","message":"…","code":N}`, compact, keys in this order. The OpenAPI
+/// description adds the table of every code and message to this schema.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorEnvelope {
+    #[schema(inline)]
+    status: ErrorTag,
     message: String,
     code: u16,
+}
+
+/// Always `"error"`.
+#[derive(Serialize, ToSchema)]
+pub enum ErrorTag {
+    #[serde(rename = "error")]
+    Error,
 }
 
 impl IntoResponse for ApiError {
@@ -149,8 +244,8 @@ impl IntoResponse for ApiError {
 impl ApiError {
     /// The envelope with this HTTP status.
     pub fn into_response_with(self, status: StatusCode) -> Response {
-        let body = ErrorBody {
-            status: "error",
+        let body = ErrorEnvelope {
+            status: ErrorTag::Error,
             message: self.to_string(),
             code: self.code(),
         };

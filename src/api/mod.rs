@@ -6,13 +6,16 @@ pub mod auth;
 pub mod envelope;
 pub mod error;
 mod health;
+pub mod openapi;
 pub mod params;
 mod set_web_ping_time;
 pub mod v1;
 mod wrap_up;
 
 use axum::Router;
-use axum::routing::{get, post};
+use utoipa::OpenApi as _;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::app::AppState;
 pub use error::ApiError;
@@ -20,40 +23,45 @@ pub use error::ApiError;
 /// Both prefixes upstream clients use.
 pub const PREFIXES: [&str; 2] = ["/api/v2/agentProfile", "/deepcall/api/v2/agentProfile"];
 
-/// The routes, without layers.
-pub fn routes() -> Router<AppState> {
-    let mut router = v1::routes()
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz));
+/// The upstream routes, without their prefix.
+fn upstream() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(agent_on_break::agent_on_break))
+        .routes(routes!(set_web_ping_time::set_web_ping_time))
+        .routes(routes!(wrap_up::wrap_up))
+        .routes(routes!(wrap_up::check_agent_in_wrap_up))
+        .routes(routes!(agent_actions::start_break))
+        .routes(routes!(agent_actions::end_break))
+        .routes(routes!(agent_actions::end_wrap_up))
+}
+
+/// Every route with its description: the one source of the router and of `/openapi.json`.
+fn documented() -> OpenApiRouter<AppState> {
+    let mut router = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .merge(v1::routes())
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+        .routes(routes!(openapi::openapi_json));
     for prefix in PREFIXES {
-        router = router
-            .route(
-                &format!("{prefix}/agentOnBreak"),
-                post(agent_on_break::agent_on_break),
-            )
-            .route(
-                &format!("{prefix}/setWebPingTime"),
-                post(set_web_ping_time::set_web_ping_time),
-            )
-            .route(&format!("{prefix}/wrapUp"), post(wrap_up::wrap_up))
-            .route(
-                &format!("{prefix}/checkAgentInWrapUp"),
-                post(wrap_up::wrap_up),
-            )
-            .route(
-                &format!("{prefix}/startBreak"),
-                post(agent_actions::start_break),
-            )
-            .route(
-                &format!("{prefix}/endBreak"),
-                post(agent_actions::end_break),
-            )
-            .route(
-                &format!("{prefix}/endWrapUp"),
-                post(agent_actions::end_wrap_up),
-            );
+        router = router.nest(prefix, upstream());
     }
     router
+}
+
+/// The OpenAPI 3.1 description of every route, as `/openapi.json` serves it.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let (_, mut api) = documented().split_for_parts();
+    openapi::finish(&mut api);
+    api
+}
+
+/// The routes, without layers: the documented ones, `/docs`, and the 404/405 envelopes.
+pub fn routes() -> Router<AppState> {
+    let (router, mut api) = documented().split_for_parts();
+    openapi::finish(&mut api);
+    openapi::publish(&api);
+    router
+        .merge(openapi::docs_routes())
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
 }

@@ -2,10 +2,12 @@
 
 use axum::extract::State;
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::auth::{AgentRequest, Route};
 use super::envelope::Success;
 use super::error::ApiError;
+use super::openapi::{SetWebPingTimeRequest, UpstreamAnswer};
 use super::params::Params;
 use crate::app::AppState;
 use crate::domain::{MicPerm, parse_ping_time};
@@ -28,7 +30,7 @@ impl Route for SetWebPingTime {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct Pinged {
     agent_id: String,
     user_id: String,
@@ -39,9 +41,30 @@ pub struct Pinged {
     /// 1 when the microphone may be used, else 0.
     mic_perm: u8,
     /// `granted`, `denied` or `prompt`.
+    #[schema(schema_with = mic_states)]
     mic_state: &'static str,
 }
 
+fn mic_states() -> utoipa::openapi::Object {
+    let states = [MicPerm::Granted, MicPerm::Denied, MicPerm::Prompt].map(MicPerm::as_str);
+    super::openapi::one_of_strings(&states)
+}
+
+/// The agent's browser heartbeat: records the ping and the microphone permission.
+///
+/// The server records its own receive time too; liveness and session expiry use the server's
+/// clock only. A ping refreshes the session's idle timer. An unknown, expired or logged-out
+/// `ssid`: 1503; no `mic_perm`: 1505; a `mic_perm` not accepted: 1001; a `ping_time` that is not
+/// a time: 1506.
+#[utoipa::path(
+    post,
+    path = "/setWebPingTime",
+    operation_id = "setWebPingTime",
+    tag = "agentProfile v2",
+    request_body = SetWebPingTimeRequest,
+    responses((status = 200, body = UpstreamAnswer<Pinged>,
+        description = "The recorded ping, or the error envelope")),
+)]
 pub async fn set_web_ping_time(
     State(app): State<AppState>,
     req: AgentRequest<SetWebPingTime>,

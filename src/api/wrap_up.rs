@@ -2,28 +2,45 @@
 
 use axum::extract::State;
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::auth::{AgentRequest, Route};
 use super::envelope::Success;
 use super::error::ApiError;
+use super::openapi::{Credentials, UpstreamAnswer};
 use crate::app::AppState;
 
 pub struct WrapUpRoute;
 impl Route for WrapUpRoute {}
 
 /// Field names as upstream documents them.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct InWrapUp {
+    /// Always 1 (in wrap-up).
     response: u8,
     /// Unix seconds when the wrap-up ends (null when untimed).
     wrap_e_time: Option<i64>,
     /// Seconds of wrap-up left (null when untimed).
     current_duration: Option<i64>,
+    /// The call.
     call_id: String,
+    /// The customer's number.
     c_number: String,
 }
 
+/// Is the agent in after-call wrap-up, and until when.
+///
+/// A wrap-up whose time has run out is over. Not in wrap-up: error 1504 `Agent not in wrap time`.
+#[utoipa::path(
+    post,
+    path = "/wrapUp",
+    operation_id = "wrapUp",
+    tag = "agentProfile v2",
+    request_body = Credentials,
+    responses((status = 200, body = UpstreamAnswer<InWrapUp>,
+        description = "The wrap-up, or the error envelope")),
+)]
 pub async fn wrap_up(
     State(app): State<AppState>,
     req: AgentRequest<WrapUpRoute>,
@@ -37,4 +54,23 @@ pub async fn wrap_up(
         call_id: wrap.call_id,
         c_number: wrap.customer_number,
     }))
+}
+
+/// `wrapUp` under upstream's documented name: the same call, the same answer.
+///
+/// A wrap-up whose time has run out is over. Not in wrap-up: error 1504 `Agent not in wrap time`.
+#[utoipa::path(
+    post,
+    path = "/checkAgentInWrapUp",
+    operation_id = "checkAgentInWrapUp",
+    tag = "agentProfile v2",
+    request_body = Credentials,
+    responses((status = 200, body = UpstreamAnswer<InWrapUp>,
+        description = "The wrap-up, or the error envelope")),
+)]
+pub async fn check_agent_in_wrap_up(
+    app: State<AppState>,
+    req: AgentRequest<WrapUpRoute>,
+) -> Result<Success<InWrapUp>, ApiError> {
+    wrap_up(app, req).await
 }

@@ -4,6 +4,7 @@ use std::fmt;
 
 use serde::Serialize;
 use serde_json::Value;
+use utoipa::ToSchema;
 
 /// Who caused a change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,6 +56,14 @@ impl EventKind {
         EventKind::AgentEnabled,
     ];
 
+    /// The OpenAPI schema of an event's `kind`: one of these strings.
+    pub fn schema() -> utoipa::openapi::Object {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::Type::String)
+            .enum_values(Some(EventKind::ALL.map(EventKind::as_str)))
+            .build()
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             EventKind::Login => "login",
@@ -71,14 +80,18 @@ impl EventKind {
 }
 
 /// One recorded change, as the history API answers it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Event {
     pub id: i64,
     pub agent_id: Option<String>,
+    #[schema(schema_with = EventKind::schema)]
     pub kind: String,
+    /// Who caused it: `session:ID`, `token:ID`, `cli` or `system`.
     pub actor: String,
     /// Unix seconds when the change took effect.
     pub at: i64,
+    /// What changed, by kind (e.g. the break's reason, the wrap-up's call).
+    #[schema(value_type = Object)]
     pub details: Value,
 }

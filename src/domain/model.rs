@@ -1,4 +1,5 @@
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::wrap::{WrapMode, WrapPolicy};
 
@@ -52,7 +53,7 @@ impl Agent {
 }
 
 /// A reason an agent may go on break, from the account's list.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
 #[serde(rename_all = "camelCase")]
 pub struct BreakReason {
     #[serde(skip)]
@@ -114,7 +115,7 @@ pub struct Break {
 }
 
 /// `breakDetail` of the agentOnBreak answer (our keys; see the README).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BreakDetail {
     /// The reason's label.

@@ -117,11 +117,12 @@ impl From<SessionRow> for SessionContext {
 /// the row lock on PostgreSQL; SQLite's BEGIN IMMEDIATE serialises writers already.
 macro_rules! lock_enabled_agent {
     ($tx:expr, $agent_pk:expr) => {{
-        let locked = sqlx::query("UPDATE agents SET disabled = disabled WHERE id = $1 AND NOT disabled")
-            .bind($agent_pk)
-            .execute(&mut *$tx)
-            .await?
-            .rows_affected();
+        let locked =
+            sqlx::query("UPDATE agents SET disabled = disabled WHERE id = $1 AND NOT disabled")
+                .bind($agent_pk)
+                .execute(&mut *$tx)
+                .await?
+                .rows_affected();
         if locked == 0 {
             return Err($crate::store::StoreError::AgentDisabled);
         }

@@ -2,18 +2,23 @@
 
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::{Answer, Caller, JsonBody, RestError, RestResult, ok};
-use crate::api::error::ApiError;
+use crate::api::envelope::SuccessEnvelope;
+use crate::api::error::{ApiError, ErrorEnvelope};
 use crate::app::AppState;
 use crate::domain::{Account, WrapMode, WrapPolicy};
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AccountView {
+    /// The upstream `userId`.
     user_id: String,
     name: String,
+    /// The default wrap-up length in seconds (agents may override it).
     wrap_seconds: i64,
+    /// The default wrap-up mode.
     wrap_mode: WrapMode,
 }
 
@@ -29,17 +34,43 @@ impl From<Account> for AccountView {
     }
 }
 
+/// The calling account and its default wrap-up policy.
+#[utoipa::path(
+    get,
+    path = "/v1/account",
+    operation_id = "getAccount",
+    tag = "management (/v1)",
+    security(("bearerToken" = [])),
+    responses((status = 200, body = SuccessEnvelope<AccountView>, description = "The account")),
+)]
 pub async fn show(caller: Caller) -> Answer<AccountView> {
     ok(caller.account.into())
 }
 
-#[derive(Deserialize)]
+/// Absent fields are kept.
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AccountPatch {
+    /// Seconds, 0 or more.
+    #[schema(minimum = 0)]
     wrap_seconds: Option<i64>,
     wrap_mode: Option<WrapMode>,
 }
 
+/// Sets the account's default wrap-up policy.
+#[utoipa::path(
+    patch,
+    path = "/v1/account",
+    operation_id = "updateAccount",
+    tag = "management (/v1)",
+    security(("bearerToken" = [])),
+    request_body = AccountPatch,
+    responses(
+        (status = 200, body = SuccessEnvelope<AccountView>, description = "The account"),
+        (status = 422, body = ErrorEnvelope,
+            description = "1000 a negative `wrapSeconds`; 1001 a value of the wrong type; 1047 not JSON"),
+    ),
+)]
 pub async fn update(
     State(app): State<AppState>,
     caller: Caller,

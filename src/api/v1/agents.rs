@@ -2,24 +2,28 @@
 
 use axum::extract::{Path, State};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::{
     Answer, Caller, JsonBody, Page, Paged, QueryParams, RestError, RestResult, created, nullable,
     ok,
 };
 use crate::actions;
-use crate::api::error::ApiError;
+use crate::api::envelope::SuccessEnvelope;
+use crate::api::error::{ApiError, ErrorEnvelope};
 use crate::app::AppState;
 use crate::domain::{Account, Agent, WrapMode};
 use crate::store::{AgentUpdate, StoreError};
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AgentView {
+    /// The upstream `agentId`, unique in the account.
     agent_id: String,
     name: String,
     /// The agent's own wrap-up settings (null: the account's apply).
     wrap_seconds: Option<i64>,
+    #[schema(value_type = Option<WrapMode>)]
     wrap_mode: Option<String>,
     /// The policy in force.
     effective_wrap: EffectiveWrap,
@@ -28,7 +32,7 @@ pub struct AgentView {
     pk: i64,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct EffectiveWrap {
     seconds: i64,
     mode: WrapMode,
@@ -52,6 +56,19 @@ impl AgentView {
     }
 }
 
+/// The account's agents, a page at a time.
+#[utoipa::path(
+    get,
+    path = "/v1/agents",
+    operation_id = "listAgents",
+    tag = "management (/v1)",
+    security(("bearerToken" = [])),
+    params(Page),
+    responses(
+        (status = 200, body = SuccessEnvelope<Paged<AgentView>>, description = "A page of agents"),
+        (status = 422, body = ErrorEnvelope, description = "1000 a `limit` or `cursor` out of range; 1001 not a number"),
+    ),
+)]
 pub async fn list(
     State(app): State<AppState>,
     caller: Caller,
@@ -69,18 +86,23 @@ pub async fn list(
     Ok(ok(Paged::new(views, limit, |v: &AgentView| v.pk)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct NewAgent {
+    /// Required (1505 without it): a string or an integer.
+    #[schema(required, value_type = IdValue)]
     agent_id: Option<IdValue>,
     #[serde(default)]
     name: String,
+    /// Overrides the account's wrap-up length (seconds, 0 or more).
+    #[schema(minimum = 0)]
     wrap_seconds: Option<i64>,
+    /// Overrides the account's wrap-up mode.
     wrap_mode: Option<WrapMode>,
 }
 
 /// Agent ids arrive as strings or integers, as on the upstream surface.
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(untagged)]
 pub enum IdValue {
     Text(String),
@@ -96,6 +118,21 @@ impl IdValue {
     }
 }
 
+/// Creates an agent.
+#[utoipa::path(
+    post,
+    path = "/v1/agents",
+    operation_id = "createAgent",
+    tag = "management (/v1)",
+    security(("bearerToken" = [])),
+    request_body = NewAgent,
+    responses(
+        (status = 201, body = SuccessEnvelope<AgentView>, description = "The agent created"),
+        (status = 409, body = ErrorEnvelope, description = "1513: the `agentId` is taken"),
+        (status = 422, body = ErrorEnvelope,
+            description = "1505 no `agentId`; 1000 a negative `wrapSeconds`; 1001 a value of the wrong type; 1047 not JSON"),
+    ),
+)]
 pub async fn create(
     State(app): State<AppState>,
     caller: Caller,
@@ -124,6 +161,19 @@ pub async fn create(
     Ok(created(AgentView::new(agent, &caller.account)))
 }
 
+/// One agent.
+#[utoipa::path(
+    get,
+    path = "/v1/agents/{agent_id}",
+    operation_id = "getAgent",
+    tag = "management (/v1)",
+    security(("bearerToken" = [])),
+    params(("agent_id" = String, Path, description = "The agent's `agentId`")),
+    responses(
+        (status = 200, body = SuccessEnvelope<AgentView>, description = "The agent"),
+        (status = 404, body = ErrorEnvelope, description = "1512: no such agent in this account"),
+    ),
+)]
 pub async fn show(
     State(app): State<AppState>,
     caller: Caller,
@@ -133,16 +183,35 @@ pub async fn show(
     Ok(ok(AgentView::new(agent, &caller.account)))
 }
 
-#[derive(Deserialize)]
+/// Absent fields are kept; `null` clears an override (the account's policy applies).
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AgentPatch {
     name: Option<String>,
+    #[schema(value_type = Option<i64>, minimum = 0)]
     #[serde(default, deserialize_with = "nullable")]
     wrap_seconds: Option<Option<i64>>,
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<WrapMode>)]
     wrap_mode: Option<Option<WrapMode>>,
 }
 
+/// Changes an agent's name or wrap-up overrides.
+#[utoipa::path(
+    patch,
+    path = "/v1/agents/{agent_id}",
+    operation_id = "updateAgent",
+    tag = "management (/v1)",
+    security(("bearerToken" = [])),
+    params(("agent_id" = String, Path, description = "The agent's `agentId`")),
+    request_body = AgentPatch,
+    responses(
+        (status = 200, body = SuccessEnvelope<AgentView>, description = "The agent"),
+        (status = 404, body = ErrorEnvelope, description = "1512: no such agent in this account"),
+        (status = 422, body = ErrorEnvelope,
+            description = "1000 a negative `wrapSeconds`; 1001 a value of the wrong type; 1047 not JSON"),
+    ),
+)]
 pub async fn update(
     State(app): State<AppState>,
     caller: Caller,
@@ -176,7 +245,19 @@ async fn set_disabled(
     Ok(ok(AgentView::new(agent, &caller.account)))
 }
 
-/// Disabling logs the agent out and ends their break and wrap-up.
+/// Disables an agent: logs them out and ends their break and wrap-up.
+#[utoipa::path(
+    post,
+    path = "/v1/agents/{agent_id}/disable",
+    operation_id = "disableAgent",
+    tag = "management (/v1)",
+    security(("bearerToken" = [])),
+    params(("agent_id" = String, Path, description = "The agent's `agentId`")),
+    responses(
+        (status = 200, body = SuccessEnvelope<AgentView>, description = "The agent"),
+        (status = 404, body = ErrorEnvelope, description = "1512: no such agent in this account"),
+    ),
+)]
 pub async fn disable(
     State(app): State<AppState>,
     caller: Caller,
@@ -185,6 +266,19 @@ pub async fn disable(
     set_disabled(&app, &caller, &agent_id, true).await
 }
 
+/// Enables a disabled agent.
+#[utoipa::path(
+    post,
+    path = "/v1/agents/{agent_id}/enable",
+    operation_id = "enableAgent",
+    tag = "management (/v1)",
+    security(("bearerToken" = [])),
+    params(("agent_id" = String, Path, description = "The agent's `agentId`")),
+    responses(
+        (status = 200, body = SuccessEnvelope<AgentView>, description = "The agent"),
+        (status = 404, body = ErrorEnvelope, description = "1512: no such agent in this account"),
+    ),
+)]
 pub async fn enable(
     State(app): State<AppState>,
     caller: Caller,

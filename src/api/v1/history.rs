@@ -2,23 +2,30 @@
 
 use axum::extract::{Path, State};
 use serde::Deserialize;
+use utoipa::IntoParams;
 
 use super::{Answer, Caller, Page, Paged, QueryParams, RestError, RestResult, ok};
-use crate::api::error::ApiError;
+use crate::api::envelope::SuccessEnvelope;
+use crate::api::error::{ApiError, ErrorEnvelope};
 use crate::app::AppState;
 use crate::domain::Event;
 use crate::store::EventQuery;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 pub struct Range {
-    /// Unix seconds, inclusive.
+    /// Unix seconds, inclusive (default: the beginning).
     from: Option<i64>,
-    /// Unix seconds, exclusive.
+    /// Unix seconds, exclusive (default: no end).
     to: Option<i64>,
+    /// Only this agent's events.
     agent_id: Option<String>,
     // Not `#[serde(flatten)] Page`: flattening breaks number parsing in query strings.
+    /// Items per page, 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<i64>,
+    /// Where the page starts: the `nextCursor` of the previous page.
     cursor: Option<String>,
 }
 
@@ -57,6 +64,21 @@ async fn events(
     Ok(ok(Paged::new(items, limit, |e: &Event| e.id)))
 }
 
+/// The account's history: every state change, with who caused it, oldest first.
+#[utoipa::path(
+    get,
+    path = "/v1/events",
+    operation_id = "listEvents",
+    tag = "management (/v1)",
+    security(("bearerToken" = [])),
+    params(Range),
+    responses(
+        (status = 200, body = SuccessEnvelope<Paged<Event>>, description = "A page of events"),
+        (status = 404, body = ErrorEnvelope, description = "1512: `agentId` names no agent of this account"),
+        (status = 422, body = ErrorEnvelope,
+            description = "1000 `from` after `to`, or a `limit` or `cursor` out of range; 1001 not a number"),
+    ),
+)]
 pub async fn account_events(
     State(app): State<AppState>,
     caller: Caller,
@@ -65,6 +87,29 @@ pub async fn account_events(
     events(&app, &caller, range.agent_id.as_deref(), &range).await
 }
 
+/// One agent's history, oldest first.
+#[utoipa::path(
+    get,
+    path = "/v1/agents/{agent_id}/events",
+    operation_id = "listAgentEvents",
+    tag = "management (/v1)",
+    security(("bearerToken" = [])),
+    params(
+        ("agent_id" = String, Path, description = "The agent's `agentId`"),
+        ("from" = Option<i64>, Query, description = "Unix seconds, inclusive (default: the beginning)"),
+        ("to" = Option<i64>, Query, description = "Unix seconds, exclusive (default: no end)"),
+        ("limit" = Option<i64>, Query, minimum = 1, maximum = 500,
+            description = "Items per page, 1 to 500 (default 50)"),
+        ("cursor" = Option<String>, Query,
+            description = "Where the page starts: the `nextCursor` of the previous page"),
+    ),
+    responses(
+        (status = 200, body = SuccessEnvelope<Paged<Event>>, description = "A page of events"),
+        (status = 404, body = ErrorEnvelope, description = "1512: no such agent in this account"),
+        (status = 422, body = ErrorEnvelope,
+            description = "1000 `from` after `to`, or a `limit` or `cursor` out of range; 1001 not a number"),
+    ),
+)]
 pub async fn agent_events(
     State(app): State<AppState>,
     caller: Caller,

@@ -9,15 +9,16 @@ mod reasons;
 mod roster;
 mod states;
 
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Query, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::envelope::success_response;
 use super::error::ApiError;
@@ -25,40 +26,24 @@ use crate::app::AppState;
 use crate::domain::{Account, Actor, Agent, now_unix};
 use crate::secrets;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/account", get(account::show).patch(account::update))
-        .route("/v1/agents", get(agents::list).post(agents::create))
-        .route(
-            "/v1/agents/{agent_id}",
-            get(agents::show).patch(agents::update),
-        )
-        .route("/v1/agents/{agent_id}/disable", post(agents::disable))
-        .route("/v1/agents/{agent_id}/enable", post(agents::enable))
-        .route(
-            "/v1/agents/{agent_id}/sessions",
-            post(states::login).delete(states::logout_all),
-        )
-        .route("/v1/sessions/logout", post(states::logout_one))
-        .route(
-            "/v1/agents/{agent_id}/break",
-            post(states::start_break).delete(states::end_break),
-        )
-        .route(
-            "/v1/agents/{agent_id}/wrap-up",
-            post(states::start_wrap_up).delete(states::end_wrap_up),
-        )
-        .route("/v1/agents/{agent_id}/events", get(history::agent_events))
-        .route("/v1/events", get(history::account_events))
-        .route(
-            "/v1/break-reasons",
-            get(reasons::list).post(reasons::create),
-        )
-        .route(
-            "/v1/break-reasons/{code}",
-            axum::routing::patch(reasons::update),
-        )
-        .route("/v1/roster", get(roster::roster))
+/// The routes and their OpenAPI description, from the handlers' `#[utoipa::path]` (each
+/// handler's method and path are taken from there, for the router and the description alike).
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(account::show, account::update))
+        .routes(routes!(agents::list, agents::create))
+        .routes(routes!(agents::show, agents::update))
+        .routes(routes!(agents::disable))
+        .routes(routes!(agents::enable))
+        .routes(routes!(states::login, states::logout_all))
+        .routes(routes!(states::logout_one))
+        .routes(routes!(states::start_break, states::end_break))
+        .routes(routes!(states::start_wrap_up, states::end_wrap_up))
+        .routes(routes!(history::agent_events))
+        .routes(routes!(history::account_events))
+        .routes(routes!(reasons::list, reasons::create))
+        .routes(routes!(reasons::update))
+        .routes(routes!(roster::roster))
 }
 
 /// An error of the management API: the envelope with a real HTTP status.
@@ -182,9 +167,13 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T>
 }
 
 /// `?limit=&cursor=` of list endpoints. The cursor is opaque to clients: pass back `nextCursor`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct Page {
+    /// Items per page, 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
+    /// Where the page starts: the `nextCursor` of the previous page.
     pub cursor: Option<String>,
 }
 
@@ -214,10 +203,11 @@ impl Page {
 }
 
 /// A page of items and the cursor of the next page (null at the end).
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Paged<T> {
     pub items: Vec<T>,
+    /// Pass it back as `?cursor=` for the next page; null on the last page.
     pub next_cursor: Option<String>,
 }
 

@@ -2,14 +2,25 @@
 
 use axum::extract::{Path, State};
 use serde::Deserialize;
+use utoipa::ToSchema;
 
 use super::{Answer, Caller, JsonBody, RestError, RestResult, created, nullable, ok};
 use crate::actions;
-use crate::api::error::ApiError;
+use crate::api::envelope::SuccessEnvelope;
+use crate::api::error::{ApiError, ErrorEnvelope};
 use crate::app::AppState;
 use crate::domain::BreakReason;
 use crate::store::{ReasonUpdate, StoreError};
 
+/// The account's break reasons, active or not.
+#[utoipa::path(
+    get,
+    path = "/v1/break-reasons",
+    operation_id = "listBreakReasons",
+    tag = "management (/v1)",
+    security(("bearerToken" = [])),
+    responses((status = 200, body = SuccessEnvelope<Vec<BreakReason>>, description = "The reasons")),
+)]
 pub async fn list(
     State(app): State<AppState>,
     caller: Caller,
@@ -17,11 +28,17 @@ pub async fn list(
     Ok(ok(app.store.reasons(caller.account.id).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct NewReason {
+    /// Required, unique in the account.
+    #[schema(required, value_type = String, example = "coffee")]
     code: Option<String>,
+    /// Required.
+    #[schema(required, value_type = String, example = "Coffee")]
     label: Option<String>,
+    /// Seconds after which a break is flagged over its limit (1 or more; null: no limit).
+    #[schema(minimum = 1)]
     limit_seconds: Option<i64>,
 }
 
@@ -32,6 +49,21 @@ fn check_limit(limit: Option<i64>) -> RestResult<()> {
     }
 }
 
+/// Adds a break reason.
+#[utoipa::path(
+    post,
+    path = "/v1/break-reasons",
+    operation_id = "createBreakReason",
+    tag = "management (/v1)",
+    security(("bearerToken" = [])),
+    request_body = NewReason,
+    responses(
+        (status = 201, body = SuccessEnvelope<BreakReason>, description = "The reason created"),
+        (status = 409, body = ErrorEnvelope, description = "1513: the code is taken"),
+        (status = 422, body = ErrorEnvelope,
+            description = "1505 no `code` or `label`; 1000 a `limitSeconds` below 1; 1001 a value of the wrong type; 1047 not JSON"),
+    ),
+)]
 pub async fn create(
     State(app): State<AppState>,
     caller: Caller,
@@ -57,15 +89,34 @@ pub async fn create(
     }
 }
 
-#[derive(Deserialize)]
+/// Absent fields are kept; `limitSeconds: null` removes the limit.
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ReasonPatch {
     label: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<i64>, minimum = 1)]
     limit_seconds: Option<Option<i64>>,
+    /// Inactive reasons stay in the history but cannot start new breaks.
     active: Option<bool>,
 }
 
+/// Changes a break reason.
+#[utoipa::path(
+    patch,
+    path = "/v1/break-reasons/{code}",
+    operation_id = "updateBreakReason",
+    tag = "management (/v1)",
+    security(("bearerToken" = [])),
+    params(("code" = String, Path, description = "The reason's code")),
+    request_body = ReasonPatch,
+    responses(
+        (status = 200, body = SuccessEnvelope<BreakReason>, description = "The reason"),
+        (status = 404, body = ErrorEnvelope, description = "1512: no such reason in this account"),
+        (status = 422, body = ErrorEnvelope,
+            description = "1505 an empty `label`; 1000 a `limitSeconds` below 1; 1001 a value of the wrong type; 1047 not JSON"),
+    ),
+)]
 pub async fn update(
     State(app): State<AppState>,
     caller: Caller,

@@ -2,17 +2,21 @@
 
 use axum::extract::State;
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::{Answer, Caller, RestResult, ok};
+use crate::api::envelope::SuccessEnvelope;
 use crate::app::AppState;
+use crate::domain::WrapMode;
 use crate::store::RosterRow;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RosterEntry {
     pub agent_id: String,
     pub name: String,
     /// `disabled`, `on_break`, `wrap_up`, `available` (logged in) or `offline`.
+    #[schema(schema_with = states)]
     pub state: &'static str,
     pub logged_in: bool,
     pub disabled: bool,
@@ -21,31 +25,46 @@ pub struct RosterEntry {
     pub wrap_up: Option<RosterWrap>,
     /// Server time of the last ping, and the microphone permission it reported.
     pub last_ping_at: Option<i64>,
+    /// `granted`, `denied` or `prompt`, or null before the first ping.
     pub mic_perm: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RosterBreak {
     pub reason_code: String,
+    /// The reason's label.
     pub reason: String,
+    /// Unix seconds.
     pub since: i64,
     /// Seconds in this state.
     pub elapsed: i64,
+    /// The reason's limit in seconds, or null.
     pub limit: Option<i64>,
     pub over_limit: bool,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RosterWrap {
     pub call_id: String,
+    /// The customer's number.
     pub c_number: String,
+    #[schema(value_type = WrapMode)]
     pub mode: String,
+    /// Unix seconds.
     pub since: i64,
+    /// Unix seconds when it ends (null when untimed).
     pub wrap_e_time: Option<i64>,
     /// Seconds left (null when untimed).
     pub remaining: Option<i64>,
+}
+
+/// The values of `state`, as [`RosterEntry::new`] sets them.
+const STATES: [&str; 5] = ["disabled", "on_break", "wrap_up", "available", "offline"];
+
+fn states() -> utoipa::openapi::Object {
+    crate::api::openapi::one_of_strings(&STATES)
 }
 
 impl RosterEntry {
@@ -101,6 +120,15 @@ impl RosterEntry {
     }
 }
 
+/// Every agent of the account with its current state, in one call.
+#[utoipa::path(
+    get,
+    path = "/v1/roster",
+    operation_id = "roster",
+    tag = "management (/v1)",
+    security(("bearerToken" = [])),
+    responses((status = 200, body = SuccessEnvelope<Vec<RosterEntry>>, description = "The roster")),
+)]
 pub async fn roster(
     State(app): State<AppState>,
     caller: Caller,

@@ -2,23 +2,46 @@
 
 use axum::extract::{Path, State};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 use super::{Answer, Caller, JsonBody, RestError, RestResult, created, ok};
 use crate::actions;
-use crate::api::error::ApiError;
+use crate::api::envelope::SuccessEnvelope;
+use crate::api::error::{ApiError, ErrorEnvelope};
 use crate::app::AppState;
-use crate::domain::{BreakDetail, WrapUp};
+use crate::domain::{BreakDetail, WrapMode, WrapUp};
 use crate::secrets;
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LoggedIn {
+    /// The new session's `ssid`, for the agent's frontend (shown once).
     ssid: String,
+    /// Unix seconds when the session expires (it also expires when idle).
     expires_at: i64,
 }
 
+/// How many sessions were logged out.
+#[derive(Serialize, ToSchema)]
+pub struct LoggedOut {
+    #[serde(rename = "loggedOut")]
+    logged_out: u64,
+}
+
 /// Logs the agent in: answers a new ssid (shown once).
+#[utoipa::path(
+    post,
+    path = "/v1/agents/{agent_id}/sessions",
+    operation_id = "login",
+    tag = "management (/v1)",
+    security(("bearerToken" = [])),
+    params(("agent_id" = String, Path, description = "The agent's `agentId`")),
+    responses(
+        (status = 201, body = SuccessEnvelope<LoggedIn>, description = "The new session"),
+        (status = 404, body = ErrorEnvelope, description = "1512: no such agent in this account"),
+        (status = 409, body = ErrorEnvelope, description = "1510: the agent is disabled"),
+    ),
+)]
 pub async fn login(
     State(app): State<AppState>,
     caller: Caller,
@@ -37,30 +60,59 @@ pub async fn login(
 }
 
 /// Logs every session of the agent out.
+#[utoipa::path(
+    delete,
+    path = "/v1/agents/{agent_id}/sessions",
+    operation_id = "logoutAgent",
+    tag = "management (/v1)",
+    security(("bearerToken" = [])),
+    params(("agent_id" = String, Path, description = "The agent's `agentId`")),
+    responses(
+        (status = 200, body = SuccessEnvelope<LoggedOut>, description = "How many sessions ended"),
+        (status = 404, body = ErrorEnvelope, description = "1512: no such agent in this account"),
+    ),
+)]
 pub async fn logout_all(
     State(app): State<AppState>,
     caller: Caller,
     Path(agent_id): Path<String>,
-) -> RestResult<Answer<Value>> {
+) -> RestResult<Answer<LoggedOut>> {
     let agent = caller.agent(&app, &agent_id).await?;
     let ended = app
         .store
         .end_agent_sessions(&agent, caller.actor, caller.now)
         .await?;
-    Ok(ok(json!({ "loggedOut": ended })))
+    Ok(ok(LoggedOut { logged_out: ended }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct Logout {
+    /// Required (1505 without it).
+    #[schema(required, value_type = String)]
     ssid: Option<String>,
 }
 
 /// Logs one session out by its ssid (404 when no open session of this account has it).
+#[utoipa::path(
+    post,
+    path = "/v1/sessions/logout",
+    operation_id = "logoutSession",
+    tag = "management (/v1)",
+    security(("bearerToken" = [])),
+    request_body = Logout,
+    responses(
+        (status = 200, body = SuccessEnvelope<LoggedOut>, description = "`loggedOut`: 1"),
+        (status = 404, body = ErrorEnvelope,
+            description = "1512: no open session of this account has this ssid"),
+        (status = 422, body = ErrorEnvelope,
+            description = "1505 no `ssid`; 1001 a value of the wrong type; 1047 not JSON"),
+    ),
+)]
 pub async fn logout_one(
     State(app): State<AppState>,
     caller: Caller,
     JsonBody(body): JsonBody<Logout>,
-) -> RestResult<Answer<Value>> {
+) -> RestResult<Answer<LoggedOut>> {
     let ssid = body.ssid.unwrap_or_default();
     let ssid = actions::non_empty("ssid", &ssid)?;
     let ended = app
@@ -75,14 +127,34 @@ pub async fn logout_one(
     if !ended {
         return Err(RestError(ApiError::NoSuchResource));
     }
-    Ok(ok(json!({ "loggedOut": 1 })))
+    Ok(ok(LoggedOut { logged_out: 1 }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 pub struct NewBreak {
+    /// Required: a code or label of the account's break reasons (any case).
+    #[schema(required, value_type = String, example = "lunch")]
     reason: Option<String>,
 }
 
+/// Puts the agent on break.
+#[utoipa::path(
+    post,
+    path = "/v1/agents/{agent_id}/break",
+    operation_id = "startBreak_v1",
+    tag = "management (/v1)",
+    security(("bearerToken" = [])),
+    params(("agent_id" = String, Path, description = "The agent's `agentId`")),
+    request_body = NewBreak,
+    responses(
+        (status = 201, body = SuccessEnvelope<BreakDetail>, description = "The break that started"),
+        (status = 404, body = ErrorEnvelope, description = "1512: no such agent in this account"),
+        (status = 409, body = ErrorEnvelope,
+            description = "1507 already on break; 1510 the agent is disabled"),
+        (status = 422, body = ErrorEnvelope,
+            description = "1505 no `reason`; 1508 not an active reason of the account; 1001 a value of the wrong type; 1047 not JSON"),
+    ),
+)]
 pub async fn start_break(
     State(app): State<AppState>,
     caller: Caller,
@@ -102,6 +174,21 @@ pub async fn start_break(
     Ok(created(started.detail(caller.now)))
 }
 
+/// Ends the agent's break.
+#[utoipa::path(
+    delete,
+    path = "/v1/agents/{agent_id}/break",
+    operation_id = "endBreak_v1",
+    tag = "management (/v1)",
+    security(("bearerToken" = [])),
+    params(("agent_id" = String, Path, description = "The agent's `agentId`")),
+    responses(
+        (status = 200, body = SuccessEnvelope<BreakDetail>,
+            description = "The break that ended, with its final duration"),
+        (status = 404, body = ErrorEnvelope, description = "1512: no such agent in this account"),
+        (status = 409, body = ErrorEnvelope, description = "1502: not on break"),
+    ),
+)]
 pub async fn end_break(
     State(app): State<AppState>,
     caller: Caller,
@@ -112,25 +199,34 @@ pub async fn end_break(
     Ok(ok(ended.detail(caller.now)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct NewWrapUp {
+    /// Required: the call that ended.
+    #[schema(required, value_type = String)]
     call_id: Option<String>,
+    /// The customer's number.
     #[serde(default)]
     c_number: String,
-    /// Overrides the agent's wrap-up length for this call.
+    /// Overrides the agent's wrap-up length for this call (seconds, 0 or more).
+    #[schema(minimum = 0)]
     seconds: Option<i64>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct WrapView {
     call_id: String,
+    /// The customer's number.
     c_number: String,
+    /// The wrap-up mode it runs under.
+    #[schema(value_type = WrapMode)]
     mode: String,
+    /// Unix seconds.
     started_at: i64,
     /// Unix seconds when it ends (null when untimed).
     wrap_e_time: Option<i64>,
+    /// Unix seconds when it ended (null while it lasts).
     ended_at: Option<i64>,
 }
 
@@ -148,6 +244,23 @@ impl From<WrapUp> for WrapView {
 }
 
 /// When a call ends: the agent enters wrap-up under their policy.
+#[utoipa::path(
+    post,
+    path = "/v1/agents/{agent_id}/wrap-up",
+    operation_id = "startWrapUp",
+    tag = "management (/v1)",
+    security(("bearerToken" = [])),
+    params(("agent_id" = String, Path, description = "The agent's `agentId`")),
+    request_body = NewWrapUp,
+    responses(
+        (status = 201, body = SuccessEnvelope<WrapView>, description = "The wrap-up that started"),
+        (status = 404, body = ErrorEnvelope, description = "1512: no such agent in this account"),
+        (status = 409, body = ErrorEnvelope,
+            description = "1511 already in wrap-up; 1510 the agent is disabled"),
+        (status = 422, body = ErrorEnvelope,
+            description = "1505 no `callId`; 1000 negative `seconds`; 1001 a value of the wrong type; 1047 not JSON"),
+    ),
+)]
 pub async fn start_wrap_up(
     State(app): State<AppState>,
     caller: Caller,
@@ -174,6 +287,19 @@ pub async fn start_wrap_up(
 }
 
 /// Ends the agent's wrap-up; a supervisor may end a forced one.
+#[utoipa::path(
+    delete,
+    path = "/v1/agents/{agent_id}/wrap-up",
+    operation_id = "endWrapUp_v1",
+    tag = "management (/v1)",
+    security(("bearerToken" = [])),
+    params(("agent_id" = String, Path, description = "The agent's `agentId`")),
+    responses(
+        (status = 200, body = SuccessEnvelope<WrapView>, description = "The wrap-up that ended"),
+        (status = 404, body = ErrorEnvelope, description = "1512: no such agent in this account"),
+        (status = 409, body = ErrorEnvelope, description = "1504: not in wrap-up"),
+    ),
+)]
 pub async fn end_wrap_up(
     State(app): State<AppState>,
     caller: Caller,
