@@ -57,9 +57,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 /// The routes, without layers: the documented ones, `/docs`, and the 404/405 envelopes.
 pub fn routes() -> Router<AppState> {
-    let (router, mut api) = documented().split_for_parts();
-    openapi::finish(&mut api);
-    openapi::publish(&api);
+    let (router, _) = documented().split_for_parts();
     router
         .merge(openapi::docs_routes())
         .fallback(|| async { ApiError::NotFound })

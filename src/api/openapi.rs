@@ -194,15 +194,11 @@ pub async fn openapi_json() -> Response {
         .into_response()
 }
 
+/// The description depends on the code only: built once, on its first request.
 static SPEC: OnceLock<Bytes> = OnceLock::new();
 
 fn serialize(api: &OpenApi) -> Bytes {
     Bytes::from(serde_json::to_vec(api).expect("the OpenAPI description serializes"))
-}
-
-/// Keeps the description `api::routes` built, for `/openapi.json` to serve.
-pub(super) fn publish(api: &OpenApi) {
-    SPEC.get_or_init(|| serialize(api));
 }
 
 /// Completes the generated description: what every operation of a surface shares, and the
