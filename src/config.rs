@@ -43,7 +43,7 @@ pub struct Config {
     #[arg(long, env = "SESSION_MAX_AGE_SECS", default_value_t = 43200, value_parser = clap::value_parser!(i64).range(1..), global = true)]
     pub session_max_age_secs: i64,
 
-    /// Wrap-up length of an agent created without --wrap-seconds.
+    /// Wrap-up length of a new account (its agents may override it).
     #[arg(long, env = "DEFAULT_WRAP_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(i64).range(0..), global = true)]
     pub default_wrap_seconds: i64,
 
