@@ -7,7 +7,11 @@ mod common;
 use std::time::{Duration, Instant};
 
 use agentprofile::config::Config;
-use common::{Backend, Fixture, PREFIX, TestApp, TestDb, test_config};
+use common::{
+    AGENT_MISMATCH, BAD_PING_TIME, Backend, DB_CONNECT, Fixture, INTERNAL, INVALID_DATA_TYPE,
+    INVALID_PARAMETERS, INVALID_REQUEST, INVALID_TOKEN, NOT_IN_WRAP_UP, NOT_ON_BREAK,
+    SSID_NOT_VALID_FOR_PING, SUSPENDED, TestApp, TestDb, expect, expect_raw, missing, test_config,
+};
 use serde_json::{Value, json};
 use sqlx::Connection;
 use tokio::net::{TcpListener, TcpStream};
@@ -70,58 +74,8 @@ const ROUTES: [&str; 4] = [
 /// The routes that only read the agent's state (no `mic_perm`, unknown ssid is 1000).
 const STATE_ROUTES: [&str; 3] = ["agentOnBreak", "wrapUp", "checkAgentInWrapUp"];
 
-const AGENT_MISMATCH: &str = r#"{"status":"error","message":"Agent id not match","code":1501}"#;
-const NOT_ON_BREAK: &str = r#"{"status":"error","message":"On break is : 0","code":1502}"#;
-const SSID_NOT_VALID_FOR_PING: &str =
-    r#"{"status":"error","message":"SSID not valid for setWebPingTime","code":1503}"#;
-const NOT_IN_WRAP_UP: &str = r#"{"status":"error","message":"Agent not in wrap time","code":1504}"#;
-const BAD_PING_TIME: &str = r#"{"status":"error","message":"Cannot update [ping_time] as it is of incompatible type","code":1506}"#;
-const INVALID_PARAMETERS: &str =
-    r#"{"status":"error","message":"Invalid parameter(s)","code":1000}"#;
-const INVALID_DATA_TYPE: &str = r#"{"status":"error","message":"Invalid data type","code":1001}"#;
-const DB_CONNECT: &str = r#"{"status":"error","message":"Error in DB connect","code":1010}"#;
-const INVALID_TOKEN: &str =
-    r#"{"status":"error","message":"Invalid token (expired or invalid)","code":1014}"#;
-const INTERNAL: &str = r#"{"status":"error","message":"Internal server error","code":1032}"#;
-const SUSPENDED: &str = r#"{"status":"error","message":"User account suspended","code":1039}"#;
-const INVALID_REQUEST: &str = r#"{"status":"error","message":"Invalid Request Data","code":1047}"#;
-
-/// The 1505 envelope naming these parameters, e.g. `missing("token,agentId")`.
-fn missing(names: &str) -> String {
-    format!(r#"{{"status":"error","message":"Missing required parameters:{names}","code":1505}}"#)
-}
-
 // ---------------------------------------------------------------------------------------------
 // Requests and their exact answers
-
-/// POSTs a raw body (no Content-Type, as many upstream clients send it) and checks the answer
-/// byte for byte: this HTTP status, the JSON content type, exactly `expected`.
-async fn expect_raw(app: &TestApp, route: &str, body: &str, status: u16, expected: &str) {
-    let res = app
-        .client
-        .post(format!("{}{PREFIX}/{route}", app.base))
-        .body(body.to_owned())
-        .send()
-        .await
-        .unwrap();
-    let got_status = res.status().as_u16();
-    let content_type = res.headers()["content-type"].to_str().unwrap().to_owned();
-    let text = res.text().await.unwrap();
-    assert_eq!(
-        (got_status, text.as_str()),
-        (status, expected),
-        "{route} {body}"
-    );
-    assert_eq!(
-        content_type, "application/json; charset=utf-8",
-        "{route} {body}"
-    );
-}
-
-/// POSTs `body` as JSON and expects exactly `expected` with HTTP 200.
-async fn expect(app: &TestApp, route: &str, body: Value, expected: &str) {
-    expect_raw(app, route, &body.to_string(), 200, expected).await;
-}
 
 /// `body` plus the `mic_perm` that setWebPingTime requires, so that only authentication differs.
 fn for_route(route: &str, mut body: Value) -> Value {
@@ -140,9 +94,7 @@ async fn expect_on_every_route(app: &TestApp, body: Value, expected: &str) {
 
 /// A successful answer's `data`.
 async fn success(app: &TestApp, route: &str, body: Value) -> Value {
-    let answer = app.call(route, for_route(route, body.clone())).await;
-    assert_eq!(answer["status"], "success", "{route} {body}: {answer}");
-    answer["data"].clone()
+    app.call_ok(route, for_route(route, body)).await
 }
 
 /// What a dead ssid answers: 1000 on the state routes, 1503 on setWebPingTime.
@@ -152,14 +104,6 @@ async fn expect_dead_ssid(app: &TestApp, ssid: &str) {
     }
     let ping = json!({"ssid": ssid, "mic_perm": "granted"});
     expect(app, "setWebPingTime", ping, SSID_NOT_VALID_FOR_PING).await;
-}
-
-fn by_ssid(f: &Fixture) -> Value {
-    json!({"ssid": f.ssid})
-}
-
-fn by_token(f: &Fixture, agent_id: impl Into<Value>) -> Value {
-    json!({"userId": f.user_id, "token": f.token, "agentId": agent_id.into()})
 }
 
 /// Two accounts that both have an agent "7"; acme also has "9", globex also has "8".
@@ -190,14 +134,6 @@ async fn run_sql(app: &TestApp, statement: &str) {
             sqlx::raw_sql(statement).execute(&mut conn).await.unwrap();
         }
     }
-}
-
-/// A server on a fresh database of `backend`, with `configure` applied to the test config.
-async fn start_with(backend: Backend, configure: impl FnOnce(&mut Config)) -> Option<TestApp> {
-    let db = TestDb::new(backend).await?;
-    let mut config = test_config(&db);
-    configure(&mut config);
-    Some(TestApp::start(db, config).await)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -263,7 +199,7 @@ async fn missing_parameters_are_all_named_in_1505(app: TestApp) {
         let ping_names = format!("{names},mic_perm");
         expect(&app, "setWebPingTime", body.clone(), &missing(&ping_names)).await;
     }
-    expect(&app, "setWebPingTime", by_ssid(&f), &missing("mic_perm")).await;
+    expect(&app, "setWebPingTime", f.by_ssid(), &missing("mic_perm")).await;
     let token_only_agent = json!({"userId": "acme", "token": f.token, "agentId": "7"});
     expect(
         &app,
@@ -342,12 +278,12 @@ async fn unknown_or_logged_out_ssid_is_1000_but_1503_for_pings(app: TestApp) {
     // A token is not a session.
     expect_dead_ssid(&app, &f.token).await;
 
-    expect(&app, "agentOnBreak", by_ssid(&f), NOT_ON_BREAK).await;
+    expect(&app, "agentOnBreak", f.by_ssid(), NOT_ON_BREAK).await;
     // There is no logout route (yet): the session is ended in the database.
     run_sql(&app, "UPDATE agent_sessions SET ended_at = last_seen_at").await;
     expect_dead_ssid(&app, &f.ssid).await;
     // The account's token still answers for the agent.
-    expect(&app, "agentOnBreak", by_token(&f, "7"), NOT_ON_BREAK).await;
+    expect(&app, "agentOnBreak", f.by_token(), NOT_ON_BREAK).await;
 }
 
 async fn tokens_that_do_not_authenticate_are_1014(app: TestApp) {
@@ -364,29 +300,29 @@ async fn tokens_that_do_not_authenticate_are_1014(app: TestApp) {
     for body in refused {
         expect_on_every_route(&app, body, INVALID_TOKEN).await;
     }
-    expect(&app, "agentOnBreak", by_token(&acme, "7"), NOT_ON_BREAK).await;
-    expect(&app, "agentOnBreak", by_token(&globex, "7"), NOT_ON_BREAK).await;
+    expect(&app, "agentOnBreak", acme.by_token(), NOT_ON_BREAK).await;
+    expect(&app, "agentOnBreak", globex.by_token(), NOT_ON_BREAK).await;
 }
 
 async fn suspended_accounts_are_1039_in_both_modes(app: TestApp) {
     let (acme, globex) = two_accounts(&app).await;
     app.admin().set_suspended("acme", true).await.unwrap();
-    expect_on_every_route(&app, by_ssid(&acme), SUSPENDED).await;
-    expect_on_every_route(&app, by_token(&acme, "7"), SUSPENDED).await;
+    expect_on_every_route(&app, acme.by_ssid(), SUSPENDED).await;
+    expect_on_every_route(&app, acme.by_token(), SUSPENDED).await;
     // Suspension is told only to whoever authenticates: a wrong token still learns nothing.
     let wrong_token = json!({"userId": "acme", "token": "apt_not_a_token", "agentId": "7"});
     expect_on_every_route(&app, wrong_token, INVALID_TOKEN).await;
     // 1039 comes before the agent match (1501).
     let other_agent = json!({"ssid": acme.ssid, "agentId": "9"});
     expect_on_every_route(&app, other_agent, SUSPENDED).await;
-    expect_on_every_route(&app, by_token(&acme, "404"), SUSPENDED).await;
+    expect_on_every_route(&app, acme.by_token_for("404"), SUSPENDED).await;
     // The other account is not affected.
-    expect(&app, "agentOnBreak", by_ssid(&globex), NOT_ON_BREAK).await;
-    expect(&app, "agentOnBreak", by_token(&globex, "7"), NOT_ON_BREAK).await;
+    expect(&app, "agentOnBreak", globex.by_ssid(), NOT_ON_BREAK).await;
+    expect(&app, "agentOnBreak", globex.by_token(), NOT_ON_BREAK).await;
 
     app.admin().set_suspended("acme", false).await.unwrap();
-    expect(&app, "agentOnBreak", by_ssid(&acme), NOT_ON_BREAK).await;
-    expect(&app, "agentOnBreak", by_token(&acme, "7"), NOT_ON_BREAK).await;
+    expect(&app, "agentOnBreak", acme.by_ssid(), NOT_ON_BREAK).await;
+    expect(&app, "agentOnBreak", acme.by_token(), NOT_ON_BREAK).await;
 }
 
 async fn ssid_naming_another_agent_is_1501(app: TestApp) {
@@ -411,7 +347,7 @@ async fn token_auth_sees_only_its_own_accounts_agents(app: TestApp) {
             expect(
                 &app,
                 route,
-                for_route(route, by_token(&acme, agent_id)),
+                for_route(route, acme.by_token_for(agent_id)),
                 AGENT_MISMATCH,
             )
             .await;
@@ -425,19 +361,19 @@ async fn token_auth_sees_only_its_own_accounts_agents(app: TestApp) {
         .await
         .unwrap();
 
-    let acme_break = success(&app, "agentOnBreak", by_token(&acme, "7")).await;
+    let acme_break = success(&app, "agentOnBreak", acme.by_token()).await;
     assert_eq!(acme_break["breakDetail"]["reason"], "Lunch");
     assert_eq!(acme_break["user_id"], "acme");
-    expect(&app, "agentOnBreak", by_token(&globex, "7"), NOT_ON_BREAK).await;
-    expect(&app, "agentOnBreak", by_ssid(&globex), NOT_ON_BREAK).await;
+    expect(&app, "agentOnBreak", globex.by_token(), NOT_ON_BREAK).await;
+    expect(&app, "agentOnBreak", globex.by_ssid(), NOT_ON_BREAK).await;
 
-    let globex_wrap = success(&app, "wrapUp", by_token(&globex, 7)).await;
+    let globex_wrap = success(&app, "wrapUp", globex.by_token_for(7)).await;
     assert_eq!(globex_wrap["callId"], "call-g");
     assert_eq!(globex_wrap["cNumber"], "+15550199");
-    expect(&app, "wrapUp", by_token(&acme, 7), NOT_IN_WRAP_UP).await;
-    expect(&app, "checkAgentInWrapUp", by_ssid(&acme), NOT_IN_WRAP_UP).await;
+    expect(&app, "wrapUp", acme.by_token_for(7), NOT_IN_WRAP_UP).await;
+    expect(&app, "checkAgentInWrapUp", acme.by_ssid(), NOT_IN_WRAP_UP).await;
 
-    let pinged = success(&app, "setWebPingTime", by_token(&globex, "7")).await;
+    let pinged = success(&app, "setWebPingTime", globex.by_token()).await;
     assert_eq!(
         (&pinged["user_id"], &pinged["agent_id"]),
         (&json!("globex"), &json!("7"))
@@ -515,7 +451,7 @@ async fn checks_answer_in_the_contracts_order(app: TestApp) {
 
 async fn route_checks_answer_1502_1504_and_1506(app: TestApp) {
     let f = app.fixture("acme", "7").await;
-    for credentials in [by_ssid(&f), by_token(&f, "7")] {
+    for credentials in [f.by_ssid(), f.by_token()] {
         expect(&app, "agentOnBreak", credentials.clone(), NOT_ON_BREAK).await;
         expect(&app, "wrapUp", credentials.clone(), NOT_IN_WRAP_UP).await;
         expect(
@@ -539,11 +475,11 @@ async fn wrap_up_whose_time_ran_out_is_1504(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(
-        success(&app, "wrapUp", by_ssid(&f)).await["callId"],
+        success(&app, "wrapUp", f.by_ssid()).await["callId"],
         "call-1"
     );
     sleep(Duration::from_millis(2100)).await;
-    for credentials in [by_ssid(&f), by_token(&f, "7")] {
+    for credentials in [f.by_ssid(), f.by_token()] {
         expect(&app, "wrapUp", credentials.clone(), NOT_IN_WRAP_UP).await;
         expect(&app, "checkAgentInWrapUp", credentials, NOT_IN_WRAP_UP).await;
     }
@@ -551,13 +487,13 @@ async fn wrap_up_whose_time_ran_out_is_1504(app: TestApp) {
 
 async fn unexpected_database_failure_is_1032_without_detail(app: TestApp) {
     let f = app.fixture("acme", "7").await;
-    expect(&app, "agentOnBreak", by_ssid(&f), NOT_ON_BREAK).await;
+    expect(&app, "agentOnBreak", f.by_ssid(), NOT_ON_BREAK).await;
     // Something no request can cause: a table gone from under the server.
     run_sql(&app, "DROP TABLE breaks").await;
-    expect(&app, "agentOnBreak", by_ssid(&f), INTERNAL).await;
-    expect(&app, "agentOnBreak", by_token(&f, "7"), INTERNAL).await;
+    expect(&app, "agentOnBreak", f.by_ssid(), INTERNAL).await;
+    expect(&app, "agentOnBreak", f.by_token(), INTERNAL).await;
     // The rest of the service still answers.
-    expect(&app, "wrapUp", by_ssid(&f), NOT_IN_WRAP_UP).await;
+    expect(&app, "wrapUp", f.by_ssid(), NOT_IN_WRAP_UP).await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -565,26 +501,26 @@ async fn unexpected_database_failure_is_1032_without_detail(app: TestApp) {
 
 async fn session_expires_after_the_idle_timeout(backend: Backend) {
     // Times are whole Unix seconds: with 2 s the session is surely alive for the first second.
-    let Some(app) = start_with(backend, |c| c.session_idle_timeout_secs = 2).await else {
+    let Some(app) = TestApp::spawn_with(backend, |c| c.session_idle_timeout_secs = 2).await else {
         return;
     };
     let f = app.fixture("acme", "7").await;
-    expect(&app, "agentOnBreak", by_ssid(&f), NOT_ON_BREAK).await;
+    expect(&app, "agentOnBreak", f.by_ssid(), NOT_ON_BREAK).await;
     sleep(Duration::from_millis(2100)).await;
     expect_dead_ssid(&app, &f.ssid).await;
     // The account's token is not a session and still answers.
-    expect(&app, "agentOnBreak", by_token(&f, "7"), NOT_ON_BREAK).await;
+    expect(&app, "agentOnBreak", f.by_token(), NOT_ON_BREAK).await;
 }
 
 async fn session_expires_at_its_max_age_even_when_pinged(backend: Backend) {
-    let Some(app) = start_with(backend, |c| c.session_max_age_secs = 3).await else {
+    let Some(app) = TestApp::spawn_with(backend, |c| c.session_max_age_secs = 3).await else {
         return;
     };
     let f = app.fixture("acme", "7").await;
     let logged_in = Instant::now();
     sleep(Duration::from_secs(1)).await;
-    success(&app, "setWebPingTime", by_ssid(&f)).await;
-    expect(&app, "agentOnBreak", by_ssid(&f), NOT_ON_BREAK).await;
+    success(&app, "setWebPingTime", f.by_ssid()).await;
+    expect(&app, "agentOnBreak", f.by_ssid(), NOT_ON_BREAK).await;
     sleep(Duration::from_millis(3100).saturating_sub(logged_in.elapsed())).await;
     expect_dead_ssid(&app, &f.ssid).await;
 }
@@ -601,7 +537,7 @@ async fn unreachable_database_is_1010_with_http_503(backend: Backend) {
     };
     let app = TestApp::start(db, config).await;
     let f = app.fixture("acme", "7").await;
-    success(&app, "setWebPingTime", by_ssid(&f)).await;
+    success(&app, "setWebPingTime", f.by_ssid()).await;
 
     match relay {
         Some(relay) => {
@@ -613,7 +549,7 @@ async fn unreachable_database_is_1010_with_http_503(backend: Backend) {
             expect_database_unreachable(&app, &f, &["setWebPingTime"]).await;
             // Once the lock is gone, the server answers again.
             drop(lock);
-            success(&app, "setWebPingTime", by_ssid(&f)).await;
+            success(&app, "setWebPingTime", f.by_ssid()).await;
         }
     }
 }
@@ -634,7 +570,7 @@ async fn postgres_dropped_database_is_1010_with_http_503() {
     config.db_acquire_timeout_secs = 1;
     let app = TestApp::start(db, config).await;
     let f = app.fixture("acme", "7").await;
-    success(&app, "setWebPingTime", by_ssid(&f)).await;
+    success(&app, "setWebPingTime", f.by_ssid()).await;
 
     sqlx::raw_sql(&drop_it).execute(&mut admin).await.unwrap();
     expect_database_unreachable(&app, &f, &ROUTES).await;
@@ -644,7 +580,7 @@ async fn postgres_dropped_database_is_1010_with_http_503() {
 /// (not after the 15 s request timeout).
 async fn expect_database_unreachable(app: &TestApp, f: &Fixture, routes: &[&str]) {
     for &route in routes {
-        let body = for_route(route, by_ssid(f)).to_string();
+        let body = for_route(route, f.by_ssid()).to_string();
         let started = Instant::now();
         expect_raw(app, route, &body, 503, DB_CONNECT).await;
         let took = started.elapsed();

@@ -184,14 +184,11 @@ async fn accounts_agents_tokens_and_sessions(app: TestApp) {
     let by_ssid = json!({"ssid": ssid});
     let by_token = json!({"userId": "acme", "token": token, "agentId": "7"});
     for body in [&by_ssid, &by_token] {
-        assert_eq!(
-            code(&app.call("agentOnBreak", body.clone()).await),
-            1502,
-            "{body}"
-        );
+        let c = app.call_code("agentOnBreak", body.clone()).await;
+        assert_eq!(c, 1502, "{body}");
     }
     let wrong_token = json!({"userId": "acme", "token": format!("{token}x"), "agentId": "7"});
-    assert_eq!(code(&app.call("agentOnBreak", wrong_token).await), 1014);
+    assert_eq!(app.call_code("agentOnBreak", wrong_token).await, 1014);
 }
 
 async fn breaks_and_wrap_ups(app: TestApp) {
@@ -204,10 +201,9 @@ async fn breaks_and_wrap_ups(app: TestApp) {
         .ok();
     assert_eq!(stdout, "agent \"7\" is on break (Lunch)\n");
     for body in [&by_ssid, &by_token] {
-        let answer = app.call("agentOnBreak", body.clone()).await;
-        assert_eq!(code(&answer), 0, "{answer}");
-        assert_eq!(answer["data"]["on_break"], 1);
-        assert_eq!(answer["data"]["breakDetail"]["reason"], "Lunch");
+        let data = app.call_ok("agentOnBreak", body.clone()).await;
+        assert_eq!(data["on_break"], 1);
+        assert_eq!(data["breakDetail"]["reason"], "Lunch");
     }
     cli(&app, &["break", "start", "acme", "7", "--reason", "break"])
         .await
@@ -217,7 +213,7 @@ async fn breaks_and_wrap_ups(app: TestApp) {
         stdout.starts_with("agent \"7\" is back from break (Lunch, "),
         "{stdout}"
     );
-    assert_eq!(code(&app.call("agentOnBreak", by_ssid.clone()).await), 1502);
+    assert_eq!(app.call_code("agentOnBreak", by_ssid.clone()).await, 1502);
     cli(&app, &["break", "end", "acme", "7"])
         .await
         .refused("agent \"7\" is not on break");
@@ -239,7 +235,7 @@ async fn breaks_and_wrap_ups(app: TestApp) {
         stdout.starts_with("agent \"7\" is in wrap-up for call \"C-1\" (ends at "),
         "{stdout}"
     );
-    let wrap = in_wrap_up(&app, &by_ssid).await;
+    let wrap = app.call_ok("wrapUp", by_ssid.clone()).await;
     assert_eq!(
         (wrap["callId"].as_str(), wrap["cNumber"].as_str()),
         (Some("C-1"), Some("+15550100"))
@@ -255,7 +251,7 @@ async fn breaks_and_wrap_ups(app: TestApp) {
         cli(&app, &["wrap", "end", "acme", "7"]).await.ok(),
         "agent \"7\" ended wrap-up\n"
     );
-    assert_eq!(code(&app.call("wrapUp", by_token.clone()).await), 1504);
+    assert_eq!(app.call_code("wrapUp", by_token.clone()).await, 1504);
     cli(&app, &["wrap", "end", "acme", "7"])
         .await
         .refused("agent \"7\" is not in wrap-up");
@@ -276,7 +272,7 @@ async fn breaks_and_wrap_ups(app: TestApp) {
     )
     .await
     .ok();
-    let wrap = in_wrap_up(&app, &by_token).await;
+    let wrap = app.call_ok("wrapUp", by_token.clone()).await;
     assert_eq!(wrap["callId"], "C-2");
     assert!(
         (43..=45).contains(&wrap["currentDuration"].as_i64().unwrap()),
@@ -284,39 +280,19 @@ async fn breaks_and_wrap_ups(app: TestApp) {
     );
 }
 
-/// The `data` of a successful wrapUp answer.
-async fn in_wrap_up(app: &TestApp, body: &Value) -> Value {
-    let answer = app.call("wrapUp", body.clone()).await;
-    assert_eq!(code(&answer), 0, "{answer}");
-    answer["data"].clone()
-}
-
 async fn suspend_and_resume(app: TestApp) {
     let (token, ssid) = acme_with_agent(&app).await;
     let by_ssid = json!({"ssid": ssid});
     let by_token = json!({"userId": "acme", "token": token, "agentId": "7"});
 
-    assert_eq!(
-        cli(&app, &["account", "suspend", "acme"]).await.ok(),
-        "suspended account \"acme\"\n"
-    );
-    for body in [&by_ssid, &by_token] {
-        assert_eq!(
-            code(&app.call("agentOnBreak", body.clone()).await),
-            1039,
-            "{body}"
-        );
-    }
-    assert_eq!(
-        cli(&app, &["account", "resume", "acme"]).await.ok(),
-        "resumed account \"acme\"\n"
-    );
-    for body in [&by_ssid, &by_token] {
-        assert_eq!(
-            code(&app.call("agentOnBreak", body.clone()).await),
-            1502,
-            "{body}"
-        );
+    // Suspended: 1039 by ssid and by token; resumed: back to normal (1502, not on break).
+    for (command, done, want) in [("suspend", "suspended", 1039), ("resume", "resumed", 1502)] {
+        let stdout = cli(&app, &["account", command, "acme"]).await.ok();
+        assert_eq!(stdout, format!("{done} account \"acme\"\n"));
+        for body in [&by_ssid, &by_token] {
+            let got = app.call_code("agentOnBreak", body.clone()).await;
+            assert_eq!(got, want, "{body}");
+        }
     }
 }
 

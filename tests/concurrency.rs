@@ -32,6 +32,21 @@ enum Call {
 }
 
 impl Call {
+    fn v1(method: Method, path: &str, body: Option<Value>) -> Call {
+        Call::V1(method, path.to_owned(), body)
+    }
+
+    /// `n` requests that end the same thing: alternately `route` by ssid upstream, and a
+    /// DELETE of `path` on /v1.
+    fn ends(n: usize, route: &'static str, ssid: &str, path: &str) -> Vec<Call> {
+        (0..n)
+            .map(|i| match i % 2 {
+                0 => Call::Upstream(route, json!({ "ssid": ssid })),
+                _ => Call::v1(Method::DELETE, path, None),
+            })
+            .collect()
+    }
+
     /// For failure messages.
     fn describe(&self) -> String {
         match self {
@@ -103,6 +118,15 @@ async fn race(app: &TestApp, token: &str, calls: Vec<Call>) -> Vec<Outcome> {
     outcomes.into_iter().map(Option::unwrap).collect()
 }
 
+/// An account "acme" with agent "7" logged in through /v1: (token, ssid).
+async fn setup(app: &TestApp) -> (String, String) {
+    let token = app.new_account("acme").await;
+    app.create_agent(&token, json!({"agentId": "7", "name": "Ann"}))
+        .await;
+    let ssid = app.login(&token, "7").await;
+    (token, ssid)
+}
+
 /// How many of each outcome.
 fn tally(outcomes: &[Outcome]) -> BTreeMap<(u16, u64), usize> {
     let mut counts = BTreeMap::new();
@@ -112,50 +136,11 @@ fn tally(outcomes: &[Outcome]) -> BTreeMap<(u16, u64), usize> {
     counts
 }
 
-/// A /v1 call that must answer `want`; returns its `data`.
-async fn v1_ok(
-    app: &TestApp,
-    method: Method,
-    path: &str,
-    token: &str,
-    body: Option<Value>,
-    want: u16,
-) -> Value {
-    let mut req = app
-        .client
-        .request(method.clone(), format!("{}{path}", app.base))
-        .bearer_auth(token);
-    if let Some(body) = body {
-        req = req.body(body.to_string());
-    }
-    let res = req.send().await.unwrap();
-    let status = res.status().as_u16();
-    let answer: Value = res.json().await.unwrap();
-    assert_eq!(status, want, "{method} {path}: {answer}");
-    answer["data"].clone()
-}
-
-/// An account "acme" with agent "7" logged in through /v1: (token, ssid).
-async fn setup(app: &TestApp) -> (String, String) {
-    app.admin().create_account("acme", "").await.unwrap();
-    let token = app.admin().create_token("acme").await.unwrap();
-    let body = Some(json!({"agentId": "7", "name": "Ann"}));
-    v1_ok(app, Method::POST, "/v1/agents", &token, body, 201).await;
-    let ssid = login(app, &token).await;
-    (token, ssid)
-}
-
-async fn login(app: &TestApp, token: &str) -> String {
-    let data = v1_ok(app, Method::POST, "/v1/agents/7/sessions", token, None, 201).await;
-    data["ssid"].as_str().unwrap().to_owned()
-}
-
-/// Agent 7's whole history, oldest first.
-async fn history(app: &TestApp, token: &str) -> Vec<Value> {
-    let path = "/v1/agents/7/events?limit=500";
-    let data = v1_ok(app, Method::GET, path, token, None, 200).await;
-    assert_eq!(data["nextCursor"], Value::Null);
-    data["items"].as_array().unwrap().clone()
+/// How many succeeded, and how many were refused with `code` (HTTP 200 upstream, 409 on /v1).
+fn ok_and_refused(outcomes: &[Outcome], code: u64) -> (usize, usize) {
+    let counts = tally(outcomes);
+    let count = |outcome| counts.get(&outcome).copied().unwrap_or(0);
+    (count(OK), count((200, code)) + count((409, code)))
 }
 
 fn count(events: &[Value], kind: &str) -> usize {
@@ -179,11 +164,6 @@ fn assert_alternates(kinds: &[&str], start: &str, end: &str) {
     }
 }
 
-async fn roster_entry(app: &TestApp, token: &str) -> Value {
-    let data = v1_ok(app, Method::GET, "/v1/roster", token, None, 200).await;
-    data.as_array().unwrap()[0].clone()
-}
-
 const OK: (u16, u64) = (200, 0);
 
 // ---------------------------------------------------------------- tests
@@ -202,7 +182,7 @@ async fn hundred_simultaneous_start_breaks_make_one_break(app: TestApp) {
         BTreeMap::from([(OK, 1), ((200, 1507), 99)]),
         "one start wins, the others are told the agent is on break"
     );
-    let events = history(&app, &token).await;
+    let events = app.history(&token, "7").await;
     assert_eq!(count(&events, "break.start"), 1, "{events:?}");
     assert_eq!(count(&events, "break.end"), 0);
     // The break that exists is the winner's.
@@ -219,26 +199,13 @@ async fn hundred_simultaneous_start_breaks_make_one_break(app: TestApp) {
 
 async fn fifty_simultaneous_end_breaks_end_it_once(app: TestApp) {
     let (token, ssid) = setup(&app).await;
-    let answer = app
-        .call("startBreak", json!({"ssid": ssid, "reason": "break"}))
+    app.call_ok("startBreak", json!({"ssid": ssid, "reason": "break"}))
         .await;
-    assert_eq!(code(&answer), 0);
-    let calls = (0..50)
-        .map(|i| {
-            if i % 2 == 0 {
-                Call::Upstream("endBreak", json!({ "ssid": ssid }))
-            } else {
-                Call::V1(Method::DELETE, "/v1/agents/7/break".to_owned(), None)
-            }
-        })
-        .collect();
+    let calls = Call::ends(50, "endBreak", &ssid, "/v1/agents/7/break");
     let outcomes = race(&app, &token, calls).await;
     let counts = tally(&outcomes);
-    let ok = counts.get(&OK).copied().unwrap_or(0);
-    let rest = counts.get(&(200, 1502)).copied().unwrap_or(0)
-        + counts.get(&(409, 1502)).copied().unwrap_or(0);
-    assert_eq!((ok, rest), (1, 49), "{counts:?}");
-    let events = history(&app, &token).await;
+    assert_eq!(ok_and_refused(&outcomes, 1502), (1, 49), "{counts:?}");
+    let events = app.history(&token, "7").await;
     assert_eq!(kinds(&events, "break."), vec!["break.start", "break.end"]);
 }
 
@@ -278,7 +245,7 @@ async fn interleaved_starts_and_ends_never_overlap(app: TestApp) {
         }
         // At most one break open, and it is the one every reader sees.
         let answer = app.call("agentOnBreak", json!({ "ssid": ssid })).await;
-        let entry = roster_entry(&app, &token).await;
+        let entry = app.roster_entry(&token, "7").await;
         assert!(
             started == ended || started == ended + 1,
             "round {round}: {started} starts, {ended} ends"
@@ -293,7 +260,7 @@ async fn interleaved_starts_and_ends_never_overlap(app: TestApp) {
         round += 1;
     }
     assert!(started > 0 && ended > 0, "{started} starts, {ended} ends");
-    let events = history(&app, &token).await;
+    let events = app.history(&token, "7").await;
     let breaks = kinds(&events, "break.");
     assert_alternates(&breaks, "break.start", "break.end");
     assert_eq!(count(&events, "break.start"), started);
@@ -326,15 +293,11 @@ async fn interleaved_wrap_up_starts_and_ends_never_overlap(app: TestApp) {
         let mut calls = Vec::new();
         for i in 0..10 {
             let body = json!({"callId": format!("r{round}-{i}"), "cNumber": "+1"});
-            calls.push(Call::V1(
-                Method::POST,
-                "/v1/agents/7/wrap-up".to_owned(),
-                Some(body),
-            ));
+            calls.push(Call::v1(Method::POST, "/v1/agents/7/wrap-up", Some(body)));
             calls.push(if i % 2 == 0 {
                 Call::Upstream("endWrapUp", json!({ "ssid": ssid }))
             } else {
-                Call::V1(Method::DELETE, "/v1/agents/7/wrap-up".to_owned(), None)
+                Call::v1(Method::DELETE, "/v1/agents/7/wrap-up", None)
             });
         }
         let outcomes = race(&app, &token, calls).await;
@@ -358,7 +321,7 @@ async fn interleaved_wrap_up_starts_and_ends_never_overlap(app: TestApp) {
         assert_eq!(code(&answer), want, "round {round}: {answer}");
         round += 1;
     }
-    let events = history(&app, &token).await;
+    let events = app.history(&token, "7").await;
     assert_alternates(&kinds(&events, "wrap."), "wrap.start", "wrap.end");
     assert_eq!(count(&events, "wrap.start"), started);
     assert_eq!(count(&events, "wrap.end"), ended);
@@ -369,7 +332,7 @@ async fn fifty_simultaneous_wrap_ups_make_one(app: TestApp) {
     let calls = (0..50)
         .map(|i| {
             let body = json!({"callId": format!("call-{i}"), "cNumber": format!("+1555{i:04}")});
-            Call::V1(Method::POST, "/v1/agents/7/wrap-up".to_owned(), Some(body))
+            Call::v1(Method::POST, "/v1/agents/7/wrap-up", Some(body))
         })
         .collect();
     let outcomes = race(&app, &token, calls).await;
@@ -385,28 +348,17 @@ async fn fifty_simultaneous_wrap_ups_make_one(app: TestApp) {
         "{answer}"
     );
     assert_eq!(answer["data"]["cNumber"], format!("+1555{winner:04}"));
-    let events = history(&app, &token).await;
+    let events = app.history(&token, "7").await;
     assert_eq!(kinds(&events, "wrap."), vec!["wrap.start"]);
     let start = events.iter().find(|e| e["kind"] == "wrap.start").unwrap();
     assert_eq!(start["details"]["callId"], format!("call-{winner}"));
 
     // Ending it concurrently: once.
-    let calls = (0..20)
-        .map(|i| {
-            if i % 2 == 0 {
-                Call::Upstream("endWrapUp", json!({ "ssid": ssid }))
-            } else {
-                Call::V1(Method::DELETE, "/v1/agents/7/wrap-up".to_owned(), None)
-            }
-        })
-        .collect();
+    let calls = Call::ends(20, "endWrapUp", &ssid, "/v1/agents/7/wrap-up");
     let outcomes = race(&app, &token, calls).await;
     let counts = tally(&outcomes);
-    let ok = counts.get(&OK).copied().unwrap_or(0);
-    let refused = counts.get(&(200, 1504)).copied().unwrap_or(0)
-        + counts.get(&(409, 1504)).copied().unwrap_or(0);
-    assert_eq!((ok, refused), (1, 19), "{counts:?}");
-    let events = history(&app, &token).await;
+    assert_eq!(ok_and_refused(&outcomes, 1504), (1, 19), "{counts:?}");
+    let events = app.history(&token, "7").await;
     assert_eq!(kinds(&events, "wrap."), vec!["wrap.start", "wrap.end"]);
 }
 
@@ -420,20 +372,31 @@ async fn simultaneous_pings_record_one_mic_change(app: TestApp) {
     let calls = (0..40).map(|i| ping(forms[i % 4].clone())).collect();
     let outcomes = race(&app, &token, calls).await;
     assert_eq!(tally(&outcomes), BTreeMap::from([(OK, 40)]));
-    let events = history(&app, &token).await;
+    let events = app.history(&token, "7").await;
     let changes: Vec<&Value> = events
         .iter()
         .filter(|e| e["kind"] == "mic.change")
         .map(|e| &e["details"]["micPerm"])
         .collect();
     assert_eq!(changes, vec!["granted", "denied"]);
-    assert_eq!(roster_entry(&app, &token).await["micPerm"], "denied");
+    assert_eq!(app.roster_entry(&token, "7").await["micPerm"], "denied");
+}
+
+/// Races `calls` with a disable of agent 7 in their middle (the 11th of 21); the disable
+/// must succeed.
+async fn race_with_a_disable(app: &TestApp, token: &str, mut calls: Vec<Call>) -> Vec<Outcome> {
+    let middle = calls.len() / 2;
+    calls.insert(middle, Call::v1(Method::POST, "/v1/agents/7/disable", None));
+    let outcomes = race(app, token, calls).await;
+    let disable = &outcomes[middle];
+    assert!(disable.is(200, 0), "the disable: {disable:?}");
+    outcomes
 }
 
 /// After a disable that raced other requests: the agent is disabled, logged out, with no
 /// open break or wrap-up, and no change was recorded after the agent.disabled event.
 async fn assert_nothing_open_after_disable(app: &TestApp, token: &str, round: usize) {
-    let entry = roster_entry(app, token).await;
+    let entry = app.roster_entry(token, "7").await;
     assert_eq!(entry["state"], "disabled", "round {round}: {entry}");
     assert_eq!(entry["disabled"], true, "round {round}: {entry}");
     assert_eq!(
@@ -450,7 +413,7 @@ async fn assert_nothing_open_after_disable(app: &TestApp, token: &str, round: us
         Value::Null,
         "round {round}: open wrap-up after disable: {entry}"
     );
-    let events = history(app, token).await;
+    let events = app.history(token, "7").await;
     let last_disable = events
         .iter()
         .rposition(|e| e["kind"] == "agent.disabled")
@@ -470,26 +433,17 @@ async fn assert_nothing_open_after_disable(app: &TestApp, token: &str, round: us
 async fn disabling_while_the_ssid_is_in_use_leaves_it_refused(app: TestApp) {
     let (token, mut ssid) = setup(&app).await;
     for round in 0..10 {
-        let mut calls = Vec::new();
-        for i in 0..20 {
-            if i == 10 {
-                calls.push(Call::V1(
-                    Method::POST,
-                    "/v1/agents/7/disable".to_owned(),
-                    None,
-                ));
-            }
-            calls.push(match i % 4 {
+        let calls = (0..20)
+            .map(|i| match i % 4 {
                 0 | 2 => Call::Upstream("startBreak", json!({"ssid": ssid, "reason": "break"})),
                 1 => Call::Upstream("endBreak", json!({ "ssid": ssid })),
                 _ => Call::Upstream(
                     "setWebPingTime",
                     json!({"ssid": ssid, "mic_perm": if i % 8 == 3 { "granted" } else { "denied" }}),
                 ),
-            });
-        }
-        let outcomes = race(&app, &token, calls).await;
-        assert!(outcomes[10].is(200, 0), "the disable: {:?}", outcomes[10]);
+            })
+            .collect();
+        let outcomes = race_with_a_disable(&app, &token, calls).await;
         for o in &outcomes {
             assert_eq!(o.status, 200, "round {round}: {outcomes:?}");
             assert!(
@@ -508,40 +462,32 @@ async fn disabling_while_the_ssid_is_in_use_leaves_it_refused(app: TestApp) {
         let answer = app.call("agentOnBreak", auth).await;
         assert_eq!(code(&answer), 1510, "round {round}: {answer}");
         assert_nothing_open_after_disable(&app, &token, round).await;
-        v1_ok(&app, Method::POST, "/v1/agents/7/enable", &token, None, 200).await;
-        ssid = login(&app, &token).await;
+        app.v1_ok(Method::POST, "/v1/agents/7/enable", &token, None, 200)
+            .await;
+        ssid = app.login(&token, "7").await;
     }
 }
 
 async fn disabling_while_the_backend_acts_leaves_nothing_open(app: TestApp) {
     let (token, _) = setup(&app).await;
     for round in 0..10 {
-        let mut calls = Vec::new();
-        for i in 0..20 {
-            if i == 10 {
-                calls.push(Call::V1(
+        let calls = (0..20)
+            .map(|i| match i % 4 {
+                0 => Call::v1(
                     Method::POST,
-                    "/v1/agents/7/disable".to_owned(),
-                    None,
-                ));
-            }
-            calls.push(match i % 4 {
-                0 => Call::V1(
-                    Method::POST,
-                    "/v1/agents/7/break".to_owned(),
+                    "/v1/agents/7/break",
                     Some(json!({"reason": "lunch"})),
                 ),
-                1 => Call::V1(
+                1 => Call::v1(
                     Method::POST,
-                    "/v1/agents/7/wrap-up".to_owned(),
+                    "/v1/agents/7/wrap-up",
                     Some(json!({"callId": format!("r{round}-{i}"), "cNumber": "+1"})),
                 ),
-                2 => Call::V1(Method::POST, "/v1/agents/7/sessions".to_owned(), None),
-                _ => Call::V1(Method::DELETE, "/v1/agents/7/break".to_owned(), None),
-            });
-        }
-        let outcomes = race(&app, &token, calls).await;
-        assert!(outcomes[10].is(200, 0), "the disable: {:?}", outcomes[10]);
+                2 => Call::v1(Method::POST, "/v1/agents/7/sessions", None),
+                _ => Call::v1(Method::DELETE, "/v1/agents/7/break", None),
+            })
+            .collect();
+        let outcomes = race_with_a_disable(&app, &token, calls).await;
         for o in &outcomes {
             let known = [
                 (200, 0),
@@ -557,6 +503,7 @@ async fn disabling_while_the_backend_acts_leaves_nothing_open(app: TestApp) {
             );
         }
         assert_nothing_open_after_disable(&app, &token, round).await;
-        v1_ok(&app, Method::POST, "/v1/agents/7/enable", &token, None, 200).await;
+        app.v1_ok(Method::POST, "/v1/agents/7/enable", &token, None, 200)
+            .await;
     }
 }

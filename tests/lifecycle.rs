@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use agentprofile::actions::ActionError;
 use agentprofile::admin::AdminError;
-use common::{Fixture, PREFIX, TestApp, code};
+use common::{PREFIX, TestApp, code};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -41,19 +41,14 @@ async fn breaks_wrap_ups_and_sessions_survive_a_restart(app: TestApp) {
         .start_wrap_up("acme", "7", "call-42", "+15550100", Some(300))
         .await
         .unwrap();
-    let ping = app
-        .call(
-            "setWebPingTime",
-            json!({"ssid": f.ssid, "mic_perm": "granted"}),
-        )
-        .await;
-    assert_eq!(code(&ping), 0, "{ping}");
-    let on_break = success(&app, "agentOnBreak", &f).await;
-    let wrap_up = success(&app, "wrapUp", &f).await;
+    let ping = json!({"ssid": f.ssid, "mic_perm": "granted"});
+    app.call_ok("setWebPingTime", ping).await;
+    let on_break = app.call_ok("agentOnBreak", f.by_ssid()).await;
+    let wrap_up = app.call_ok("wrapUp", f.by_ssid()).await;
 
     let app = app.restart().await;
 
-    let after = success(&app, "agentOnBreak", &f).await;
+    let after = app.call_ok("agentOnBreak", f.by_ssid()).await;
     assert_eq!(after["on_break"], 1);
     assert_eq!(after["breakDetail"]["reason"], "Lunch");
     assert_eq!(
@@ -69,7 +64,7 @@ async fn breaks_wrap_ups_and_sessions_survive_a_restart(app: TestApp) {
         "{before_s} → {after_s}"
     );
 
-    let after = success(&app, "wrapUp", &f).await;
+    let after = app.call_ok("wrapUp", f.by_ssid()).await;
     for field in ["response", "wrapETime", "callId", "cNumber"] {
         assert_eq!(after[field], wrap_up[field], "{field}");
     }
@@ -78,35 +73,15 @@ async fn breaks_wrap_ups_and_sessions_survive_a_restart(app: TestApp) {
     assert!((295..=300).contains(&left), "{left}");
 
     // The session and the token still authenticate: a ping, and the break through the token.
-    let ping = app
-        .call(
-            "setWebPingTime",
-            json!({"ssid": f.ssid, "mic_perm": "denied"}),
-        )
-        .await;
-    assert_eq!(code(&ping), 0, "{ping}");
-    assert_eq!(ping["data"]["mic_perm"], 0);
-    let by_token = json!({"userId": "acme", "token": f.token, "agentId": "7"});
-    assert_eq!(code(&app.call("checkAgentInWrapUp", by_token).await), 0);
+    let ping = json!({"ssid": f.ssid, "mic_perm": "denied"});
+    assert_eq!(app.call_ok("setWebPingTime", ping).await["mic_perm"], 0);
+    assert_eq!(app.call_code("checkAgentInWrapUp", f.by_token()).await, 0);
 
     // And the restored state is the live one: ending it is seen at once.
     app.admin().end_break("acme", "7").await.unwrap();
     app.admin().end_wrap_up("acme", "7").await.unwrap();
-    assert_eq!(
-        code(&app.call("agentOnBreak", json!({"ssid": f.ssid})).await),
-        1502
-    );
-    assert_eq!(
-        code(&app.call("wrapUp", json!({"ssid": f.ssid})).await),
-        1504
-    );
-}
-
-/// The `data` of a successful answer to `route` for the fixture's ssid.
-async fn success(app: &TestApp, route: &str, f: &Fixture) -> Value {
-    let answer = app.call(route, json!({"ssid": f.ssid})).await;
-    assert_eq!(code(&answer), 0, "{route}: {answer}");
-    answer["data"].clone()
+    assert_eq!(app.call_code("agentOnBreak", f.by_ssid()).await, 1502);
+    assert_eq!(app.call_code("wrapUp", f.by_ssid()).await, 1504);
 }
 
 fn seconds(value: &Value) -> i64 {
@@ -126,7 +101,7 @@ async fn shutdown_finishes_the_request_in_flight_and_refuses_new_ones(app: TestA
     let f = app.fixture("acme", "7").await;
     app.admin().start_break("acme", "7", "Lunch").await.unwrap();
     let addr = app.addr;
-    let body = json!({"ssid": f.ssid}).to_string();
+    let body = f.by_ssid().to_string();
     let mut stream = TcpStream::connect(addr).await.unwrap();
     let head = format!(
         "POST {PREFIX}/agentOnBreak HTTP/1.1\r\nHost: {addr}\r\nExpect: 100-continue\r\nContent-Length: {}\r\n\r\n",
@@ -165,7 +140,7 @@ async fn shutdown_does_not_wait_for_idle_keep_alive_connections(app: TestApp) {
     let f = app.fixture("acme", "7").await;
     let mut app = app;
     // A browser-like client: one request, then the connection stays open for the next.
-    let body = json!({"ssid": f.ssid}).to_string();
+    let body = f.by_ssid().to_string();
     let mut stream = TcpStream::connect(app.addr).await.unwrap();
     let request = format!(
         "POST {PREFIX}/agentOnBreak HTTP/1.1\r\nHost: {}\r\nContent-Length: {}\r\n\r\n{body}",
@@ -291,12 +266,8 @@ async fn simultaneous_break_starts_open_exactly_one_break(app: TestApp) {
         results,
         |e| matches!(e, AdminError::Action(a, ActionError::AlreadyOnBreak) if a == "7"),
     );
-    let answer = app.call("agentOnBreak", json!({"ssid": f.ssid})).await;
-    assert_eq!(code(&answer), 0, "{answer}");
-    assert_eq!(
-        answer["data"]["breakDetail"]["reason"],
-        winner.reason.as_str()
-    );
+    let data = app.call_ok("agentOnBreak", f.by_ssid()).await;
+    assert_eq!(data["breakDetail"]["reason"], winner.reason.as_str());
 
     let results = race(&app, |app, _| async move {
         app.admin().end_break("acme", "7").await
@@ -307,10 +278,7 @@ async fn simultaneous_break_starts_open_exactly_one_break(app: TestApp) {
         |e| matches!(e, AdminError::Action(a, ActionError::NotOnBreak) if a == "7"),
     );
     assert_eq!(ended.reason, winner.reason);
-    assert_eq!(
-        code(&app.call("agentOnBreak", json!({"ssid": f.ssid})).await),
-        1502
-    );
+    assert_eq!(app.call_code("agentOnBreak", f.by_ssid()).await, 1502);
     assert!(matches!(
         app.admin().end_break("acme", "7").await,
         Err(AdminError::Action(_, ActionError::NotOnBreak))
@@ -334,9 +302,8 @@ async fn simultaneous_wrap_up_starts_open_exactly_one_wrap_up(app: TestApp) {
         results,
         |e| matches!(e, AdminError::Action(a, ActionError::AlreadyInWrapUp) if a == "7"),
     );
-    let answer = app.call("wrapUp", json!({"ssid": f.ssid})).await;
-    assert_eq!(code(&answer), 0, "{answer}");
-    assert_eq!(answer["data"]["callId"], winner.call_id.as_str());
+    let data = app.call_ok("wrapUp", f.by_ssid()).await;
+    assert_eq!(data["callId"], winner.call_id.as_str());
 
     let results = race(&app, |app, _| async move {
         app.admin().end_wrap_up("acme", "7").await
@@ -347,10 +314,7 @@ async fn simultaneous_wrap_up_starts_open_exactly_one_wrap_up(app: TestApp) {
         |e| matches!(e, AdminError::Action(a, ActionError::NotInWrapUp) if a == "7"),
     );
     assert_eq!(ended.call_id, winner.call_id);
-    assert_eq!(
-        code(&app.call("wrapUp", json!({"ssid": f.ssid})).await),
-        1504
-    );
+    assert_eq!(app.call_code("wrapUp", f.by_ssid()).await, 1504);
     assert!(matches!(
         app.admin().end_wrap_up("acme", "7").await,
         Err(AdminError::Action(_, ActionError::NotInWrapUp))
@@ -385,8 +349,6 @@ async fn simultaneous_pings_all_succeed(app: TestApp) {
         assert_eq!(code(&answer), 0, "{answer}");
     }
     // The session is still good afterwards.
-    assert_eq!(
-        code(&app.call("agentOnBreak", json!({"ssid": *ssid})).await),
-        1502
-    );
+    let c = app.call_code("agentOnBreak", json!({"ssid": *ssid})).await;
+    assert_eq!(c, 1502);
 }

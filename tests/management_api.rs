@@ -6,8 +6,7 @@ mod common;
 use std::time::Duration;
 
 use agentprofile::domain::now_unix;
-use agentprofile::secrets;
-use common::{TestApp, code};
+use common::{INVALID_REQUEST, INVALID_TOKEN, JSON_UTF8, NOT_FOUND, TestApp, code, near_now};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -33,151 +32,6 @@ on_both_databases!(
 
 // ---------------------------------------------------------------- helpers
 
-/// A /v1 call with this Authorization header (or none): HTTP status, Content-Type, body.
-async fn send(
-    app: &TestApp,
-    method: Method,
-    path: &str,
-    authorization: Option<&str>,
-    body: Option<String>,
-) -> (u16, String, String) {
-    let mut req = app.client.request(method, format!("{}{path}", app.base));
-    if let Some(auth) = authorization {
-        req = req.header("authorization", auth);
-    }
-    if let Some(body) = body {
-        req = req.body(body);
-    }
-    let res = req.send().await.unwrap();
-    let status = res.status().as_u16();
-    let content_type = res
-        .headers()
-        .get("content-type")
-        .map(|v| v.to_str().unwrap().to_owned())
-        .unwrap_or_default();
-    (status, content_type, res.text().await.unwrap())
-}
-
-/// A /v1 call with the account's token: the HTTP status and the body as text.
-async fn v1_raw(
-    app: &TestApp,
-    method: Method,
-    path: &str,
-    token: &str,
-    body: Option<Value>,
-) -> (u16, String) {
-    let auth = format!("Bearer {token}");
-    let body = body.map(|b| b.to_string());
-    let (status, content_type, text) = send(app, method, path, Some(&auth), body).await;
-    assert_eq!(content_type, "application/json; charset=utf-8", "{path}");
-    (status, text)
-}
-
-/// A /v1 call: the HTTP status and the parsed answer.
-async fn v1(
-    app: &TestApp,
-    method: Method,
-    path: &str,
-    token: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let (status, text) = v1_raw(app, method.clone(), path, token, body).await;
-    let answer = serde_json::from_str(&text)
-        .unwrap_or_else(|_| panic!("{method} {path}: HTTP {status}, not JSON: {text}"));
-    (status, answer)
-}
-
-/// A /v1 call that must succeed with `want`; returns its `data`.
-async fn v1_ok(
-    app: &TestApp,
-    method: Method,
-    path: &str,
-    token: &str,
-    body: Option<Value>,
-    want: u16,
-) -> Value {
-    let (status, answer) = v1(app, method.clone(), path, token, body).await;
-    assert_eq!(status, want, "{method} {path}: {answer}");
-    assert_eq!(answer["status"], "success", "{answer}");
-    answer["data"].clone()
-}
-
-/// A /v1 call that must fail with exactly this status and envelope.
-async fn v1_err(
-    app: &TestApp,
-    method: Method,
-    path: &str,
-    token: &str,
-    body: Option<Value>,
-    want: (u16, u16),
-) {
-    let (status, text) = v1_raw(app, method.clone(), path, token, body.clone()).await;
-    let answer: Value = serde_json::from_str(&text).unwrap();
-    assert_eq!(
-        (status, code(&answer) as u16),
-        want,
-        "{method} {path} {body:?}: {text}"
-    );
-    match message(want.1) {
-        Some(msg) => assert_eq!(text, envelope(want.1, msg), "{method} {path}"),
-        None => assert!(
-            answer["message"]
-                .as_str()
-                .unwrap()
-                .starts_with("Missing required parameters:"),
-            "{text}"
-        ),
-    }
-}
-
-/// The exact message of a code (None for 1505, whose message names the parameters).
-fn message(code: u16) -> Option<&'static str> {
-    Some(match code {
-        1505 => return None,
-        1000 => "Invalid parameter(s)",
-        1001 => "Invalid data type",
-        1014 => "Invalid token (expired or invalid)",
-        1039 => "User account suspended",
-        1047 => "Invalid Request Data",
-        1502 => "On break is : 0",
-        1504 => "Agent not in wrap time",
-        1507 => "Agent already on break",
-        1508 => "Unknown break reason",
-        1510 => "Agent disabled",
-        1511 => "Agent already in wrap time",
-        1512 => "Not found",
-        1513 => "Already exists",
-        other => panic!("no message for {other} here: compare the text yourself"),
-    })
-}
-
-fn envelope(code: u16, message: &str) -> String {
-    format!(r#"{{"status":"error","message":"{message}","code":{code}}}"#)
-}
-
-/// A new account and an API token of it.
-async fn account(app: &TestApp, user_id: &str) -> String {
-    app.admin().create_account(user_id, "").await.unwrap();
-    app.admin().create_token(user_id).await.unwrap()
-}
-
-async fn create_agent(app: &TestApp, token: &str, body: Value) -> Value {
-    v1_ok(app, Method::POST, "/v1/agents", token, Some(body), 201).await
-}
-
-/// Logs the agent in through /v1; returns the ssid.
-async fn login(app: &TestApp, token: &str, agent_id: &str) -> String {
-    let path = format!("/v1/agents/{agent_id}/sessions");
-    let data = v1_ok(app, Method::POST, &path, token, None, 201).await;
-    data["ssid"].as_str().unwrap().to_owned()
-}
-
-/// An upstream call; must answer HTTP 200. Returns the envelope's code and the answer.
-async fn upstream(app: &TestApp, route: &str, body: Value) -> (u64, Value) {
-    let answer = app.call(route, body).await;
-    (code(&answer), answer)
-}
-
 /// Every item of a paged list, walking `nextCursor` with this page size; checks each page.
 async fn walk(app: &TestApp, token: &str, path: &str, limit: usize) -> Vec<Value> {
     let sep = if path.contains('?') { '&' } else { '?' };
@@ -188,7 +42,7 @@ async fn walk(app: &TestApp, token: &str, path: &str, limit: usize) -> Vec<Value
         if let Some(c) = &cursor {
             url.push_str(&format!("&cursor={c}"));
         }
-        let data = v1_ok(app, Method::GET, &url, token, None, 200).await;
+        let data = app.v1_get(&url, token).await;
         let page = data["items"].as_array().unwrap();
         assert!(page.len() <= limit, "{url}: {data}");
         items.extend(page.iter().cloned());
@@ -204,15 +58,17 @@ async fn walk(app: &TestApp, token: &str, path: &str, limit: usize) -> Vec<Value
     panic!("{path}: the cursor never reached the end");
 }
 
-/// An agent's (or, with `agent_id` None, the account's) whole history in one page.
-async fn history(app: &TestApp, token: &str, agent_id: Option<&str>) -> Vec<Value> {
-    let path = match agent_id {
-        Some(id) => format!("/v1/agents/{id}/events?limit=500"),
-        None => "/v1/events?limit=500".to_owned(),
-    };
-    let data = v1_ok(app, Method::GET, &path, token, None, 200).await;
-    assert_eq!(data["nextCursor"], Value::Null, "{data}");
-    data["items"].as_array().unwrap().clone()
+/// The account's whole history in one page.
+async fn account_history(app: &TestApp, token: &str) -> Vec<Value> {
+    app.events(token, "/v1/events?limit=500").await
+}
+
+/// Upstream calls made in this order, each of which must answer its code.
+async fn upstream_steps(app: &TestApp, steps: &[(&str, Value, u64)]) {
+    for (route, body, want) in steps {
+        let got = app.call_code(route, body.clone()).await;
+        assert_eq!(got, *want, "{route} {body}");
+    }
 }
 
 fn kinds_and_actors(events: &[Value]) -> Vec<(String, String)> {
@@ -231,36 +87,11 @@ fn ids(events: &[Value]) -> Vec<i64> {
     events.iter().map(|e| e["id"].as_i64().unwrap()).collect()
 }
 
-async fn token_actor(app: &TestApp, token: &str) -> String {
-    let (_, pk) = app
-        .store
-        .token_account(&secrets::hash(token))
-        .await
-        .unwrap()
-        .expect("token exists");
-    format!("token:{pk}")
-}
-
-async fn session_pk(app: &TestApp, ssid: &str) -> i64 {
-    let ctx = app.store.session(&secrets::hash(ssid)).await.unwrap();
-    ctx.expect("session exists").session.id
-}
-
-async fn roster(app: &TestApp, token: &str) -> Vec<Value> {
-    let data = v1_ok(app, Method::GET, "/v1/roster", token, None, 200).await;
-    data.as_array().unwrap().clone()
-}
-
-fn near_now(t: &Value) -> bool {
-    t.as_i64().is_some_and(|t| (t - now_unix()).abs() <= 2)
-}
-
 // ---------------------------------------------------------------- authentication
 
 async fn missing_or_bad_token_is_401_1014(app: TestApp) {
-    let token = account(&app, "acme").await;
-    create_agent(&app, &token, json!({"agentId": "7"})).await;
-    let bad = envelope(1014, "Invalid token (expired or invalid)");
+    let token = app.new_account("acme").await;
+    app.create_agent(&token, json!({"agentId": "7"})).await;
     let routes = [
         (Method::GET, "/v1/account"),
         (Method::PATCH, "/v1/account"),
@@ -287,24 +118,24 @@ async fn missing_or_bad_token_is_401_1014(app: TestApp) {
             Some(wrong.as_str()),
         ] {
             let body = Some(json!({"agentId": "8", "reason": "break", "callId": "x"}).to_string());
-            let (status, content_type, text) = send(&app, method.clone(), path, auth, body).await;
+            let (status, content_type, text) = app.send(method.clone(), path, auth, body).await;
             assert_eq!(
                 (status, text.as_str()),
-                (401, bad.as_str()),
+                (401, INVALID_TOKEN),
                 "{method} {path} {auth:?}"
             );
-            assert_eq!(content_type, "application/json; charset=utf-8");
+            assert_eq!(content_type, JSON_UTF8);
         }
     }
     // Nothing was done by those calls.
-    let agents = v1_ok(&app, Method::GET, "/v1/agents", &token, None, 200).await;
+    let agents = app.v1_get("/v1/agents", &token).await;
     assert_eq!(agents["items"].as_array().unwrap().len(), 1);
-    assert!(history(&app, &token, None).await.is_empty());
+    assert!(account_history(&app, &token).await.is_empty());
 }
 
 async fn suspended_account_is_403_1039(app: TestApp) {
-    let token = account(&app, "acme").await;
-    create_agent(&app, &token, json!({"agentId": "7"})).await;
+    let token = app.new_account("acme").await;
+    app.create_agent(&token, json!({"agentId": "7"})).await;
     app.admin().set_suspended("acme", true).await.unwrap();
     for (method, path) in [
         (Method::GET, "/v1/account"),
@@ -315,12 +146,12 @@ async fn suspended_account_is_403_1039(app: TestApp) {
         (Method::GET, "/v1/events"),
     ] {
         let body = Some(json!({"reason": "break"}));
-        v1_err(&app, method, path, &token, body, (403, 1039)).await;
+        app.v1_err(method, path, &token, body, (403, 1039)).await;
     }
     app.admin().set_suspended("acme", false).await.unwrap();
-    let data = v1_ok(&app, Method::GET, "/v1/account", &token, None, 200).await;
+    let data = app.v1_get("/v1/account", &token).await;
     assert_eq!(data["userId"], "acme");
-    assert!(history(&app, &token, None).await.is_empty());
+    assert!(account_history(&app, &token).await.is_empty());
 }
 
 // ---------------------------------------------------------------- account and agents
@@ -332,28 +163,21 @@ async fn account_shows_and_patches_its_wrap_policy(app: TestApp) {
         .unwrap();
     let token = app.admin().create_token("acme").await.unwrap();
     let path = "/v1/account";
-    let data = v1_ok(&app, Method::GET, path, &token, None, 200).await;
+    let data = app.v1_get(path, &token).await;
     assert_eq!(
         data,
         json!({"userId": "acme", "name": "Acme Inc", "wrapSeconds": 60, "wrapMode": "timed"})
     );
-    let data = v1_ok(
-        &app,
-        Method::PATCH,
-        path,
-        &token,
-        Some(json!({"wrapSeconds": 30})),
-        200,
-    )
-    .await;
+    let body = Some(json!({"wrapSeconds": 30}));
+    let data = app.v1_ok(Method::PATCH, path, &token, body, 200).await;
     assert_eq!(data["wrapSeconds"], 30);
     assert_eq!(data["wrapMode"], "timed");
     let body = Some(json!({"wrapMode": "untimed"}));
-    let data = v1_ok(&app, Method::PATCH, path, &token, body, 200).await;
+    let data = app.v1_ok(Method::PATCH, path, &token, body, 200).await;
     assert_eq!(data["wrapSeconds"], 30);
     assert_eq!(data["wrapMode"], "untimed");
     // An empty patch changes nothing.
-    let data = v1_ok(&app, Method::PATCH, path, &token, None, 200).await;
+    let data = app.v1_ok(Method::PATCH, path, &token, None, 200).await;
     assert_eq!(
         data,
         json!({"userId": "acme", "name": "Acme Inc", "wrapSeconds": 30, "wrapMode": "untimed"})
@@ -366,23 +190,23 @@ async fn account_shows_and_patches_its_wrap_policy(app: TestApp) {
         (json!({"wrapSeconds": "30"}), 1001),
         (json!({"wrapSeconds": 1.5}), 1001),
     ] {
-        v1_err(&app, Method::PATCH, path, &token, Some(body), (422, want)).await;
+        app.v1_err(Method::PATCH, path, &token, Some(body), (422, want))
+            .await;
     }
     let auth = format!("Bearer {token}");
     let broken = Some("{\"wrapSeconds\":".to_owned());
-    let (status, _, text) = send(&app, Method::PATCH, path, Some(&auth), broken).await;
-    assert_eq!(
-        (status, text),
-        (422, envelope(1047, "Invalid Request Data"))
-    );
-    let data = v1_ok(&app, Method::GET, path, &token, None, 200).await;
+    let (status, _, text) = app.send(Method::PATCH, path, Some(&auth), broken).await;
+    assert_eq!((status, text.as_str()), (422, INVALID_REQUEST));
+    let data = app.v1_get(path, &token).await;
     assert_eq!(data["wrapSeconds"], 30);
     assert_eq!(data["wrapMode"], "untimed");
 }
 
 async fn agents_are_created_shown_and_patched(app: TestApp) {
-    let token = account(&app, "acme").await;
-    let data = create_agent(&app, &token, json!({"agentId": "101", "name": "Ann"})).await;
+    let token = app.new_account("acme").await;
+    let data = app
+        .create_agent(&token, json!({"agentId": "101", "name": "Ann"}))
+        .await;
     let ann = json!({
         "agentId": "101", "name": "Ann", "wrapSeconds": null, "wrapMode": null,
         "effectiveWrap": {"seconds": 60, "mode": "timed"}, "disabled": false
@@ -390,7 +214,7 @@ async fn agents_are_created_shown_and_patched(app: TestApp) {
     assert_eq!(data, ann);
     // An integer id, and wrap-up overrides at creation.
     let body = json!({"agentId": 102, "name": "Bob", "wrapSeconds": 20, "wrapMode": "forced"});
-    let data = create_agent(&app, &token, body).await;
+    let data = app.create_agent(&token, body).await;
     assert_eq!(
         data,
         json!({
@@ -399,7 +223,7 @@ async fn agents_are_created_shown_and_patched(app: TestApp) {
         })
     );
     // Without a name.
-    let data = create_agent(&app, &token, json!({"agentId": " 103 "})).await;
+    let data = app.create_agent(&token, json!({"agentId": " 103 "})).await;
     assert_eq!(data["agentId"], "103");
     assert_eq!(data["name"], "");
 
@@ -415,16 +239,15 @@ async fn agents_are_created_shown_and_patched(app: TestApp) {
         (json!({"agentId": "104", "wrapMode": "never"}), (422, 1001)),
         (json!({"agentId": "104", "name": 5}), (422, 1001)),
     ] {
-        let (status, text) = v1_raw(&app, Method::POST, path, &token, Some(body.clone())).await;
-        let answer: Value = serde_json::from_str(&text).unwrap();
-        assert_eq!((status, code(&answer)), want, "{body}: {text}");
+        let (status, answer) = app.v1(Method::POST, path, &token, Some(body.clone())).await;
+        assert_eq!((status, code(&answer)), want, "{body}: {answer}");
         if want.1 == 1505 {
             assert_eq!(answer["message"], "Missing required parameters:agentId");
         }
     }
-    let data = v1_ok(&app, Method::GET, "/v1/agents/101", &token, None, 200).await;
+    let data = app.v1_get("/v1/agents/101", &token).await;
     assert_eq!(data, ann, "a refused duplicate changed nothing");
-    let (status, answer) = v1(&app, Method::GET, "/v1/agents/104", &token, None).await;
+    let (status, answer) = app.v1(Method::GET, "/v1/agents/104", &token, None).await;
     assert_eq!(
         (status, code(&answer)),
         (404, 1512),
@@ -433,15 +256,8 @@ async fn agents_are_created_shown_and_patched(app: TestApp) {
 
     // Patch.
     let path = "/v1/agents/101";
-    let data = v1_ok(
-        &app,
-        Method::PATCH,
-        path,
-        &token,
-        Some(json!({"name": "Annie"})),
-        200,
-    )
-    .await;
+    let body = Some(json!({"name": "Annie"}));
+    let data = app.v1_ok(Method::PATCH, path, &token, body, 200).await;
     assert_eq!(data["name"], "Annie");
     assert_eq!(data["wrapSeconds"], Value::Null);
     for (body, want) in [
@@ -449,18 +265,13 @@ async fn agents_are_created_shown_and_patched(app: TestApp) {
         (json!({"wrapMode": "later"}), 1001),
         (json!({"name": 7}), 1001),
     ] {
-        v1_err(&app, Method::PATCH, path, &token, Some(body), (422, want)).await;
+        app.v1_err(Method::PATCH, path, &token, Some(body), (422, want))
+            .await;
     }
-    v1_err(
-        &app,
-        Method::PATCH,
-        "/v1/agents/nope",
-        &token,
-        Some(json!({"name": "x"})),
-        (404, 1512),
-    )
-    .await;
-    let data = v1_ok(&app, Method::GET, path, &token, None, 200).await;
+    let body = Some(json!({"name": "x"}));
+    app.v1_err(Method::PATCH, "/v1/agents/nope", &token, body, (404, 1512))
+        .await;
+    let data = app.v1_get(path, &token).await;
     assert_eq!(data["name"], "Annie");
     assert_eq!(
         data["effectiveWrap"],
@@ -469,14 +280,15 @@ async fn agents_are_created_shown_and_patched(app: TestApp) {
 }
 
 async fn agent_list_walks_in_creation_order(app: TestApp) {
-    let token = account(&app, "acme").await;
-    let other = account(&app, "globex").await;
+    let token = app.new_account("acme").await;
+    let other = app.new_account("globex").await;
     // Creation order differs from text order.
     let created = ["z", "10", "9", "a", "b-2"];
     for (i, id) in created.iter().enumerate() {
-        create_agent(&app, &token, json!({ "agentId": id })).await;
+        app.create_agent(&token, json!({ "agentId": id })).await;
         if i == 1 {
-            create_agent(&app, &other, json!({"agentId": "foreign"})).await;
+            app.create_agent(&other, json!({"agentId": "foreign"}))
+                .await;
         }
     }
     for limit in [1, 2, 3, 5, 6, 500] {
@@ -488,7 +300,7 @@ async fn agent_list_walks_in_creation_order(app: TestApp) {
         assert_eq!(got, created, "limit {limit}");
     }
     // The default page holds them all.
-    let data = v1_ok(&app, Method::GET, "/v1/agents", &token, None, 200).await;
+    let data = app.v1_get("/v1/agents", &token).await;
     assert_eq!(data["items"].as_array().unwrap().len(), 5);
     assert_eq!(data["nextCursor"], Value::Null);
     for (query, want) in [
@@ -500,15 +312,16 @@ async fn agent_list_walks_in_creation_order(app: TestApp) {
         ("cursor=-3", 1000),
     ] {
         let path = format!("/v1/agents?{query}");
-        v1_err(&app, Method::GET, &path, &token, None, (422, want)).await;
+        app.v1_err(Method::GET, &path, &token, None, (422, want))
+            .await;
     }
 }
 
 async fn unknown_and_foreign_agents_answer_identical_404s(app: TestApp) {
-    let a = account(&app, "acme").await;
-    let b = account(&app, "globex").await;
-    create_agent(&app, &a, json!({"agentId": "7"})).await;
-    let ssid = login(&app, &a, "7").await;
+    let a = app.new_account("acme").await;
+    let b = app.new_account("globex").await;
+    app.create_agent(&a, json!({"agentId": "7"})).await;
+    let ssid = app.login(&a, "7").await;
     let body = json!({"reason": "break", "callId": "c", "cNumber": "1", "name": "x"});
     for (method, tail) in [
         (Method::GET, ""),
@@ -525,68 +338,65 @@ async fn unknown_and_foreign_agents_answer_identical_404s(app: TestApp) {
     ] {
         let foreign = format!("/v1/agents/7{tail}");
         let unknown = format!("/v1/agents/nobody{tail}");
-        let got_foreign = v1_raw(&app, method.clone(), &foreign, &b, Some(body.clone())).await;
-        let got_unknown = v1_raw(&app, method.clone(), &unknown, &b, Some(body.clone())).await;
+        let got_foreign = app
+            .v1_raw(method.clone(), &foreign, &b, Some(body.clone()))
+            .await;
+        let got_unknown = app
+            .v1_raw(method.clone(), &unknown, &b, Some(body.clone()))
+            .await;
         assert_eq!(
             got_foreign,
-            (404, envelope(1512, "Not found")),
+            (404, NOT_FOUND.to_owned()),
             "{method} {foreign}"
         );
         assert_eq!(got_foreign, got_unknown, "{method} {tail}");
     }
-    let foreign = v1_raw(&app, Method::GET, "/v1/events?agentId=7", &b, None).await;
-    let unknown = v1_raw(&app, Method::GET, "/v1/events?agentId=nobody", &b, None).await;
-    assert_eq!(foreign, (404, envelope(1512, "Not found")));
+    let foreign = app
+        .v1_raw(Method::GET, "/v1/events?agentId=7", &b, None)
+        .await;
+    let unknown = app
+        .v1_raw(Method::GET, "/v1/events?agentId=nobody", &b, None)
+        .await;
+    assert_eq!(foreign, (404, NOT_FOUND.to_owned()));
     assert_eq!(foreign, unknown);
 
     // A's agent is untouched: enabled, logged in, no break, no wrap-up, only its login.
-    let data = v1_ok(&app, Method::GET, "/v1/agents/7", &a, None, 200).await;
+    let data = app.v1_get("/v1/agents/7", &a).await;
     assert_eq!(data["disabled"], false);
     assert_eq!(data["name"], "");
-    let (c, _) = upstream(&app, "agentOnBreak", json!({ "ssid": ssid })).await;
+    let c = app.call_code("agentOnBreak", json!({ "ssid": ssid })).await;
     assert_eq!(c, 1502);
-    let (c, _) = upstream(&app, "wrapUp", json!({ "ssid": ssid })).await;
-    assert_eq!(c, 1504);
-    let events = history(&app, &a, Some("7")).await;
+    assert_eq!(app.call_code("wrapUp", json!({ "ssid": ssid })).await, 1504);
+    let events = app.history(&a, "7").await;
     assert_eq!(kinds_and_actors(&events).len(), 1, "{events:?}");
     assert_eq!(events[0]["kind"], "login");
 }
 
 async fn accounts_never_see_each_other(app: TestApp) {
-    let a = account(&app, "acme").await;
-    let b = account(&app, "globex").await;
-    create_agent(&app, &a, json!({"agentId": "7", "name": "A7"})).await;
-    create_agent(&app, &a, json!({"agentId": "8", "name": "A8"})).await;
-    create_agent(&app, &b, json!({"agentId": "7", "name": "B7"})).await;
-    let a_ssid = login(&app, &a, "7").await;
-    let b_ssid = login(&app, &b, "7").await;
-    v1_ok(
-        &app,
-        Method::POST,
-        "/v1/agents/7/break",
-        &a,
-        Some(json!({"reason": "lunch"})),
-        201,
-    )
-    .await;
+    let a = app.new_account("acme").await;
+    let b = app.new_account("globex").await;
+    app.create_agent(&a, json!({"agentId": "7", "name": "A7"}))
+        .await;
+    app.create_agent(&a, json!({"agentId": "8", "name": "A8"}))
+        .await;
+    app.create_agent(&b, json!({"agentId": "7", "name": "B7"}))
+        .await;
+    let a_ssid = app.login(&a, "7").await;
+    let b_ssid = app.login(&b, "7").await;
+    let body = Some(json!({"reason": "lunch"}));
+    app.v1_ok(Method::POST, "/v1/agents/7/break", &a, body, 201)
+        .await;
     let body = json!({"callId": "a-call", "cNumber": "1"});
-    v1_ok(
-        &app,
-        Method::POST,
-        "/v1/agents/8/wrap-up",
-        &a,
-        Some(body),
-        201,
-    )
-    .await;
+    app.v1_ok(Method::POST, "/v1/agents/8/wrap-up", &a, Some(body), 201)
+        .await;
 
     // B's roster, list and history hold only B's agent.
-    let entries = roster(&app, &b).await;
+    let entries = app.roster(&b).await;
     assert_eq!(entries.len(), 1, "{entries:?}");
     assert_eq!(entries[0]["name"], "B7");
     assert_eq!(entries[0]["state"], "available");
     assert_eq!(entries[0]["break"], Value::Null);
-    let agents = v1_ok(&app, Method::GET, "/v1/agents", &b, None, 200).await;
+    let agents = app.v1_get("/v1/agents", &b).await;
     let names: Vec<&Value> = agents["items"]
         .as_array()
         .unwrap()
@@ -594,50 +404,39 @@ async fn accounts_never_see_each_other(app: TestApp) {
         .map(|a| &a["name"])
         .collect();
     assert_eq!(names, vec!["B7"]);
-    let b_events = history(&app, &b, None).await;
+    let b_events = account_history(&app, &b).await;
     assert_eq!(
         kinds_and_actors(&b_events),
-        vec![("login".to_owned(), token_actor(&app, &b).await)]
+        vec![("login".to_owned(), app.token_actor(&b).await)]
     );
-    let b_agent_events = history(&app, &b, Some("7")).await;
+    let b_agent_events = app.history(&b, "7").await;
     assert_eq!(b_agent_events, b_events);
     let walked = walk(&app, &b, "/v1/events", 1).await;
     assert_eq!(walked, b_events);
     // B's "7" is its own agent: not on break.
-    let data = v1_ok(&app, Method::GET, "/v1/agents/7", &b, None, 200).await;
+    let data = app.v1_get("/v1/agents/7", &b).await;
     assert_eq!(data["name"], "B7");
-    let (c, _) = upstream(&app, "agentOnBreak", json!({ "ssid": b_ssid })).await;
+    let c = app
+        .call_code("agentOnBreak", json!({ "ssid": b_ssid }))
+        .await;
     assert_eq!(c, 1502);
     // B cannot log A's session out, nor end A's break.
     let body = Some(json!({ "ssid": a_ssid }));
-    v1_err(
-        &app,
-        Method::POST,
-        "/v1/sessions/logout",
-        &b,
-        body,
-        (404, 1512),
-    )
-    .await;
-    let (c, _) = upstream(&app, "agentOnBreak", json!({ "ssid": a_ssid })).await;
+    app.v1_err(Method::POST, "/v1/sessions/logout", &b, body, (404, 1512))
+        .await;
+    let c = app
+        .call_code("agentOnBreak", json!({ "ssid": a_ssid }))
+        .await;
     assert_eq!(c, 0, "A's session and break are untouched");
-    v1_err(
-        &app,
-        Method::DELETE,
-        "/v1/agents/7/break",
-        &b,
-        None,
-        (409, 1502),
-    )
-    .await;
-    let (c, _) = upstream(&app, "agentOnBreak", json!({ "ssid": a_ssid })).await;
-    assert_eq!(c, 0);
+    app.v1_err(Method::DELETE, "/v1/agents/7/break", &b, None, (409, 1502))
+        .await;
+    app.call_ok("agentOnBreak", json!({ "ssid": a_ssid })).await;
 
     // A sees its own two agents and none of B's.
-    let entries = roster(&app, &a).await;
+    let entries = app.roster(&a).await;
     let names: Vec<&Value> = entries.iter().map(|e| &e["name"]).collect();
     assert_eq!(names, vec!["A7", "A8"]);
-    let a_events = history(&app, &a, None).await;
+    let a_events = account_history(&app, &a).await;
     assert!(
         a_events
             .iter()
@@ -651,17 +450,11 @@ async fn accounts_never_see_each_other(app: TestApp) {
 // ---------------------------------------------------------------- sessions, breaks, wrap-ups
 
 async fn sessions_log_in_and_out(app: TestApp) {
-    let token = account(&app, "acme").await;
-    create_agent(&app, &token, json!({"agentId": "7"})).await;
-    let data = v1_ok(
-        &app,
-        Method::POST,
-        "/v1/agents/7/sessions",
-        &token,
-        None,
-        201,
-    )
-    .await;
+    let token = app.new_account("acme").await;
+    app.create_agent(&token, json!({"agentId": "7"})).await;
+    let data = app
+        .v1_ok(Method::POST, "/v1/agents/7/sessions", &token, None, 201)
+        .await;
     let mut keys: Vec<&String> = data.as_object().unwrap().keys().collect();
     keys.sort();
     assert_eq!(keys, vec!["expiresAt", "ssid"]);
@@ -671,92 +464,53 @@ async fn sessions_log_in_and_out(app: TestApp) {
     assert!((expires - now_unix() - 43200).abs() <= 2, "{data}");
 
     // The ssid works upstream.
-    let (c, _) = upstream(&app, "agentOnBreak", json!({ "ssid": ssid })).await;
+    let c = app.call_code("agentOnBreak", json!({ "ssid": ssid })).await;
     assert_eq!(c, 1502);
-    let (c, answer) = upstream(
-        &app,
-        "setWebPingTime",
-        json!({"ssid": ssid, "mic_perm": "granted"}),
-    )
-    .await;
-    assert_eq!(c, 0, "{answer}");
-    let entry = &roster(&app, &token).await[0];
+    let ping = json!({"ssid": ssid, "mic_perm": "granted"});
+    app.call_ok("setWebPingTime", ping).await;
+    let entry = &app.roster(&token).await[0];
     assert_eq!(entry["state"], "available");
     assert_eq!(entry["loggedIn"], true);
 
     // One session out by its ssid.
+    let logout = "/v1/sessions/logout";
     let body = Some(json!({ "ssid": ssid }));
-    let data = v1_ok(
-        &app,
-        Method::POST,
-        "/v1/sessions/logout",
-        &token,
-        body.clone(),
-        200,
-    )
-    .await;
+    let data = app.v1_ok(Method::POST, logout, &token, body, 200).await;
     assert_eq!(data, json!({"loggedOut": 1}));
-    v1_err(
-        &app,
-        Method::POST,
-        "/v1/sessions/logout",
-        &token,
-        body,
-        (404, 1512),
-    )
-    .await;
-    let body = Some(json!({"ssid": "never-issued"}));
-    v1_err(
-        &app,
-        Method::POST,
-        "/v1/sessions/logout",
-        &token,
-        body,
-        (404, 1512),
-    )
-    .await;
-    v1_err(
-        &app,
-        Method::POST,
-        "/v1/sessions/logout",
-        &token,
-        Some(json!({})),
-        (422, 1505),
-    )
-    .await;
-    v1_err(
-        &app,
-        Method::POST,
-        "/v1/sessions/logout",
-        &token,
-        Some(json!({"ssid": 5})),
-        (422, 1001),
-    )
-    .await;
-    let (c, _) = upstream(&app, "agentOnBreak", json!({ "ssid": ssid })).await;
-    assert_eq!(c, 1000);
-    let (c, _) = upstream(&app, "setWebPingTime", json!({"ssid": ssid, "mic_perm": 1})).await;
-    assert_eq!(c, 1503);
-    let entry = &roster(&app, &token).await[0];
+    for (body, want) in [
+        (json!({ "ssid": ssid }), (404, 1512)),
+        (json!({"ssid": "never-issued"}), (404, 1512)),
+        (json!({}), (422, 1505)),
+        (json!({"ssid": 5}), (422, 1001)),
+    ] {
+        app.v1_err(Method::POST, logout, &token, Some(body), want)
+            .await;
+    }
+    let steps = [
+        ("agentOnBreak", json!({ "ssid": ssid }), 1000),
+        ("setWebPingTime", json!({"ssid": ssid, "mic_perm": 1}), 1503),
+    ];
+    upstream_steps(&app, &steps).await;
+    let entry = &app.roster(&token).await[0];
     assert_eq!(entry["state"], "offline");
     assert_eq!(entry["loggedIn"], false);
 
     // All sessions out at once.
-    let s1 = login(&app, &token, "7").await;
-    let s2 = login(&app, &token, "7").await;
+    let s1 = app.login(&token, "7").await;
+    let s2 = app.login(&token, "7").await;
     assert_ne!(s1, s2);
     let path = "/v1/agents/7/sessions";
-    let data = v1_ok(&app, Method::DELETE, path, &token, None, 200).await;
+    let data = app.v1_ok(Method::DELETE, path, &token, None, 200).await;
     assert_eq!(data, json!({"loggedOut": 2}));
-    let data = v1_ok(&app, Method::DELETE, path, &token, None, 200).await;
+    let data = app.v1_ok(Method::DELETE, path, &token, None, 200).await;
     assert_eq!(data, json!({"loggedOut": 0}));
     for s in [&s1, &s2] {
-        let (c, _) = upstream(&app, "agentOnBreak", json!({ "ssid": s })).await;
+        let c = app.call_code("agentOnBreak", json!({ "ssid": s })).await;
         assert_eq!(c, 1000);
     }
-    let token_actor = token_actor(&app, &token).await;
-    let events = history(&app, &token, Some("7")).await;
-    let session = session_pk(&app, &ssid).await;
+    let token_actor = app.token_actor(&token).await;
+    let events = app.history(&token, "7").await;
+    let session = app.session_pk(&ssid).await;
     let want: Vec<(String, String)> = [
         ("login", token_actor.clone()),
         ("mic.change", format!("session:{session}")),
@@ -776,49 +530,24 @@ async fn sessions_log_in_and_out(app: TestApp) {
 }
 
 async fn breaks_through_v1(app: TestApp) {
-    let token = account(&app, "acme").await;
-    create_agent(&app, &token, json!({"agentId": "7"})).await;
-    let ssid = login(&app, &token, "7").await;
+    let token = app.new_account("acme").await;
+    app.create_agent(&token, json!({"agentId": "7"})).await;
+    let ssid = app.login(&token, "7").await;
     let path = "/v1/agents/7/break";
-    v1_err(&app, Method::POST, path, &token, None, (422, 1505)).await;
-    v1_err(
-        &app,
-        Method::POST,
-        path,
-        &token,
-        Some(json!({"reason": " "})),
-        (422, 1505),
-    )
-    .await;
-    v1_err(
-        &app,
-        Method::POST,
-        path,
-        &token,
-        Some(json!({"reason": 3})),
-        (422, 1001),
-    )
-    .await;
-    v1_err(
-        &app,
-        Method::POST,
-        path,
-        &token,
-        Some(json!({"reason": "nap"})),
-        (422, 1508),
-    )
-    .await;
-    v1_err(&app, Method::DELETE, path, &token, None, (409, 1502)).await;
+    for (body, want) in [
+        (None, 1505),
+        (Some(json!({"reason": " "})), 1505),
+        (Some(json!({"reason": 3})), 1001),
+        (Some(json!({"reason": "nap"})), 1508),
+    ] {
+        app.v1_err(Method::POST, path, &token, body, (422, want))
+            .await;
+    }
+    app.v1_err(Method::DELETE, path, &token, None, (409, 1502))
+        .await;
 
-    let data = v1_ok(
-        &app,
-        Method::POST,
-        path,
-        &token,
-        Some(json!({"reason": "Lunch"})),
-        201,
-    )
-    .await;
+    let body = Some(json!({"reason": "Lunch"}));
+    let data = app.v1_ok(Method::POST, path, &token, body, 201).await;
     let started = data["breakSTime"].clone();
     assert!(near_now(&started), "{data}");
     assert_eq!(
@@ -826,28 +555,22 @@ async fn breaks_through_v1(app: TestApp) {
         json!({"reason": "Lunch", "reasonCode": "lunch", "breakSTime": started,
                "currentDuration": 0, "limit": 3600, "overLimit": false})
     );
-    v1_err(
-        &app,
-        Method::POST,
-        path,
-        &token,
-        Some(json!({"reason": "break"})),
-        (409, 1507),
-    )
-    .await;
-    let (c, answer) = upstream(&app, "agentOnBreak", json!({ "ssid": ssid })).await;
-    assert_eq!(c, 0);
-    assert_eq!(answer["data"]["breakDetail"]["breakSTime"], started);
+    let body = Some(json!({"reason": "break"}));
+    app.v1_err(Method::POST, path, &token, body, (409, 1507))
+        .await;
+    let on_break = app.call_ok("agentOnBreak", json!({ "ssid": ssid })).await;
+    assert_eq!(on_break["breakDetail"]["breakSTime"], started);
 
-    let data = v1_ok(&app, Method::DELETE, path, &token, None, 200).await;
+    let data = app.v1_ok(Method::DELETE, path, &token, None, 200).await;
     assert_eq!(data["reasonCode"], "lunch");
     assert_eq!(data["breakSTime"], started);
-    v1_err(&app, Method::DELETE, path, &token, None, (409, 1502)).await;
-    let (c, _) = upstream(&app, "agentOnBreak", json!({ "ssid": ssid })).await;
+    app.v1_err(Method::DELETE, path, &token, None, (409, 1502))
+        .await;
+    let c = app.call_code("agentOnBreak", json!({ "ssid": ssid })).await;
     assert_eq!(c, 1502);
 
-    let actor = token_actor(&app, &token).await;
-    let events = history(&app, &token, Some("7")).await;
+    let actor = app.token_actor(&token).await;
+    let events = app.history(&token, "7").await;
     let got = kinds_and_actors(&events);
     let want: Vec<(String, String)> = ["login", "break.start", "break.end"]
         .into_iter()
@@ -863,8 +586,8 @@ async fn breaks_through_v1(app: TestApp) {
 }
 
 async fn wrap_ups_through_v1_refuse_bad_input(app: TestApp) {
-    let token = account(&app, "acme").await;
-    create_agent(&app, &token, json!({"agentId": "7"})).await;
+    let token = app.new_account("acme").await;
+    app.create_agent(&token, json!({"agentId": "7"})).await;
     let path = "/v1/agents/7/wrap-up";
     for (body, want) in [
         (json!({"cNumber": "1"}), (422, 1505)),
@@ -874,57 +597,41 @@ async fn wrap_ups_through_v1_refuse_bad_input(app: TestApp) {
         (json!({"callId": "c", "seconds": -1}), (422, 1000)),
         (json!({"callId": "c", "seconds": "10"}), (422, 1001)),
     ] {
-        v1_err(&app, Method::POST, path, &token, Some(body), want).await;
+        app.v1_err(Method::POST, path, &token, Some(body), want)
+            .await;
     }
-    v1_err(&app, Method::DELETE, path, &token, None, (409, 1504)).await;
+    app.v1_err(Method::DELETE, path, &token, None, (409, 1504))
+        .await;
     // cNumber may be left out.
-    let data = v1_ok(
-        &app,
-        Method::POST,
-        path,
-        &token,
-        Some(json!({"callId": "c-1"})),
-        201,
-    )
-    .await;
+    let body = Some(json!({"callId": "c-1"}));
+    let data = app.v1_ok(Method::POST, path, &token, body, 201).await;
     assert_eq!(data["cNumber"], "");
     assert_eq!(data["callId"], "c-1");
-    v1_err(
-        &app,
-        Method::POST,
-        path,
-        &token,
-        Some(json!({"callId": "c-2"})),
-        (409, 1511),
-    )
-    .await;
-    let data = v1_ok(&app, Method::DELETE, path, &token, None, 200).await;
+    let body = Some(json!({"callId": "c-2"}));
+    app.v1_err(Method::POST, path, &token, body, (409, 1511))
+        .await;
+    let data = app.v1_ok(Method::DELETE, path, &token, None, 200).await;
     assert_eq!(data["callId"], "c-1");
     assert!(near_now(&data["endedAt"]), "{data}");
-    v1_err(&app, Method::DELETE, path, &token, None, (409, 1504)).await;
-    let events = history(&app, &token, Some("7")).await;
+    app.v1_err(Method::DELETE, path, &token, None, (409, 1504))
+        .await;
+    let events = app.history(&token, "7").await;
     let kinds: Vec<&Value> = events.iter().map(|e| &e["kind"]).collect();
     assert_eq!(kinds, vec!["wrap.start", "wrap.end"]);
 }
 
 async fn break_reasons_are_created_and_patched(app: TestApp) {
-    let token = account(&app, "acme").await;
+    let token = app.new_account("acme").await;
     let path = "/v1/break-reasons";
     let body = json!({"code": "coaching", "label": "Coaching", "limitSeconds": 1200});
-    let data = v1_ok(&app, Method::POST, path, &token, Some(body), 201).await;
+    let data = app.create_reason(&token, body).await;
     assert_eq!(
         data,
         json!({"code": "coaching", "label": "Coaching", "limitSeconds": 1200, "active": true})
     );
-    let data = v1_ok(
-        &app,
-        Method::POST,
-        path,
-        &token,
-        Some(json!({"code": "nap", "label": "Nap"})),
-        201,
-    )
-    .await;
+    let data = app
+        .create_reason(&token, json!({"code": "nap", "label": "Nap"}))
+        .await;
     assert_eq!(data["limitSeconds"], Value::Null);
     for (body, want) in [
         (json!({"code": "coaching", "label": "Again"}), (409, 1513)),
@@ -946,9 +653,10 @@ async fn break_reasons_are_created_and_patched(app: TestApp) {
         ),
         (json!({"code": 1, "label": "X"}), (422, 1001)),
     ] {
-        v1_err(&app, Method::POST, path, &token, Some(body), want).await;
+        app.v1_err(Method::POST, path, &token, Some(body), want)
+            .await;
     }
-    let list = v1_ok(&app, Method::GET, path, &token, None, 200).await;
+    let list = app.v1_get(path, &token).await;
     let codes: Vec<&Value> = list
         .as_array()
         .unwrap()
@@ -963,119 +671,77 @@ async fn break_reasons_are_created_and_patched(app: TestApp) {
     );
 
     let one = "/v1/break-reasons/coaching";
-    let data = v1_ok(
-        &app,
-        Method::PATCH,
-        one,
-        &token,
-        Some(json!({"label": "1:1 coaching"})),
-        200,
-    )
-    .await;
+    let body = Some(json!({"label": "1:1 coaching"}));
+    let data = app.v1_ok(Method::PATCH, one, &token, body, 200).await;
     assert_eq!(
         data,
         json!({"code": "coaching", "label": "1:1 coaching", "limitSeconds": 1200, "active": true})
     );
-    let data = v1_ok(
-        &app,
-        Method::PATCH,
-        one,
-        &token,
-        Some(json!({"limitSeconds": null})),
-        200,
-    )
-    .await;
+    let body = Some(json!({"limitSeconds": null}));
+    let data = app.v1_ok(Method::PATCH, one, &token, body, 200).await;
     assert_eq!(data["limitSeconds"], Value::Null);
     assert_eq!(data["label"], "1:1 coaching");
-    let data = v1_ok(
-        &app,
-        Method::PATCH,
-        one,
-        &token,
-        Some(json!({"limitSeconds": 30, "active": false})),
-        200,
-    )
-    .await;
+    let body = Some(json!({"limitSeconds": 30, "active": false}));
+    let data = app.v1_ok(Method::PATCH, one, &token, body, 200).await;
     assert_eq!(
         data,
         json!({"code": "coaching", "label": "1:1 coaching", "limitSeconds": 30, "active": false})
     );
     // An empty patch keeps everything.
-    let same = v1_ok(&app, Method::PATCH, one, &token, Some(json!({})), 200).await;
+    let same = app
+        .v1_ok(Method::PATCH, one, &token, Some(json!({})), 200)
+        .await;
     assert_eq!(same, data);
     for (body, want) in [
         (json!({"limitSeconds": 0}), 1000),
         (json!({"label": ""}), 1505),
         (json!({"active": "no"}), 1001),
     ] {
-        v1_err(&app, Method::PATCH, one, &token, Some(body), (422, want)).await;
+        app.v1_err(Method::PATCH, one, &token, Some(body), (422, want))
+            .await;
     }
     let missing = "/v1/break-reasons/unknown";
-    v1_err(
-        &app,
-        Method::PATCH,
-        missing,
-        &token,
-        Some(json!({"label": "X"})),
-        (404, 1512),
-    )
-    .await;
+    let body = Some(json!({"label": "X"}));
+    app.v1_err(Method::PATCH, missing, &token, body, (404, 1512))
+        .await;
     // Another account's reason is not found here.
-    let other = account(&app, "globex").await;
-    v1_err(
-        &app,
-        Method::PATCH,
-        one,
-        &other,
-        Some(json!({"label": "Mine"})),
-        (404, 1512),
-    )
-    .await;
-    let list = v1_ok(&app, Method::GET, path, &token, None, 200).await;
+    let other = app.new_account("globex").await;
+    let body = Some(json!({"label": "Mine"}));
+    app.v1_err(Method::PATCH, one, &other, body, (404, 1512))
+        .await;
+    let list = app.v1_get(path, &token).await;
     assert_eq!(list[5], data);
 }
 
 async fn disable_logs_out_and_ends_break_and_wrap_up(app: TestApp) {
-    let token = account(&app, "acme").await;
-    create_agent(&app, &token, json!({"agentId": "7", "name": "Ann"})).await;
-    let s1 = login(&app, &token, "7").await;
-    let s2 = login(&app, &token, "7").await;
-    let (c, _) = upstream(&app, "startBreak", json!({"ssid": s1, "reason": "break"})).await;
-    assert_eq!(c, 0);
-    let body = json!({"callId": "c-1", "cNumber": "+1"});
-    v1_ok(
-        &app,
-        Method::POST,
-        "/v1/agents/7/wrap-up",
-        &token,
-        Some(body),
-        201,
-    )
-    .await;
-    let before = history(&app, &token, Some("7")).await.len();
+    let token = app.new_account("acme").await;
+    app.create_agent(&token, json!({"agentId": "7", "name": "Ann"}))
+        .await;
+    let s1 = app.login(&token, "7").await;
+    let s2 = app.login(&token, "7").await;
+    app.call_ok("startBreak", json!({"ssid": s1, "reason": "break"}))
+        .await;
+    let body = Some(json!({"callId": "c-1", "cNumber": "+1"}));
+    app.v1_ok(Method::POST, "/v1/agents/7/wrap-up", &token, body, 201)
+        .await;
+    let before = app.history(&token, "7").await.len();
 
-    let data = v1_ok(
-        &app,
-        Method::POST,
-        "/v1/agents/7/disable",
-        &token,
-        None,
-        200,
-    )
-    .await;
+    let data = app
+        .v1_ok(Method::POST, "/v1/agents/7/disable", &token, None, 200)
+        .await;
     assert_eq!(data["disabled"], true);
     assert_eq!(data["agentId"], "7");
 
     // The old ssids are refused.
     for s in [&s1, &s2] {
-        let (c, _) = upstream(&app, "agentOnBreak", json!({ "ssid": s })).await;
-        assert_eq!(c, 1000);
-        let (c, _) = upstream(&app, "setWebPingTime", json!({"ssid": s, "mic_perm": 1})).await;
-        assert_eq!(c, 1503);
-        let (c, _) = upstream(&app, "startBreak", json!({"ssid": s, "reason": "break"})).await;
-        assert_eq!(c, 1000);
+        let steps = [
+            ("agentOnBreak", json!({ "ssid": s }), 1000),
+            ("setWebPingTime", json!({"ssid": s, "mic_perm": 1}), 1503),
+            ("startBreak", json!({"ssid": s, "reason": "break"}), 1000),
+        ];
+        upstream_steps(&app, &steps).await;
     }
-    let entry = &roster(&app, &token).await[0];
+    let entry = &app.roster(&token).await[0];
     assert_eq!(entry["state"], "disabled", "{entry}");
     assert_eq!(entry["disabled"], true);
     assert_eq!(entry["loggedIn"], false);
@@ -1083,8 +749,8 @@ async fn disable_logs_out_and_ends_break_and_wrap_up(app: TestApp) {
     assert_eq!(entry["wrapUp"], Value::Null);
 
     // One change, recorded once, all at the same time by the same actor.
-    let actor = token_actor(&app, &token).await;
-    let events = history(&app, &token, Some("7")).await;
+    let actor = app.token_actor(&token).await;
+    let events = app.history(&token, "7").await;
     let new = &events[before..];
     let got = kinds_and_actors(new);
     let want: Vec<(String, String)> = ["logout", "break.end", "wrap.end", "agent.disabled"]
@@ -1102,192 +768,104 @@ async fn disable_logs_out_and_ends_break_and_wrap_up(app: TestApp) {
 
     // A disabled agent cannot be logged in or put on break or in wrap-up.
     let base = "/v1/agents/7";
-    v1_err(
-        &app,
-        Method::POST,
-        &format!("{base}/sessions"),
-        &token,
-        None,
-        (409, 1510),
-    )
-    .await;
-    let body = Some(json!({"reason": "break"}));
-    v1_err(
-        &app,
-        Method::POST,
-        &format!("{base}/break"),
-        &token,
-        body,
-        (409, 1510),
-    )
-    .await;
-    let body = Some(json!({"callId": "c-2"}));
-    v1_err(
-        &app,
-        Method::POST,
-        &format!("{base}/wrap-up"),
-        &token,
-        body,
-        (409, 1510),
-    )
-    .await;
-    v1_err(
-        &app,
-        Method::DELETE,
-        &format!("{base}/break"),
-        &token,
-        None,
-        (409, 1502),
-    )
-    .await;
-    v1_err(
-        &app,
-        Method::DELETE,
-        &format!("{base}/wrap-up"),
-        &token,
-        None,
-        (409, 1504),
-    )
-    .await;
-    let data = v1_ok(
-        &app,
-        Method::DELETE,
-        &format!("{base}/sessions"),
-        &token,
-        None,
-        200,
-    )
-    .await;
+    for (method, tail, body, want) in [
+        (Method::POST, "sessions", None, 1510),
+        (
+            Method::POST,
+            "break",
+            Some(json!({"reason": "break"})),
+            1510,
+        ),
+        (
+            Method::POST,
+            "wrap-up",
+            Some(json!({"callId": "c-2"})),
+            1510,
+        ),
+        (Method::DELETE, "break", None, 1502),
+        (Method::DELETE, "wrap-up", None, 1504),
+    ] {
+        let path = format!("{base}/{tail}");
+        app.v1_err(method, &path, &token, body, (409, want)).await;
+    }
+    let data = app
+        .v1_ok(
+            Method::DELETE,
+            &format!("{base}/sessions"),
+            &token,
+            None,
+            200,
+        )
+        .await;
     assert_eq!(data, json!({"loggedOut": 0}));
     // Disabling again changes and records nothing.
-    let data = v1_ok(
-        &app,
-        Method::POST,
-        &format!("{base}/disable"),
-        &token,
-        None,
-        200,
-    )
-    .await;
+    let data = app
+        .v1_ok(Method::POST, &format!("{base}/disable"), &token, None, 200)
+        .await;
     assert_eq!(data["disabled"], true);
-    assert_eq!(history(&app, &token, Some("7")).await.len(), events.len());
+    assert_eq!(app.history(&token, "7").await.len(), events.len());
 
     // Enabled: a new login works; the old ssids stay out.
-    let data = v1_ok(
-        &app,
-        Method::POST,
-        &format!("{base}/enable"),
-        &token,
-        None,
-        200,
-    )
-    .await;
-    assert_eq!(data["disabled"], false);
-    let data = v1_ok(
-        &app,
-        Method::POST,
-        &format!("{base}/enable"),
-        &token,
-        None,
-        200,
-    )
-    .await;
-    assert_eq!(data["disabled"], false);
-    let s3 = login(&app, &token, "7").await;
-    let (c, _) = upstream(&app, "agentOnBreak", json!({ "ssid": s3 })).await;
-    assert_eq!(c, 1502);
-    let (c, _) = upstream(&app, "agentOnBreak", json!({ "ssid": s1 })).await;
-    assert_eq!(c, 1000);
-    let events = history(&app, &token, Some("7")).await;
+    for _ in 0..2 {
+        let data = app
+            .v1_ok(Method::POST, &format!("{base}/enable"), &token, None, 200)
+            .await;
+        assert_eq!(data["disabled"], false);
+    }
+    let s3 = app.login(&token, "7").await;
+    let steps = [
+        ("agentOnBreak", json!({ "ssid": s3 }), 1502),
+        ("agentOnBreak", json!({ "ssid": s1 }), 1000),
+    ];
+    upstream_steps(&app, &steps).await;
+    let events = app.history(&token, "7").await;
     let tail: Vec<&Value> = events[events.len() - 2..]
         .iter()
         .map(|e| &e["kind"])
         .collect();
     assert_eq!(tail, vec!["agent.enabled", "login"]);
-    let entry = &roster(&app, &token).await[0];
+    let entry = &app.roster(&token).await[0];
     assert_eq!(entry["state"], "available");
 }
 
 async fn roster_shows_every_agent_state(app: TestApp) {
-    let token = account(&app, "acme").await;
+    let token = app.new_account("acme").await;
     for id in ["f", "e", "d", "c", "b", "a"] {
         let name = id.to_uppercase();
-        create_agent(&app, &token, json!({"agentId": id, "name": name})).await;
+        app.create_agent(&token, json!({"agentId": id, "name": name}))
+            .await;
     }
     // a: offline. b: logged in and pinging.
-    let b = login(&app, &token, "b").await;
-    let (c, _) = upstream(
-        &app,
-        "setWebPingTime",
-        json!({"ssid": b, "mic_perm": "prompt"}),
-    )
-    .await;
-    assert_eq!(c, 0);
+    let b = app.login(&token, "b").await;
+    app.call_ok("setWebPingTime", json!({"ssid": b, "mic_perm": "prompt"}))
+        .await;
     // c: logged in, on a lunch break.
-    let cs = login(&app, &token, "c").await;
-    let (c, answer) = upstream(&app, "startBreak", json!({"ssid": cs, "reason": "lunch"})).await;
-    assert_eq!(c, 0);
-    let c_since = answer["data"]["breakDetail"]["breakSTime"].clone();
+    let cs = app.login(&token, "c").await;
+    let lunch = json!({"ssid": cs, "reason": "lunch"});
+    let c_since = app.call_ok("startBreak", lunch).await["breakDetail"]["breakSTime"].clone();
     // d: not logged in, in wrap-up.
-    let body = json!({"callId": "call-d", "cNumber": "+100"});
-    let d_wrap = v1_ok(
-        &app,
-        Method::POST,
-        "/v1/agents/d/wrap-up",
-        &token,
-        Some(body),
-        201,
-    )
-    .await;
+    let body = Some(json!({"callId": "call-d", "cNumber": "+100"}));
+    let d_wrap = app
+        .v1_ok(Method::POST, "/v1/agents/d/wrap-up", &token, body, 201)
+        .await;
     // e: was logged in and on break, then disabled.
-    let es = login(&app, &token, "e").await;
-    let (c, _) = upstream(
-        &app,
-        "setWebPingTime",
-        json!({"ssid": es, "mic_perm": true}),
-    )
-    .await;
-    assert_eq!(c, 0);
-    v1_ok(
-        &app,
-        Method::POST,
-        "/v1/agents/e/break",
-        &token,
-        Some(json!({"reason": "break"})),
-        201,
-    )
-    .await;
-    v1_ok(
-        &app,
-        Method::POST,
-        "/v1/agents/e/disable",
-        &token,
-        None,
-        200,
-    )
-    .await;
+    let es = app.login(&token, "e").await;
+    app.call_ok("setWebPingTime", json!({"ssid": es, "mic_perm": true}))
+        .await;
+    let body = Some(json!({"reason": "break"}));
+    app.v1_ok(Method::POST, "/v1/agents/e/break", &token, body, 201)
+        .await;
+    app.v1_ok(Method::POST, "/v1/agents/e/disable", &token, None, 200)
+        .await;
     // f: on break and in wrap-up at once (not logged in): the break shows first.
-    v1_ok(
-        &app,
-        Method::POST,
-        "/v1/agents/f/break",
-        &token,
-        Some(json!({"reason": "meeting"})),
-        201,
-    )
-    .await;
-    let body = json!({"callId": "call-f", "cNumber": "+200", "seconds": 300});
-    v1_ok(
-        &app,
-        Method::POST,
-        "/v1/agents/f/wrap-up",
-        &token,
-        Some(body),
-        201,
-    )
-    .await;
+    let body = Some(json!({"reason": "meeting"}));
+    app.v1_ok(Method::POST, "/v1/agents/f/break", &token, body, 201)
+        .await;
+    let body = Some(json!({"callId": "call-f", "cNumber": "+200", "seconds": 300}));
+    app.v1_ok(Method::POST, "/v1/agents/f/wrap-up", &token, body, 201)
+        .await;
 
-    let entries = roster(&app, &token).await;
+    let entries = app.roster(&token).await;
     let order: Vec<&Value> = entries.iter().map(|e| &e["agentId"]).collect();
     assert_eq!(order, vec!["a", "b", "c", "d", "e", "f"]);
     for e in &entries {
@@ -1375,93 +953,54 @@ async fn roster_shows_every_agent_state(app: TestApp) {
 // ---------------------------------------------------------------- history
 
 async fn a_whole_agent_day_is_recorded_exactly_once(app: TestApp) {
-    let token = account(&app, "acme").await;
-    let t = token_actor(&app, &token).await;
+    let token = app.new_account("acme").await;
+    let t = app.token_actor(&token).await;
     let t = t.as_str();
-    create_agent(&app, &token, json!({"agentId": "7", "name": "Ann"})).await;
+    app.create_agent(&token, json!({"agentId": "7", "name": "Ann"}))
+        .await;
     let agent_auth = json!({"userId": "acme", "token": token, "agentId": 7});
-    let refused = |c: u64, want: u64, what: &str| assert_eq!(c, want, "{what}");
 
     // Morning: logged in by the backend, the browser pings.
-    let ssid = login(&app, &token, "7").await;
-    let s = format!("session:{}", session_pk(&app, &ssid).await);
+    let ssid = app.login(&token, "7").await;
+    let s = app.session_actor(&ssid).await;
     let s = s.as_str();
     let me = json!({ "ssid": ssid });
     let ping = |mic: Value| json!({"ssid": ssid, "mic_perm": mic});
-    assert_eq!(
-        upstream(&app, "setWebPingTime", ping(json!("granted")))
-            .await
-            .0,
-        0
-    );
-    assert_eq!(upstream(&app, "setWebPingTime", ping(json!(1))).await.0, 0);
-    assert_eq!(
-        upstream(&app, "setWebPingTime", ping(json!("1"))).await.0,
-        0
-    );
-    // A break, with refused repeats and reads in between.
     let brk = json!({"ssid": ssid, "reason": "break"});
-    assert_eq!(upstream(&app, "startBreak", brk.clone()).await.0, 0);
-    refused(
-        upstream(&app, "startBreak", brk.clone()).await.0,
-        1507,
-        "second start",
-    );
-    assert_eq!(upstream(&app, "agentOnBreak", me.clone()).await.0, 0);
-    assert_eq!(upstream(&app, "endBreak", me.clone()).await.0, 0);
-    refused(
-        upstream(&app, "endBreak", me.clone()).await.0,
-        1502,
-        "second end",
-    );
+    let steps = [
+        ("setWebPingTime", ping(json!("granted")), 0),
+        ("setWebPingTime", ping(json!(1)), 0),
+        ("setWebPingTime", ping(json!("1")), 0),
+        // A break, with refused repeats and reads in between.
+        ("startBreak", brk.clone(), 0),
+        ("startBreak", brk, 1507),
+        ("agentOnBreak", me.clone(), 0),
+        ("endBreak", me.clone(), 0),
+        ("endBreak", me.clone(), 1502),
+    ];
+    upstream_steps(&app, &steps).await;
     // A call ends: wrap-up by the backend, ended early by the agent.
     let wrap_path = "/v1/agents/7/wrap-up";
     let body = json!({"callId": "c-1", "cNumber": "+1"});
-    v1_ok(
-        &app,
-        Method::POST,
-        wrap_path,
-        &token,
-        Some(body.clone()),
-        201,
-    )
-    .await;
-    v1_err(
-        &app,
-        Method::POST,
-        wrap_path,
-        &token,
-        Some(body),
-        (409, 1511),
-    )
-    .await;
-    assert_eq!(upstream(&app, "wrapUp", me.clone()).await.0, 0);
-    assert_eq!(upstream(&app, "endWrapUp", me.clone()).await.0, 0);
-    refused(
-        upstream(&app, "endWrapUp", me.clone()).await.0,
-        1504,
-        "second end",
-    );
-    // The microphone is blocked.
-    assert_eq!(
-        upstream(&app, "setWebPingTime", ping(json!("denied")))
-            .await
-            .0,
-        0
-    );
-    assert_eq!(upstream(&app, "setWebPingTime", ping(json!(0))).await.0, 0);
+    app.v1_ok(Method::POST, wrap_path, &token, Some(body.clone()), 201)
+        .await;
+    app.v1_err(Method::POST, wrap_path, &token, Some(body), (409, 1511))
+        .await;
+    let steps = [
+        ("wrapUp", me.clone(), 0),
+        ("endWrapUp", me.clone(), 0),
+        ("endWrapUp", me.clone(), 1504),
+        // The microphone is blocked.
+        ("setWebPingTime", ping(json!("denied")), 0),
+        ("setWebPingTime", ping(json!(0)), 0),
+    ];
+    upstream_steps(&app, &steps).await;
     // A supervisor's lunch, an operator's meeting, a token-driven break.
     let break_path = "/v1/agents/7/break";
-    v1_ok(
-        &app,
-        Method::POST,
-        break_path,
-        &token,
-        Some(json!({"reason": "lunch"})),
-        201,
-    )
-    .await;
-    v1_ok(&app, Method::DELETE, break_path, &token, None, 200).await;
+    let body = Some(json!({"reason": "lunch"}));
+    app.v1_ok(Method::POST, break_path, &token, body, 201).await;
+    app.v1_ok(Method::DELETE, break_path, &token, None, 200)
+        .await;
     app.admin()
         .start_break("acme", "7", "meeting")
         .await
@@ -1469,50 +1008,32 @@ async fn a_whole_agent_day_is_recorded_exactly_once(app: TestApp) {
     app.admin().end_break("acme", "7").await.unwrap();
     let mut body = agent_auth.clone();
     body["reason"] = json!("personal");
-    assert_eq!(upstream(&app, "startBreak", body).await.0, 0);
-    assert_eq!(upstream(&app, "endBreak", agent_auth.clone()).await.0, 0);
+    assert_eq!(app.call_code("startBreak", body).await, 0);
+    assert_eq!(app.call_code("endBreak", agent_auth.clone()).await, 0);
     // A wrap-up that runs out on its own.
     let body = json!({"callId": "c-2", "cNumber": "+2", "seconds": 1});
-    let wrap = v1_ok(&app, Method::POST, wrap_path, &token, Some(body), 201).await;
+    let wrap = app
+        .v1_ok(Method::POST, wrap_path, &token, Some(body), 201)
+        .await;
     tokio::time::sleep(Duration::from_millis(2100)).await;
-    refused(
-        upstream(&app, "wrapUp", me.clone()).await.0,
-        1504,
-        "expired",
-    );
-    let mid = history(&app, &token, Some("7")).await;
+    assert_eq!(app.call_code("wrapUp", me.clone()).await, 1504, "expired");
+    let mid = app.history(&token, "7").await;
     // Evening: logged out, logged in twice more, a break, then disabled and enabled.
     let sessions = "/v1/agents/7/sessions";
-    let data = v1_ok(&app, Method::DELETE, sessions, &token, None, 200).await;
+    let data = app.v1_ok(Method::DELETE, sessions, &token, None, 200).await;
     assert_eq!(data, json!({"loggedOut": 1}));
-    let ssid2 = login(&app, &token, "7").await;
+    let ssid2 = app.login(&token, "7").await;
     let body = Some(json!({ "ssid": ssid2 }));
-    v1_ok(&app, Method::POST, "/v1/sessions/logout", &token, body, 200).await;
-    let ssid3 = login(&app, &token, "7").await;
-    let s3 = format!("session:{}", session_pk(&app, &ssid3).await);
+    app.v1_ok(Method::POST, "/v1/sessions/logout", &token, body, 200)
+        .await;
+    let ssid3 = app.login(&token, "7").await;
+    let s3 = app.session_actor(&ssid3).await;
     let s3 = s3.as_str();
     let body = json!({"ssid": ssid3, "reason": "training"});
-    assert_eq!(upstream(&app, "startBreak", body).await.0, 0);
-    v1_ok(
-        &app,
-        Method::POST,
-        "/v1/agents/7/disable",
-        &token,
-        None,
-        200,
-    )
-    .await;
-    v1_ok(
-        &app,
-        Method::POST,
-        "/v1/agents/7/disable",
-        &token,
-        None,
-        200,
-    )
-    .await;
-    v1_ok(&app, Method::POST, "/v1/agents/7/enable", &token, None, 200).await;
-    v1_ok(&app, Method::POST, "/v1/agents/7/enable", &token, None, 200).await;
+    assert_eq!(app.call_code("startBreak", body).await, 0);
+    for path in ["disable", "disable", "enable", "enable"].map(|a| format!("/v1/agents/7/{a}")) {
+        app.v1_ok(Method::POST, &path, &token, None, 200).await;
+    }
 
     let want: Vec<(String, String)> = [
         ("login", t),
@@ -1543,13 +1064,13 @@ async fn a_whole_agent_day_is_recorded_exactly_once(app: TestApp) {
     .into_iter()
     .map(|(k, a)| (k.to_owned(), a.to_owned()))
     .collect();
-    let events = history(&app, &token, Some("7")).await;
+    let events = app.history(&token, "7").await;
     assert_eq!(kinds_and_actors(&events), want);
     assert_eq!(&events[..mid.len()], &mid[..], "the history only grows");
     // The same through the account's history, filtered or not, and page by page.
-    let by_query = history_query(&app, &token, "/v1/events?agentId=7&limit=500").await;
+    let by_query = app.events(&token, "/v1/events?agentId=7&limit=500").await;
     assert_eq!(by_query, events);
-    assert_eq!(history(&app, &token, None).await, events);
+    assert_eq!(account_history(&app, &token).await, events);
     assert_eq!(walk(&app, &token, "/v1/agents/7/events", 2).await, events);
 
     // Details that tell the story.
@@ -1578,36 +1099,29 @@ async fn a_whole_agent_day_is_recorded_exactly_once(app: TestApp) {
     assert_eq!(events[21]["details"]["reasonCode"], "training");
 }
 
-/// The items of one history query that must fit in one page.
-async fn history_query(app: &TestApp, token: &str, path: &str) -> Vec<Value> {
-    let data = v1_ok(app, Method::GET, path, token, None, 200).await;
-    assert_eq!(data["nextCursor"], Value::Null, "{path}: {data}");
-    data["items"].as_array().unwrap().clone()
-}
-
 /// Makes `n` break.start/break.end pairs for the agent through /v1.
 async fn breaks(app: &TestApp, token: &str, agent_id: &str, n: usize) {
     let path = format!("/v1/agents/{agent_id}/break");
     for _ in 0..n {
         let body = Some(json!({"reason": "break"}));
-        v1_ok(app, Method::POST, &path, token, body, 201).await;
-        v1_ok(app, Method::DELETE, &path, token, None, 200).await;
+        app.v1_ok(Method::POST, &path, token, body, 201).await;
+        app.v1_ok(Method::DELETE, &path, token, None, 200).await;
     }
 }
 
 async fn history_pages_walk_every_event_once(app: TestApp) {
-    let token = account(&app, "acme").await;
-    create_agent(&app, &token, json!({"agentId": "7"})).await;
-    create_agent(&app, &token, json!({"agentId": "8"})).await;
-    login(&app, &token, "7").await;
+    let token = app.new_account("acme").await;
+    app.create_agent(&token, json!({"agentId": "7"})).await;
+    app.create_agent(&token, json!({"agentId": "8"})).await;
+    app.login(&token, "7").await;
     breaks(&app, &token, "7", 3).await;
-    login(&app, &token, "8").await;
+    app.login(&token, "8").await;
     breaks(&app, &token, "8", 2).await;
     breaks(&app, &token, "7", 1).await;
     // An odd count (9 for agent 7) and an even one (14 in the account).
-    let mine = history(&app, &token, Some("7")).await;
+    let mine = app.history(&token, "7").await;
     assert_eq!(mine.len(), 9);
-    let all = history(&app, &token, None).await;
+    let all = account_history(&app, &token).await;
     assert_eq!(all.len(), 14);
     let all_ids = ids(&all);
     assert!(all_ids.windows(2).all(|w| w[0] < w[1]), "{all_ids:?}");
@@ -1621,14 +1135,14 @@ async fn history_pages_walk_every_event_once(app: TestApp) {
         let walked = walk(&app, &token, "/v1/agents/7/events", limit).await;
         assert_eq!(walked, mine, "limit {limit}");
         let walked = walk(&app, &token, "/v1/events?agentId=8", limit).await;
-        assert_eq!(ids(&walked), ids(&history(&app, &token, Some("8")).await));
+        assert_eq!(ids(&walked), ids(&app.history(&token, "8").await));
     }
     // Exactly the walk of limit=2: pages of two, the last one with nextCursor null.
     let mut pages = Vec::new();
     let mut cursor = String::new();
     loop {
         let path = format!("/v1/events?limit=2&cursor={cursor}");
-        let data = v1_ok(&app, Method::GET, &path, &token, None, 200).await;
+        let data = app.v1_get(&path, &token).await;
         let page = ids(data["items"].as_array().unwrap());
         pages.push(page);
         match data["nextCursor"].as_str() {
@@ -1644,26 +1158,23 @@ async fn history_pages_walk_every_event_once(app: TestApp) {
     );
     // A cursor from the middle resumes after that event.
     let path = format!("/v1/events?limit=500&cursor={}", all_ids[4]);
-    let rest = history_query(&app, &token, &path).await;
+    let rest = app.events(&token, &path).await;
     assert_eq!(ids(&rest), all_ids[5..].to_vec());
 }
 
 async fn history_filters_by_time_range(app: TestApp) {
-    let token = account(&app, "acme").await;
-    create_agent(&app, &token, json!({"agentId": "7"})).await;
-    let ssid = login(&app, &token, "7").await; // at t1
+    let token = app.new_account("acme").await;
+    app.create_agent(&token, json!({"agentId": "7"})).await;
+    let ssid = app.login(&token, "7").await; // at t1
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let body = json!({"ssid": ssid, "reason": "break"});
-    assert_eq!(upstream(&app, "startBreak", body).await.0, 0); // at t2
+    assert_eq!(app.call_code("startBreak", body).await, 0); // at t2
     let body = json!({"ssid": ssid, "mic_perm": "granted"});
-    assert_eq!(upstream(&app, "setWebPingTime", body).await.0, 0); // at t2 (or just after)
+    assert_eq!(app.call_code("setWebPingTime", body).await, 0); // at t2 (or just after)
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    assert_eq!(
-        upstream(&app, "endBreak", json!({ "ssid": ssid })).await.0,
-        0
-    ); // at t3
+    assert_eq!(app.call_code("endBreak", json!({ "ssid": ssid })).await, 0); // at t3
 
-    let all = history(&app, &token, Some("7")).await;
+    let all = app.history(&token, "7").await;
     let at: Vec<i64> = all.iter().map(|e| e["at"].as_i64().unwrap()).collect();
     assert_eq!(all.len(), 4, "{all:?}");
     let (t1, t2, t3) = (at[0], at[1], at[3]);
@@ -1693,7 +1204,7 @@ async fn history_filters_by_time_range(app: TestApp) {
             (format!("from={t1}&to={}", t3 + 1), all.clone()),
         ] {
             let path = format!("{base}{query}&limit=500");
-            let got = history_query(&app, &token, &path).await;
+            let got = app.events(&token, &path).await;
             assert_eq!(ids(&got), ids(&want), "{path}");
         }
         // Pages within a range.
@@ -1702,12 +1213,13 @@ async fn history_filters_by_time_range(app: TestApp) {
         assert_eq!(ids(&walked), ids(&select(&|a| a >= t2)), "{path}");
     }
     let path = format!("/v1/events?from={t3}&to={t2}");
-    v1_err(&app, Method::GET, &path, &token, None, (422, 1000)).await;
+    app.v1_err(Method::GET, &path, &token, None, (422, 1000))
+        .await;
 }
 
 async fn history_refuses_bad_queries(app: TestApp) {
-    let token = account(&app, "acme").await;
-    create_agent(&app, &token, json!({"agentId": "7"})).await;
+    let token = app.new_account("acme").await;
+    app.create_agent(&token, json!({"agentId": "7"})).await;
     for base in ["/v1/events", "/v1/agents/7/events"] {
         for (query, want) in [
             ("limit=0", 1000),
@@ -1720,13 +1232,15 @@ async fn history_refuses_bad_queries(app: TestApp) {
             ("from=20&to=10", 1000),
         ] {
             let path = format!("{base}?{query}");
-            v1_err(&app, Method::GET, &path, &token, None, (422, want)).await;
+            app.v1_err(Method::GET, &path, &token, None, (422, want))
+                .await;
         }
     }
     for path in ["/v1/events?agentId=nobody", "/v1/agents/nobody/events"] {
-        v1_err(&app, Method::GET, path, &token, None, (404, 1512)).await;
+        app.v1_err(Method::GET, path, &token, None, (404, 1512))
+            .await;
     }
     // An empty history.
-    let data = v1_ok(&app, Method::GET, "/v1/events", &token, None, 200).await;
+    let data = app.v1_get("/v1/events", &token).await;
     assert_eq!(data, json!({"items": [], "nextCursor": null}));
 }

@@ -5,7 +5,8 @@
 mod common;
 
 use agentprofile::domain::now_unix;
-use common::{PREFIX, TestApp, code};
+use common::{Backend, INVALID_TOKEN, PREFIX, TestApp};
+use reqwest::Method;
 use serde_json::json;
 
 on_both_databases!(
@@ -36,15 +37,8 @@ async fn scrape(app: &TestApp) -> String {
 }
 
 /// Sends a request with a body, without checking the answer; returns the HTTP status.
-async fn send(app: &TestApp, method: reqwest::Method, path: &str, body: &str) -> u16 {
-    app.client
-        .request(method, format!("{}{path}", app.base))
-        .body(body.to_owned())
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
+async fn send(app: &TestApp, method: Method, path: &str, body: &str) -> u16 {
+    app.send(method, path, None, Some(body.to_owned())).await.0
 }
 
 fn assert_line(page: &str, line: &str) {
@@ -99,12 +93,12 @@ async fn counts_a_request_by_route_and_envelope_code_after_it_is_made(app: TestA
     );
 
     // One 1502, then one success on the same route.
-    let ssid = json!({ "ssid": f.ssid });
-    assert_eq!(code(&app.call("agentOnBreak", ssid.clone()).await), 1502);
+    let ssid = f.by_ssid();
+    assert_eq!(app.call_code("agentOnBreak", ssid.clone()).await, 1502);
     admin.start_break("acme", AGENT, "Lunch").await.unwrap();
-    assert_eq!(code(&app.call("agentOnBreak", ssid.clone()).await), 0);
+    assert_eq!(app.call_code("agentOnBreak", ssid.clone()).await, 0);
     let ping = json!({ "ssid": f.ssid, "mic_perm": "granted" });
-    assert_eq!(code(&app.call("setWebPingTime", ping).await), 0);
+    assert_eq!(app.call_code("setWebPingTime", ping).await, 0);
     admin
         .start_wrap_up("acme", OTHER_AGENT, "call-1", "+15550100", Some(300))
         .await
@@ -112,19 +106,13 @@ async fn counts_a_request_by_route_and_envelope_code_after_it_is_made(app: TestA
 
     // A 404 whose path and query hold the ssid and the token; a 405; a 413.
     let unmatched = format!("/no/such/{}/{AGENT}?token={}", f.ssid, f.token);
-    assert_eq!(send(&app, reqwest::Method::GET, &unmatched, "").await, 404);
+    assert_eq!(send(&app, Method::GET, &unmatched, "").await, 404);
     let no_route = format!("{PREFIX}/noSuchRoute");
-    assert_eq!(
-        send(&app, reqwest::Method::POST, &no_route, "{}").await,
-        404
-    );
+    assert_eq!(send(&app, Method::POST, &no_route, "{}").await, 404);
     let on_break = format!("{PREFIX}/agentOnBreak");
-    assert_eq!(send(&app, reqwest::Method::GET, &on_break, "").await, 405);
+    assert_eq!(send(&app, Method::GET, &on_break, "").await, 405);
     let huge = "x".repeat(app.config.body_limit_bytes as usize + 1);
-    assert_eq!(
-        send(&app, reqwest::Method::POST, &on_break, &huge).await,
-        413
-    );
+    assert_eq!(send(&app, Method::POST, &on_break, &huge).await, 413);
 
     let page = scrape(&app).await;
     let requests = "agentprofile_http_requests_total";
@@ -213,8 +201,7 @@ async fn counts_a_request_by_route_and_envelope_code_after_it_is_made(app: TestA
 
 async fn each_server_counts_only_its_own_requests(app: TestApp) {
     let f = app.fixture("acme", AGENT).await;
-    let answer = app.call("agentOnBreak", json!({ "ssid": f.ssid })).await;
-    assert_eq!(code(&answer), 1502);
+    assert_eq!(app.call_code("agentOnBreak", f.by_ssid()).await, 1502);
     let line = format!(
         r#"agentprofile_http_requests_total{{route="{ON_BREAK_ROUTE}",method="POST",status="200",code="1502"}} 1"#
     );
@@ -283,37 +270,20 @@ async fn state_counts_follow_the_clock_and_drop_accounts_over_the_cap(app: TestA
 /// With METRICS_TOKEN set, the page needs it as a bearer token.
 #[tokio::test]
 async fn metrics_token_guards_the_page() {
-    let db = common::TestDb::new(common::Backend::Sqlite).await.unwrap();
-    let mut config = common::test_config(&db);
-    config.metrics_token = Some("s3cret".to_owned());
-    let app = TestApp::start(db, config).await;
-    let url = format!("{}/metrics", app.base);
-    let refused = app.client.get(&url).send().await.unwrap();
-    assert_eq!(refused.status(), 401);
-    assert_eq!(
-        refused.text().await.unwrap(),
-        r#"{"status":"error","message":"Invalid token (expired or invalid)","code":1014}"#
-    );
-    let wrong = app
-        .client
-        .get(&url)
-        .bearer_auth("nope")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(wrong.status(), 401);
-    let ok = app
-        .client
-        .get(&url)
-        .bearer_auth("s3cret")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(ok.status(), 200);
-    assert!(
-        ok.text()
-            .await
-            .unwrap()
-            .contains("agentprofile_http_requests_total")
-    );
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| {
+        c.metrics_token = Some("s3cret".to_owned())
+    })
+    .await
+    .unwrap();
+    let (status, _, refused) = app.send(Method::GET, "/metrics", None, None).await;
+    assert_eq!((status, refused.as_str()), (401, INVALID_TOKEN));
+    let (status, _, _) = app
+        .send(Method::GET, "/metrics", Some("Bearer nope"), None)
+        .await;
+    assert_eq!(status, 401);
+    let (status, _, page) = app
+        .send(Method::GET, "/metrics", Some("Bearer s3cret"), None)
+        .await;
+    assert_eq!(status, 200);
+    assert!(page.contains("agentprofile_http_requests_total"));
 }

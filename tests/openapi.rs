@@ -114,19 +114,13 @@ fn documented_routes(spec: &Value) -> BTreeSet<(String, String)> {
 }
 
 async fn get_spec(app: &TestApp) -> Value {
-    let res = app
-        .client
-        .get(format!("{}/openapi.json", app.base))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    let content_type = res.headers()["content-type"].to_str().unwrap().to_owned();
+    let (status, content_type, text) = app.send(Method::GET, "/openapi.json", None, None).await;
+    assert_eq!(status, 200);
     assert!(
         content_type.starts_with("application/json"),
         "{content_type}"
     );
-    let spec: Value = res.json().await.expect("/openapi.json is JSON");
+    let spec: Value = serde_json::from_str(&text).expect("/openapi.json is JSON");
     assert!(
         spec["openapi"].as_str().unwrap_or("").starts_with("3.1."),
         "OpenAPI 3.1: {}",
@@ -526,19 +520,12 @@ fn asset_urls(html: &str) -> Vec<String> {
 
 async fn the_docs_page_is_served_from_our_own_assets(app: TestApp) {
     for page in ["/docs", "/docs/"] {
-        let res = app
-            .client
-            .get(format!("{}{page}", app.base))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 200, "{page}");
-        let content_type = res.headers()["content-type"].to_str().unwrap().to_owned();
+        let (status, content_type, html) = app.send(Method::GET, page, None, None).await;
+        assert_eq!(status, 200, "{page}");
         assert!(
             content_type.starts_with("text/html"),
             "{page}: {content_type}"
         );
-        let html = res.text().await.unwrap();
         assert!(html.contains("swagger-ui"), "{html}");
         assert!(
             !html.contains("http://") && !html.contains("https://") && !html.contains("\"//"),
@@ -564,26 +551,15 @@ async fn the_docs_page_is_served_from_our_own_assets(app: TestApp) {
     }
 
     // The page loads our description, and sends it to no online validator.
-    let init = app
-        .client
-        .get(format!("{}/docs/swagger-initializer.js", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let initializer = "/docs/swagger-initializer.js";
+    let (_, _, init) = app.send(Method::GET, initializer, None, None).await;
     assert!(init.contains("\"/openapi.json\""), "{init}");
     assert!(init.contains("\"validatorUrl\": \"none\""), "{init}");
 
     // A file that is not there: the usual 404 envelope.
-    let res = app
-        .client
-        .get(format!("{}/docs/nothing-here.js", app.base))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 404);
-    let body: Value = res.json().await.unwrap();
-    assert_eq!(code(&body), 1047);
+    let (status, _, body) = app
+        .send(Method::GET, "/docs/nothing-here.js", None, None)
+        .await;
+    assert_eq!(status, 404);
+    assert_eq!(code(&serde_json::from_str(&body).unwrap()), 1047);
 }

@@ -3,9 +3,12 @@
 
 mod common;
 
-use agentprofile::domain::now_unix;
-use agentprofile::secrets;
-use common::{Fixture, PREFIX, TestApp, code};
+use common::{
+    AGENT_DISABLED, AGENT_MISMATCH, ALREADY_ON_BREAK, CANNOT_END_EARLY, Fixture, INVALID_DATA_TYPE,
+    INVALID_PARAMETERS, INVALID_REQUEST, INVALID_TOKEN, JSON_UTF8, NOT_IN_WRAP_UP, NOT_ON_BREAK,
+    PREFIX, SSID_NOT_VALID_FOR_PING, SUSPENDED, TestApp, UNKNOWN_REASON, code, expect, expect_raw,
+    missing, near_now,
+};
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -38,77 +41,6 @@ on_both_databases!(
 
 // ---------------------------------------------------------------- helpers
 
-/// A /v1 call with the account's token: the HTTP status and the body as text.
-async fn v1_raw(
-    app: &TestApp,
-    method: Method,
-    path: &str,
-    token: &str,
-    body: Option<Value>,
-) -> (u16, String) {
-    let mut req = app
-        .client
-        .request(method, format!("{}{path}", app.base))
-        .bearer_auth(token);
-    if let Some(body) = body {
-        req = req.body(body.to_string());
-    }
-    let res = req.send().await.unwrap();
-    (res.status().as_u16(), res.text().await.unwrap())
-}
-
-/// A /v1 call: the HTTP status and the parsed answer.
-async fn v1(
-    app: &TestApp,
-    method: Method,
-    path: &str,
-    token: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let (status, text) = v1_raw(app, method.clone(), path, token, body).await;
-    let answer = serde_json::from_str(&text)
-        .unwrap_or_else(|_| panic!("{method} {path}: HTTP {status}, not JSON: {text}"));
-    (status, answer)
-}
-
-/// A /v1 call that must answer `want`; returns its `data`.
-async fn v1_ok(
-    app: &TestApp,
-    method: Method,
-    path: &str,
-    token: &str,
-    body: Option<Value>,
-    want: u16,
-) -> Value {
-    let (status, answer) = v1(app, method.clone(), path, token, body).await;
-    assert_eq!(status, want, "{method} {path}: {answer}");
-    assert_eq!(answer["status"], "success", "{answer}");
-    answer["data"].clone()
-}
-
-/// The exact error envelope of the contract.
-fn envelope(code: u16, message: &str) -> String {
-    format!(r#"{{"status":"error","message":"{message}","code":{code}}}"#)
-}
-
-/// POSTs to an upstream route and checks the answer is exactly this envelope, with HTTP 200.
-async fn expect_error(app: &TestApp, route: &str, body: Value, code: u16, message: &str) {
-    let (status, text) = app.post_raw(route, body.to_string()).await;
-    assert_eq!(
-        (status, text.as_str()),
-        (200, envelope(code, message).as_str()),
-        "{route} {body}"
-    );
-}
-
-fn ssid_body(f: &Fixture) -> Value {
-    json!({ "ssid": f.ssid })
-}
-
-fn token_body(f: &Fixture) -> Value {
-    json!({ "userId": f.user_id, "token": f.token, "agentId": f.agent_id })
-}
-
 /// `base` with more fields.
 fn with(base: Value, extra: Value) -> Value {
     let mut base = base;
@@ -118,73 +50,33 @@ fn with(base: Value, extra: Value) -> Value {
     base
 }
 
-/// The agent's whole history, oldest first.
-async fn history(app: &TestApp, token: &str, agent_id: &str) -> Vec<Value> {
-    let path = format!("/v1/agents/{agent_id}/events?limit=500");
-    let data = v1_ok(app, Method::GET, &path, token, None, 200).await;
-    assert_eq!(data["nextCursor"], Value::Null);
-    data["items"].as_array().unwrap().clone()
-}
-
 fn of_kind<'a>(events: &'a [Value], kind: &str) -> Vec<&'a Value> {
     events.iter().filter(|e| e["kind"] == kind).collect()
 }
 
-async fn token_actor(app: &TestApp, token: &str) -> String {
-    let (_, pk) = app
-        .store
-        .token_account(&secrets::hash(token))
-        .await
-        .unwrap()
-        .expect("token exists");
-    format!("token:{pk}")
-}
-
-async fn session_actor(app: &TestApp, ssid: &str) -> String {
-    let ctx = app
-        .store
-        .session(&secrets::hash(ssid))
-        .await
-        .unwrap()
-        .expect("session exists");
-    format!("session:{}", ctx.session.id)
-}
-
-async fn roster_entry(app: &TestApp, token: &str, agent_id: &str) -> Value {
-    let data = v1_ok(app, Method::GET, "/v1/roster", token, None, 200).await;
-    data.as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["agentId"] == agent_id)
-        .unwrap_or_else(|| panic!("agent {agent_id} not in roster {data}"))
-        .clone()
-}
-
 async fn start_wrap(app: &TestApp, f: &Fixture, body: Value) -> Value {
     let path = format!("/v1/agents/{}/wrap-up", f.agent_id);
-    v1_ok(app, Method::POST, &path, &f.token, Some(body), 201).await
+    app.v1_ok(Method::POST, &path, &f.token, Some(body), 201)
+        .await
+}
+
+async fn patch_agent(app: &TestApp, f: &Fixture, body: Value) -> Value {
+    let path = format!("/v1/agents/{}", f.agent_id);
+    app.v1_ok(Method::PATCH, &path, &f.token, Some(body), 200)
+        .await
 }
 
 async fn patch_account(app: &TestApp, token: &str, body: Value) -> Value {
-    v1_ok(app, Method::PATCH, "/v1/account", token, Some(body), 200).await
-}
-
-fn near_now(t: &Value) -> bool {
-    t.as_i64().is_some_and(|t| (t - now_unix()).abs() <= 2)
+    app.v1_ok(Method::PATCH, "/v1/account", token, Some(body), 200)
+        .await
 }
 
 // ---------------------------------------------------------------- breaks
 
 async fn start_and_end_break_by_ssid(app: TestApp) {
     let f = app.fixture("acme", "7").await;
-    let answer = app
-        .call(
-            "startBreak",
-            with(ssid_body(&f), json!({"reason": "lunch"})),
-        )
-        .await;
-    assert_eq!(code(&answer), 0, "{answer}");
-    let data = &answer["data"];
+    let body = with(f.by_ssid(), json!({"reason": "lunch"}));
+    let data = app.call_ok("startBreak", body).await;
     assert_eq!(data["on_break"], 1);
     assert_eq!(data["agent_id"], "7");
     assert_eq!(data["user_id"], "acme");
@@ -200,14 +92,11 @@ async fn start_and_end_break_by_ssid(app: TestApp) {
     assert_eq!(detail["overLimit"], false);
     let started = detail["breakSTime"].as_i64().unwrap();
 
-    let answer = app.call("agentOnBreak", ssid_body(&f)).await;
-    assert_eq!(code(&answer), 0, "{answer}");
-    assert_eq!(answer["data"]["breakDetail"]["breakSTime"], started);
-    assert_eq!(answer["data"]["breakDetail"]["reasonCode"], "lunch");
+    let data = app.call_ok("agentOnBreak", f.by_ssid()).await;
+    assert_eq!(data["breakDetail"]["breakSTime"], started);
+    assert_eq!(data["breakDetail"]["reasonCode"], "lunch");
 
-    let answer = app.call("endBreak", ssid_body(&f)).await;
-    assert_eq!(code(&answer), 0, "{answer}");
-    let data = &answer["data"];
+    let data = app.call_ok("endBreak", f.by_ssid()).await;
     assert_eq!(data["on_break"], 0);
     assert_eq!(data["agent_id"], "7");
     assert_eq!(data["user_id"], "acme");
@@ -215,10 +104,10 @@ async fn start_and_end_break_by_ssid(app: TestApp) {
     assert_eq!(data["breakDetail"]["breakSTime"], started);
     assert_eq!(data["breakDetail"]["overLimit"], false);
 
-    expect_error(&app, "agentOnBreak", ssid_body(&f), 1502, "On break is : 0").await;
+    expect(&app, "agentOnBreak", f.by_ssid(), NOT_ON_BREAK).await;
 
-    let session = session_actor(&app, &f.ssid).await;
-    let events = history(&app, &f.token, "7").await;
+    let session = app.session_actor(&f.ssid).await;
+    let events = app.history(&f.token, "7").await;
     let breaks: Vec<(&Value, &Value)> = events
         .iter()
         .filter(|e| e["kind"].as_str().unwrap().starts_with("break."))
@@ -243,23 +132,9 @@ async fn start_and_end_break_by_ssid(app: TestApp) {
 
 async fn start_and_end_break_by_token_on_the_deepcall_prefix(app: TestApp) {
     let f = app.fixture("acme", "42").await;
-    let post = |route: &'static str, body: Value| {
-        let url = format!("{}{DEEPCALL}/{route}", app.base);
-        let client = app.client.clone();
-        async move {
-            let res = client
-                .post(url)
-                .body(body.to_string())
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(res.status().as_u16(), 200);
-            res.json::<Value>().await.unwrap()
-        }
-    };
     // agentId as an integer, the reason by its label.
     let body = json!({"userId": "acme", "token": f.token, "agentId": 42, "reason": "Personal"});
-    let answer = post("startBreak", body).await;
+    let answer = app.call_at(DEEPCALL, "startBreak", body).await;
     assert_eq!(code(&answer), 0, "{answer}");
     assert_eq!(answer["data"]["agent_id"], "42");
     assert_eq!(answer["data"]["breakDetail"]["reasonCode"], "personal");
@@ -267,17 +142,17 @@ async fn start_and_end_break_by_token_on_the_deepcall_prefix(app: TestApp) {
     assert_eq!(answer["data"]["breakDetail"]["limit"], 600);
 
     // The agent's own session sees the break the token started.
-    let answer = app.call("agentOnBreak", ssid_body(&f)).await;
+    let answer = app.call("agentOnBreak", f.by_ssid()).await;
     assert_eq!(answer["data"]["breakDetail"]["reasonCode"], "personal");
 
-    let answer = post("endBreak", token_body(&f)).await;
+    let answer = app.call_at(DEEPCALL, "endBreak", f.by_token()).await;
     assert_eq!(code(&answer), 0, "{answer}");
     assert_eq!(answer["data"]["on_break"], 0);
-    let answer = post("endBreak", token_body(&f)).await;
+    let answer = app.call_at(DEEPCALL, "endBreak", f.by_token()).await;
     assert_eq!(code(&answer), 1502, "{answer}");
 
-    let token = token_actor(&app, &f.token).await;
-    let events = history(&app, &f.token, "42").await;
+    let token = app.token_actor(&f.token).await;
+    let events = app.history(&f.token, "42").await;
     let kinds: Vec<(&str, &str)> = events
         .iter()
         .filter(|e| e["kind"] != "login")
@@ -296,7 +171,7 @@ async fn start_break_reads_any_content_type(app: TestApp) {
     let f = app.fixture("acme", "7").await;
     let url = format!("{}{PREFIX}/startBreak", app.base);
     let end_url = format!("{}{PREFIX}/endBreak", app.base);
-    let json_body = with(ssid_body(&f), json!({"reason": "meeting"})).to_string();
+    let json_body = with(f.by_ssid(), json!({"reason": "meeting"})).to_string();
     let form_body = format!("ssid={}&reason=meeting", f.ssid);
     for (content_type, body) in [
         ("application/x-www-form-urlencoded", json_body.clone()),
@@ -313,10 +188,7 @@ async fn start_break_reads_any_content_type(app: TestApp) {
             .await
             .unwrap();
         assert_eq!(res.status().as_u16(), 200);
-        assert_eq!(
-            res.headers()["content-type"],
-            "application/json; charset=utf-8"
-        );
+        assert_eq!(res.headers()["content-type"], JSON_UTF8);
         let answer: Value = res.json().await.unwrap();
         assert_eq!(code(&answer), 0, "{content_type} {body}: {answer}");
         assert_eq!(answer["data"]["breakDetail"]["reasonCode"], "meeting");
@@ -334,18 +206,10 @@ async fn start_break_reads_any_content_type(app: TestApp) {
     // Other methods: 405 with the envelope; unreadable bodies: 1047.
     let res = app.client.get(&url).send().await.unwrap();
     assert_eq!(res.status().as_u16(), 405);
-    assert_eq!(
-        res.text().await.unwrap(),
-        envelope(1047, "Invalid Request Data")
-    );
+    assert_eq!(res.text().await.unwrap(), INVALID_REQUEST);
     for route in ["startBreak", "endBreak", "endWrapUp"] {
         for body in ["", "[1]", "{\"ssid\":"] {
-            let (status, text) = app.post_raw(route, body).await;
-            assert_eq!(
-                (status, text.as_str()),
-                (200, envelope(1047, "Invalid Request Data").as_str()),
-                "{route} {body:?}"
-            );
+            expect_raw(&app, route, body, 200, INVALID_REQUEST).await;
         }
     }
 }
@@ -360,69 +224,63 @@ async fn new_routes_share_the_upstream_authentication(app: TestApp) {
     for route in ["startBreak", "endBreak", "endWrapUp"] {
         let reason = json!({"reason": "break"});
         // ssid naming another agent: 1501.
-        let body = with(ssid_body(&f), with(json!({"agentId": "9"}), reason.clone()));
-        expect_error(&app, route, body, 1501, "Agent id not match").await;
+        let body = with(f.by_ssid(), with(json!({"agentId": "9"}), reason.clone()));
+        expect(&app, route, body, AGENT_MISMATCH).await;
         // ssid with a token: 1000.
-        let body = with(
-            ssid_body(&f),
-            with(json!({"token": f.token}), reason.clone()),
-        );
-        expect_error(&app, route, body, 1000, "Invalid parameter(s)").await;
+        let body = with(f.by_ssid(), with(json!({"token": f.token}), reason.clone()));
+        expect(&app, route, body, INVALID_PARAMETERS).await;
         // Unknown ssid: 1000.
         let body = with(json!({"ssid": "nope"}), reason.clone());
-        expect_error(&app, route, body, 1000, "Invalid parameter(s)").await;
+        expect(&app, route, body, INVALID_PARAMETERS).await;
         // Bad token: 1014.
         let body = json!({"userId": "acme", "token": "apt_bad", "agentId": "7", "reason": "break"});
-        let msg = "Invalid token (expired or invalid)";
-        expect_error(&app, route, body, 1014, msg).await;
+        expect(&app, route, body, INVALID_TOKEN).await;
         // Another account's token with this account's userId: 1014.
         let body =
             json!({"userId": "acme", "token": other.token, "agentId": "7", "reason": "break"});
-        expect_error(&app, route, body, 1014, msg).await;
+        expect(&app, route, body, INVALID_TOKEN).await;
         // Another account's agent (and an unknown one) by token: 1501, alike.
         for agent in ["8", "999"] {
             let body = with(
-                token_body(&f),
+                f.by_token(),
                 with(json!({"agentId": agent}), reason.clone()),
             );
-            expect_error(&app, route, body, 1501, "Agent id not match").await;
+            expect(&app, route, body, AGENT_MISMATCH).await;
         }
         // Token without agentId: 1505.
         let body = json!({"userId": "acme", "token": f.token, "reason": "break"});
-        let msg = "Missing required parameters:agentId";
-        expect_error(&app, route, body, 1505, msg).await;
+        expect(&app, route, body, &missing("agentId")).await;
         // Wrong types: 1001.
         let body = with(json!({"ssid": 5}), reason.clone());
-        expect_error(&app, route, body, 1001, "Invalid data type").await;
+        expect(&app, route, body, INVALID_DATA_TYPE).await;
     }
     // Nothing above changed anything.
-    let events = history(&app, &f.token, "7").await;
+    let events = app.history(&f.token, "7").await;
     let kinds: Vec<&Value> = events.iter().map(|e| &e["kind"]).collect();
     assert_eq!(kinds, vec!["login"]);
 
     // A suspended account: 1039, by ssid and by token.
     app.admin().set_suspended("acme", true).await.unwrap();
-    for body in [ssid_body(&f), token_body(&f)] {
+    for body in [f.by_ssid(), f.by_token()] {
         let body = with(body, json!({"reason": "break"}));
         for route in ["startBreak", "endBreak", "endWrapUp"] {
-            expect_error(&app, route, body.clone(), 1039, "User account suspended").await;
+            expect(&app, route, body.clone(), SUSPENDED).await;
         }
     }
 }
 
 async fn start_break_requires_a_reason(app: TestApp) {
     let f = app.fixture("acme", "7").await;
-    let missing = "Missing required parameters:reason";
-    expect_error(&app, "startBreak", ssid_body(&f), 1505, missing).await;
-    expect_error(&app, "startBreak", token_body(&f), 1505, missing).await;
+    let no_reason = missing("reason");
+    expect(&app, "startBreak", f.by_ssid(), &no_reason).await;
+    expect(&app, "startBreak", f.by_token(), &no_reason).await;
     for empty in [json!(""), json!("   "), json!(null)] {
-        let body = with(ssid_body(&f), json!({ "reason": empty }));
-        expect_error(&app, "startBreak", body, 1505, missing).await;
+        let body = with(f.by_ssid(), json!({ "reason": empty }));
+        expect(&app, "startBreak", body, &no_reason).await;
     }
     // Missing credentials and reason are reported together.
     let body = json!({"userId": "acme", "token": f.token});
-    let msg = "Missing required parameters:agentId,reason";
-    expect_error(&app, "startBreak", body, 1505, msg).await;
+    expect(&app, "startBreak", body, &missing("agentId,reason")).await;
     // A reason that is not a string: 1001.
     for bad in [
         json!(5),
@@ -430,10 +288,10 @@ async fn start_break_requires_a_reason(app: TestApp) {
         json!(["lunch"]),
         json!({"code": "lunch"}),
     ] {
-        let body = with(ssid_body(&f), json!({ "reason": bad }));
-        expect_error(&app, "startBreak", body, 1001, "Invalid data type").await;
+        let body = with(f.by_ssid(), json!({ "reason": bad }));
+        expect(&app, "startBreak", body, INVALID_DATA_TYPE).await;
     }
-    expect_error(&app, "agentOnBreak", ssid_body(&f), 1502, "On break is : 0").await;
+    expect(&app, "agentOnBreak", f.by_ssid(), NOT_ON_BREAK).await;
 }
 
 async fn reasons_match_code_or_label_ignoring_case(app: TestApp) {
@@ -445,52 +303,37 @@ async fn reasons_match_code_or_label_ignoring_case(app: TestApp) {
         ("Meeting", "meeting", "Meeting", json!(null)),
         ("TRAINING", "training", "Training", json!(null)),
     ] {
-        let body = with(ssid_body(&f), json!({ "reason": given }));
-        let answer = app.call("startBreak", body).await;
-        assert_eq!(code(&answer), 0, "{given}: {answer}");
-        let detail = &answer["data"]["breakDetail"];
+        let body = with(f.by_ssid(), json!({ "reason": given }));
+        let data = app.call_ok("startBreak", body).await;
+        let detail = &data["breakDetail"];
         assert_eq!(detail["reasonCode"], code_, "{given}");
         assert_eq!(detail["reason"], label, "{given}");
         assert_eq!(detail["limit"], limit, "{given}");
-        let answer = app.call("endBreak", ssid_body(&f)).await;
-        assert_eq!(code(&answer), 0, "{answer}");
+        app.call_ok("endBreak", f.by_ssid()).await;
     }
     // By a label that differs from the code, in any case.
     let body = json!({"code": "th-1", "label": "Team Huddle"});
-    v1_ok(
-        &app,
-        Method::POST,
-        "/v1/break-reasons",
-        &f.token,
-        Some(body),
-        201,
-    )
-    .await;
+    app.create_reason(&f.token, body).await;
     for given in ["Team Huddle", "team huddle", "TEAM HUDDLE", "th-1", "TH-1"] {
-        let body = with(ssid_body(&f), json!({ "reason": given }));
-        let answer = app.call("startBreak", body).await;
-        assert_eq!(code(&answer), 0, "{given}: {answer}");
-        assert_eq!(
-            answer["data"]["breakDetail"]["reasonCode"], "th-1",
-            "{given}"
-        );
-        assert_eq!(answer["data"]["breakDetail"]["reason"], "Team Huddle");
-        app.call("endBreak", ssid_body(&f)).await;
+        let body = with(f.by_ssid(), json!({ "reason": given }));
+        let detail = &app.call_ok("startBreak", body).await["breakDetail"];
+        assert_eq!(detail["reasonCode"], "th-1", "{given}");
+        assert_eq!(detail["reason"], "Team Huddle");
+        app.call("endBreak", f.by_ssid()).await;
     }
-    let body = with(ssid_body(&f), json!({"reason": "Team"}));
-    expect_error(&app, "startBreak", body, 1508, "Unknown break reason").await;
+    let body = with(f.by_ssid(), json!({"reason": "Team"}));
+    expect(&app, "startBreak", body, UNKNOWN_REASON).await;
     // A reason whose label is another reason's code: the code wins.
-    let path = "/v1/break-reasons";
     let body = json!({"code": "coffee", "label": "lunch", "limitSeconds": 300});
-    v1_ok(&app, Method::POST, path, &f.token, Some(body), 201).await;
-    let body = with(ssid_body(&f), json!({"reason": "Lunch"}));
+    app.create_reason(&f.token, body).await;
+    let body = with(f.by_ssid(), json!({"reason": "Lunch"}));
     let answer = app.call("startBreak", body).await;
     assert_eq!(
         answer["data"]["breakDetail"]["reasonCode"], "lunch",
         "{answer}"
     );
-    app.call("endBreak", ssid_body(&f)).await;
-    let body = with(ssid_body(&f), json!({"reason": "COFFEE"}));
+    app.call("endBreak", f.by_ssid()).await;
+    let body = with(f.by_ssid(), json!({"reason": "COFFEE"}));
     let answer = app.call("startBreak", body).await;
     assert_eq!(answer["data"]["breakDetail"]["reasonCode"], "coffee");
     assert_eq!(answer["data"]["breakDetail"]["reason"], "lunch");
@@ -499,27 +342,25 @@ async fn reasons_match_code_or_label_ignoring_case(app: TestApp) {
 
 async fn a_second_start_break_is_1507(app: TestApp) {
     let f = app.fixture("acme", "7").await;
-    let body = with(ssid_body(&f), json!({"reason": "break"}));
-    let first = app.call("startBreak", body).await;
-    assert_eq!(code(&first), 0, "{first}");
-    let msg = "Agent already on break";
+    let body = with(f.by_ssid(), json!({"reason": "break"}));
+    let first = app.call_ok("startBreak", body).await;
     for reason in ["break", "lunch"] {
-        let body = with(ssid_body(&f), json!({ "reason": reason }));
-        expect_error(&app, "startBreak", body, 1507, msg).await;
-        let body = with(token_body(&f), json!({ "reason": reason }));
-        expect_error(&app, "startBreak", body, 1507, msg).await;
+        let body = with(f.by_ssid(), json!({ "reason": reason }));
+        expect(&app, "startBreak", body, ALREADY_ON_BREAK).await;
+        let body = with(f.by_token(), json!({ "reason": reason }));
+        expect(&app, "startBreak", body, ALREADY_ON_BREAK).await;
     }
     // An unknown reason while on break: the reason is checked first.
-    let body = with(ssid_body(&f), json!({"reason": "nap"}));
-    expect_error(&app, "startBreak", body, 1508, "Unknown break reason").await;
+    let body = with(f.by_ssid(), json!({"reason": "nap"}));
+    expect(&app, "startBreak", body, UNKNOWN_REASON).await;
     // The first break is untouched.
-    let answer = app.call("agentOnBreak", ssid_body(&f)).await;
+    let answer = app.call("agentOnBreak", f.by_ssid()).await;
     assert_eq!(answer["data"]["breakDetail"]["reasonCode"], "break");
     assert_eq!(
         answer["data"]["breakDetail"]["breakSTime"],
-        first["data"]["breakDetail"]["breakSTime"]
+        first["breakDetail"]["breakSTime"]
     );
-    let events = history(&app, &f.token, "7").await;
+    let events = app.history(&f.token, "7").await;
     assert_eq!(of_kind(&events, "break.start").len(), 1);
     assert_eq!(of_kind(&events, "break.end").len(), 0);
 }
@@ -527,104 +368,73 @@ async fn a_second_start_break_is_1507(app: TestApp) {
 async fn unknown_or_inactive_reason_is_1508(app: TestApp) {
     let f = app.fixture("acme", "7").await;
     let other = app.fixture("globex", "8").await;
-    let msg = "Unknown break reason";
-    let body = with(ssid_body(&f), json!({"reason": "nap"}));
-    expect_error(&app, "startBreak", body, 1508, msg).await;
+    let body = with(f.by_ssid(), json!({"reason": "nap"}));
+    expect(&app, "startBreak", body, UNKNOWN_REASON).await;
 
     // Another account's reason is unknown here.
     let body = json!({"code": "siesta", "label": "Siesta"});
-    v1_ok(
-        &app,
-        Method::POST,
-        "/v1/break-reasons",
-        &other.token,
-        Some(body),
-        201,
-    )
-    .await;
-    let body = with(ssid_body(&f), json!({"reason": "siesta"}));
-    expect_error(&app, "startBreak", body, 1508, msg).await;
+    app.create_reason(&other.token, body).await;
+    let body = with(f.by_ssid(), json!({"reason": "siesta"}));
+    expect(&app, "startBreak", body, UNKNOWN_REASON).await;
 
     // An inactive reason: 1508 by code and by label; active again: accepted.
     let path = "/v1/break-reasons/lunch";
-    let data = v1_ok(
-        &app,
-        Method::PATCH,
-        path,
-        &f.token,
-        Some(json!({"active": false})),
-        200,
-    )
-    .await;
+    let body = Some(json!({"active": false}));
+    let data = app.v1_ok(Method::PATCH, path, &f.token, body, 200).await;
     assert_eq!(
         data,
         json!({"code": "lunch", "label": "Lunch", "limitSeconds": 3600, "active": false})
     );
     for reason in ["lunch", "Lunch"] {
-        let body = with(ssid_body(&f), json!({ "reason": reason }));
-        expect_error(&app, "startBreak", body, 1508, msg).await;
+        let body = with(f.by_ssid(), json!({ "reason": reason }));
+        expect(&app, "startBreak", body, UNKNOWN_REASON).await;
     }
-    let path_v1 = "/v1/agents/7/break";
-    let (status, answer) = v1(
-        &app,
-        Method::POST,
-        path_v1,
-        &f.token,
-        Some(json!({"reason": "lunch"})),
-    )
-    .await;
+    let body = Some(json!({"reason": "lunch"}));
+    let (status, answer) = app
+        .v1(Method::POST, "/v1/agents/7/break", &f.token, body)
+        .await;
     assert_eq!((status, code(&answer)), (422, 1508), "{answer}");
-    expect_error(&app, "agentOnBreak", ssid_body(&f), 1502, "On break is : 0").await;
+    expect(&app, "agentOnBreak", f.by_ssid(), NOT_ON_BREAK).await;
 
-    v1_ok(
-        &app,
-        Method::PATCH,
-        path,
-        &f.token,
-        Some(json!({"active": true})),
-        200,
-    )
-    .await;
-    let body = with(ssid_body(&f), json!({"reason": "lunch"}));
-    let answer = app.call("startBreak", body).await;
-    assert_eq!(code(&answer), 0, "{answer}");
-    let events = history(&app, &f.token, "7").await;
+    let body = Some(json!({"active": true}));
+    app.v1_ok(Method::PATCH, path, &f.token, body, 200).await;
+    let body = with(f.by_ssid(), json!({"reason": "lunch"}));
+    app.call_ok("startBreak", body).await;
+    let events = app.history(&f.token, "7").await;
     assert_eq!(of_kind(&events, "break.start").len(), 1);
 }
 
 async fn end_break_when_not_on_break_is_1502(app: TestApp) {
     let f = app.fixture("acme", "7").await;
-    let (status, text) = app.post_raw("endBreak", ssid_body(&f).to_string()).await;
+    let (status, text) = app.post_raw("endBreak", f.by_ssid().to_string()).await;
     assert_eq!(status, 200);
     assert_eq!(
         text,
         r#"{"status":"error","message":"On break is : 0","code":1502}"#
     );
     assert_eq!(text.len(), 58);
-    expect_error(&app, "endBreak", token_body(&f), 1502, "On break is : 0").await;
-    let events = history(&app, &f.token, "7").await;
+    expect(&app, "endBreak", f.by_token(), NOT_ON_BREAK).await;
+    let events = app.history(&f.token, "7").await;
     assert!(of_kind(&events, "break.end").is_empty(), "{events:?}");
 }
 
 async fn end_wrap_up_when_not_in_wrap_up_is_1504(app: TestApp) {
     let f = app.fixture("acme", "7").await;
-    let msg = "Agent not in wrap time";
-    expect_error(&app, "endWrapUp", ssid_body(&f), 1504, msg).await;
-    expect_error(&app, "endWrapUp", token_body(&f), 1504, msg).await;
+    expect(&app, "endWrapUp", f.by_ssid(), NOT_IN_WRAP_UP).await;
+    expect(&app, "endWrapUp", f.by_token(), NOT_IN_WRAP_UP).await;
     // Also right after a wrap-up was ended.
     start_wrap(&app, &f, json!({"callId": "c-1", "cNumber": "+1555"})).await;
-    let answer = app.call("endWrapUp", ssid_body(&f)).await;
-    assert_eq!(code(&answer), 0, "{answer}");
-    expect_error(&app, "endWrapUp", ssid_body(&f), 1504, msg).await;
-    expect_error(&app, "wrapUp", ssid_body(&f), 1504, msg).await;
-    let events = history(&app, &f.token, "7").await;
+    app.call_ok("endWrapUp", f.by_ssid()).await;
+    expect(&app, "endWrapUp", f.by_ssid(), NOT_IN_WRAP_UP).await;
+    expect(&app, "wrapUp", f.by_ssid(), NOT_IN_WRAP_UP).await;
+    let events = app.history(&f.token, "7").await;
     assert_eq!(of_kind(&events, "wrap.end").len(), 1);
 }
 
 async fn a_disabled_agent_named_by_token_is_1510(app: TestApp) {
     let f = app.fixture("acme", "7").await;
     let path = "/v1/agents/7/disable";
-    v1_ok(&app, Method::POST, path, &f.token, None, 200).await;
+    app.v1_ok(Method::POST, path, &f.token, None, 200).await;
     for route in [
         "startBreak",
         "endBreak",
@@ -635,43 +445,27 @@ async fn a_disabled_agent_named_by_token_is_1510(app: TestApp) {
         "setWebPingTime",
     ] {
         let extra = json!({"reason": "break", "mic_perm": 1});
-        let body = with(token_body(&f), extra.clone());
-        expect_error(&app, route, body, 1510, "Agent disabled").await;
+        let body = with(f.by_token(), extra.clone());
+        expect(&app, route, body, AGENT_DISABLED).await;
         // Its old ssid is just invalid.
-        let body = with(ssid_body(&f), extra);
+        let body = with(f.by_ssid(), extra);
         if route == "setWebPingTime" {
-            let msg = "SSID not valid for setWebPingTime";
-            expect_error(&app, route, body, 1503, msg).await;
+            expect(&app, route, body, SSID_NOT_VALID_FOR_PING).await;
         } else {
-            expect_error(&app, route, body, 1000, "Invalid parameter(s)").await;
+            expect(&app, route, body, INVALID_PARAMETERS).await;
         }
     }
     // Enabled again: the token works, the old ssid stays logged out.
-    v1_ok(
-        &app,
-        Method::POST,
-        "/v1/agents/7/enable",
-        &f.token,
-        None,
-        200,
-    )
-    .await;
-    let body = with(token_body(&f), json!({"reason": "break"}));
-    let answer = app.call("startBreak", body).await;
-    assert_eq!(code(&answer), 0, "{answer}");
-    expect_error(
-        &app,
-        "agentOnBreak",
-        ssid_body(&f),
-        1000,
-        "Invalid parameter(s)",
-    )
-    .await;
+    app.v1_ok(Method::POST, "/v1/agents/7/enable", &f.token, None, 200)
+        .await;
+    let body = with(f.by_token(), json!({"reason": "break"}));
+    app.call_ok("startBreak", body).await;
+    expect(&app, "agentOnBreak", f.by_ssid(), INVALID_PARAMETERS).await;
 }
 
 async fn new_account_has_the_default_break_reasons(app: TestApp) {
     let f = app.fixture("acme", "7").await;
-    let data = v1_ok(&app, Method::GET, "/v1/break-reasons", &f.token, None, 200).await;
+    let data = app.v1_get("/v1/break-reasons", &f.token).await;
     assert_eq!(
         data,
         json!([
@@ -685,49 +479,24 @@ async fn new_account_has_the_default_break_reasons(app: TestApp) {
     // Each account has its own list.
     let other = app.fixture("globex", "1").await;
     let body = json!({"code": "nap", "label": "Nap"});
-    v1_ok(
-        &app,
-        Method::POST,
-        "/v1/break-reasons",
-        &other.token,
-        Some(body),
-        201,
-    )
-    .await;
-    let mine = v1_ok(&app, Method::GET, "/v1/break-reasons", &f.token, None, 200).await;
+    app.create_reason(&other.token, body).await;
+    let mine = app.v1_get("/v1/break-reasons", &f.token).await;
     assert_eq!(mine, data);
-    let theirs = v1_ok(
-        &app,
-        Method::GET,
-        "/v1/break-reasons",
-        &other.token,
-        None,
-        200,
-    )
-    .await;
+    let theirs = app.v1_get("/v1/break-reasons", &other.token).await;
     assert_eq!(theirs.as_array().unwrap().len(), 6);
 }
 
 async fn break_past_its_limit_is_flagged_everywhere_and_goes_on(app: TestApp) {
     let f = app.fixture("acme", "7").await;
     let body = json!({"code": "quick", "label": "Quick", "limitSeconds": 1});
-    let reason = v1_ok(
-        &app,
-        Method::POST,
-        "/v1/break-reasons",
-        &f.token,
-        Some(body),
-        201,
-    )
-    .await;
+    let reason = app.create_reason(&f.token, body).await;
     assert_eq!(
         reason,
         json!({"code": "quick", "label": "Quick", "limitSeconds": 1, "active": true})
     );
-    let body = with(ssid_body(&f), json!({"reason": "quick"}));
-    let answer = app.call("startBreak", body).await;
-    assert_eq!(code(&answer), 0, "{answer}");
-    let detail = &answer["data"]["breakDetail"];
+    let body = with(f.by_ssid(), json!({"reason": "quick"}));
+    let data = app.call_ok("startBreak", body).await;
+    let detail = &data["breakDetail"];
     assert_eq!(detail["overLimit"], false, "{detail}");
     assert_eq!(detail["limit"], 1);
     let started = detail["breakSTime"].as_i64().unwrap();
@@ -735,7 +504,7 @@ async fn break_past_its_limit_is_flagged_everywhere_and_goes_on(app: TestApp) {
     tokio::time::sleep(Duration::from_millis(2100)).await;
 
     // agentOnBreak: flagged, still on break.
-    let answer = app.call("agentOnBreak", ssid_body(&f)).await;
+    let answer = app.call("agentOnBreak", f.by_ssid()).await;
     assert_eq!(
         code(&answer),
         0,
@@ -750,7 +519,7 @@ async fn break_past_its_limit_is_flagged_everywhere_and_goes_on(app: TestApp) {
     assert!(detail["currentDuration"].as_i64().unwrap() >= 2, "{detail}");
 
     // The roster.
-    let entry = roster_entry(&app, &f.token, "7").await;
+    let entry = app.roster_entry(&f.token, "7").await;
     assert_eq!(entry["state"], "on_break", "{entry}");
     let brk = &entry["break"];
     assert_eq!(brk["overLimit"], true, "{entry}");
@@ -761,14 +530,13 @@ async fn break_past_its_limit_is_flagged_everywhere_and_goes_on(app: TestApp) {
     assert!(brk["elapsed"].as_i64().unwrap() >= 2, "{entry}");
 
     // Ending it: the answer and the history's break.end.
-    let answer = app.call("endBreak", ssid_body(&f)).await;
-    assert_eq!(code(&answer), 0, "{answer}");
-    let detail = &answer["data"]["breakDetail"];
+    let data = app.call_ok("endBreak", f.by_ssid()).await;
+    let detail = &data["breakDetail"];
     assert_eq!(detail["overLimit"], true, "{detail}");
     let duration = detail["currentDuration"].as_i64().unwrap();
     assert!(duration >= 2, "{detail}");
 
-    let events = history(&app, &f.token, "7").await;
+    let events = app.history(&f.token, "7").await;
     let ends = of_kind(&events, "break.end");
     assert_eq!(ends.len(), 1, "{events:?}");
     assert_eq!(ends[0]["details"]["overLimit"], true, "{}", ends[0]);
@@ -777,10 +545,10 @@ async fn break_past_its_limit_is_flagged_everywhere_and_goes_on(app: TestApp) {
     assert_eq!(ends[0]["at"].as_i64().unwrap() - started, duration);
 
     // A later short break of a reason without limit is never over.
-    let body = with(ssid_body(&f), json!({"reason": "meeting"}));
+    let body = with(f.by_ssid(), json!({"reason": "meeting"}));
     app.call("startBreak", body).await;
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    let entry = roster_entry(&app, &f.token, "7").await;
+    let entry = app.roster_entry(&f.token, "7").await;
     assert_eq!(entry["break"]["overLimit"], false, "{entry}");
     assert_eq!(entry["break"]["limit"], Value::Null, "{entry}");
 }
@@ -789,16 +557,12 @@ async fn break_past_its_limit_is_flagged_everywhere_and_goes_on(app: TestApp) {
 
 async fn timed_wrap_up_uses_the_account_default_and_may_end_early(app: TestApp) {
     let f = app.fixture("acme", "7").await;
-    let account = v1_ok(&app, Method::GET, "/v1/account", &f.token, None, 200).await;
+    let account = app.v1_get("/v1/account", &f.token).await;
     assert_eq!(account["wrapSeconds"], 60);
     assert_eq!(account["wrapMode"], "timed");
 
-    let wrap = start_wrap(
-        &app,
-        &f,
-        json!({"callId": "call-1", "cNumber": "+15550100"}),
-    )
-    .await;
+    let body = json!({"callId": "call-1", "cNumber": "+15550100"});
+    let wrap = start_wrap(&app, &f, body).await;
     assert_eq!(wrap["callId"], "call-1");
     assert_eq!(wrap["cNumber"], "+15550100");
     assert_eq!(wrap["mode"], "timed");
@@ -807,7 +571,7 @@ async fn timed_wrap_up_uses_the_account_default_and_may_end_early(app: TestApp) 
     assert_eq!(wrap["wrapETime"], started + 60);
     assert_eq!(wrap["endedAt"], Value::Null);
 
-    let answer = app.call("wrapUp", ssid_body(&f)).await;
+    let answer = app.call("wrapUp", f.by_ssid()).await;
     let data = &answer["data"];
     assert_eq!(data["response"], 1, "{answer}");
     assert_eq!(data["wrapETime"], started + 60);
@@ -816,7 +580,7 @@ async fn timed_wrap_up_uses_the_account_default_and_may_end_early(app: TestApp) 
     assert_eq!(data["callId"], "call-1");
     assert_eq!(data["cNumber"], "+15550100");
 
-    let entry = roster_entry(&app, &f.token, "7").await;
+    let entry = app.roster_entry(&f.token, "7").await;
     assert_eq!(entry["state"], "wrap_up", "{entry}");
     assert_eq!(entry["wrapUp"]["mode"], "timed");
     assert_eq!(entry["wrapUp"]["since"], started);
@@ -825,9 +589,7 @@ async fn timed_wrap_up_uses_the_account_default_and_may_end_early(app: TestApp) 
     assert_eq!(entry["wrapUp"]["cNumber"], "+15550100");
 
     // The agent ends it early.
-    let answer = app.call("endWrapUp", ssid_body(&f)).await;
-    assert_eq!(code(&answer), 0, "{answer}");
-    let data = &answer["data"];
+    let data = app.call_ok("endWrapUp", f.by_ssid()).await;
     assert_eq!(data["response"], 0);
     assert_eq!(data["callId"], "call-1");
     assert_eq!(data["cNumber"], "+15550100");
@@ -835,21 +597,14 @@ async fn timed_wrap_up_uses_the_account_default_and_may_end_early(app: TestApp) 
         (0..=1).contains(&data["duration"].as_i64().unwrap()),
         "{data}"
     );
-    expect_error(
-        &app,
-        "wrapUp",
-        ssid_body(&f),
-        1504,
-        "Agent not in wrap time",
-    )
-    .await;
-    let entry = roster_entry(&app, &f.token, "7").await;
+    expect(&app, "wrapUp", f.by_ssid(), NOT_IN_WRAP_UP).await;
+    let entry = app.roster_entry(&f.token, "7").await;
     assert_eq!(entry["state"], "available", "{entry}");
     assert_eq!(entry["wrapUp"], Value::Null);
 
-    let session = session_actor(&app, &f.ssid).await;
-    let token = token_actor(&app, &f.token).await;
-    let events = history(&app, &f.token, "7").await;
+    let session = app.session_actor(&f.ssid).await;
+    let token = app.token_actor(&f.token).await;
+    let events = app.history(&f.token, "7").await;
     let start = of_kind(&events, "wrap.start");
     let end = of_kind(&events, "wrap.end");
     assert_eq!((start.len(), end.len()), (1, 1), "{events:?}");
@@ -865,12 +620,8 @@ async fn timed_wrap_up_uses_the_account_default_and_may_end_early(app: TestApp) 
 
 async fn forced_wrap_up_cannot_be_ended_by_the_agent_but_by_a_supervisor(app: TestApp) {
     let f = app.fixture("acme", "7").await;
-    let account = patch_account(
-        &app,
-        &f.token,
-        json!({"wrapSeconds": 45, "wrapMode": "forced"}),
-    )
-    .await;
+    let policy = json!({"wrapSeconds": 45, "wrapMode": "forced"});
+    let account = patch_account(&app, &f.token, policy).await;
     assert_eq!(account["wrapSeconds"], 45);
     assert_eq!(account["wrapMode"], "forced");
     assert_eq!(account["userId"], "acme");
@@ -879,40 +630,27 @@ async fn forced_wrap_up_cannot_be_ended_by_the_agent_but_by_a_supervisor(app: Te
     assert_eq!(wrap["mode"], "forced");
     let started = wrap["startedAt"].as_i64().unwrap();
     assert_eq!(wrap["wrapETime"], started + 45);
-
-    let msg = "Wrap-up cannot be ended early";
-    expect_error(&app, "endWrapUp", ssid_body(&f), 1509, msg).await;
-    expect_error(&app, "endWrapUp", token_body(&f), 1509, msg).await;
-    let answer = app.call("wrapUp", ssid_body(&f)).await;
+    expect(&app, "endWrapUp", f.by_ssid(), CANNOT_END_EARLY).await;
+    expect(&app, "endWrapUp", f.by_token(), CANNOT_END_EARLY).await;
+    let answer = app.call("wrapUp", f.by_ssid()).await;
     assert_eq!(answer["data"]["response"], 1, "still in wrap-up: {answer}");
     assert_eq!(answer["data"]["wrapETime"], started + 45);
 
     // The supervisor may.
-    let data = v1_ok(
-        &app,
-        Method::DELETE,
-        "/v1/agents/7/wrap-up",
-        &f.token,
-        None,
-        200,
-    )
-    .await;
+    let data = app
+        .v1_ok(Method::DELETE, "/v1/agents/7/wrap-up", &f.token, None, 200)
+        .await;
     assert_eq!(data["callId"], "call-9");
     assert_eq!(data["mode"], "forced");
     assert!(near_now(&data["endedAt"]), "{data}");
-    expect_error(
-        &app,
-        "wrapUp",
-        ssid_body(&f),
-        1504,
-        "Agent not in wrap time",
-    )
-    .await;
-    let (status, answer) = v1(&app, Method::DELETE, "/v1/agents/7/wrap-up", &f.token, None).await;
+    expect(&app, "wrapUp", f.by_ssid(), NOT_IN_WRAP_UP).await;
+    let (status, answer) = app
+        .v1(Method::DELETE, "/v1/agents/7/wrap-up", &f.token, None)
+        .await;
     assert_eq!((status, code(&answer)), (409, 1504), "{answer}");
 
-    let token = token_actor(&app, &f.token).await;
-    let events = history(&app, &f.token, "7").await;
+    let token = app.token_actor(&f.token).await;
+    let events = app.history(&f.token, "7").await;
     let ends = of_kind(&events, "wrap.end");
     assert_eq!(ends.len(), 1, "{events:?}");
     assert_eq!(ends[0]["actor"], token);
@@ -923,7 +661,7 @@ async fn forced_wrap_up_cannot_be_ended_by_the_agent_but_by_a_supervisor(app: Te
 async fn agent_override_wins_and_null_restores_the_account_policy(app: TestApp) {
     let f = app.fixture("acme", "7").await;
     let path = "/v1/agents/7";
-    let agent = v1_ok(&app, Method::GET, path, &f.token, None, 200).await;
+    let agent = app.v1_get(path, &f.token).await;
     assert_eq!(agent["wrapSeconds"], Value::Null);
     assert_eq!(agent["wrapMode"], Value::Null);
     assert_eq!(
@@ -932,8 +670,7 @@ async fn agent_override_wins_and_null_restores_the_account_policy(app: TestApp) 
     );
 
     // Override both.
-    let body = json!({"wrapSeconds": 10, "wrapMode": "forced"});
-    let agent = v1_ok(&app, Method::PATCH, path, &f.token, Some(body), 200).await;
+    let agent = patch_agent(&app, &f, json!({"wrapSeconds": 10, "wrapMode": "forced"})).await;
     assert_eq!(agent["wrapSeconds"], 10);
     assert_eq!(agent["wrapMode"], "forced");
     assert_eq!(
@@ -941,43 +678,17 @@ async fn agent_override_wins_and_null_restores_the_account_policy(app: TestApp) 
         json!({"seconds": 10, "mode": "forced"})
     );
     // The account's policy changes; the override still wins.
-    patch_account(
-        &app,
-        &f.token,
-        json!({"wrapSeconds": 120, "wrapMode": "untimed"}),
-    )
-    .await;
+    let policy = json!({"wrapSeconds": 120, "wrapMode": "untimed"});
+    patch_account(&app, &f.token, policy).await;
     let wrap = start_wrap(&app, &f, json!({"callId": "a", "cNumber": ""})).await;
     assert_eq!(wrap["mode"], "forced");
     assert_eq!(wrap["wrapETime"], wrap["startedAt"].as_i64().unwrap() + 10);
-    expect_error(
-        &app,
-        "endWrapUp",
-        ssid_body(&f),
-        1509,
-        "Wrap-up cannot be ended early",
-    )
-    .await;
-    v1_ok(
-        &app,
-        Method::DELETE,
-        "/v1/agents/7/wrap-up",
-        &f.token,
-        None,
-        200,
-    )
-    .await;
+    expect(&app, "endWrapUp", f.by_ssid(), CANNOT_END_EARLY).await;
+    app.v1_ok(Method::DELETE, "/v1/agents/7/wrap-up", &f.token, None, 200)
+        .await;
 
     // Clear only the mode: the account's mode with the agent's seconds.
-    let agent = v1_ok(
-        &app,
-        Method::PATCH,
-        path,
-        &f.token,
-        Some(json!({"wrapMode": null})),
-        200,
-    )
-    .await;
+    let agent = patch_agent(&app, &f, json!({"wrapMode": null})).await;
     assert_eq!(agent["wrapSeconds"], 10);
     assert_eq!(agent["wrapMode"], Value::Null);
     assert_eq!(
@@ -986,22 +697,14 @@ async fn agent_override_wins_and_null_restores_the_account_policy(app: TestApp) 
     );
     // Changing the mode to timed at the account level is seen at once.
     patch_account(&app, &f.token, json!({"wrapMode": "timed"})).await;
-    let agent = v1_ok(&app, Method::GET, path, &f.token, None, 200).await;
+    let agent = app.v1_get(path, &f.token).await;
     assert_eq!(
         agent["effectiveWrap"],
         json!({"seconds": 10, "mode": "timed"})
     );
 
     // Clear the seconds too: the account's policy in full.
-    let agent = v1_ok(
-        &app,
-        Method::PATCH,
-        path,
-        &f.token,
-        Some(json!({"wrapSeconds": null})),
-        200,
-    )
-    .await;
+    let agent = patch_agent(&app, &f, json!({"wrapSeconds": null})).await;
     assert_eq!(agent["wrapSeconds"], Value::Null);
     assert_eq!(
         agent["effectiveWrap"],
@@ -1010,28 +713,12 @@ async fn agent_override_wins_and_null_restores_the_account_policy(app: TestApp) 
     let wrap = start_wrap(&app, &f, json!({"callId": "b", "cNumber": ""})).await;
     assert_eq!(wrap["mode"], "timed");
     assert_eq!(wrap["wrapETime"], wrap["startedAt"].as_i64().unwrap() + 120);
-    let answer = app.call("endWrapUp", ssid_body(&f)).await;
+    let answer = app.call("endWrapUp", f.by_ssid()).await;
     assert_eq!(code(&answer), 0, "timed: the agent may end it: {answer}");
 
     // A patch without wrap fields keeps the overrides.
-    v1_ok(
-        &app,
-        Method::PATCH,
-        path,
-        &f.token,
-        Some(json!({"wrapSeconds": 5})),
-        200,
-    )
-    .await;
-    let agent = v1_ok(
-        &app,
-        Method::PATCH,
-        path,
-        &f.token,
-        Some(json!({"name": "Ann"})),
-        200,
-    )
-    .await;
+    patch_agent(&app, &f, json!({"wrapSeconds": 5})).await;
+    let agent = patch_agent(&app, &f, json!({"name": "Ann"})).await;
     assert_eq!(agent["name"], "Ann");
     assert_eq!(agent["wrapSeconds"], 5);
     assert_eq!(
@@ -1042,57 +729,31 @@ async fn agent_override_wins_and_null_restores_the_account_policy(app: TestApp) 
 
 async fn untimed_wrap_up_has_no_end_time_and_lasts_until_ended(app: TestApp) {
     let f = app.fixture("acme", "7").await;
-    let body = json!({"wrapMode": "untimed"});
-    v1_ok(
-        &app,
-        Method::PATCH,
-        "/v1/agents/7",
-        &f.token,
-        Some(body),
-        200,
-    )
-    .await;
+    patch_agent(&app, &f, json!({"wrapMode": "untimed"})).await;
     // An explicit length does not make an untimed wrap-up timed.
-    let wrap = start_wrap(
-        &app,
-        &f,
-        json!({"callId": "u-1", "cNumber": "+2", "seconds": 1}),
-    )
-    .await;
+    let body = json!({"callId": "u-1", "cNumber": "+2", "seconds": 1});
+    let wrap = start_wrap(&app, &f, body).await;
     assert_eq!(wrap["mode"], "untimed");
     assert_eq!(wrap["wrapETime"], Value::Null);
 
     tokio::time::sleep(Duration::from_millis(2100)).await;
     for route in ["wrapUp", "checkAgentInWrapUp"] {
-        let answer = app.call(route, ssid_body(&f)).await;
-        assert_eq!(code(&answer), 0, "{answer}");
         assert_eq!(
-            answer["data"],
+            app.call_ok(route, f.by_ssid()).await,
             json!({"response": 1, "wrapETime": null, "currentDuration": null,
                    "callId": "u-1", "cNumber": "+2"})
         );
     }
-    let entry = roster_entry(&app, &f.token, "7").await;
+    let entry = app.roster_entry(&f.token, "7").await;
     assert_eq!(entry["state"], "wrap_up", "{entry}");
     assert_eq!(entry["wrapUp"]["mode"], "untimed");
     assert_eq!(entry["wrapUp"]["wrapETime"], Value::Null);
     assert_eq!(entry["wrapUp"]["remaining"], Value::Null);
 
-    let answer = app.call("endWrapUp", ssid_body(&f)).await;
-    assert_eq!(code(&answer), 0, "{answer}");
-    assert!(
-        answer["data"]["duration"].as_i64().unwrap() >= 2,
-        "{answer}"
-    );
-    expect_error(
-        &app,
-        "wrapUp",
-        ssid_body(&f),
-        1504,
-        "Agent not in wrap time",
-    )
-    .await;
-    let events = history(&app, &f.token, "7").await;
+    let data = app.call_ok("endWrapUp", f.by_ssid()).await;
+    assert!(data["duration"].as_i64().unwrap() >= 2, "{data}");
+    expect(&app, "wrapUp", f.by_ssid(), NOT_IN_WRAP_UP).await;
+    let events = app.history(&f.token, "7").await;
     let ends = of_kind(&events, "wrap.end");
     assert_eq!(ends.len(), 1);
     assert_eq!(ends[0]["details"]["how"], "ended");
@@ -1100,18 +761,14 @@ async fn untimed_wrap_up_has_no_end_time_and_lasts_until_ended(app: TestApp) {
 
 async fn explicit_seconds_set_the_length_of_one_wrap_up(app: TestApp) {
     let f = app.fixture("acme", "7").await;
-    let wrap = start_wrap(
-        &app,
-        &f,
-        json!({"callId": "s-1", "cNumber": "+3", "seconds": 5}),
-    )
-    .await;
+    let body = json!({"callId": "s-1", "cNumber": "+3", "seconds": 5});
+    let wrap = start_wrap(&app, &f, body).await;
     assert_eq!(wrap["mode"], "timed");
     assert_eq!(wrap["wrapETime"], wrap["startedAt"].as_i64().unwrap() + 5);
-    let answer = app.call("wrapUp", token_body(&f)).await;
+    let answer = app.call("wrapUp", f.by_token()).await;
     let left = answer["data"]["currentDuration"].as_i64().unwrap();
     assert!((3..=5).contains(&left), "{answer}");
-    app.call("endWrapUp", ssid_body(&f)).await;
+    app.call("endWrapUp", f.by_ssid()).await;
     // The next one is back to the policy's length.
     let wrap = start_wrap(&app, &f, json!({"callId": "s-2", "cNumber": "+3"})).await;
     assert_eq!(wrap["wrapETime"], wrap["startedAt"].as_i64().unwrap() + 60);
@@ -1120,12 +777,8 @@ async fn explicit_seconds_set_the_length_of_one_wrap_up(app: TestApp) {
 /// Starts a one-second wrap-up, lets it run out, and checks it is over everywhere and
 /// recorded once by the system at its own end time.
 async fn check_expiry(app: &TestApp, f: &Fixture, mode: &str) {
-    let wrap = start_wrap(
-        app,
-        f,
-        json!({"callId": "exp-1", "cNumber": "+4", "seconds": 1}),
-    )
-    .await;
+    let body = json!({"callId": "exp-1", "cNumber": "+4", "seconds": 1});
+    let wrap = start_wrap(app, f, body).await;
     assert_eq!(wrap["mode"], mode);
     let ends_at = wrap["wrapETime"].as_i64().unwrap();
     assert_eq!(ends_at, wrap["startedAt"].as_i64().unwrap() + 1);
@@ -1133,20 +786,19 @@ async fn check_expiry(app: &TestApp, f: &Fixture, mode: &str) {
     tokio::time::sleep(Duration::from_millis(2100)).await;
 
     // Over, though nothing closed it: the upstream routes and the roster see it so.
-    let msg = "Agent not in wrap time";
     for route in ["wrapUp", "checkAgentInWrapUp", "endWrapUp"] {
-        expect_error(app, route, ssid_body(f), 1504, msg).await;
+        expect(app, route, f.by_ssid(), NOT_IN_WRAP_UP).await;
     }
-    let entry = roster_entry(app, &f.token, &f.agent_id).await;
+    let entry = app.roster_entry(&f.token, &f.agent_id).await;
     assert_eq!(entry["state"], "available", "{entry}");
     assert_eq!(entry["wrapUp"], Value::Null, "{entry}");
     let path = format!("/v1/agents/{}/wrap-up", f.agent_id);
-    let (status, answer) = v1(app, Method::DELETE, &path, &f.token, None).await;
+    let (status, answer) = app.v1(Method::DELETE, &path, &f.token, None).await;
     assert_eq!((status, code(&answer)), (409, 1504), "{answer}");
 
     // The history: one wrap.end by the system, at its wrapETime, read twice.
     for _ in 0..2 {
-        let events = history(app, &f.token, &f.agent_id).await;
+        let events = app.history(&f.token, &f.agent_id).await;
         let ends = of_kind(&events, "wrap.end");
         assert_eq!(ends.len(), 1, "{events:?}");
         assert_eq!(ends[0]["actor"], "system");
@@ -1156,22 +808,14 @@ async fn check_expiry(app: &TestApp, f: &Fixture, mode: &str) {
         assert_eq!(ends[0]["agentId"], f.agent_id.as_str());
     }
     // And in the account's history.
-    let data = v1_ok(
-        app,
-        Method::GET,
-        "/v1/events?limit=500",
-        &f.token,
-        None,
-        200,
-    )
-    .await;
+    let data = app.v1_get("/v1/events?limit=500", &f.token).await;
     let all = data["items"].as_array().unwrap();
     assert_eq!(of_kind(all, "wrap.end").len(), 1);
 
     // A new wrap-up may start.
     let wrap = start_wrap(app, f, json!({"callId": "exp-2", "cNumber": "+4"})).await;
     assert_eq!(wrap["callId"], "exp-2");
-    let events = history(app, &f.token, &f.agent_id).await;
+    let events = app.history(&f.token, &f.agent_id).await;
     let kinds: Vec<&str> = events
         .iter()
         .filter(|e| e["kind"].as_str().unwrap().starts_with("wrap."))
@@ -1196,12 +840,11 @@ async fn a_second_wrap_up_is_1511(app: TestApp) {
     let first = start_wrap(&app, &f, json!({"callId": "w-1", "cNumber": "+5"})).await;
     let path = "/v1/agents/7/wrap-up";
     let body = json!({"callId": "w-2", "cNumber": "+6"});
-    let (status, text) = v1_raw(&app, Method::POST, path, &f.token, Some(body)).await;
-    assert_eq!(status, 409);
-    assert_eq!(text, envelope(1511, "Agent already in wrap time"));
-    let answer = app.call("wrapUp", ssid_body(&f)).await;
+    app.v1_err(Method::POST, path, &f.token, Some(body), (409, 1511))
+        .await;
+    let answer = app.call("wrapUp", f.by_ssid()).await;
     assert_eq!(answer["data"]["callId"], "w-1");
     assert_eq!(answer["data"]["wrapETime"], first["wrapETime"]);
-    let events = history(&app, &f.token, "7").await;
+    let events = app.history(&f.token, "7").await;
     assert_eq!(of_kind(&events, "wrap.start").len(), 1);
 }

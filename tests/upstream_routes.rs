@@ -2,8 +2,7 @@
 
 mod common;
 
-use common::{PREFIX, TestApp, code};
-use serde_json::json;
+use common::{PREFIX, TestApp};
 
 on_both_databases!(
     not_on_break_is_the_reference_pages_58_bytes,
@@ -27,13 +26,8 @@ async fn not_on_break_is_the_reference_pages_58_bytes(app: TestApp) {
 async fn on_break_answers_its_detail_by_ssid_and_by_token(app: TestApp) {
     let f = app.fixture("acme", "7").await;
     app.admin().start_break("acme", "7", "Lunch").await.unwrap();
-    for body in [
-        json!({"ssid": f.ssid}),
-        json!({"userId": "acme", "token": f.token, "agentId": 7}),
-    ] {
-        let answer = app.call("agentOnBreak", body).await;
-        assert_eq!(code(&answer), 0, "{answer}");
-        let data = &answer["data"];
+    for body in [f.by_ssid(), f.by_token_for(7)] {
+        let data = app.call_ok("agentOnBreak", body).await;
         assert_eq!(data["on_break"], 1);
         assert_eq!(data["agent_id"], "7");
         assert_eq!(data["user_id"], "acme");
@@ -47,14 +41,13 @@ async fn on_break_answers_its_detail_by_ssid_and_by_token(app: TestApp) {
         assert_eq!(data["breakDetail"]["reasonCode"], "lunch");
     }
     app.admin().end_break("acme", "7").await.unwrap();
-    let answer = app.call("agentOnBreak", json!({"ssid": f.ssid})).await;
-    assert_eq!(code(&answer), 1502);
+    assert_eq!(app.call_code("agentOnBreak", f.by_ssid()).await, 1502);
 }
 
 async fn wrap_up_answers_time_left_under_both_names(app: TestApp) {
     let f = app.fixture("acme", "7").await;
     for route in ["wrapUp", "checkAgentInWrapUp"] {
-        assert_eq!(code(&app.call(route, json!({"ssid": f.ssid})).await), 1504);
+        assert_eq!(app.call_code(route, f.by_ssid()).await, 1504);
     }
     app.admin()
         .start_wrap_up("acme", "7", "call-1", "+15550100", Some(30))
@@ -62,14 +55,7 @@ async fn wrap_up_answers_time_left_under_both_names(app: TestApp) {
         .unwrap();
     for prefix in [PREFIX, "/deepcall/api/v2/agentProfile"] {
         for route in ["wrapUp", "checkAgentInWrapUp"] {
-            let res = app
-                .client
-                .post(format!("{}{prefix}/{route}", app.base))
-                .body(json!({"ssid": f.ssid}).to_string())
-                .send()
-                .await
-                .unwrap();
-            let answer: serde_json::Value = res.json().await.unwrap();
+            let answer = app.call_at(prefix, route, f.by_ssid()).await;
             let data = &answer["data"];
             assert_eq!(data["response"], 1, "{answer}");
             assert_eq!(data["callId"], "call-1");

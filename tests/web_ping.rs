@@ -7,7 +7,10 @@ mod common;
 use std::time::{Duration, Instant};
 
 use agentprofile::domain::now_unix;
-use common::{Backend, PREFIX, TestApp, TestDb, test_config};
+use common::{
+    BAD_PING_TIME, Backend, INVALID_DATA_TYPE, INVALID_PARAMETERS, NOT_ON_BREAK, PREFIX,
+    SSID_NOT_VALID_FOR_PING, TestApp, TestDb, expect, missing,
+};
 use serde_json::{Value, json};
 use sqlx::Connection;
 use tokio::time::sleep;
@@ -32,16 +35,6 @@ async fn postgres_pings_keep_the_session_alive() {
 }
 
 const ROUTE: &str = "setWebPingTime";
-
-const NOT_ON_BREAK: &str = r#"{"status":"error","message":"On break is : 0","code":1502}"#;
-const SSID_NOT_VALID: &str =
-    r#"{"status":"error","message":"SSID not valid for setWebPingTime","code":1503}"#;
-const MISSING_MIC_PERM: &str =
-    r#"{"status":"error","message":"Missing required parameters:mic_perm","code":1505}"#;
-const BAD_PING_TIME: &str = r#"{"status":"error","message":"Cannot update [ping_time] as it is of incompatible type","code":1506}"#;
-const INVALID_PARAMETERS: &str =
-    r#"{"status":"error","message":"Invalid parameter(s)","code":1000}"#;
-const INVALID_DATA_TYPE: &str = r#"{"status":"error","message":"Invalid data type","code":1001}"#;
 
 /// A client's clock: 2024-11-20T09:35:11Z in Unix seconds.
 const CLIENT_SECONDS: i64 = 1_732_095_311;
@@ -83,12 +76,6 @@ async fn ping_with(app: &TestApp, query: &str, content_type: Option<&str>, body:
 /// A JSON ping that must succeed; returns its `data`.
 async fn ping(app: &TestApp, body: Value) -> Value {
     ping_with(app, "", None, &body.to_string()).await
-}
-
-/// Expects exactly this error envelope, with HTTP 200.
-async fn expect_error(app: &TestApp, route: &str, body: Value, expected: &str) {
-    let (status, text) = app.post_raw(route, body.to_string()).await;
-    assert_eq!((status, text.as_str()), (200, expected), "{route} {body}");
 }
 
 /// What the database holds of an agent's last ping, and when its latest session was last seen.
@@ -183,15 +170,15 @@ async fn other_mic_perm_values_are_1001_and_blank_ones_missing(app: TestApp) {
         json!({}),
     ] {
         let by_ssid = json!({"ssid": f.ssid, "mic_perm": rejected});
-        expect_error(&app, ROUTE, by_ssid, INVALID_DATA_TYPE).await;
+        expect(&app, ROUTE, by_ssid, INVALID_DATA_TYPE).await;
         let by_token =
             json!({"userId": "acme", "token": f.token, "agentId": "7", "mic_perm": rejected});
-        expect_error(&app, ROUTE, by_token, INVALID_DATA_TYPE).await;
+        expect(&app, ROUTE, by_token, INVALID_DATA_TYPE).await;
     }
     // null and blank count as absent.
     for blank in [json!(null), json!(""), json!("  ")] {
         let body = json!({"ssid": f.ssid, "mic_perm": blank});
-        expect_error(&app, ROUTE, body, MISSING_MIC_PERM).await;
+        expect(&app, ROUTE, body, &missing("mic_perm")).await;
     }
     assert_eq!(stored(&app, "7").await, before);
 }
@@ -262,11 +249,11 @@ async fn rejected_ping_time_is_1506_and_records_nothing(app: TestApp) {
     ];
     for ping_time in rejected {
         let by_ssid = json!({"ssid": f.ssid, "mic_perm": "denied", "ping_time": ping_time});
-        expect_error(&app, ROUTE, by_ssid, BAD_PING_TIME).await;
+        expect(&app, ROUTE, by_ssid, BAD_PING_TIME).await;
         let by_token = json!({
             "userId": "acme", "token": f.token, "agentId": 7, "mic_perm": "denied", "ping_time": ping_time,
         });
-        expect_error(&app, ROUTE, by_token, BAD_PING_TIME).await;
+        expect(&app, ROUTE, by_token, BAD_PING_TIME).await;
     }
     assert_eq!(stored(&app, "7").await, before);
 }
@@ -379,12 +366,9 @@ async fn form_bodies_and_query_strings_are_read_and_the_body_wins(app: TestApp) 
 /// Two sessions of one agent under a 2 s idle timeout: the pinged one outlives 3 s, the other
 /// expires.
 async fn pings_keep_the_session_alive(backend: Backend) {
-    let Some(db) = TestDb::new(backend).await else {
+    let Some(app) = TestApp::spawn_with(backend, |c| c.session_idle_timeout_secs = 2).await else {
         return;
     };
-    let mut config = test_config(&db);
-    config.session_idle_timeout_secs = 2;
-    let app = TestApp::start(db, config).await;
     let pinged = app.fixture("acme", "7").await.ssid;
     let idle = app.admin().create_session("acme", "7").await.unwrap();
     let logged_in = Instant::now();
@@ -397,8 +381,8 @@ async fn pings_keep_the_session_alive(backend: Backend) {
     }
     sleep(Duration::from_millis(3300).saturating_sub(logged_in.elapsed())).await;
 
-    expect_error(&app, "agentOnBreak", json!({"ssid": pinged}), NOT_ON_BREAK).await;
-    expect_error(
+    expect(&app, "agentOnBreak", json!({"ssid": pinged}), NOT_ON_BREAK).await;
+    expect(
         &app,
         "agentOnBreak",
         json!({"ssid": idle}),
@@ -406,5 +390,5 @@ async fn pings_keep_the_session_alive(backend: Backend) {
     )
     .await;
     let late_ping = json!({"ssid": idle, "mic_perm": "granted"});
-    expect_error(&app, ROUTE, late_ping, SSID_NOT_VALID).await;
+    expect(&app, ROUTE, late_ping, SSID_NOT_VALID_FOR_PING).await;
 }

@@ -12,13 +12,81 @@ use std::sync::Arc;
 use agentprofile::admin::Admin;
 use agentprofile::app::{self, AppState};
 use agentprofile::config::Config;
+use agentprofile::domain::now_unix;
+use agentprofile::secrets;
 use agentprofile::store::{self, Store};
-use serde_json::Value;
+use reqwest::Method;
+use serde_json::{Value, json};
 use sqlx::Connection;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub const PREFIX: &str = "/api/v2/agentProfile";
+pub const JSON_UTF8: &str = "application/json; charset=utf-8";
+
+// ---------------------------------------------------------------- the contract's error envelopes
+
+pub const INVALID_PARAMETERS: &str =
+    r#"{"status":"error","message":"Invalid parameter(s)","code":1000}"#;
+pub const INVALID_DATA_TYPE: &str =
+    r#"{"status":"error","message":"Invalid data type","code":1001}"#;
+pub const DB_CONNECT: &str = r#"{"status":"error","message":"Error in DB connect","code":1010}"#;
+pub const INVALID_TOKEN: &str =
+    r#"{"status":"error","message":"Invalid token (expired or invalid)","code":1014}"#;
+pub const INTERNAL: &str = r#"{"status":"error","message":"Internal server error","code":1032}"#;
+pub const SUSPENDED: &str = r#"{"status":"error","message":"User account suspended","code":1039}"#;
+pub const INVALID_REQUEST: &str =
+    r#"{"status":"error","message":"Invalid Request Data","code":1047}"#;
+pub const AGENT_MISMATCH: &str = r#"{"status":"error","message":"Agent id not match","code":1501}"#;
+pub const NOT_ON_BREAK: &str = r#"{"status":"error","message":"On break is : 0","code":1502}"#;
+pub const SSID_NOT_VALID_FOR_PING: &str =
+    r#"{"status":"error","message":"SSID not valid for setWebPingTime","code":1503}"#;
+pub const NOT_IN_WRAP_UP: &str =
+    r#"{"status":"error","message":"Agent not in wrap time","code":1504}"#;
+pub const BAD_PING_TIME: &str = r#"{"status":"error","message":"Cannot update [ping_time] as it is of incompatible type","code":1506}"#;
+pub const ALREADY_ON_BREAK: &str =
+    r#"{"status":"error","message":"Agent already on break","code":1507}"#;
+pub const UNKNOWN_REASON: &str =
+    r#"{"status":"error","message":"Unknown break reason","code":1508}"#;
+pub const CANNOT_END_EARLY: &str =
+    r#"{"status":"error","message":"Wrap-up cannot be ended early","code":1509}"#;
+pub const AGENT_DISABLED: &str = r#"{"status":"error","message":"Agent disabled","code":1510}"#;
+pub const ALREADY_IN_WRAP_UP: &str =
+    r#"{"status":"error","message":"Agent already in wrap time","code":1511}"#;
+pub const NOT_FOUND: &str = r#"{"status":"error","message":"Not found","code":1512}"#;
+pub const ALREADY_EXISTS: &str = r#"{"status":"error","message":"Already exists","code":1513}"#;
+
+/// The 1505 envelope naming these parameters, e.g. `missing("token,agentId")`.
+pub fn missing(names: &str) -> String {
+    format!(r#"{{"status":"error","message":"Missing required parameters:{names}","code":1505}}"#)
+}
+
+/// The exact envelope of a code; None for 1505, whose message names the parameters.
+pub fn envelope_of(code: u16) -> Option<&'static str> {
+    Some(match code {
+        1505 => return None,
+        1000 => INVALID_PARAMETERS,
+        1001 => INVALID_DATA_TYPE,
+        1010 => DB_CONNECT,
+        1014 => INVALID_TOKEN,
+        1032 => INTERNAL,
+        1039 => SUSPENDED,
+        1047 => INVALID_REQUEST,
+        1501 => AGENT_MISMATCH,
+        1502 => NOT_ON_BREAK,
+        1503 => SSID_NOT_VALID_FOR_PING,
+        1504 => NOT_IN_WRAP_UP,
+        1506 => BAD_PING_TIME,
+        1507 => ALREADY_ON_BREAK,
+        1508 => UNKNOWN_REASON,
+        1509 => CANNOT_END_EARLY,
+        1510 => AGENT_DISABLED,
+        1511 => ALREADY_IN_WRAP_UP,
+        1512 => NOT_FOUND,
+        1513 => ALREADY_EXISTS,
+        other => panic!("{other} is not a code of the contract"),
+    })
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -138,10 +206,39 @@ pub struct Fixture {
     pub ssid: String,
 }
 
+impl Fixture {
+    /// Upstream credentials by session: `{"ssid": …}`.
+    pub fn by_ssid(&self) -> Value {
+        json!({ "ssid": self.ssid })
+    }
+
+    /// Upstream credentials by token, for the fixture's agent.
+    pub fn by_token(&self) -> Value {
+        self.by_token_for(self.agent_id.as_str())
+    }
+
+    /// Upstream credentials by token, naming this agent id (a string or an integer).
+    pub fn by_token_for(&self, agent_id: impl Into<Value>) -> Value {
+        json!({ "userId": self.user_id, "token": self.token, "agentId": agent_id.into() })
+    }
+}
+
 impl TestApp {
     pub async fn spawn(backend: Backend) -> Option<TestApp> {
         let db = TestDb::new(backend).await?;
         let config = test_config(&db);
+        Some(TestApp::start(db, config).await)
+    }
+
+    /// A server on a fresh database, with `configure` applied to the test configuration;
+    /// None where the database is skipped (as in `spawn`).
+    pub async fn spawn_with(
+        backend: Backend,
+        configure: impl FnOnce(&mut Config),
+    ) -> Option<TestApp> {
+        let db = TestDb::new(backend).await?;
+        let mut config = test_config(&db);
+        configure(&mut config);
         Some(TestApp::start(db, config).await)
     }
 
@@ -213,11 +310,51 @@ impl TestApp {
         }
     }
 
+    // ------------------------------------------------------------ requests
+
+    /// A request with this Authorization header (or none) and body (or none): the HTTP
+    /// status, the Content-Type and the body.
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        authorization: Option<&str>,
+        body: Option<String>,
+    ) -> (u16, String, String) {
+        let mut req = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(auth) = authorization {
+            req = req.header("authorization", auth);
+        }
+        if let Some(body) = body {
+            req = req.body(body);
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status().as_u16();
+        let content_type = res
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        (status, content_type, res.text().await.unwrap())
+    }
+
+    // ------------------------------------------------------------ the upstream routes
+
     /// POSTs a raw body (no Content-Type) to an upstream route; returns the HTTP status and body.
     pub async fn post_raw(&self, route: &str, body: impl Into<reqwest::Body>) -> (u16, String) {
+        self.post_raw_at(PREFIX, route, body).await
+    }
+
+    /// `post_raw` under another prefix (such as `/deepcall/api/v2/agentProfile`).
+    pub async fn post_raw_at(
+        &self,
+        prefix: &str,
+        route: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> (u16, String) {
         let res = self
             .client
-            .post(format!("{}{PREFIX}/{route}", self.base))
+            .post(format!("{}{prefix}/{route}", self.base))
             .body(body)
             .send()
             .await
@@ -228,9 +365,181 @@ impl TestApp {
 
     /// POSTs a JSON value as the body and parses the answer, which must be HTTP 200 JSON.
     pub async fn call(&self, route: &str, body: Value) -> Value {
-        let (status, text) = self.post_raw(route, body.to_string()).await;
+        self.call_at(PREFIX, route, body).await
+    }
+
+    /// `call` under another prefix (such as `/deepcall/api/v2/agentProfile`).
+    pub async fn call_at(&self, prefix: &str, route: &str, body: Value) -> Value {
+        let (status, text) = self.post_raw_at(prefix, route, body.to_string()).await;
         assert_eq!(status, 200, "{route} {body} answered HTTP {status}: {text}");
         serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"))
+    }
+
+    /// The envelope code a call answers (0 for a success); the call must be HTTP 200 JSON.
+    pub async fn call_code(&self, route: &str, body: Value) -> u64 {
+        code(&self.call(route, body).await)
+    }
+
+    /// A call that must succeed; returns its `data`.
+    pub async fn call_ok(&self, route: &str, body: Value) -> Value {
+        let answer = self.call(route, body.clone()).await;
+        assert_eq!(code(&answer), 0, "{route} {body}: {answer}");
+        answer["data"].clone()
+    }
+
+    // ------------------------------------------------------------ the management API (/v1)
+
+    /// A /v1 call with the account's token: the HTTP status and the body as text (always JSON).
+    pub async fn v1_raw(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> (u16, String) {
+        let auth = format!("Bearer {token}");
+        let body = body.map(|b| b.to_string());
+        let (status, content_type, text) = self.send(method, path, Some(&auth), body).await;
+        assert_eq!(content_type, JSON_UTF8, "{path}");
+        (status, text)
+    }
+
+    /// A /v1 call: the HTTP status and the parsed answer.
+    pub async fn v1(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let (status, text) = self.v1_raw(method.clone(), path, token, body).await;
+        let answer = serde_json::from_str(&text)
+            .unwrap_or_else(|_| panic!("{method} {path}: HTTP {status}, not JSON: {text}"));
+        (status, answer)
+    }
+
+    /// A /v1 call that must succeed with HTTP `want`; returns its `data`.
+    pub async fn v1_ok(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+        want: u16,
+    ) -> Value {
+        let (status, answer) = self.v1(method.clone(), path, token, body).await;
+        assert_eq!(status, want, "{method} {path}: {answer}");
+        assert_eq!(answer["status"], "success", "{answer}");
+        answer["data"].clone()
+    }
+
+    /// A /v1 GET that must succeed with HTTP 200; returns its `data`.
+    pub async fn v1_get(&self, path: &str, token: &str) -> Value {
+        self.v1_ok(Method::GET, path, token, None, 200).await
+    }
+
+    /// A /v1 call that must fail with exactly this (HTTP status, code) and its envelope.
+    pub async fn v1_err(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+        want: (u16, u16),
+    ) {
+        let (status, text) = self.v1_raw(method.clone(), path, token, body.clone()).await;
+        let answer: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            (status, code(&answer) as u16),
+            want,
+            "{method} {path} {body:?}: {text}"
+        );
+        match envelope_of(want.1) {
+            Some(expected) => assert_eq!(text, expected, "{method} {path}"),
+            None => assert!(
+                answer["message"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("Missing required parameters:"),
+                "{text}"
+            ),
+        }
+    }
+
+    /// A new account and an API token of it.
+    pub async fn new_account(&self, user_id: &str) -> String {
+        self.admin().create_account(user_id, "").await.unwrap();
+        self.admin().create_token(user_id).await.unwrap()
+    }
+
+    /// Creates an agent through /v1 (HTTP 201); returns it.
+    pub async fn create_agent(&self, token: &str, body: Value) -> Value {
+        self.v1_ok(Method::POST, "/v1/agents", token, Some(body), 201)
+            .await
+    }
+
+    /// Creates a break reason through /v1 (HTTP 201); returns it.
+    pub async fn create_reason(&self, token: &str, body: Value) -> Value {
+        let path = "/v1/break-reasons";
+        self.v1_ok(Method::POST, path, token, Some(body), 201).await
+    }
+
+    /// Logs the agent in through /v1; returns the ssid.
+    pub async fn login(&self, token: &str, agent_id: &str) -> String {
+        let path = format!("/v1/agents/{agent_id}/sessions");
+        let data = self.v1_ok(Method::POST, &path, token, None, 201).await;
+        data["ssid"].as_str().unwrap().to_owned()
+    }
+
+    /// The events of one history query that must fit in one page.
+    pub async fn events(&self, token: &str, path: &str) -> Vec<Value> {
+        let data = self.v1_get(path, token).await;
+        assert_eq!(data["nextCursor"], Value::Null, "{path}: {data}");
+        data["items"].as_array().unwrap().clone()
+    }
+
+    /// The agent's whole history, oldest first.
+    pub async fn history(&self, token: &str, agent_id: &str) -> Vec<Value> {
+        let path = format!("/v1/agents/{agent_id}/events?limit=500");
+        self.events(token, &path).await
+    }
+
+    /// The account's roster.
+    pub async fn roster(&self, token: &str) -> Vec<Value> {
+        let data = self.v1_get("/v1/roster", token).await;
+        data.as_array().unwrap().clone()
+    }
+
+    /// The roster entry of one agent.
+    pub async fn roster_entry(&self, token: &str, agent_id: &str) -> Value {
+        let roster = self.roster(token).await;
+        roster
+            .iter()
+            .find(|e| e["agentId"] == agent_id)
+            .unwrap_or_else(|| panic!("agent {agent_id} not in roster {roster:?}"))
+            .clone()
+    }
+
+    /// The history's actor for this API token: `token:<pk>`.
+    pub async fn token_actor(&self, token: &str) -> String {
+        let (_, pk) = self
+            .store
+            .token_account(&secrets::hash(token))
+            .await
+            .unwrap()
+            .expect("token exists");
+        format!("token:{pk}")
+    }
+
+    /// The database id of this session.
+    pub async fn session_pk(&self, ssid: &str) -> i64 {
+        let ctx = self.store.session(&secrets::hash(ssid)).await.unwrap();
+        ctx.expect("session exists").session.id
+    }
+
+    /// The history's actor for this session: `session:<pk>`.
+    pub async fn session_actor(&self, ssid: &str) -> String {
+        format!("session:{}", self.session_pk(ssid).await)
     }
 }
 
@@ -241,6 +550,32 @@ pub fn code(answer: &Value) -> u64 {
         Some("error") => answer["code"].as_u64().expect("error has a code"),
         _ => panic!("not an envelope: {answer}"),
     }
+}
+
+/// POSTs a raw body to an upstream route and checks the answer byte for byte: this HTTP
+/// status, the JSON content type, exactly `expected`.
+pub async fn expect_raw(app: &TestApp, route: &str, body: &str, status: u16, expected: &str) {
+    let path = format!("{PREFIX}/{route}");
+    let (got_status, content_type, text) = app
+        .send(Method::POST, &path, None, Some(body.to_owned()))
+        .await;
+    assert_eq!(
+        (got_status, text.as_str()),
+        (status, expected),
+        "{route} {body}"
+    );
+    assert_eq!(content_type, JSON_UTF8, "{route} {body}");
+}
+
+/// POSTs `body` as JSON to an upstream route and expects exactly `expected` (an error
+/// envelope) with HTTP 200.
+pub async fn expect(app: &TestApp, route: &str, body: Value, expected: &str) {
+    expect_raw(app, route, &body.to_string(), 200, expected).await;
+}
+
+/// Whether this Unix time is within two seconds of now.
+pub fn near_now(t: &Value) -> bool {
+    t.as_i64().is_some_and(|t| (t - now_unix()).abs() <= 2)
 }
 
 /// Declares tests that each run on both databases: `async fn name(app: TestApp)` bodies
