@@ -1,8 +1,8 @@
 //! Builds the router and its layers, and serves it until the shutdown future resolves.
 
+pub use crate::state::AppState;
+
 use std::future::Future;
-use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use axum::Router;
@@ -23,31 +23,8 @@ use tower_http::trace::TraceLayer;
 use tracing::Span;
 
 use crate::api::{self, ApiError, envelope::JSON_UTF8};
-use crate::config::Config;
-use crate::metrics::{self, Metrics};
-use crate::store::Store;
-
-/// What every handler can reach.
-#[derive(Clone)]
-pub struct AppState {
-    pub store: Arc<dyn Store>,
-    pub config: Arc<Config>,
-    /// Set on SIGINT/SIGTERM: `/readyz` answers 503 while in-flight requests finish.
-    pub draining: Arc<AtomicBool>,
-    /// This server's request counts, served at `/metrics`.
-    pub metrics: Arc<Metrics>,
-}
-
-impl AppState {
-    pub fn new(store: Arc<dyn Store>, config: Config) -> AppState {
-        AppState {
-            store,
-            config: Arc::new(config),
-            draining: Arc::new(AtomicBool::new(false)),
-            metrics: Arc::new(Metrics::new()),
-        }
-    }
-}
+use crate::config::{Config, origin_list};
+use crate::metrics;
 
 #[derive(Debug, thiserror::Error)]
 #[error("CORS_ALLOWED_ORIGINS: {0:?} is not a valid origin")]
@@ -55,19 +32,15 @@ pub struct BadOrigin(String);
 
 /// The browser rules upstream answers with: any origin, these methods and headers, credentials.
 fn cors(config: &Config) -> Result<CorsLayer, BadOrigin> {
-    let origins = config.cors_allowed_origins.trim();
-    let allow_origin = if origins == "*" {
+    let allow_origin = match origin_list(&config.cors_allowed_origins) {
         // Upstream sends `*` with credentials, which browsers refuse for credentialed
         // requests; echoing the origin answers both kinds.
-        AllowOrigin::mirror_request()
-    } else {
-        let list = origins
-            .split(',')
-            .map(str::trim)
-            .filter(|o| !o.is_empty())
-            .map(|o| HeaderValue::from_str(o).map_err(|_| BadOrigin(o.to_owned())))
-            .collect::<Result<Vec<_>, _>>()?;
-        AllowOrigin::list(list)
+        None => AllowOrigin::mirror_request(),
+        Some(list) => AllowOrigin::list(
+            list.into_iter()
+                .map(|o| HeaderValue::from_str(o).map_err(|_| BadOrigin(o.to_owned())))
+                .collect::<Result<Vec<_>, _>>()?,
+        ),
     };
     Ok(CorsLayer::new()
         .allow_origin(allow_origin)

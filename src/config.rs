@@ -91,21 +91,32 @@ pub enum LogFormat {
     Json,
 }
 
+/// The origins of a `CORS_ALLOWED_ORIGINS` value; None for `*` (any origin).
+pub fn origin_list(value: &str) -> Option<Vec<&str>> {
+    let value = value.trim();
+    (value != "*").then(|| {
+        value
+            .split(',')
+            .map(str::trim)
+            .filter(|o| !o.is_empty())
+            .collect()
+    })
+}
+
 /// `*`, or origins such as `https://app.example.com`, separated by commas.
 fn parse_origins(value: &str) -> Result<String, String> {
-    let value = value.trim();
-    if value == "*" {
-        return Ok(value.to_owned());
-    }
-    for origin in value.split(',').map(str::trim).filter(|o| !o.is_empty()) {
+    for origin in origin_list(value).unwrap_or_default() {
         let url = url::Url::parse(origin).map_err(|e| format!("{origin:?}: {e}"))?;
         if url.origin().ascii_serialization() != origin.trim_end_matches('/') {
             return Err(format!(
                 "{origin:?} is not an origin like https://app.example.com"
             ));
         }
+        if axum::http::HeaderValue::from_str(origin).is_err() {
+            return Err(format!("{origin:?} cannot be sent in a header"));
+        }
     }
-    Ok(value.to_owned())
+    Ok(value.trim().to_owned())
 }
 
 /// A tracing filter such as `info` or `info,agentprofile=debug`.

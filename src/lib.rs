@@ -1,7 +1,5 @@
 //! agentprofile: a drop-in reimplementation of the DeepCall agentProfile v2 API.
 
-pub mod actions;
-pub mod admin;
 pub mod api;
 pub mod app;
 pub mod cli;
@@ -10,5 +8,7 @@ pub mod domain;
 pub mod metrics;
 pub mod secrets;
 pub mod seed;
+pub mod service;
+pub mod state;
 pub mod store;
 pub mod telemetry;

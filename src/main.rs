@@ -4,9 +4,8 @@ use std::time::Duration;
 
 use clap::Parser;
 
-use agentprofile::admin::Admin;
 use agentprofile::app::{self, AppState};
-use agentprofile::cli::{Cli, Command};
+use agentprofile::cli::{Cli, Command, Operator};
 use agentprofile::config::Config;
 use agentprofile::{seed, store, telemetry};
 
@@ -35,11 +34,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         command => {
-            let admin = Admin {
-                store: store.as_ref(),
-                config: &config,
+            let state = AppState::new(store, config);
+            let operator = Operator {
+                service: &state.service,
             };
-            agentprofile::cli::run(&admin, command).await
+            agentprofile::cli::run(&operator, command).await
         }
     }
 }
@@ -49,16 +48,9 @@ async fn serve(store: std::sync::Arc<dyn store::Store>, config: Config) -> anyho
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {} (BIND_ADDR): {e}", config.bind_addr))?;
     let addr = listener.local_addr()?;
-    seed::demo_if_new(
-        &Admin {
-            store: store.as_ref(),
-            config: &config,
-        },
-        addr,
-    )
-    .await?;
     let grace = Duration::from_secs(config.shutdown_timeout_secs);
     let state = AppState::new(store.clone(), config);
+    seed::demo_if_new(&state, addr).await?;
     let draining = state.draining.clone();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(app::serve(listener, state, async {

@@ -45,8 +45,8 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
 use crate::api::ApiError;
-use crate::app::AppState;
 use crate::domain::now_unix;
+use crate::state::AppState;
 use crate::store::{AgentCounts, Store};
 
 /// Above this many accounts the agent gauges are given only in all, not per account.
@@ -293,11 +293,7 @@ async fn scrape(State(state): State<AppState>, headers: axum::http::HeaderMap) -
         .as_deref()
         .filter(|t| !t.is_empty());
     if let Some(expected) = token {
-        let given = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .unwrap_or("");
+        let given = crate::api::auth::bearer(&headers).unwrap_or("");
         // Compared as hashes, so the time taken says nothing about the token.
         if crate::secrets::hash(given) != crate::secrets::hash(expected) {
             return ApiError::InvalidToken.into_response_with(axum::http::StatusCode::UNAUTHORIZED);
@@ -305,7 +301,7 @@ async fn scrape(State(state): State<AppState>, headers: axum::http::HeaderMap) -
     }
     let page = state
         .metrics
-        .render(state.store.as_ref(), state.config.session_idle_timeout_secs)
+        .render(state.store(), state.config.session_idle_timeout_secs)
         .await;
     (
         [(

@@ -3,25 +3,32 @@
 
 use std::net::SocketAddr;
 
-use crate::admin::Admin;
+use crate::cli::Operator;
+use crate::state::AppState;
+use crate::store::NewAgent;
 
 pub const DEMO_USER: &str = "demo";
 pub const DEMO_AGENT: &str = "demo-agent";
 
 /// Seeds and prints the demo when the database is SQLite and has no account yet.
-pub async fn demo_if_new(admin: &Admin<'_>, addr: SocketAddr) -> anyhow::Result<()> {
-    if !admin.config.demo_seed || admin.store.kind() != "sqlite" || !admin.store.is_empty().await? {
+pub async fn demo_if_new(state: &AppState, addr: SocketAddr) -> anyhow::Result<()> {
+    let service = &state.service;
+    if !state.config.demo_seed || service.store().kind() != "sqlite" || !service.is_empty().await? {
         return Ok(());
     }
+    let admin = Operator { service };
     admin
         .create_account(
             DEMO_USER,
             "Demo account (first run; DEMO_SEED=false turns it off)",
         )
         .await?;
-    admin
-        .create_agent(DEMO_USER, DEMO_AGENT, "Demo Agent", None)
-        .await?;
+    let agent = NewAgent {
+        agent_id: DEMO_AGENT.to_owned(),
+        name: "Demo Agent".to_owned(),
+        ..NewAgent::default()
+    };
+    admin.create_agent(DEMO_USER, agent).await?;
     let token = admin.create_token(DEMO_USER).await?;
     let ssid = admin.create_session(DEMO_USER, DEMO_AGENT).await?;
     admin.start_break(DEMO_USER, DEMO_AGENT, "break").await?;

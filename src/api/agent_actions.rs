@@ -2,17 +2,18 @@
 //! shared auth extractor, the envelope, HTTP 200): the agent's own state changes.
 
 use axum::extract::State;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::agent_on_break::OnBreak;
+use super::auth::Credentials;
 use super::auth::{AgentRequest, Route};
 use super::envelope::Success;
+use super::envelope::UpstreamAnswer;
 use super::error::ApiError;
-use super::openapi::{Credentials, StartBreakRequest, UpstreamAnswer};
 use super::params::Params;
-use crate::actions;
-use crate::app::AppState;
+use crate::service::EndedBy;
+use crate::state::AppState;
 
 pub struct StartBreak;
 
@@ -49,9 +50,10 @@ pub async fn start_break(
     req: AgentRequest<StartBreak>,
 ) -> Result<Success<OnBreak>, ApiError> {
     let reason = req.params.string("reason")?.unwrap_or_default();
-    let started = actions::start_break(app.store.as_ref(), &req.agent, &reason, req.actor, req.now)
-        .await
-        .map_err(|e| req.refused(e))?;
+    let started = app
+        .service
+        .start_break(&req.agent, &reason, req.actor, req.now);
+    let started = started.await.map_err(|e| req.refused(e))?;
     let detail = started.detail(req.now);
     Ok(Success(OnBreak::new(true, detail, req)))
 }
@@ -73,7 +75,10 @@ pub async fn end_break(
     State(app): State<AppState>,
     req: AgentRequest<EndBreak>,
 ) -> Result<Success<OnBreak>, ApiError> {
-    let ended = actions::end_break(app.store.as_ref(), &req.agent, req.actor, req.now).await?;
+    let ended = app
+        .service
+        .end_break(&req.agent, req.actor, req.now)
+        .await?;
     let detail = ended.detail(req.now);
     Ok(Success(OnBreak::new(false, detail, req)))
 }
@@ -107,19 +112,26 @@ pub async fn end_wrap_up(
     State(app): State<AppState>,
     req: AgentRequest<EndWrapUp>,
 ) -> Result<Success<WrapEnded>, ApiError> {
-    let supervisor = false;
-    let ended = actions::end_wrap_up(
-        app.store.as_ref(),
-        &req.agent,
-        req.actor,
-        req.now,
-        supervisor,
-    )
-    .await?;
+    let ended = app
+        .service
+        .end_wrap_up(&req.agent, EndedBy::Agent, req.actor, req.now);
+    let ended = ended.await?;
     Ok(Success(WrapEnded {
         response: 0,
         duration: req.now - ended.started_at,
         call_id: ended.call_id,
         c_number: ended.customer_number,
     }))
+}
+
+/// `startBreak`: the credentials and the break's reason.
+#[derive(Deserialize, ToSchema)]
+#[allow(dead_code)]
+pub struct StartBreakRequest {
+    #[serde(flatten)]
+    credentials: Credentials,
+    /// Required (1505 without it): a code or label of the account's break reasons (any case).
+    /// Not an active reason of the account: 1508.
+    #[schema(example = "lunch")]
+    reason: String,
 }

@@ -4,12 +4,13 @@ use axum::extract::State;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::auth::Credentials;
 use super::auth::{AgentRequest, Route};
 use super::envelope::Success;
+use super::envelope::UpstreamAnswer;
 use super::error::ApiError;
-use super::openapi::{Credentials, UpstreamAnswer};
-use crate::app::AppState;
 use crate::domain::BreakDetail;
+use crate::state::AppState;
 
 pub struct AgentOnBreak;
 impl Route for AgentOnBreak {}
@@ -52,7 +53,7 @@ pub async fn agent_on_break(
     State(app): State<AppState>,
     req: AgentRequest<AgentOnBreak>,
 ) -> Result<Success<OnBreak>, ApiError> {
-    let current = app.store.open_break(req.agent.id).await?;
+    let current = app.service.open_break(&req.agent).await?;
     let current = current.ok_or(ApiError::NotOnBreak)?;
     let detail = current.detail(req.now);
     Ok(Success(OnBreak::new(true, detail, req)))

@@ -7,12 +7,27 @@
 use std::marker::PhantomData;
 
 use axum::extract::{FromRequest, Request};
+use axum::http::{HeaderMap, header};
+use serde::Deserialize;
+use serde_json::json;
+use utoipa::ToSchema;
+use utoipa::openapi::schema::{Object, ObjectBuilder, SchemaType, Type};
 
 use super::error::ApiError;
 use super::params::Params;
-use crate::app::AppState;
 use crate::domain::{Account, Actor, Agent, now_unix};
-use crate::secrets;
+use crate::service::ServiceError;
+use crate::state::AppState;
+
+/// The token of an `Authorization: Bearer <token>` header, if there is a non-empty one.
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+}
 
 /// What differs between routes in authentication.
 pub trait Route: Send + Sync + 'static {
@@ -55,16 +70,16 @@ impl<R: Route> AgentRequest<R> {
     }
 }
 
-struct Credentials {
+struct Given {
     ssid: Option<String>,
     user_id: Option<String>,
     token: Option<String>,
     agent_id: Option<String>,
 }
 
-impl Credentials {
-    fn read(params: &Params) -> Result<Credentials, ApiError> {
-        Ok(Credentials {
+impl Given {
+    fn read(params: &Params) -> Result<Given, ApiError> {
+        Ok(Given {
             ssid: params.string("ssid")?,
             user_id: params.id("userId")?,
             token: params.string("token")?,
@@ -95,7 +110,7 @@ impl<R: Route> FromRequest<AppState> for AgentRequest<R> {
 
     async fn from_request(req: Request, app: &AppState) -> Result<Self, Self::Rejection> {
         let params = Params::from_request(req, app).await?;
-        let creds = Credentials::read(&params)?;
+        let creds = Given::read(&params)?;
         R::check_types(&params)?;
 
         let mut missing = creds.missing();
@@ -106,18 +121,14 @@ impl<R: Route> FromRequest<AppState> for AgentRequest<R> {
 
         let now = now_unix();
         let (account, agent, session_pk, actor) = match creds {
-            Credentials {
+            Given {
                 ssid: Some(ssid),
                 user_id: None,
                 token: None,
                 agent_id,
             } => {
-                let found = app.store.session(&secrets::hash(&ssid)).await?;
-                // A disabled agent's sessions were ended; an old ssid of theirs is just invalid.
-                let ctx = found
-                    .filter(|c| c.session.is_live(now, app.config.session_idle_timeout_secs))
-                    .filter(|c| !c.agent.disabled)
-                    .ok_or_else(R::bad_ssid)?;
+                let found = app.service.live_session(&ssid, now).await?;
+                let ctx = found.ok_or_else(R::bad_ssid)?;
                 if ctx.account.suspended {
                     return Err(ApiError::Suspended);
                 }
@@ -133,16 +144,16 @@ impl<R: Route> FromRequest<AppState> for AgentRequest<R> {
                 )
             }
             // Upstream: "when userId and token are used, ssid should not be present".
-            Credentials { ssid: Some(_), .. } => return Err(ApiError::InvalidParams),
-            Credentials {
+            Given { ssid: Some(_), .. } => return Err(ApiError::InvalidParams),
+            Given {
                 user_id: Some(user_id),
                 token: Some(token),
                 agent_id: Some(agent_id),
                 ..
             } => {
                 let (account, token_pk) = app
-                    .store
-                    .token_account(&secrets::hash(&token))
+                    .service
+                    .token_account(&token)
                     .await?
                     .filter(|(account, _)| account.user_id == user_id)
                     .ok_or(ApiError::InvalidToken)?;
@@ -150,11 +161,10 @@ impl<R: Route> FromRequest<AppState> for AgentRequest<R> {
                     return Err(ApiError::Suspended);
                 }
                 // Unknown here and "belongs to another account" answer alike.
-                let agent = app
-                    .store
-                    .agent(account.id, &agent_id)
-                    .await?
-                    .ok_or(ApiError::AgentMismatch)?;
+                let agent = match app.service.agent(&account, &agent_id).await {
+                    Err(ServiceError::NotFound) => return Err(ApiError::AgentMismatch),
+                    found => found?,
+                };
                 if agent.disabled {
                     return Err(ApiError::AgentDisabled);
                 }
@@ -173,4 +183,56 @@ impl<R: Route> FromRequest<AppState> for AgentRequest<R> {
             route: PhantomData,
         })
     }
+}
+
+// The descriptions of the credentials for the OpenAPI document: the extractor above reads
+// them from `Params`, whatever the Content-Type.
+
+/// Authentication by an agent's login session.
+#[derive(Deserialize, ToSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "camelCase")]
+#[schema(title = "By session")]
+pub struct SessionAuth {
+    /// The agent's login session. Unknown, expired or logged out: 1000 (1503 on
+    /// `setWebPingTime`). Never together with `userId` or `token` (1000).
+    ssid: String,
+    /// Optional: when given, it must be the session's own agent (1501 otherwise).
+    #[schema(schema_with = string_or_integer)]
+    agent_id: Option<String>,
+}
+
+/// Authentication by an account API token, naming the agent.
+#[derive(Deserialize, ToSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "camelCase")]
+#[schema(title = "By account token")]
+pub struct TokenAuth {
+    /// The account (upstream `userId`).
+    #[schema(schema_with = string_or_integer)]
+    user_id: String,
+    /// An API token of that account. Not valid: 1014; account suspended: 1039.
+    token: String,
+    /// Required with a token (1505 without it). Not an agent of that account: 1501; disabled:
+    /// 1510.
+    #[schema(schema_with = string_or_integer)]
+    agent_id: String,
+}
+
+/// `ssid`, **or** `userId` + `token` + `agentId`, never both; in the body (JSON or form) or in
+/// the query string (a body field wins over a query field of the same name). `null` and `""`
+/// count as absent. Missing: 1505 naming them; a wrong type: 1001.
+#[derive(Deserialize, ToSchema)]
+#[allow(dead_code)]
+#[serde(untagged)]
+pub enum Credentials {
+    Session(SessionAuth),
+    Token(TokenAuth),
+}
+
+pub fn string_or_integer() -> Object {
+    ObjectBuilder::new()
+        .schema_type(SchemaType::Array(vec![Type::String, Type::Integer]))
+        .examples([json!("7")])
+        .build()
 }

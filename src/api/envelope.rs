@@ -5,6 +5,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::error::ErrorEnvelope;
+
 pub const JSON_UTF8: &str = "application/json; charset=utf-8";
 
 pub fn json_response<T: Serialize>(status: StatusCode, body: &T) -> Response {
@@ -60,4 +62,13 @@ impl<T: Serialize> IntoResponse for Success<T> {
     fn into_response(self) -> Response {
         success_response(StatusCode::OK, self.0)
     }
+}
+
+/// The answer of an upstream route (HTTP 200): the success envelope, or the error envelope.
+#[derive(ToSchema)]
+#[allow(dead_code)] // only described, never built: the handlers answer `Result<Success<T>, ApiError>`
+#[serde(untagged)]
+pub enum UpstreamAnswer<T> {
+    Success(SuccessEnvelope<T>),
+    Error(ErrorEnvelope),
 }

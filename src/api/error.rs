@@ -6,7 +6,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::envelope::json_response;
-use crate::actions::ActionError;
+use crate::service::ServiceError;
 use crate::store::StoreError;
 
 /// Declares [`ApiError`] and [`ApiError::every`] from one list, so the list of every variant (the
@@ -85,90 +85,109 @@ pub enum ApiError {
     #[error("Invalid Request Data")]
     BodyTooLarge,
     #[error("Invalid Request Data")]
-    NotFound,
+    UnknownPath,
     #[error("Invalid Request Data")]
     MethodNotAllowed,
 }
 }
 
+/// What the table says of one error, besides its message (the `#[error]` above).
+struct Row {
+    code: u16,
+    /// The HTTP status of the agentProfile v2 surface: 200 for every handled error, as
+    /// upstream answers (its clients read a non-200 as a transport failure).
+    upstream: StatusCode,
+    /// The HTTP status of the management API (`/v1`): a real one per error.
+    rest: StatusCode,
+    /// When it is answered: the last column of the OpenAPI description's table.
+    when: &'static str,
+}
+
+const fn row(code: u16, upstream: StatusCode, rest: StatusCode, when: &'static str) -> Row {
+    Row {
+        code,
+        upstream,
+        rest,
+        when,
+    }
+}
+
 impl ApiError {
-    pub fn code(&self) -> u16 {
+    /// The table: each error's code, statuses and when it is answered, once.
+    #[rustfmt::skip]
+    fn row(&self) -> Row {
+        use StatusCode as S;
         match self {
-            ApiError::AgentMismatch => 1501,
-            ApiError::NotOnBreak => 1502,
-            ApiError::PingSsidInvalid => 1503,
-            ApiError::NotInWrapUp => 1504,
-            ApiError::Missing(_) => 1505,
-            ApiError::BadPingTime => 1506,
-            ApiError::AlreadyOnBreak => 1507,
-            ApiError::UnknownReason => 1508,
-            ApiError::CannotEndEarly => 1509,
-            ApiError::AgentDisabled => 1510,
-            ApiError::AlreadyInWrapUp => 1511,
-            ApiError::NoSuchResource => 1512,
-            ApiError::AlreadyExists => 1513,
-            ApiError::InvalidParams => 1000,
-            ApiError::InvalidType => 1001,
-            ApiError::DbUnavailable => 1010,
-            ApiError::InvalidToken => 1014,
-            ApiError::Internal | ApiError::Timeout | ApiError::Draining => 1032,
-            ApiError::Suspended => 1039,
-            ApiError::InvalidRequest
-            | ApiError::BodyTooLarge
-            | ApiError::NotFound
-            | ApiError::MethodNotAllowed => 1047,
+            ApiError::AgentMismatch => row(1501, S::OK, S::NOT_FOUND,
+                "`agentId` is not the session's agent, or not an agent of the token's account"),
+            ApiError::NotOnBreak => row(1502, S::OK, S::CONFLICT,
+                "`agentOnBreak` / `endBreak` for an agent not on break"),
+            ApiError::PingSsidInvalid => row(1503, S::OK, S::UNAUTHORIZED,
+                "`setWebPingTime` with an unknown, expired or logged-out `ssid`"),
+            ApiError::NotInWrapUp => row(1504, S::OK, S::CONFLICT,
+                "`wrapUp`, `checkAgentInWrapUp`, `endWrapUp` outside wrap-up"),
+            ApiError::Missing(_) => row(1505, S::OK, S::UNPROCESSABLE_ENTITY,
+                "a required parameter is missing, e.g. `Missing required parameters:mic_perm`; \
+                 nothing to authenticate with: `Missing required parameters:ssid`"),
+            ApiError::BadPingTime => row(1506, S::OK, S::UNPROCESSABLE_ENTITY,
+                "`ping_time` that is not a Unix time (seconds or milliseconds)"),
+            ApiError::AlreadyOnBreak => row(1507, S::OK, S::CONFLICT,
+                "starting a break while on break"),
+            ApiError::UnknownReason => row(1508, S::OK, S::UNPROCESSABLE_ENTITY,
+                "a reason that is not an active reason of the account"),
+            ApiError::CannotEndEarly => row(1509, S::OK, S::CONFLICT,
+                "the agent ending a `forced` wrap-up early"),
+            ApiError::AgentDisabled => row(1510, S::OK, S::CONFLICT,
+                "token authentication naming a disabled agent; actions on a disabled agent"),
+            ApiError::AlreadyInWrapUp => row(1511, S::OK, S::CONFLICT,
+                "starting wrap-up while in wrap-up"),
+            ApiError::NoSuchResource => row(1512, S::OK, S::NOT_FOUND,
+                "`/v1`: no such agent, reason or session in this account"),
+            ApiError::AlreadyExists => row(1513, S::OK, S::CONFLICT,
+                "`/v1`: an agent id or reason code already taken"),
+            ApiError::InvalidParams => row(1000, S::OK, S::UNPROCESSABLE_ENTITY,
+                "an unknown or expired `ssid` (routes other than `setWebPingTime`); `ssid` with \
+                 `userId`/`token`; `/v1`: a value out of range"),
+            ApiError::InvalidType => row(1001, S::OK, S::UNPROCESSABLE_ENTITY,
+                "a parameter of the wrong JSON type; a `mic_perm` that is not accepted"),
+            ApiError::DbUnavailable => row(1010, S::SERVICE_UNAVAILABLE, S::SERVICE_UNAVAILABLE,
+                "the database cannot be reached"),
+            ApiError::InvalidToken => row(1014, S::OK, S::UNAUTHORIZED,
+                "`userId` + `token` that do not authenticate; `/v1`: a missing or bad bearer token"),
+            ApiError::Internal => row(1032, S::OK, S::INTERNAL_SERVER_ERROR,
+                "anything unexpected (details only in the server's log)"),
+            ApiError::Timeout => row(1032, S::SERVICE_UNAVAILABLE, S::SERVICE_UNAVAILABLE,
+                "the request did not finish within the request timeout"),
+            ApiError::Draining => row(1032, S::SERVICE_UNAVAILABLE, S::SERVICE_UNAVAILABLE,
+                "`/readyz` while the server shuts down"),
+            ApiError::Suspended => row(1039, S::OK, S::FORBIDDEN, "the account is suspended"),
+            ApiError::InvalidRequest => row(1047, S::OK, S::UNPROCESSABLE_ENTITY,
+                "an empty or malformed body, a JSON value that is not an object, no parameters"),
+            ApiError::BodyTooLarge => row(1047, S::PAYLOAD_TOO_LARGE, S::PAYLOAD_TOO_LARGE,
+                "a body larger than the body limit"),
+            ApiError::UnknownPath => row(1047, S::NOT_FOUND, S::NOT_FOUND, "an unknown path"),
+            ApiError::MethodNotAllowed => row(1047, S::METHOD_NOT_ALLOWED, S::METHOD_NOT_ALLOWED,
+                "a method the path does not answer"),
         }
     }
 
-    /// When it is answered: the last column of the OpenAPI description's table.
+    pub fn code(&self) -> u16 {
+        self.row().code
+    }
+
+    /// When it is answered.
     pub fn when(&self) -> &'static str {
-        match self {
-            ApiError::AgentMismatch => {
-                "`agentId` is not the session's agent, or not an agent of the token's account"
-            }
-            ApiError::NotOnBreak => "`agentOnBreak` / `endBreak` for an agent not on break",
-            ApiError::PingSsidInvalid => {
-                "`setWebPingTime` with an unknown, expired or logged-out `ssid`"
-            }
-            ApiError::NotInWrapUp => "`wrapUp`, `checkAgentInWrapUp`, `endWrapUp` outside wrap-up",
-            ApiError::Missing(_) => {
-                "a required parameter is missing, e.g. `Missing required parameters:mic_perm`; \
-                 nothing to authenticate with: `Missing required parameters:ssid`"
-            }
-            ApiError::BadPingTime => {
-                "`ping_time` that is not a Unix time (seconds or milliseconds)"
-            }
-            ApiError::AlreadyOnBreak => "starting a break while on break",
-            ApiError::UnknownReason => "a reason that is not an active reason of the account",
-            ApiError::CannotEndEarly => "the agent ending a `forced` wrap-up early",
-            ApiError::AgentDisabled => {
-                "token authentication naming a disabled agent; actions on a disabled agent"
-            }
-            ApiError::AlreadyInWrapUp => "starting wrap-up while in wrap-up",
-            ApiError::NoSuchResource => "`/v1`: no such agent, reason or session in this account",
-            ApiError::AlreadyExists => "`/v1`: an agent id or reason code already taken",
-            ApiError::InvalidParams => {
-                "an unknown or expired `ssid` (routes other than `setWebPingTime`); `ssid` with \
-                 `userId`/`token`; `/v1`: a value out of range"
-            }
-            ApiError::InvalidType => {
-                "a parameter of the wrong JSON type; a `mic_perm` that is not accepted"
-            }
-            ApiError::DbUnavailable => "the database cannot be reached",
-            ApiError::InvalidToken => {
-                "`userId` + `token` that do not authenticate; `/v1`: a missing or bad bearer token"
-            }
-            ApiError::Internal => "anything unexpected (details only in the server's log)",
-            ApiError::Timeout => "the request did not finish within the request timeout",
-            ApiError::Draining => "`/readyz` while the server shuts down",
-            ApiError::Suspended => "the account is suspended",
-            ApiError::InvalidRequest => {
-                "an empty or malformed body, a JSON value that is not an object, no parameters"
-            }
-            ApiError::BodyTooLarge => "a body larger than the body limit",
-            ApiError::NotFound => "an unknown path",
-            ApiError::MethodNotAllowed => "a method the path does not answer",
-        }
+        self.row().when
+    }
+
+    /// The status the agentProfile v2 surface answers with.
+    pub fn status(&self) -> StatusCode {
+        self.row().upstream
+    }
+
+    /// The status the management API (`/v1`) answers with.
+    pub fn rest_status(&self) -> StatusCode {
+        self.row().rest
     }
 
     /// The message, with `NAME[,NAME…]` for the names a 1505 lists.
@@ -176,43 +195,6 @@ impl ApiError {
         match self {
             ApiError::Missing(_) => format!("{}NAME[,NAME…]", ApiError::Missing(vec![])),
             other => other.to_string(),
-        }
-    }
-
-    /// The status the management API (`/v1`) answers with: a real HTTP status per error.
-    pub fn rest_status(&self) -> StatusCode {
-        match self {
-            ApiError::Missing(_)
-            | ApiError::InvalidType
-            | ApiError::InvalidParams
-            | ApiError::InvalidRequest
-            | ApiError::BadPingTime
-            | ApiError::UnknownReason => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::InvalidToken | ApiError::PingSsidInvalid => StatusCode::UNAUTHORIZED,
-            ApiError::Suspended => StatusCode::FORBIDDEN,
-            ApiError::AgentMismatch | ApiError::NoSuchResource => StatusCode::NOT_FOUND,
-            ApiError::AlreadyOnBreak
-            | ApiError::AlreadyInWrapUp
-            | ApiError::AlreadyExists
-            | ApiError::NotOnBreak
-            | ApiError::NotInWrapUp
-            | ApiError::CannotEndEarly
-            | ApiError::AgentDisabled => StatusCode::CONFLICT,
-            ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-            _ => self.status(),
-        }
-    }
-
-    /// Handled errors answer 200, as upstream does: its clients read a non-200 as a transport failure.
-    pub fn status(&self) -> StatusCode {
-        match self {
-            ApiError::NotFound => StatusCode::NOT_FOUND,
-            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::DbUnavailable | ApiError::Timeout | ApiError::Draining => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
-            _ => StatusCode::OK,
         }
     }
 }
@@ -256,18 +238,22 @@ impl ApiError {
     }
 }
 
-impl From<ActionError> for ApiError {
-    fn from(err: ActionError) -> Self {
+/// The service's refusals on the wire (the route may still answer its own code instead).
+impl From<ServiceError> for ApiError {
+    fn from(err: ServiceError) -> Self {
         match err {
-            ActionError::AlreadyOnBreak => ApiError::AlreadyOnBreak,
-            ActionError::NotOnBreak => ApiError::NotOnBreak,
-            ActionError::UnknownReason(_) => ApiError::UnknownReason,
-            ActionError::AlreadyInWrapUp => ApiError::AlreadyInWrapUp,
-            ActionError::NotInWrapUp => ApiError::NotInWrapUp,
-            ActionError::CannotEndEarly => ApiError::CannotEndEarly,
-            ActionError::AgentDisabled => ApiError::AgentDisabled,
-            ActionError::Empty(name) => ApiError::Missing(vec![name]),
-            ActionError::Store(e) => e.into(),
+            ServiceError::NotFound => ApiError::NoSuchResource,
+            ServiceError::AlreadyExists => ApiError::AlreadyExists,
+            ServiceError::AlreadyOnBreak => ApiError::AlreadyOnBreak,
+            ServiceError::NotOnBreak => ApiError::NotOnBreak,
+            ServiceError::UnknownReason(_) => ApiError::UnknownReason,
+            ServiceError::AlreadyInWrapUp => ApiError::AlreadyInWrapUp,
+            ServiceError::NotInWrapUp => ApiError::NotInWrapUp,
+            ServiceError::CannotEndEarly => ApiError::CannotEndEarly,
+            ServiceError::AgentDisabled => ApiError::AgentDisabled,
+            ServiceError::Missing(name) => ApiError::Missing(vec![name]),
+            ServiceError::OutOfRange(_) => ApiError::InvalidParams,
+            ServiceError::Store(e) => e.into(),
         }
     }
 }

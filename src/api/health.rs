@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 
 use super::envelope::{Success, SuccessEnvelope};
 use super::error::{ApiError, ErrorEnvelope};
-use crate::app::AppState;
+use crate::state::AppState;
 
 #[derive(Serialize, ToSchema)]
 pub struct Alive {
@@ -53,9 +53,9 @@ pub async fn readyz(State(app): State<AppState>) -> Result<Success<Ready>, ApiEr
     if app.draining.load(Ordering::Relaxed) {
         return Err(ApiError::Draining);
     }
-    app.store.ping().await?;
+    app.store().ping().await?;
     Ok(Success(Ready {
-        database: app.store.kind(),
+        database: app.store().kind(),
         ready: true,
     }))
 }

@@ -3,6 +3,7 @@
 mod agent_actions;
 mod agent_on_break;
 pub mod auth;
+mod docs;
 pub mod envelope;
 pub mod error;
 mod health;
@@ -17,7 +18,7 @@ use utoipa::OpenApi as _;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::app::AppState;
+use crate::state::AppState;
 pub use error::ApiError;
 
 /// Both prefixes upstream clients use.
@@ -59,7 +60,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 pub fn routes() -> Router<AppState> {
     let (router, _) = documented().split_for_parts();
     router
-        .merge(openapi::docs_routes())
-        .fallback(|| async { ApiError::NotFound })
+        .merge(docs::routes())
+        .fallback(|| async { ApiError::UnknownPath })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
 }

@@ -6,38 +6,29 @@
 //! (the upstream request body's content types, the statuses any route can answer), and the
 //! table of error codes, generated from [`ApiError::every`].
 //!
-//! `/docs` is Swagger UI, compiled into the binary (`utoipa-swagger-ui` with `vendored`): no
-//! asset comes from the network, at build time or at run time.
+//! The upstream request bodies are described beside their routes; `/docs` is in `docs.rs`.
 
 use std::collections::BTreeSet;
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
-use axum::Router;
 use axum::body::Bytes;
-use axum::extract::Path;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use serde::Deserialize;
-use serde_json::{Value, json};
-use utoipa::ToSchema;
+use serde_json::Value;
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::request_body::RequestBody;
-use utoipa::openapi::schema::{Object, ObjectBuilder, Schema, SchemaType, Type};
+use utoipa::openapi::schema::{Object, ObjectBuilder, Schema, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{
     Content, OpenApi, PathItem, Ref, RefOr, Required, Response as ApiResponse, ResponseBuilder,
 };
 
 use super::PREFIXES;
-use super::envelope::{JSON_UTF8, SuccessEnvelope};
-use super::error::{ApiError, ErrorEnvelope};
-use crate::app::AppState;
+use super::envelope::JSON_UTF8;
+use super::error::ApiError;
 
 /// Where the description is served.
 pub const SPEC_PATH: &str = "/openapi.json";
-/// Where Swagger UI is served.
-pub const DOCS_PATH: &str = "/docs";
 
 const BEARER: &str = "bearerToken";
 
@@ -59,119 +50,11 @@ const BEARER: &str = "bearerToken";
 )]
 pub struct ApiDoc;
 
-/// The answer of an upstream route (HTTP 200): the success envelope, or the error envelope.
-#[derive(ToSchema)]
-#[allow(dead_code)] // only described, never built: the handlers answer `Result<Success<T>, ApiError>`
-#[serde(untagged)]
-pub enum UpstreamAnswer<T> {
-    Success(SuccessEnvelope<T>),
-    Error(ErrorEnvelope),
-}
-
-// The upstream request bodies. The handlers read parameters with `Params` (any Content-Type,
-// JSON, form or query string) and the `AgentRequest` extractor: these types only describe them.
-
-/// Authentication by an agent's login session.
-#[derive(Deserialize, ToSchema)]
-#[allow(dead_code)]
-#[serde(rename_all = "camelCase")]
-#[schema(title = "By session")]
-pub struct SessionAuth {
-    /// The agent's login session. Unknown, expired or logged out: 1000 (1503 on
-    /// `setWebPingTime`). Never together with `userId` or `token` (1000).
-    ssid: String,
-    /// Optional: when given, it must be the session's own agent (1501 otherwise).
-    #[schema(schema_with = string_or_integer)]
-    agent_id: Option<String>,
-}
-
-/// Authentication by an account API token, naming the agent.
-#[derive(Deserialize, ToSchema)]
-#[allow(dead_code)]
-#[serde(rename_all = "camelCase")]
-#[schema(title = "By account token")]
-pub struct TokenAuth {
-    /// The account (upstream `userId`).
-    #[schema(schema_with = string_or_integer)]
-    user_id: String,
-    /// An API token of that account. Not valid: 1014; account suspended: 1039.
-    token: String,
-    /// Required with a token (1505 without it). Not an agent of that account: 1501; disabled:
-    /// 1510.
-    #[schema(schema_with = string_or_integer)]
-    agent_id: String,
-}
-
-/// `ssid`, **or** `userId` + `token` + `agentId`, never both; in the body (JSON or form) or in
-/// the query string (a body field wins over a query field of the same name). `null` and `""`
-/// count as absent. Missing: 1505 naming them; a wrong type: 1001.
-#[derive(Deserialize, ToSchema)]
-#[allow(dead_code)]
-#[serde(untagged)]
-pub enum Credentials {
-    Session(SessionAuth),
-    Token(TokenAuth),
-}
-
-/// `setWebPingTime`: the credentials, `mic_perm` and an optional `ping_time`.
-#[derive(Deserialize, ToSchema)]
-#[allow(dead_code)]
-pub struct SetWebPingTimeRequest {
-    #[serde(flatten)]
-    credentials: Credentials,
-    /// Required (1505 without it): the browser's microphone permission: `1`/`0`,
-    /// `true`/`false`, `"1"`/`"0"`, or the permission states `"granted"`/`"denied"`/`"prompt"`
-    /// (any case). Anything else: 1001.
-    #[schema(schema_with = mic_perm)]
-    mic_perm: String,
-    /// The client's clock: Unix seconds or milliseconds (values above 10^11 are read as
-    /// milliseconds; fractions are dropped), a number or a numeric string. Anything else: 1506.
-    #[schema(schema_with = ping_time)]
-    ping_time: Option<String>,
-}
-
-/// `startBreak`: the credentials and the break's reason.
-#[derive(Deserialize, ToSchema)]
-#[allow(dead_code)]
-pub struct StartBreakRequest {
-    #[serde(flatten)]
-    credentials: Credentials,
-    /// Required (1505 without it): a code or label of the account's break reasons (any case).
-    /// Not an active reason of the account: 1508.
-    #[schema(example = "lunch")]
-    reason: String,
-}
-
 /// A string that is one of these values.
 pub fn one_of_strings(values: &[&str]) -> Object {
     ObjectBuilder::new()
         .schema_type(Type::String)
         .enum_values(Some(values.iter().copied()))
-        .build()
-}
-
-fn string_or_integer() -> Object {
-    ObjectBuilder::new()
-        .schema_type(SchemaType::Array(vec![Type::String, Type::Integer]))
-        .examples([json!("7")])
-        .build()
-}
-
-fn mic_perm() -> Object {
-    ObjectBuilder::new()
-        .schema_type(SchemaType::Array(vec![
-            Type::Integer,
-            Type::Boolean,
-            Type::String,
-        ]))
-        .examples([json!("granted"), json!(1)])
-        .build()
-}
-
-fn ping_time() -> Object {
-    ObjectBuilder::new()
-        .schema_type(SchemaType::Array(vec![Type::Number, Type::String]))
-        .examples([json!(1732095311123_i64)])
         .build()
 }
 
@@ -408,58 +291,4 @@ fn description() -> String {
          ## Error codes\n\n{}",
         error_table()
     )
-}
-
-/// `/docs`: Swagger UI for `/openapi.json`, from files compiled into the binary.
-pub fn docs_routes() -> Router<AppState> {
-    let config = Arc::new(
-        utoipa_swagger_ui::Config::new([SPEC_PATH])
-            // Swagger UI would otherwise send the description to an online validator.
-            .validator_url("none"),
-    );
-    let index = {
-        let config = config.clone();
-        move || {
-            let config = config.clone();
-            async move { docs_file("index.html", config) }
-        }
-    };
-    let asset = move |Path(file): Path<String>| async move { docs_file(&file, config) };
-    Router::new()
-        .route(DOCS_PATH, get(index.clone()))
-        .route(&format!("{DOCS_PATH}/"), get(index))
-        .route(&format!("{DOCS_PATH}/{{*file}}"), get(asset))
-}
-
-fn docs_file(file: &str, config: Arc<utoipa_swagger_ui::Config<'static>>) -> Response {
-    match utoipa_swagger_ui::serve(file, config) {
-        Ok(Some(found)) => {
-            let mut bytes = found.bytes.into_owned();
-            if file == "index.html" {
-                // Served at `/docs` too, where `./x` would mean `/x`: pin relative URLs to `/docs/`.
-                let html = String::from_utf8_lossy(&bytes).replacen(
-                    "<head>",
-                    &format!("<head>\n    <base href=\"{DOCS_PATH}/\">"),
-                    1,
-                );
-                bytes = html.into_bytes();
-            }
-            let content_type = if found.content_type.starts_with("text/") {
-                format!("{}; charset=utf-8", found.content_type)
-            } else {
-                found.content_type
-            };
-            (
-                StatusCode::OK,
-                [(header::CONTENT_TYPE, content_type)],
-                bytes,
-            )
-                .into_response()
-        }
-        Ok(None) => ApiError::NotFound.into_response(),
-        Err(err) => {
-            tracing::error!(error = %err, "could not serve a docs file");
-            ApiError::Internal.into_response_with(StatusCode::INTERNAL_SERVER_ERROR)
-        }
-    }
 }

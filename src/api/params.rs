@@ -17,16 +17,20 @@ impl<S: Send + Sync> FromRequest<S> for Params {
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let query = req.uri().query().unwrap_or("").to_owned();
-        // The body limit is axum's DefaultBodyLimit layer; here we only give its refusal our envelope.
-        let body = Bytes::from_request(req, state).await.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::BodyTooLarge
-            } else {
-                ApiError::InvalidRequest
-            }
-        })?;
+        let body = read_body(req, state).await?;
         Params::read(&query, &body)
     }
+}
+
+/// The whole body, or its refusal in our envelope (the limit is axum's DefaultBodyLimit layer).
+pub async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
+    Bytes::from_request(req, state).await.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::BodyTooLarge
+        } else {
+            ApiError::InvalidRequest
+        }
+    })
 }
 
 impl Params {

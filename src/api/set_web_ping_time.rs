@@ -1,16 +1,19 @@
 //! `setWebPingTime`: the agent's browser heartbeat and microphone permission.
 
 use axum::extract::State;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
 use utoipa::ToSchema;
+use utoipa::openapi::schema::{Object, ObjectBuilder, SchemaType, Type};
 
+use super::auth::Credentials;
 use super::auth::{AgentRequest, Route};
 use super::envelope::Success;
+use super::envelope::UpstreamAnswer;
 use super::error::ApiError;
-use super::openapi::{SetWebPingTimeRequest, UpstreamAnswer};
 use super::params::Params;
-use crate::app::AppState;
 use crate::domain::{MicPerm, parse_ping_time};
+use crate::state::AppState;
 use crate::store::Ping;
 
 pub struct SetWebPingTime;
@@ -83,7 +86,7 @@ pub async fn set_web_ping_time(
         client_time,
         mic_perm,
     };
-    app.store
+    app.service
         .record_ping(&req.agent, req.session_pk, ping, req.actor)
         .await
         .map_err(|e| req.refused(e))?;
@@ -95,4 +98,39 @@ pub async fn set_web_ping_time(
         mic_perm: mic_perm.as_flag(),
         mic_state: mic_perm.as_str(),
     }))
+}
+
+/// `setWebPingTime`: the credentials, `mic_perm` and an optional `ping_time`.
+#[derive(Deserialize, ToSchema)]
+#[allow(dead_code)]
+pub struct SetWebPingTimeRequest {
+    #[serde(flatten)]
+    credentials: Credentials,
+    /// Required (1505 without it): the browser's microphone permission: `1`/`0`,
+    /// `true`/`false`, `"1"`/`"0"`, or the permission states `"granted"`/`"denied"`/`"prompt"`
+    /// (any case). Anything else: 1001.
+    #[schema(schema_with = mic_perm)]
+    mic_perm: String,
+    /// The client's clock: Unix seconds or milliseconds (values above 10^11 are read as
+    /// milliseconds; fractions are dropped), a number or a numeric string. Anything else: 1506.
+    #[schema(schema_with = ping_time)]
+    ping_time: Option<String>,
+}
+
+fn mic_perm() -> Object {
+    ObjectBuilder::new()
+        .schema_type(SchemaType::Array(vec![
+            Type::Integer,
+            Type::Boolean,
+            Type::String,
+        ]))
+        .examples([json!("granted"), json!(1)])
+        .build()
+}
+
+fn ping_time() -> Object {
+    ObjectBuilder::new()
+        .schema_type(SchemaType::Array(vec![Type::Number, Type::String]))
+        .examples([json!(1732095311123_i64)])
+        .build()
 }

@@ -4,11 +4,12 @@ use axum::extract::State;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::auth::Credentials;
 use super::auth::{AgentRequest, Route};
 use super::envelope::Success;
+use super::envelope::UpstreamAnswer;
 use super::error::ApiError;
-use super::openapi::{Credentials, UpstreamAnswer};
-use crate::app::AppState;
+use crate::state::AppState;
 
 pub struct WrapUpRoute;
 impl Route for WrapUpRoute {}
@@ -45,7 +46,7 @@ pub async fn wrap_up(
     State(app): State<AppState>,
     req: AgentRequest<WrapUpRoute>,
 ) -> Result<Success<InWrapUp>, ApiError> {
-    let wrap = app.store.active_wrap_up(req.agent.id, req.now).await?;
+    let wrap = app.service.active_wrap_up(&req.agent, req.now).await?;
     let wrap = wrap.ok_or(ApiError::NotInWrapUp)?;
     Ok(Success(InWrapUp {
         response: 1,

@@ -6,6 +6,8 @@ use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
+use super::text_enum::text_enum;
+
 /// Who caused a change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Actor {
@@ -30,52 +32,28 @@ impl fmt::Display for Actor {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EventKind {
-    Login,
-    Logout,
-    BreakStart,
-    BreakEnd,
-    WrapStart,
-    WrapEnd,
-    MicChange,
-    AgentDisabled,
-    AgentEnabled,
-}
-
-impl EventKind {
-    pub const ALL: [EventKind; 9] = [
-        EventKind::Login,
-        EventKind::Logout,
-        EventKind::BreakStart,
-        EventKind::BreakEnd,
-        EventKind::WrapStart,
-        EventKind::WrapEnd,
-        EventKind::MicChange,
-        EventKind::AgentDisabled,
-        EventKind::AgentEnabled,
-    ];
-
-    /// The OpenAPI schema of an event's `kind`: one of these strings.
-    pub fn schema() -> utoipa::openapi::Object {
-        utoipa::openapi::ObjectBuilder::new()
-            .schema_type(utoipa::openapi::Type::String)
-            .enum_values(Some(EventKind::ALL.map(EventKind::as_str)))
-            .build()
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EventKind::Login => "login",
-            EventKind::Logout => "logout",
-            EventKind::BreakStart => "break.start",
-            EventKind::BreakEnd => "break.end",
-            EventKind::WrapStart => "wrap.start",
-            EventKind::WrapEnd => "wrap.end",
-            EventKind::MicChange => "mic.change",
-            EventKind::AgentDisabled => "agent.disabled",
-            EventKind::AgentEnabled => "agent.enabled",
-        }
+text_enum! {
+    /// What changed.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+    pub enum EventKind ("event kind") {
+        #[serde(rename = "login")]
+        Login = "login",
+        #[serde(rename = "logout")]
+        Logout = "logout",
+        #[serde(rename = "break.start")]
+        BreakStart = "break.start",
+        #[serde(rename = "break.end")]
+        BreakEnd = "break.end",
+        #[serde(rename = "wrap.start")]
+        WrapStart = "wrap.start",
+        #[serde(rename = "wrap.end")]
+        WrapEnd = "wrap.end",
+        #[serde(rename = "mic.change")]
+        MicChange = "mic.change",
+        #[serde(rename = "agent.disabled")]
+        AgentDisabled = "agent.disabled",
+        #[serde(rename = "agent.enabled")]
+        AgentEnabled = "agent.enabled",
     }
 }
 
@@ -85,8 +63,7 @@ impl EventKind {
 pub struct Event {
     pub id: i64,
     pub agent_id: Option<String>,
-    #[schema(schema_with = EventKind::schema)]
-    pub kind: String,
+    pub kind: EventKind,
     /// Who caused it: `session:ID`, `token:ID`, `cli` or `system`.
     pub actor: String,
     /// Unix seconds when the change took effect.

@@ -3,6 +3,8 @@
 mod event;
 mod model;
 mod ping;
+mod roster;
+pub(crate) mod text_enum;
 mod wrap;
 
 pub use event::{Actor, Event, EventKind};
@@ -11,6 +13,8 @@ pub use model::{
     default_break_reasons,
 };
 pub use ping::{MicPerm, parse_ping_time};
+pub use roster::AgentState;
+pub use text_enum::UnknownName;
 pub use wrap::{WrapMode, WrapPolicy};
 
 /// Current time as Unix seconds. Every rule takes `now` as a parameter, so it is testable

@@ -4,22 +4,28 @@ use utoipa::ToSchema;
 use super::wrap::{WrapMode, WrapPolicy};
 
 /// An account: the upstream `userId`. Its API tokens, agents and break reasons belong to it.
+/// Read from columns named so that a row may also hold an agent's (see the store's
+/// `ACCOUNT_COLUMNS`).
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Account {
+    #[sqlx(rename = "account_id")]
     pub id: i64,
     pub user_id: String,
+    #[sqlx(rename = "account_name")]
     pub name: String,
     pub suspended: bool,
     /// The account's wrap-up policy (agents may override it).
+    #[sqlx(rename = "account_wrap_seconds")]
     pub wrap_seconds: i64,
-    pub wrap_mode: String,
+    #[sqlx(rename = "account_wrap_mode")]
+    pub wrap_mode: WrapMode,
 }
 
 impl Account {
     pub fn wrap_policy(&self) -> WrapPolicy {
         WrapPolicy {
             seconds: self.wrap_seconds,
-            mode: self.wrap_mode.parse().unwrap_or(WrapMode::Timed),
+            mode: self.wrap_mode,
         }
     }
 }
@@ -33,7 +39,7 @@ pub struct Agent {
     pub name: String,
     /// Overrides of the account's wrap-up policy (None: the account's applies).
     pub wrap_seconds: Option<i64>,
-    pub wrap_mode: Option<String>,
+    pub wrap_mode: Option<WrapMode>,
     pub disabled: bool,
 }
 
@@ -43,11 +49,7 @@ impl Agent {
         let base = account.wrap_policy();
         WrapPolicy {
             seconds: self.wrap_seconds.unwrap_or(base.seconds),
-            mode: self
-                .wrap_mode
-                .as_deref()
-                .and_then(|m| m.parse().ok())
-                .unwrap_or(base.mode),
+            mode: self.wrap_mode.unwrap_or(base.mode),
         }
     }
 }
@@ -80,6 +82,7 @@ pub fn default_break_reasons() -> [(&'static str, &'static str, Option<i64>); 5]
 /// An agent's login session (the upstream `ssid`).
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Session {
+    #[sqlx(rename = "session_id")]
     pub id: i64,
     pub agent_pk: i64,
     pub last_seen_at: i64,
@@ -154,7 +157,7 @@ impl Break {
 pub struct WrapUp {
     pub call_id: String,
     pub customer_number: String,
-    pub mode: String,
+    pub mode: WrapMode,
     pub started_at: i64,
     pub ends_at: Option<i64>,
     pub ended_at: Option<i64>,
@@ -163,7 +166,7 @@ pub struct WrapUp {
 impl WrapUp {
     /// Whether the agent may end it before its time (a forced one may not).
     pub fn agent_may_end(&self) -> bool {
-        self.mode != WrapMode::Forced.as_str()
+        self.mode != WrapMode::Forced
     }
 
     /// A wrap-up whose time has run out is over, even if nothing closed it yet.
@@ -185,7 +188,7 @@ mod tests {
         WrapUp {
             call_id: "c".into(),
             customer_number: "n".into(),
-            mode: "timed".into(),
+            mode: WrapMode::Timed,
             started_at: 100,
             ends_at,
             ended_at,

@@ -1,11 +1,15 @@
 use serde_json::Value;
 
-/// The browser's microphone permission, as reported by `setWebPingTime`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MicPerm {
-    Granted,
-    Denied,
-    Prompt,
+use super::text_enum::text_enum;
+
+text_enum! {
+    /// The browser's microphone permission, as reported by `setWebPingTime`.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum MicPerm ("microphone permission") {
+        Granted = "granted",
+        Denied = "denied",
+        Prompt = "prompt",
+    }
 }
 
 impl MicPerm {
@@ -28,18 +32,6 @@ impl MicPerm {
             },
             _ => None,
         }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MicPerm::Granted => "granted",
-            MicPerm::Denied => "denied",
-            MicPerm::Prompt => "prompt",
-        }
-    }
-
-    pub fn parse_stored(s: &str) -> Option<MicPerm> {
-        MicPerm::from_value(&Value::String(s.to_owned()))
     }
 
     /// Upstream's integer form: 1 when the microphone may be used.

@@ -1,47 +1,20 @@
 //! Wrap-up policy: how long after-call work lasts and whether it may be ended early.
 
-use std::fmt;
-use std::str::FromStr;
-
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum WrapMode {
-    /// Ends by itself at `wrapETime`; the agent may end it early.
-    Timed,
-    /// Ends by itself; cannot be ended early by the agent (a supervisor still can).
-    Forced,
-    /// Lasts until ended.
-    Untimed,
-}
+use super::text_enum::text_enum;
 
-impl WrapMode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            WrapMode::Timed => "timed",
-            WrapMode::Forced => "forced",
-            WrapMode::Untimed => "untimed",
-        }
-    }
-}
-
-impl fmt::Display for WrapMode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for WrapMode {
-    type Err = ();
-    fn from_str(s: &str) -> Result<Self, ()> {
-        match s {
-            "timed" => Ok(WrapMode::Timed),
-            "forced" => Ok(WrapMode::Forced),
-            "untimed" => Ok(WrapMode::Untimed),
-            _ => Err(()),
-        }
+text_enum! {
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, clap::ValueEnum)]
+    #[serde(rename_all = "lowercase")]
+    pub enum WrapMode ("wrap-up mode") {
+        /// Ends by itself at `wrapETime`; the agent may end it early.
+        Timed = "timed",
+        /// Ends by itself; cannot be ended early by the agent (a supervisor still can).
+        Forced = "forced",
+        /// Lasts until ended.
+        Untimed = "untimed",
     }
 }
 

@@ -1,35 +1,39 @@
-//! Persistence: the `Store` trait and one implementation per database.
+//! Persistence: the `Store` trait, and one implementation of it for both databases.
 //!
-//! `Store` is four smaller traits, one file each (accounts, agents, states, history).
-//! Each file also holds a macro with its SQL, written in the subset PostgreSQL and
-//! SQLite share (`$n` binds, `RETURNING`, partial unique indexes), which `postgres.rs`
-//! and `sqlite.rs` expand for their pool type, so the two databases cannot drift apart.
-//! Macros rather than a generic impl: sqlx's generic executor bounds would bury these
-//! queries under trait plumbing. What really differs (connecting, migrations, how a
-//! write transaction begins) lives in `postgres.rs` and `sqlite.rs`.
+//! `Store` is made of one small trait per thing kept, each in its own file with its SQL:
+//! accounts (and API tokens), agents, sessions (and pings), reasons, breaks, wraps, history,
+//! roster (and the metrics' counts). All of them are implemented once, by `SqlStore<DB>`
+//! (`sql.rs`), for any `DB: Backend`; `postgres.rs` and `sqlite.rs` say what differs.
+//! Every write is one transaction with its history event.
 
-#[macro_use]
-mod history;
-#[macro_use]
 mod accounts;
-#[macro_use]
 mod agents;
-#[macro_use]
-mod states;
+mod breaks;
+mod history;
+mod postgres;
+mod reasons;
+mod roster;
+mod sessions;
+mod sql;
+mod sqlite;
+mod wraps;
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use sqlx::{Postgres, Sqlite};
 
 use crate::config::Config;
-use crate::domain::MicPerm;
 
 pub use accounts::Accounts;
-pub use agents::{AgentUpdate, Agents};
+pub use agents::{AgentUpdate, Agents, NewAgent};
+pub use breaks::Breaks;
 pub use history::{EventQuery, History};
-pub use postgres::PgStore;
-pub use sqlite::SqliteStore;
-pub use states::{AccountCounts, AgentCounts, ReasonUpdate, RosterRow, StateCounts, States};
+pub use reasons::{NewReason, ReasonUpdate, Reasons};
+pub use roster::{AccountCounts, AgentCounts, Roster, RosterLine, StateCounts};
+pub use sessions::{Ping, Sessions};
+pub use sql::{Backend, SqlStore};
+pub use wraps::{NewWrapUp, Wraps};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
@@ -88,14 +92,6 @@ impl From<sqlx::Error> for StoreError {
     }
 }
 
-/// What `setWebPingTime` records.
-#[derive(Debug, Clone, Copy)]
-pub struct Ping {
-    pub received_at: i64,
-    pub client_time: Option<i64>,
-    pub mic_perm: MicPerm,
-}
-
 /// The connection pool at one moment, for the metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PoolStats {
@@ -114,7 +110,9 @@ impl PoolStats {
 
 /// Everything the service keeps. `now` is always passed in: the server's clock decides.
 #[async_trait]
-pub trait Store: Accounts + Agents + States + History + Send + Sync + 'static {
+pub trait Store:
+    Accounts + Agents + Sessions + Reasons + Breaks + Wraps + History + Roster + Send + Sync + 'static
+{
     /// Which database this is, for logs and the first-run demo.
     fn kind(&self) -> &'static str;
     /// Applies pending migrations.
@@ -125,54 +123,14 @@ pub trait Store: Accounts + Agents + States + History + Send + Sync + 'static {
     fn pool_stats(&self) -> PoolStats;
 }
 
-/// Expands every part of the store for one pool type.
-macro_rules! sql_store {
-    ($store:ty, $db:ty, $kind:literal, $begin:literal) => {
-        #[async_trait::async_trait]
-        impl $crate::store::Store for $store {
-            fn kind(&self) -> &'static str {
-                $kind
-            }
-
-            async fn migrate(&self) -> $crate::store::Result<()> {
-                Self::MIGRATOR.run(&self.pool).await?;
-                Ok(())
-            }
-
-            async fn ping(&self) -> $crate::store::Result<()> {
-                sqlx::query("SELECT 1").execute(&self.pool).await?;
-                Ok(())
-            }
-
-            fn pool_stats(&self) -> $crate::store::PoolStats {
-                // Two separate readings: a connection may change hands in between.
-                let open = self.pool.size();
-                let idle = u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX);
-                $crate::store::PoolStats {
-                    open,
-                    idle: idle.min(open),
-                    max: self.pool.options().get_max_connections(),
-                }
-            }
-        }
-        impl_history!($store, $db, $begin);
-        impl_accounts!($store, $db, $begin);
-        impl_agents!($store, $db, $begin);
-        impl_states!($store, $db, $begin);
-    };
-}
-
-mod postgres;
-mod sqlite;
-
 /// Opens the database named by `DATABASE_URL`: PostgreSQL for `postgres://` and
 /// `postgresql://` URLs, otherwise an embedded SQLite file. Migrations are applied.
 pub async fn connect(config: &Config) -> Result<Arc<dyn Store>> {
     let url = config.database_url.as_str();
     let store: Arc<dyn Store> = if config.is_postgres() {
-        Arc::new(PgStore::connect(url, config).await?)
+        Arc::new(SqlStore::<Postgres>::connect(url, config).await?)
     } else {
-        Arc::new(SqliteStore::open(url, config).await?)
+        Arc::new(SqlStore::<Sqlite>::connect(url, config).await?)
     };
     store.migrate().await?;
     Ok(store)

@@ -2,26 +2,34 @@
 
 use std::time::Duration;
 
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::Pool;
+use sqlx::postgres::{PgPoolOptions, PgQueryResult, Postgres};
 
+use super::sql::{Backend, BoxFuture, RowsAffected};
 use crate::config::Config;
 
-pub struct PgStore {
-    pool: PgPool,
-}
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
-impl PgStore {
-    const MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+impl Backend for Postgres {
+    const KIND: &'static str = "postgres";
+    const BEGIN: &'static str = "BEGIN";
 
-    pub async fn connect(url: &str, config: &Config) -> super::Result<Self> {
-        let pool = PgPoolOptions::new()
+    fn connect(url: &str, config: &Config) -> BoxFuture<'static, super::Result<Pool<Self>>> {
+        let options = PgPoolOptions::new()
             .max_connections(config.db_max_connections)
             // Shorter than the request timeout, so an unreachable database answers 1010.
-            .acquire_timeout(Duration::from_secs(config.db_acquire_timeout_secs))
-            .connect(url)
-            .await?;
-        Ok(PgStore { pool })
+            .acquire_timeout(Duration::from_secs(config.db_acquire_timeout_secs));
+        let url = url.to_owned();
+        Box::pin(async move { Ok(options.connect(&url).await?) })
+    }
+
+    fn migrate(pool: &Pool<Self>) -> BoxFuture<'_, super::Result<()>> {
+        Box::pin(async move { Ok(MIGRATOR.run(pool).await?) })
     }
 }
 
-sql_store!(PgStore, sqlx::Postgres, "postgres", "BEGIN");
+impl RowsAffected for PgQueryResult {
+    fn rows_affected(&self) -> u64 {
+        PgQueryResult::rows_affected(self)
+    }
+}

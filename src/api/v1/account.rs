@@ -4,11 +4,11 @@ use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{Answer, Caller, JsonBody, RestError, RestResult, ok};
+use super::{Answer, Caller, JsonBody, RestResult, ok};
 use crate::api::envelope::SuccessEnvelope;
-use crate::api::error::{ApiError, ErrorEnvelope};
-use crate::app::AppState;
-use crate::domain::{Account, WrapMode, WrapPolicy};
+use crate::api::error::ErrorEnvelope;
+use crate::domain::{Account, WrapMode};
+use crate::state::AppState;
 
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -76,17 +76,9 @@ pub async fn update(
     caller: Caller,
     JsonBody(patch): JsonBody<AccountPatch>,
 ) -> RestResult<Answer<AccountView>> {
-    if patch.wrap_seconds.is_some_and(|s| s < 0) {
-        return Err(RestError(ApiError::InvalidParams));
-    }
-    let current = caller.account.wrap_policy();
-    let policy = WrapPolicy {
-        seconds: patch.wrap_seconds.unwrap_or(current.seconds),
-        mode: patch.wrap_mode.unwrap_or(current.mode),
-    };
     let account = app
-        .store
-        .set_account_wrap_policy(caller.account.id, policy)
+        .service
+        .set_wrap_policy(&caller.account, patch.wrap_seconds, patch.wrap_mode)
         .await?;
     Ok(ok(account.into()))
 }

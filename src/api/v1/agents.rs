@@ -5,15 +5,13 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{
-    Answer, Caller, JsonBody, Page, Paged, QueryParams, RestError, RestResult, created, nullable,
-    ok,
+    Answer, Caller, JsonBody, Page, Paged, QueryParams, RestResult, created, nullable, ok,
 };
-use crate::actions;
 use crate::api::envelope::SuccessEnvelope;
-use crate::api::error::{ApiError, ErrorEnvelope};
-use crate::app::AppState;
+use crate::api::error::ErrorEnvelope;
 use crate::domain::{Account, Agent, WrapMode};
-use crate::store::{AgentUpdate, StoreError};
+use crate::state::AppState;
+use crate::store::{self, AgentUpdate};
 
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -23,8 +21,7 @@ pub struct AgentView {
     name: String,
     /// The agent's own wrap-up settings (null: the account's apply).
     wrap_seconds: Option<i64>,
-    #[schema(value_type = Option<WrapMode>)]
-    wrap_mode: Option<String>,
+    wrap_mode: Option<WrapMode>,
     /// The policy in force.
     effective_wrap: EffectiveWrap,
     disabled: bool,
@@ -76,8 +73,8 @@ pub async fn list(
 ) -> RestResult<Answer<Paged<AgentView>>> {
     let limit = page.limit()?;
     let agents = app
-        .store
-        .list_agents(caller.account.id, page.after()?, limit)
+        .service
+        .agents(&caller.account, page.after()?, limit)
         .await?;
     let views = agents
         .into_iter()
@@ -138,26 +135,13 @@ pub async fn create(
     caller: Caller,
     JsonBody(new): JsonBody<NewAgent>,
 ) -> RestResult<Answer<AgentView>> {
-    let agent_id = new.agent_id.map(IdValue::into_string).unwrap_or_default();
-    let agent_id = actions::non_empty("agentId", &agent_id)?;
-    if new.wrap_seconds.is_some_and(|s| s < 0) {
-        return Err(RestError(ApiError::InvalidParams));
-    }
-    let agent = match app
-        .store
-        .create_agent(
-            caller.account.id,
-            agent_id,
-            new.name.trim(),
-            new.wrap_seconds,
-            new.wrap_mode,
-            caller.now,
-        )
-        .await
-    {
-        Err(StoreError::Conflict) => return Err(RestError(ApiError::AlreadyExists)),
-        other => other?,
+    let new = store::NewAgent {
+        agent_id: new.agent_id.map(IdValue::into_string).unwrap_or_default(),
+        name: new.name,
+        wrap_seconds: new.wrap_seconds,
+        wrap_mode: new.wrap_mode,
     };
+    let agent = app.service.create_agent(&caller.account, new).await?;
     Ok(created(AgentView::new(agent, &caller.account)))
 }
 
@@ -219,15 +203,12 @@ pub async fn update(
     JsonBody(patch): JsonBody<AgentPatch>,
 ) -> RestResult<Answer<AgentView>> {
     let agent = caller.agent(&app, &agent_id).await?;
-    if patch.wrap_seconds.flatten().is_some_and(|s| s < 0) {
-        return Err(RestError(ApiError::InvalidParams));
-    }
     let update = AgentUpdate {
-        name: patch.name.map(|n| n.trim().to_owned()),
+        name: patch.name,
         wrap_seconds: patch.wrap_seconds,
         wrap_mode: patch.wrap_mode,
     };
-    let agent = app.store.update_agent(agent.id, &update).await?;
+    let agent = app.service.update_agent(&agent, update).await?;
     Ok(ok(AgentView::new(agent, &caller.account)))
 }
 
@@ -239,7 +220,7 @@ async fn set_disabled(
 ) -> RestResult<Answer<AgentView>> {
     let agent = caller.agent(app, agent_id).await?;
     let agent = app
-        .store
+        .service
         .set_agent_disabled(&agent, disabled, caller.actor, caller.now)
         .await?;
     Ok(ok(AgentView::new(agent, &caller.account)))

@@ -7,8 +7,8 @@ use utoipa::IntoParams;
 use super::{Answer, Caller, Page, Paged, QueryParams, RestError, RestResult, ok};
 use crate::api::envelope::SuccessEnvelope;
 use crate::api::error::{ApiError, ErrorEnvelope};
-use crate::app::AppState;
 use crate::domain::Event;
+use crate::state::AppState;
 use crate::store::EventQuery;
 
 #[derive(Deserialize, IntoParams)]
@@ -43,10 +43,6 @@ async fn events(
         Some(id) => Some(caller.agent(app, id).await?.id),
         None => None,
     };
-    // A timed wrap-up that ran out is recorded as ended (at its own time) before reading.
-    app.store
-        .close_expired_wrap_ups(caller.account.id, caller.now)
-        .await?;
     let page = Page {
         limit: range.limit,
         cursor: range.cursor.clone(),
@@ -60,7 +56,7 @@ async fn events(
         after: page.after()?,
         limit,
     };
-    let items = app.store.events(&query).await?;
+    let items = app.service.events(&query, caller.now).await?;
     Ok(ok(Paged::new(items, limit, |e: &Event| e.id)))
 }
 

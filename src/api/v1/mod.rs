@@ -9,10 +9,9 @@ mod reasons;
 mod roster;
 mod states;
 
-use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -20,11 +19,12 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use super::auth::bearer;
 use super::envelope::success_response;
 use super::error::ApiError;
-use crate::app::AppState;
+use super::params::read_body;
 use crate::domain::{Account, Actor, Agent, now_unix};
-use crate::secrets;
+use crate::state::AppState;
 
 /// The routes and their OpenAPI description, from the handlers' `#[utoipa::path]` (each
 /// handler's method and path are taken from there, for the router and the description alike).
@@ -93,17 +93,10 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = RestError;
 
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, RestError> {
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or(ApiError::InvalidToken)?;
+        let token = bearer(&parts.headers).ok_or(ApiError::InvalidToken)?;
         let (account, token_pk) = app
-            .store
-            .token_account(&secrets::hash(token))
+            .service
+            .token_account(token)
             .await?
             .ok_or(ApiError::InvalidToken)?;
         if account.suspended {
@@ -120,10 +113,7 @@ impl FromRequestParts<AppState> for Caller {
 impl Caller {
     /// One of the caller's agents (404 for an agent of another account, as for none).
     pub async fn agent(&self, app: &AppState, agent_id: &str) -> RestResult<Agent> {
-        app.store
-            .agent(self.account.id, agent_id)
-            .await?
-            .ok_or(RestError(ApiError::NoSuchResource))
+        Ok(app.service.agent(&self.account, agent_id).await?)
     }
 }
 
@@ -134,13 +124,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
     type Rejection = RestError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, RestError> {
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::BodyTooLarge
-            } else {
-                ApiError::InvalidRequest
-            }
-        })?;
+        let bytes = read_body(req, state).await?;
         let text = std::str::from_utf8(&bytes).map_err(|_| ApiError::InvalidRequest)?;
         let text = if text.trim().is_empty() { "{}" } else { text };
         serde_json::from_str(text).map(JsonBody).map_err(|err| {

@@ -4,13 +4,12 @@ use axum::extract::{Path, State};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::{Answer, Caller, JsonBody, RestError, RestResult, created, nullable, ok};
-use crate::actions;
+use super::{Answer, Caller, JsonBody, RestResult, created, nullable, ok};
 use crate::api::envelope::SuccessEnvelope;
-use crate::api::error::{ApiError, ErrorEnvelope};
-use crate::app::AppState;
+use crate::api::error::ErrorEnvelope;
 use crate::domain::BreakReason;
-use crate::store::{ReasonUpdate, StoreError};
+use crate::state::AppState;
+use crate::store::{self, ReasonUpdate};
 
 /// The account's break reasons, active or not.
 #[utoipa::path(
@@ -25,7 +24,7 @@ pub async fn list(
     State(app): State<AppState>,
     caller: Caller,
 ) -> RestResult<Answer<Vec<BreakReason>>> {
-    Ok(ok(app.store.reasons(caller.account.id).await?))
+    Ok(ok(app.service.reasons(&caller.account).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -40,13 +39,6 @@ pub struct NewReason {
     /// Seconds after which a break is flagged over its limit (1 or more; null: no limit).
     #[schema(minimum = 1)]
     limit_seconds: Option<i64>,
-}
-
-fn check_limit(limit: Option<i64>) -> RestResult<()> {
-    match limit {
-        Some(l) if l < 1 => Err(RestError(ApiError::InvalidParams)),
-        _ => Ok(()),
-    }
 }
 
 /// Adds a break reason.
@@ -69,24 +61,14 @@ pub async fn create(
     caller: Caller,
     JsonBody(new): JsonBody<NewReason>,
 ) -> RestResult<Answer<BreakReason>> {
-    let (code, label) = (new.code.unwrap_or_default(), new.label.unwrap_or_default());
-    let code = actions::non_empty("code", &code)?;
-    let label = actions::non_empty("label", &label)?;
-    check_limit(new.limit_seconds)?;
-    match app
-        .store
-        .create_reason(
-            caller.account.id,
-            code,
-            label,
-            new.limit_seconds,
-            caller.now,
-        )
-        .await
-    {
-        Err(StoreError::Conflict) => Err(RestError(ApiError::AlreadyExists)),
-        other => Ok(created(other?)),
-    }
+    let new = store::NewReason {
+        code: new.code.unwrap_or_default(),
+        label: new.label.unwrap_or_default(),
+        limit_seconds: new.limit_seconds,
+    };
+    Ok(created(
+        app.service.create_reason(&caller.account, new).await?,
+    ))
 }
 
 /// Absent fields are kept; `limitSeconds: null` removes the limit.
@@ -123,20 +105,14 @@ pub async fn update(
     Path(code): Path<String>,
     JsonBody(patch): JsonBody<ReasonPatch>,
 ) -> RestResult<Answer<BreakReason>> {
-    check_limit(patch.limit_seconds.flatten())?;
-    let label = match patch.label {
-        Some(l) => Some(actions::non_empty("label", &l)?.to_owned()),
-        None => None,
-    };
     let update = ReasonUpdate {
-        label,
+        label: patch.label,
         limit_seconds: patch.limit_seconds,
         active: patch.active,
     };
     let reason = app
-        .store
-        .update_reason(caller.account.id, &code, &update)
-        .await?
-        .ok_or(RestError(ApiError::NoSuchResource))?;
+        .service
+        .update_reason(&caller.account, &code, update)
+        .await?;
     Ok(ok(reason))
 }

@@ -6,18 +6,16 @@ use utoipa::ToSchema;
 
 use super::{Answer, Caller, RestResult, ok};
 use crate::api::envelope::SuccessEnvelope;
-use crate::app::AppState;
-use crate::domain::WrapMode;
-use crate::store::RosterRow;
+use crate::domain::{AgentState, MicPerm, WrapMode};
+use crate::state::AppState;
+use crate::store::RosterLine;
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RosterEntry {
     pub agent_id: String,
     pub name: String,
-    /// `disabled`, `on_break`, `wrap_up`, `available` (logged in) or `offline`.
-    #[schema(schema_with = states)]
-    pub state: &'static str,
+    pub state: AgentState,
     pub logged_in: bool,
     pub disabled: bool,
     #[serde(rename = "break")]
@@ -26,7 +24,8 @@ pub struct RosterEntry {
     /// Server time of the last ping, and the microphone permission it reported.
     pub last_ping_at: Option<i64>,
     /// `granted`, `denied` or `prompt`, or null before the first ping.
-    pub mic_perm: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub mic_perm: Option<&'static str>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -50,8 +49,7 @@ pub struct RosterWrap {
     pub call_id: String,
     /// The customer's number.
     pub c_number: String,
-    #[schema(value_type = WrapMode)]
-    pub mode: String,
+    pub mode: WrapMode,
     /// Unix seconds.
     pub since: i64,
     /// Unix seconds when it ends (null when untimed).
@@ -60,62 +58,44 @@ pub struct RosterWrap {
     pub remaining: Option<i64>,
 }
 
-/// The values of `state`, as [`RosterEntry::new`] sets them.
-const STATES: [&str; 5] = ["disabled", "on_break", "wrap_up", "available", "offline"];
-
-fn states() -> utoipa::openapi::Object {
-    crate::api::openapi::one_of_strings(&STATES)
-}
-
 impl RosterEntry {
-    pub fn new(row: RosterRow, now: i64) -> RosterEntry {
-        let on_break = match (row.reason_code, row.reason, row.break_started_at) {
-            (Some(reason_code), Some(reason), Some(since)) => {
-                let elapsed = (now - since).max(0);
-                Some(RosterBreak {
-                    reason_code,
-                    reason,
-                    since,
-                    elapsed,
-                    limit: row.limit_seconds,
-                    over_limit: row.limit_seconds.is_some_and(|l| elapsed > l),
-                })
+    /// The line as the domain's rules read it at `now`.
+    pub fn new(line: RosterLine, now: i64) -> RosterEntry {
+        let on_break = line.on_break.map(|b| {
+            let detail = b.detail(now);
+            RosterBreak {
+                reason_code: detail.reason_code,
+                reason: detail.reason,
+                since: detail.break_s_time,
+                elapsed: detail.current_duration,
+                limit: detail.limit,
+                over_limit: detail.over_limit,
             }
-            _ => None,
-        };
-        let wrap_up = match (row.call_id, row.wrap_mode, row.wrap_started_at) {
-            (Some(call_id), Some(mode), Some(since)) => Some(RosterWrap {
-                call_id,
-                c_number: row.customer_number.unwrap_or_default(),
-                mode,
-                since,
-                wrap_e_time: row.wrap_ends_at,
-                remaining: row.wrap_ends_at.map(|end| (end - now).max(0)),
-            }),
-            _ => None,
-        };
-        let logged_in = row.live_sessions > 0;
-        let state = if row.disabled {
-            "disabled"
-        } else if on_break.is_some() {
-            "on_break"
-        } else if wrap_up.is_some() {
-            "wrap_up"
-        } else if logged_in {
-            "available"
-        } else {
-            "offline"
-        };
+        });
+        let wrap_up = line.wrap_up.map(|w| RosterWrap {
+            remaining: w.remaining(now),
+            call_id: w.call_id,
+            c_number: w.customer_number,
+            mode: w.mode,
+            since: w.started_at,
+            wrap_e_time: w.ends_at,
+        });
+        let logged_in = line.live_sessions > 0;
         RosterEntry {
-            agent_id: row.agent_id,
-            name: row.name,
-            state,
+            state: AgentState::of(
+                line.disabled,
+                on_break.is_some(),
+                wrap_up.is_some(),
+                logged_in,
+            ),
+            agent_id: line.agent_id,
+            name: line.name,
             logged_in,
-            disabled: row.disabled,
+            disabled: line.disabled,
             on_break,
             wrap_up,
-            last_ping_at: row.last_ping_at,
-            mic_perm: row.mic_perm,
+            last_ping_at: line.last_ping_at,
+            mic_perm: line.mic_perm.map(MicPerm::as_str),
         }
     }
 }
@@ -133,14 +113,7 @@ pub async fn roster(
     State(app): State<AppState>,
     caller: Caller,
 ) -> RestResult<Answer<Vec<RosterEntry>>> {
-    let rows = app
-        .store
-        .roster(
-            caller.account.id,
-            caller.now,
-            app.config.session_idle_timeout_secs,
-        )
-        .await?;
+    let rows = app.service.roster(&caller.account, caller.now).await?;
     Ok(ok(rows
         .into_iter()
         .map(|r| RosterEntry::new(r, caller.now))

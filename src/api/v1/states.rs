@@ -5,12 +5,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{Answer, Caller, JsonBody, RestError, RestResult, created, ok};
-use crate::actions;
 use crate::api::envelope::SuccessEnvelope;
 use crate::api::error::{ApiError, ErrorEnvelope};
-use crate::app::AppState;
 use crate::domain::{BreakDetail, WrapMode, WrapUp};
-use crate::secrets;
+use crate::service::{EndedBy, WrapRequest};
+use crate::state::AppState;
 
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -48,14 +47,7 @@ pub async fn login(
     Path(agent_id): Path<String>,
 ) -> RestResult<Answer<LoggedIn>> {
     let agent = caller.agent(&app, &agent_id).await?;
-    let (ssid, expires_at) = actions::login(
-        app.store.as_ref(),
-        &app.config,
-        &agent,
-        caller.actor,
-        caller.now,
-    )
-    .await?;
+    let (ssid, expires_at) = app.service.login(&agent, caller.actor, caller.now).await?;
     Ok(created(LoggedIn { ssid, expires_at }))
 }
 
@@ -79,8 +71,8 @@ pub async fn logout_all(
 ) -> RestResult<Answer<LoggedOut>> {
     let agent = caller.agent(&app, &agent_id).await?;
     let ended = app
-        .store
-        .end_agent_sessions(&agent, caller.actor, caller.now)
+        .service
+        .logout_agent(&agent, caller.actor, caller.now)
         .await?;
     Ok(ok(LoggedOut { logged_out: ended }))
 }
@@ -114,15 +106,9 @@ pub async fn logout_one(
     JsonBody(body): JsonBody<Logout>,
 ) -> RestResult<Answer<LoggedOut>> {
     let ssid = body.ssid.unwrap_or_default();
-    let ssid = actions::non_empty("ssid", &ssid)?;
     let ended = app
-        .store
-        .end_session(
-            caller.account.id,
-            &secrets::hash(ssid),
-            caller.actor,
-            caller.now,
-        )
+        .service
+        .logout_session(&caller.account, &ssid, caller.actor, caller.now)
         .await?;
     if !ended {
         return Err(RestError(ApiError::NoSuchResource));
@@ -163,14 +149,10 @@ pub async fn start_break(
 ) -> RestResult<Answer<BreakDetail>> {
     let agent = caller.agent(&app, &agent_id).await?;
     let reason = body.reason.unwrap_or_default();
-    let started = actions::start_break(
-        app.store.as_ref(),
-        &agent,
-        &reason,
-        caller.actor,
-        caller.now,
-    )
-    .await?;
+    let started = app
+        .service
+        .start_break(&agent, &reason, caller.actor, caller.now)
+        .await?;
     Ok(created(started.detail(caller.now)))
 }
 
@@ -195,7 +177,10 @@ pub async fn end_break(
     Path(agent_id): Path<String>,
 ) -> RestResult<Answer<BreakDetail>> {
     let agent = caller.agent(&app, &agent_id).await?;
-    let ended = actions::end_break(app.store.as_ref(), &agent, caller.actor, caller.now).await?;
+    let ended = app
+        .service
+        .end_break(&agent, caller.actor, caller.now)
+        .await?;
     Ok(ok(ended.detail(caller.now)))
 }
 
@@ -220,8 +205,7 @@ pub struct WrapView {
     /// The customer's number.
     c_number: String,
     /// The wrap-up mode it runs under.
-    #[schema(value_type = WrapMode)]
-    mode: String,
+    mode: WrapMode,
     /// Unix seconds.
     started_at: i64,
     /// Unix seconds when it ends (null when untimed).
@@ -268,21 +252,15 @@ pub async fn start_wrap_up(
     JsonBody(body): JsonBody<NewWrapUp>,
 ) -> RestResult<Answer<WrapView>> {
     let agent = caller.agent(&app, &agent_id).await?;
-    if body.seconds.is_some_and(|s| s < 0) {
-        return Err(RestError(ApiError::InvalidParams));
-    }
-    let call_id = body.call_id.unwrap_or_default();
-    let wrap = actions::start_wrap_up(
-        app.store.as_ref(),
-        &caller.account,
-        &agent,
-        &call_id,
-        &body.c_number,
-        body.seconds,
-        caller.actor,
-        caller.now,
-    )
-    .await?;
+    let request = WrapRequest {
+        call_id: body.call_id.unwrap_or_default(),
+        customer_number: body.c_number,
+        seconds: body.seconds,
+    };
+    let wrap = app
+        .service
+        .start_wrap_up(&caller.account, &agent, request, caller.actor, caller.now)
+        .await?;
     Ok(created(wrap.into()))
 }
 
@@ -306,14 +284,9 @@ pub async fn end_wrap_up(
     Path(agent_id): Path<String>,
 ) -> RestResult<Answer<WrapView>> {
     let agent = caller.agent(&app, &agent_id).await?;
-    let supervisor = true;
-    let ended = actions::end_wrap_up(
-        app.store.as_ref(),
-        &agent,
-        caller.actor,
-        caller.now,
-        supervisor,
-    )
-    .await?;
+    let ended = app
+        .service
+        .end_wrap_up(&agent, EndedBy::Supervisor, caller.actor, caller.now)
+        .await?;
     Ok(ok(ended.into()))
 }

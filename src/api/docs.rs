@@ -1,0 +1,71 @@
+//! `/docs`: Swagger UI, compiled into the binary (`utoipa-swagger-ui` with `vendored`): no
+//! asset comes from the network, at build time or at run time.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::Path;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+use super::error::ApiError;
+use super::openapi::SPEC_PATH;
+use crate::state::AppState;
+
+/// Where Swagger UI is served.
+pub const DOCS_PATH: &str = "/docs";
+
+/// `/docs`: Swagger UI for `/openapi.json`, from files compiled into the binary.
+pub fn routes() -> Router<AppState> {
+    let config = Arc::new(
+        utoipa_swagger_ui::Config::new([SPEC_PATH])
+            // Swagger UI would otherwise send the description to an online validator.
+            .validator_url("none"),
+    );
+    let index = {
+        let config = config.clone();
+        move || {
+            let config = config.clone();
+            async move { docs_file("index.html", config) }
+        }
+    };
+    let asset = move |Path(file): Path<String>| async move { docs_file(&file, config) };
+    Router::new()
+        .route(DOCS_PATH, get(index.clone()))
+        .route(&format!("{DOCS_PATH}/"), get(index))
+        .route(&format!("{DOCS_PATH}/{{*file}}"), get(asset))
+}
+
+fn docs_file(file: &str, config: Arc<utoipa_swagger_ui::Config<'static>>) -> Response {
+    match utoipa_swagger_ui::serve(file, config) {
+        Ok(Some(found)) => {
+            let mut bytes = found.bytes.into_owned();
+            if file == "index.html" {
+                // Served at `/docs` too, where `./x` would mean `/x`: pin relative URLs to `/docs/`.
+                let html = String::from_utf8_lossy(&bytes).replacen(
+                    "<head>",
+                    &format!("<head>\n    <base href=\"{DOCS_PATH}/\">"),
+                    1,
+                );
+                bytes = html.into_bytes();
+            }
+            let content_type = if found.content_type.starts_with("text/") {
+                format!("{}; charset=utf-8", found.content_type)
+            } else {
+                found.content_type
+            };
+            (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, content_type)],
+                bytes,
+            )
+                .into_response()
+        }
+        Ok(None) => ApiError::UnknownPath.into_response(),
+        Err(err) => {
+            tracing::error!(error = %err, "could not serve a docs file");
+            ApiError::Internal.into_response_with(StatusCode::INTERNAL_SERVER_ERROR)
+        }
+    }
+}

@@ -1,0 +1,246 @@
+//! The CLI's adapter to the service: operator actions by public ids (`USER_ID`, `AGENT_ID`),
+//! each refusal explained in words that name what was refused. The CLI is the actor. The
+//! first-run demo uses it too.
+
+use crate::domain::{Account, Actor, Agent, Break, BreakReason, Event, WrapMode, WrapUp, now_unix};
+use crate::service::{EndedBy, Service, ServiceError, WrapRequest};
+use crate::store::{AgentUpdate, EventQuery, NewAgent, NewReason, ReasonUpdate};
+
+#[derive(Debug, thiserror::Error)]
+pub enum OperatorError {
+    #[error("account {0:?} already exists")]
+    AccountExists(String),
+    #[error("no account {0:?}")]
+    NoAccount(String),
+    #[error("agent {1:?} already exists in account {0:?}")]
+    AgentExists(String, String),
+    #[error("no agent {1:?} in account {0:?}")]
+    NoAgent(String, String),
+    #[error("break reason {0:?} already exists")]
+    ReasonExists(String),
+    #[error("no break reason {0:?}")]
+    NoReason(String),
+    /// A refusal of a change to this agent: `agent "7" is already on break`.
+    #[error("agent {0:?} {1}")]
+    Agent(String, ServiceError),
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+}
+
+type Result<T> = std::result::Result<T, OperatorError>;
+
+/// Which events `history` lists: `from <= at < to`, after the event id `after`.
+#[derive(Debug, Clone, Copy)]
+pub struct Page {
+    pub from: i64,
+    pub to: i64,
+    pub after: i64,
+    pub limit: i64,
+}
+
+pub struct Operator<'a> {
+    pub service: &'a Service,
+}
+
+/// Names the refusal: `NotFound`/`AlreadyExists` become `named`, state refusals name the agent.
+fn about(agent: &Agent, err: ServiceError) -> OperatorError {
+    match err {
+        ServiceError::Missing(_) | ServiceError::OutOfRange(_) | ServiceError::Store(_) => {
+            err.into()
+        }
+        other => OperatorError::Agent(agent.agent_id.clone(), other),
+    }
+}
+
+fn exists_as(err: ServiceError, named: impl FnOnce() -> OperatorError) -> OperatorError {
+    match err {
+        ServiceError::AlreadyExists => named(),
+        other => other.into(),
+    }
+}
+
+impl Operator<'_> {
+    pub async fn create_account(&self, user_id: &str, name: &str) -> Result<Account> {
+        let account = self.service.create_account(user_id, name).await;
+        account.map_err(|e| exists_as(e, || OperatorError::AccountExists(user_id.trim().into())))
+    }
+
+    pub async fn account(&self, user_id: &str) -> Result<Account> {
+        match self.service.account(user_id).await {
+            Err(ServiceError::NotFound) => Err(OperatorError::NoAccount(user_id.to_owned())),
+            other => Ok(other?),
+        }
+    }
+
+    pub async fn set_suspended(&self, user_id: &str, suspended: bool) -> Result<Account> {
+        let account = self.account(user_id).await?;
+        Ok(self.service.set_suspended(&account, suspended).await?)
+    }
+
+    pub async fn set_wrap_policy(
+        &self,
+        user_id: &str,
+        seconds: Option<i64>,
+        mode: Option<WrapMode>,
+    ) -> Result<Account> {
+        let account = self.account(user_id).await?;
+        Ok(self
+            .service
+            .set_wrap_policy(&account, seconds, mode)
+            .await?)
+    }
+
+    /// Returns the new token; only its hash is kept.
+    pub async fn create_token(&self, user_id: &str) -> Result<String> {
+        let account = self.account(user_id).await?;
+        Ok(self.service.create_token(&account).await?)
+    }
+
+    pub async fn create_agent(&self, user_id: &str, new: NewAgent) -> Result<(Account, Agent)> {
+        let account = self.account(user_id).await?;
+        let agent_id = new.agent_id.trim().to_owned();
+        match self.service.create_agent(&account, new).await {
+            Ok(agent) => Ok((account, agent)),
+            Err(e) => Err(exists_as(e, || {
+                OperatorError::AgentExists(user_id.to_owned(), agent_id)
+            })),
+        }
+    }
+
+    pub async fn agent(&self, user_id: &str, agent_id: &str) -> Result<(Account, Agent)> {
+        let account = self.account(user_id).await?;
+        match self.service.agent(&account, agent_id).await {
+            Ok(agent) => Ok((account, agent)),
+            Err(ServiceError::NotFound) => Err(OperatorError::NoAgent(
+                user_id.to_owned(),
+                agent_id.to_owned(),
+            )),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn update_agent(
+        &self,
+        user_id: &str,
+        agent_id: &str,
+        update: AgentUpdate,
+    ) -> Result<Agent> {
+        let (_, agent) = self.agent(user_id, agent_id).await?;
+        Ok(self.service.update_agent(&agent, update).await?)
+    }
+
+    pub async fn set_agent_disabled(
+        &self,
+        user_id: &str,
+        agent_id: &str,
+        disabled: bool,
+    ) -> Result<Agent> {
+        let (_, agent) = self.agent(user_id, agent_id).await?;
+        let service = self.service;
+        Ok(service
+            .set_agent_disabled(&agent, disabled, Actor::Cli, now_unix())
+            .await?)
+    }
+
+    /// Logs the agent in; returns the new ssid (only its hash is kept).
+    pub async fn create_session(&self, user_id: &str, agent_id: &str) -> Result<String> {
+        let (_, agent) = self.agent(user_id, agent_id).await?;
+        let login = self.service.login(&agent, Actor::Cli, now_unix()).await;
+        Ok(login.map_err(|e| about(&agent, e))?.0)
+    }
+
+    /// Logs every session of the agent out; returns how many were open.
+    pub async fn logout(&self, user_id: &str, agent_id: &str) -> Result<u64> {
+        let (_, agent) = self.agent(user_id, agent_id).await?;
+        Ok(self
+            .service
+            .logout_agent(&agent, Actor::Cli, now_unix())
+            .await?)
+    }
+
+    pub async fn start_break(&self, user_id: &str, agent_id: &str, reason: &str) -> Result<Break> {
+        let (_, agent) = self.agent(user_id, agent_id).await?;
+        let started = self
+            .service
+            .start_break(&agent, reason, Actor::Cli, now_unix());
+        started.await.map_err(|e| about(&agent, e))
+    }
+
+    pub async fn end_break(&self, user_id: &str, agent_id: &str) -> Result<Break> {
+        let (_, agent) = self.agent(user_id, agent_id).await?;
+        let ended = self.service.end_break(&agent, Actor::Cli, now_unix());
+        ended.await.map_err(|e| about(&agent, e))
+    }
+
+    pub async fn start_wrap_up(
+        &self,
+        user_id: &str,
+        agent_id: &str,
+        request: WrapRequest,
+    ) -> Result<WrapUp> {
+        let (account, agent) = self.agent(user_id, agent_id).await?;
+        let now = now_unix();
+        let started = self
+            .service
+            .start_wrap_up(&account, &agent, request, Actor::Cli, now);
+        started.await.map_err(|e| about(&agent, e))
+    }
+
+    /// Ends the agent's wrap-up; the operator may end a forced one.
+    pub async fn end_wrap_up(&self, user_id: &str, agent_id: &str) -> Result<WrapUp> {
+        let (_, agent) = self.agent(user_id, agent_id).await?;
+        let now = now_unix();
+        let ended = self
+            .service
+            .end_wrap_up(&agent, EndedBy::Supervisor, Actor::Cli, now);
+        ended.await.map_err(|e| about(&agent, e))
+    }
+
+    pub async fn reasons(&self, user_id: &str) -> Result<Vec<BreakReason>> {
+        let account = self.account(user_id).await?;
+        Ok(self.service.reasons(&account).await?)
+    }
+
+    pub async fn create_reason(&self, user_id: &str, new: NewReason) -> Result<BreakReason> {
+        let account = self.account(user_id).await?;
+        let code = new.code.trim().to_owned();
+        let created = self.service.create_reason(&account, new).await;
+        created.map_err(|e| exists_as(e, || OperatorError::ReasonExists(code)))
+    }
+
+    pub async fn update_reason(
+        &self,
+        user_id: &str,
+        code: &str,
+        update: ReasonUpdate,
+    ) -> Result<BreakReason> {
+        let account = self.account(user_id).await?;
+        match self.service.update_reason(&account, code, update).await {
+            Err(ServiceError::NotFound) => Err(OperatorError::NoReason(code.to_owned())),
+            other => Ok(other?),
+        }
+    }
+
+    /// A page of the account's (or one agent's) history.
+    pub async fn history(
+        &self,
+        user_id: &str,
+        agent_id: Option<&str>,
+        page: Page,
+    ) -> Result<Vec<Event>> {
+        let account = self.account(user_id).await?;
+        let agent_pk = match agent_id {
+            Some(agent_id) => Some(self.agent(user_id, agent_id).await?.1.id),
+            None => None,
+        };
+        let query = EventQuery {
+            account_pk: account.id,
+            agent_pk,
+            from: page.from,
+            to: page.to,
+            after: page.after,
+            limit: page.limit,
+        };
+        Ok(self.service.events(&query, now_unix()).await?)
+    }
+}

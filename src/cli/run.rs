@@ -1,0 +1,214 @@
+//! Runs an operator command through the [`Operator`]; what it prints on success goes to stdout.
+
+use super::operator::{Operator, Page};
+use super::{
+    AccountCommand, AgentCommand, BreakCommand, Command, ReasonCommand, SessionCommand,
+    TokenCommand, WrapCommand,
+};
+use crate::service::WrapRequest;
+use crate::store::{AgentUpdate, NewAgent, NewReason, ReasonUpdate};
+
+/// Runs an operator command; what it prints on success goes to stdout.
+pub async fn run(admin: &Operator<'_>, command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Serve | Command::Migrate => unreachable!("handled by main"),
+        Command::Account(AccountCommand::Create { user_id, name }) => {
+            let account = admin.create_account(&user_id, &name).await?;
+            println!("created account {:?}", account.user_id);
+        }
+        Command::Account(AccountCommand::Suspend { user_id }) => {
+            admin.set_suspended(&user_id, true).await?;
+            println!("suspended account {user_id:?}");
+        }
+        Command::Account(AccountCommand::Resume { user_id }) => {
+            admin.set_suspended(&user_id, false).await?;
+            println!("resumed account {user_id:?}");
+        }
+        Command::Token(TokenCommand::Create { user_id }) => {
+            println!("{}", admin.create_token(&user_id).await?);
+        }
+        Command::Account(AccountCommand::WrapPolicy {
+            user_id,
+            seconds,
+            mode,
+        }) => {
+            let account = admin.set_wrap_policy(&user_id, seconds, mode).await?;
+            let policy = account.wrap_policy();
+            println!(
+                "account {user_id:?} wrap-up: {} s, {}",
+                policy.seconds, policy.mode
+            );
+        }
+        Command::Agent(AgentCommand::Create {
+            user_id,
+            agent_id,
+            name,
+            wrap_seconds,
+            wrap_mode,
+        }) => {
+            let new = NewAgent {
+                agent_id,
+                name,
+                wrap_seconds,
+                wrap_mode,
+            };
+            let (account, agent) = admin.create_agent(&user_id, new).await?;
+            println!(
+                "created agent {:?} in account {user_id:?} (wrap-up {} s)",
+                agent.agent_id,
+                agent.wrap_policy(&account).seconds
+            );
+        }
+        Command::Agent(AgentCommand::Update {
+            user_id,
+            agent_id,
+            name,
+            wrap_seconds,
+            wrap_mode,
+            account_wrap,
+        }) => {
+            let update = AgentUpdate {
+                name,
+                wrap_seconds: if account_wrap {
+                    Some(None)
+                } else {
+                    wrap_seconds.map(Some)
+                },
+                wrap_mode: if account_wrap {
+                    Some(None)
+                } else {
+                    wrap_mode.map(Some)
+                },
+            };
+            admin.update_agent(&user_id, &agent_id, update).await?;
+            println!("updated agent {agent_id:?}");
+        }
+        Command::Agent(AgentCommand::Disable { user_id, agent_id }) => {
+            admin.set_agent_disabled(&user_id, &agent_id, true).await?;
+            println!("disabled agent {agent_id:?}");
+        }
+        Command::Agent(AgentCommand::Enable { user_id, agent_id }) => {
+            admin.set_agent_disabled(&user_id, &agent_id, false).await?;
+            println!("enabled agent {agent_id:?}");
+        }
+        Command::Session(SessionCommand::Logout { user_id, agent_id }) => {
+            let ended = admin.logout(&user_id, &agent_id).await?;
+            println!("logged agent {agent_id:?} out of {ended} session(s)");
+        }
+        Command::Reason(ReasonCommand::List { user_id }) => {
+            for r in admin.reasons(&user_id).await? {
+                let limit = r
+                    .limit_seconds
+                    .map_or("no limit".to_owned(), |l| format!("limit {l} s"));
+                let active = if r.active { "" } else { " (inactive)" };
+                println!("{}\t{}\t{limit}{active}", r.code, r.label);
+            }
+        }
+        Command::Reason(ReasonCommand::Create {
+            user_id,
+            code,
+            label,
+            limit_seconds,
+        }) => {
+            let new = NewReason {
+                code,
+                label,
+                limit_seconds,
+            };
+            let r = admin.create_reason(&user_id, new).await?;
+            println!("created break reason {:?}", r.code);
+        }
+        Command::Reason(ReasonCommand::Update {
+            user_id,
+            code,
+            label,
+            limit_seconds,
+            no_limit,
+            active,
+        }) => {
+            let update = ReasonUpdate {
+                label,
+                limit_seconds: if no_limit {
+                    Some(None)
+                } else {
+                    limit_seconds.map(Some)
+                },
+                active,
+            };
+            let r = admin.update_reason(&user_id, &code, update).await?;
+            println!("updated break reason {:?}", r.code);
+        }
+        Command::History {
+            user_id,
+            agent,
+            from,
+            to,
+            after,
+            limit,
+        } => {
+            let page = Page {
+                from,
+                to,
+                after,
+                limit,
+            };
+            let events = admin.history(&user_id, agent.as_deref(), page).await?;
+            for e in events {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}",
+                    e.id,
+                    e.at,
+                    e.agent_id.unwrap_or_default(),
+                    e.kind,
+                    e.actor,
+                    e.details
+                );
+            }
+        }
+        Command::Session(SessionCommand::Create { user_id, agent_id }) => {
+            println!("{}", admin.create_session(&user_id, &agent_id).await?);
+        }
+        Command::Break(BreakCommand::Start {
+            user_id,
+            agent_id,
+            reason,
+        }) => {
+            let started = admin.start_break(&user_id, &agent_id, &reason).await?;
+            println!("agent {agent_id:?} is on break ({})", started.reason);
+        }
+        Command::Break(BreakCommand::End { user_id, agent_id }) => {
+            let ended = admin.end_break(&user_id, &agent_id).await?;
+            println!(
+                "agent {agent_id:?} is back from break ({}, {} s)",
+                ended.reason,
+                ended.elapsed(0)
+            );
+        }
+        Command::Wrap(WrapCommand::Start {
+            user_id,
+            agent_id,
+            call_id,
+            number,
+            seconds,
+        }) => {
+            let request = WrapRequest {
+                call_id,
+                customer_number: number,
+                seconds,
+            };
+            let wrap = admin.start_wrap_up(&user_id, &agent_id, request).await?;
+            let ends = wrap
+                .ends_at
+                .map_or("untimed".to_owned(), |t| format!("ends at {t}"));
+            println!(
+                "agent {agent_id:?} is in wrap-up for call {:?} ({ends})",
+                wrap.call_id
+            );
+        }
+        Command::Wrap(WrapCommand::End { user_id, agent_id }) => {
+            admin.end_wrap_up(&user_id, &agent_id).await?;
+            println!("agent {agent_id:?} ended wrap-up");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,40 @@
+//! Breaks.
+
+use super::agents::enabled;
+use super::{OnConflict, Result, Service, ServiceError, required};
+use crate::domain::{Actor, Agent, Break};
+
+impl Service {
+    pub async fn open_break(&self, agent: &Agent) -> Result<Option<Break>> {
+        Ok(self.store.open_break(agent.id).await?)
+    }
+
+    /// Starts a break for one of the account's active reasons (matched by code or label).
+    pub async fn start_break(
+        &self,
+        agent: &Agent,
+        reason: &str,
+        actor: Actor,
+        now: i64,
+    ) -> Result<Break> {
+        enabled(agent)?;
+        let wanted = required("reason", reason)?;
+        let reason = self
+            .store
+            .reason(agent.account_pk, wanted)
+            .await?
+            .filter(|r| r.active)
+            .ok_or_else(|| ServiceError::UnknownReason(wanted.to_owned()))?;
+        self.store
+            .start_break(agent, &reason, actor, now)
+            .await
+            .on_conflict(ServiceError::AlreadyOnBreak)
+    }
+
+    pub async fn end_break(&self, agent: &Agent, actor: Actor, now: i64) -> Result<Break> {
+        self.store
+            .end_break(agent, actor, now)
+            .await?
+            .ok_or(ServiceError::NotOnBreak)
+    }
+}

@@ -1,0 +1,117 @@
+//! The one door for every change: each state change and each create/update is one function
+//! here, called alike by the upstream routes, the `/v1` handlers, the CLI and the first-run
+//! demo. It owns the rules (what may happen, with which values); the store owns the
+//! transaction and its history event. Reads the routes need go through here too, so that
+//! what answers them can change in one place.
+
+mod accounts;
+mod agents;
+mod breaks;
+mod reasons;
+mod sessions;
+mod wraps;
+
+use std::sync::Arc;
+
+use crate::config::Config;
+use crate::store::{Store, StoreError};
+
+pub use wraps::{EndedBy, WrapRequest};
+
+/// Refusals, in words that read after the thing's name (`agent "7" is already on break`).
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// No such account, agent, reason or open session (the caller names which).
+    #[error("not found")]
+    NotFound,
+    /// The id or code is taken.
+    #[error("already exists")]
+    AlreadyExists,
+    #[error("is already on break")]
+    AlreadyOnBreak,
+    #[error("is not on break")]
+    NotOnBreak,
+    #[error("cannot go on break for {0:?}: not an active break reason of the account")]
+    UnknownReason(String),
+    #[error("is already in wrap-up")]
+    AlreadyInWrapUp,
+    #[error("is not in wrap-up")]
+    NotInWrapUp,
+    #[error("is in a forced wrap-up, which cannot be ended early")]
+    CannotEndEarly,
+    #[error("is disabled")]
+    AgentDisabled,
+    /// A required value is missing or blank; names the parameter.
+    #[error("{0} must not be empty")]
+    Missing(&'static str),
+    /// A number outside what the field allows; names the parameter.
+    #[error("{0} is out of range")]
+    OutOfRange(&'static str),
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::AgentDisabled => ServiceError::AgentDisabled,
+            other => ServiceError::Store(other),
+        }
+    }
+}
+
+pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
+
+/// What a uniqueness conflict of the store means for one change: the one place where
+/// `StoreError::Conflict` becomes a refusal.
+trait OnConflict<T> {
+    fn on_conflict(self, refusal: ServiceError) -> Result<T>;
+}
+
+impl<T> OnConflict<T> for Result<T, StoreError> {
+    fn on_conflict(self, refusal: ServiceError) -> Result<T> {
+        match self {
+            Err(StoreError::Conflict) => Err(refusal),
+            other => Ok(other?),
+        }
+    }
+}
+
+/// A required text: trimmed, and not empty.
+pub fn required<'a>(name: &'static str, value: &'a str) -> Result<&'a str> {
+    let value = value.trim();
+    if value.is_empty() {
+        Err(ServiceError::Missing(name))
+    } else {
+        Ok(value)
+    }
+}
+
+/// A number that must be at least `min` when given.
+fn at_least(name: &'static str, value: Option<i64>, min: i64) -> Result<()> {
+    match value {
+        Some(v) if v < min => Err(ServiceError::OutOfRange(name)),
+        _ => Ok(()),
+    }
+}
+
+/// The store and the settings the rules read.
+#[derive(Clone)]
+pub struct Service {
+    store: Arc<dyn Store>,
+    config: Arc<Config>,
+}
+
+impl Service {
+    pub fn new(store: Arc<dyn Store>, config: Arc<Config>) -> Service {
+        Service { store, config }
+    }
+
+    pub fn store(&self) -> &dyn Store {
+        self.store.as_ref()
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+}

@@ -1,0 +1,89 @@
+//! After-call wrap-ups, and the roster and history that show them.
+
+use super::agents::enabled;
+use super::{OnConflict, Result, Service, ServiceError, at_least, required};
+use crate::domain::{Account, Actor, Agent, Event, WrapUp};
+use crate::store::{EventQuery, NewWrapUp, RosterLine};
+
+/// A wrap-up asked for when a call ends; `seconds` overrides the policy's length.
+#[derive(Debug, Clone, Default)]
+pub struct WrapRequest {
+    pub call_id: String,
+    pub customer_number: String,
+    pub seconds: Option<i64>,
+}
+
+/// Who ends a wrap-up: the agent may not end a forced one; a supervisor may.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndedBy {
+    Agent,
+    Supervisor,
+}
+
+impl Service {
+    /// The agent's wrap-up still running at `now`.
+    pub async fn active_wrap_up(&self, agent: &Agent, now: i64) -> Result<Option<WrapUp>> {
+        Ok(self.store.active_wrap_up(agent.id, now).await?)
+    }
+
+    /// Starts after-call work under the agent's wrap-up policy.
+    pub async fn start_wrap_up(
+        &self,
+        account: &Account,
+        agent: &Agent,
+        request: WrapRequest,
+        actor: Actor,
+        now: i64,
+    ) -> Result<WrapUp> {
+        at_least("seconds", request.seconds, 0)?;
+        enabled(agent)?;
+        let policy = agent.wrap_policy(account);
+        let new = NewWrapUp {
+            call_id: required("callId", &request.call_id)?.to_owned(),
+            customer_number: request.customer_number.trim().to_owned(),
+            mode: policy.mode,
+            ends_at: policy.ends_at(now, request.seconds),
+        };
+        self.store
+            .start_wrap_up(agent, &new, actor, now)
+            .await
+            .on_conflict(ServiceError::AlreadyInWrapUp)
+    }
+
+    /// Ends the running wrap-up.
+    pub async fn end_wrap_up(
+        &self,
+        agent: &Agent,
+        by: EndedBy,
+        actor: Actor,
+        now: i64,
+    ) -> Result<WrapUp> {
+        let running = self
+            .store
+            .active_wrap_up(agent.id, now)
+            .await?
+            .ok_or(ServiceError::NotInWrapUp)?;
+        if by == EndedBy::Agent && !running.agent_may_end() {
+            return Err(ServiceError::CannotEndEarly);
+        }
+        self.store
+            .end_wrap_up(agent, actor, now)
+            .await?
+            .ok_or(ServiceError::NotInWrapUp)
+    }
+
+    /// Every agent of the account with its state at `now`.
+    pub async fn roster(&self, account: &Account, now: i64) -> Result<Vec<RosterLine>> {
+        let idle = self.config.session_idle_timeout_secs;
+        Ok(self.store.roster(account.id, now, idle).await?)
+    }
+
+    /// A page of history; a timed wrap-up that ran out is first recorded as ended (at its
+    /// own time), so the page tells the whole story.
+    pub async fn events(&self, query: &EventQuery, now: i64) -> Result<Vec<Event>> {
+        self.store
+            .close_expired_wrap_ups(query.account_pk, now)
+            .await?;
+        Ok(self.store.events(query).await?)
+    }
+}

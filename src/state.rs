@@ -1,0 +1,36 @@
+//! What every handler can reach.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::service::Service;
+use crate::store::Store;
+
+#[derive(Clone)]
+pub struct AppState {
+    /// The one door for every change (and the reads the routes answer).
+    pub service: Service,
+    pub config: Arc<Config>,
+    /// Set on SIGINT/SIGTERM: `/readyz` answers 503 while in-flight requests finish.
+    pub draining: Arc<AtomicBool>,
+    /// This server's request counts, served at `/metrics`.
+    pub metrics: Arc<Metrics>,
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn Store>, config: Config) -> AppState {
+        let config = Arc::new(config);
+        AppState {
+            service: Service::new(store, config.clone()),
+            config,
+            draining: Arc::new(AtomicBool::new(false)),
+            metrics: Arc::new(Metrics::new()),
+        }
+    }
+
+    pub fn store(&self) -> &dyn Store {
+        self.service.store()
+    }
+}

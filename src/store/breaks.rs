@@ -1,0 +1,90 @@
+//! Breaks: at most one open per agent (a partial unique index), each with its reason.
+
+use async_trait::async_trait;
+use serde_json::json;
+
+use super::Result;
+use super::sql::{Backend, ENDED_AT, Sql, SqlStore, lock_enabled_agent, record_event};
+use crate::domain::{Actor, Agent, Break, BreakReason, EventKind};
+
+#[async_trait]
+pub trait Breaks: Send + Sync {
+    async fn open_break(&self, agent_pk: i64) -> Result<Option<Break>>;
+    /// `Conflict` when the agent already has an open break.
+    async fn start_break(
+        &self,
+        agent: &Agent,
+        reason: &BreakReason,
+        actor: Actor,
+        now: i64,
+    ) -> Result<Break>;
+    /// Ends the open break, if any, and returns it.
+    async fn end_break(&self, agent: &Agent, actor: Actor, now: i64) -> Result<Option<Break>>;
+}
+
+/// `Break`'s columns.
+pub(super) const BREAK_COLUMNS: &str = "reason_code, reason, limit_seconds, started_at, ended_at";
+
+#[async_trait]
+impl<DB: Backend> Breaks for SqlStore<DB> {
+    async fn open_break(&self, agent_pk: i64) -> Result<Option<Break>> {
+        let sql =
+            format!("SELECT {BREAK_COLUMNS} FROM breaks WHERE agent_pk = $1 AND ended_at IS NULL");
+        Sql::<DB>::new(&sql)
+            .bind(agent_pk)
+            .fetch_optional(&mut *self.conn().await?)
+            .await
+    }
+
+    async fn start_break(
+        &self,
+        agent: &Agent,
+        reason: &BreakReason,
+        actor: Actor,
+        now: i64,
+    ) -> Result<Break> {
+        let mut tx = self.begin().await?;
+        lock_enabled_agent::<DB>(&mut tx, agent.id).await?;
+        // The partial unique index refuses a second open break: `Conflict`.
+        let sql = format!(
+            "INSERT INTO breaks (agent_pk, reason_pk, reason_code, reason, limit_seconds, started_at)
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING {BREAK_COLUMNS}"
+        );
+        let started: Break = Sql::<DB>::new(&sql)
+            .bind(agent.id)
+            .bind(reason.id)
+            .bind(reason.code.as_str())
+            .bind(reason.label.as_str())
+            .bind(reason.limit_seconds)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?;
+        let details = json!({ "reasonCode": reason.code, "reason": reason.label,
+                              "limit": reason.limit_seconds });
+        record_event::<DB>(&mut tx, agent, EventKind::BreakStart, actor, now, details).await?;
+        tx.commit().await?;
+        Ok(started)
+    }
+
+    async fn end_break(&self, agent: &Agent, actor: Actor, now: i64) -> Result<Option<Break>> {
+        let mut tx = self.begin().await?;
+        let sql = format!(
+            "UPDATE breaks SET ended_at = {ENDED_AT} WHERE agent_pk = $1 AND ended_at IS NULL
+             RETURNING {BREAK_COLUMNS}"
+        );
+        let ended: Option<Break> = Sql::<DB>::new(&sql)
+            .bind(agent.id)
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if let Some(b) = &ended {
+            let detail = b.detail(now);
+            let details = json!({ "reasonCode": b.reason_code, "duration": detail.current_duration,
+                                  "overLimit": detail.over_limit });
+            let at = b.ended_at.unwrap_or(now);
+            record_event::<DB>(&mut tx, agent, EventKind::BreakEnd, actor, at, details).await?;
+        }
+        tx.commit().await?;
+        Ok(ended)
+    }
+}

@@ -1,0 +1,226 @@
+//! Every agent of an account with its state at once (the roster), and the counts of agents
+//! in each state that the metrics show.
+
+use async_trait::async_trait;
+
+use super::Result;
+use super::sql::{Backend, Sql, SqlStore};
+use crate::domain::{Break, MicPerm, WrapMode, WrapUp};
+
+#[async_trait]
+pub trait Roster: Send + Sync {
+    /// Every agent of the account with its current state, in agent id order.
+    async fn roster(
+        &self,
+        account_pk: i64,
+        now: i64,
+        idle_timeout_secs: i64,
+    ) -> Result<Vec<RosterLine>>;
+
+    /// How many agents are logged in, on break and in wrap-up at `now`, in all and (when there
+    /// are at most `max_accounts` accounts) per account: read-only, for the metrics.
+    async fn state_counts(
+        &self,
+        now: i64,
+        idle_timeout_secs: i64,
+        max_accounts: i64,
+    ) -> Result<StateCounts>;
+}
+
+/// One agent's line of the roster.
+#[derive(Debug, Clone)]
+pub struct RosterLine {
+    pub agent_id: String,
+    pub name: String,
+    pub disabled: bool,
+    pub live_sessions: i64,
+    pub last_ping_at: Option<i64>,
+    pub mic_perm: Option<MicPerm>,
+    pub on_break: Option<Break>,
+    pub wrap_up: Option<WrapUp>,
+}
+
+/// The roster's row as the database gives it: the break's and wrap-up's columns are null
+/// when there is none.
+#[derive(sqlx::FromRow)]
+pub struct RosterRow {
+    agent_id: String,
+    name: String,
+    disabled: bool,
+    live_sessions: i64,
+    last_ping_at: Option<i64>,
+    mic_perm: Option<MicPerm>,
+    reason_code: Option<String>,
+    reason: Option<String>,
+    limit_seconds: Option<i64>,
+    break_started_at: Option<i64>,
+    call_id: Option<String>,
+    customer_number: Option<String>,
+    wrap_mode: Option<WrapMode>,
+    wrap_started_at: Option<i64>,
+    wrap_ends_at: Option<i64>,
+}
+
+impl From<RosterRow> for RosterLine {
+    fn from(r: RosterRow) -> Self {
+        let on_break = match (r.reason_code, r.reason, r.break_started_at) {
+            (Some(reason_code), Some(reason), Some(started_at)) => Some(Break {
+                reason_code,
+                reason,
+                limit_seconds: r.limit_seconds,
+                started_at,
+                ended_at: None,
+            }),
+            _ => None,
+        };
+        let wrap_up = match (r.call_id, r.wrap_mode, r.wrap_started_at) {
+            (Some(call_id), Some(mode), Some(started_at)) => Some(WrapUp {
+                call_id,
+                customer_number: r.customer_number.unwrap_or_default(),
+                mode,
+                started_at,
+                ends_at: r.wrap_ends_at,
+                ended_at: None,
+            }),
+            _ => None,
+        };
+        RosterLine {
+            agent_id: r.agent_id,
+            name: r.name,
+            disabled: r.disabled,
+            live_sessions: r.live_sessions,
+            last_ping_at: r.last_ping_at,
+            mic_perm: r.mic_perm,
+            on_break,
+            wrap_up,
+        }
+    }
+}
+
+/// How many agents are in each state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, sqlx::FromRow)]
+pub struct AgentCounts {
+    pub logged_in: i64,
+    pub on_break: i64,
+    pub in_wrap_up: i64,
+}
+
+impl std::ops::AddAssign for AgentCounts {
+    fn add_assign(&mut self, other: AgentCounts) {
+        self.logged_in += other.logged_in;
+        self.on_break += other.on_break;
+        self.in_wrap_up += other.in_wrap_up;
+    }
+}
+
+/// One account's counts, named by its `user_id`.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct AccountCounts {
+    pub user_id: String,
+    #[sqlx(flatten)]
+    pub counts: AgentCounts,
+}
+
+/// The counts of every agent, and per account unless there were too many accounts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StateCounts {
+    pub total: AgentCounts,
+    /// Every account (those with no agent too), or None above `max_accounts` accounts.
+    pub accounts: Option<Vec<AccountCounts>>,
+}
+
+/// One row per agent with its account and a 1 or 0 for each state at `$1` (now): logged in
+/// (a session neither ended, expired nor idle since `$2`), on break (an open break), in
+/// wrap-up (an open wrap-up that has not run out). Each test is one indexed lookup.
+const AGENT_STATE_FLAGS: &str = "SELECT g.account_pk,
+        CASE WHEN EXISTS (SELECT 1 FROM agent_sessions s
+                          WHERE s.agent_pk = g.id AND s.ended_at IS NULL
+                            AND s.expires_at > $1 AND s.last_seen_at > $2)
+             THEN 1 ELSE 0 END AS logged_in,
+        CASE WHEN EXISTS (SELECT 1 FROM breaks b
+                          WHERE b.agent_pk = g.id AND b.ended_at IS NULL)
+             THEN 1 ELSE 0 END AS on_break,
+        CASE WHEN EXISTS (SELECT 1 FROM wrap_ups w
+                          WHERE w.agent_pk = g.id AND w.ended_at IS NULL
+                            AND (w.ends_at IS NULL OR w.ends_at > $1))
+             THEN 1 ELSE 0 END AS in_wrap_up
+     FROM agents g";
+
+/// The sums of [`AGENT_STATE_FLAGS`] over the rows `f`.
+const COUNT_SUMS: &str = "COALESCE(SUM(f.logged_in), 0) AS logged_in,
+        COALESCE(SUM(f.on_break), 0) AS on_break,
+        COALESCE(SUM(f.in_wrap_up), 0) AS in_wrap_up";
+
+#[async_trait]
+impl<DB: Backend> Roster for SqlStore<DB> {
+    async fn roster(
+        &self,
+        account_pk: i64,
+        now: i64,
+        idle_timeout_secs: i64,
+    ) -> Result<Vec<RosterLine>> {
+        let rows: Vec<RosterRow> = Sql::<DB>::new(
+            "SELECT g.agent_id, g.name, g.disabled, g.last_ping_at, g.mic_perm,
+                (SELECT COUNT(*) FROM agent_sessions s
+                 WHERE s.agent_pk = g.id AND s.ended_at IS NULL
+                   AND s.expires_at > $2 AND s.last_seen_at > $3) AS live_sessions,
+                b.reason_code, b.reason, b.limit_seconds, b.started_at AS break_started_at,
+                w.call_id, w.customer_number, w.mode AS wrap_mode,
+                w.started_at AS wrap_started_at, w.ends_at AS wrap_ends_at
+             FROM agents g
+             LEFT JOIN breaks b ON b.agent_pk = g.id AND b.ended_at IS NULL
+             LEFT JOIN wrap_ups w ON w.agent_pk = g.id AND w.ended_at IS NULL
+                                  AND (w.ends_at IS NULL OR w.ends_at > $2)
+             WHERE g.account_pk = $1
+             ORDER BY g.agent_id",
+        )
+        .bind(account_pk)
+        .bind(now)
+        .bind(now - idle_timeout_secs)
+        .fetch_all(&mut *self.conn().await?)
+        .await?;
+        Ok(rows.into_iter().map(RosterLine::from).collect())
+    }
+
+    async fn state_counts(
+        &self,
+        now: i64,
+        idle_timeout_secs: i64,
+        max_accounts: i64,
+    ) -> Result<StateCounts> {
+        let mut conn = self.conn().await?;
+        // One more than allowed, to tell "at the cap" from "over it".
+        let sql = format!(
+            "SELECT a.user_id, {COUNT_SUMS}
+             FROM accounts a LEFT JOIN ({AGENT_STATE_FLAGS}) f ON f.account_pk = a.id
+             GROUP BY a.id, a.user_id
+             LIMIT $3"
+        );
+        let accounts: Vec<AccountCounts> = Sql::<DB>::new(&sql)
+            .bind(now)
+            .bind(now - idle_timeout_secs)
+            .bind(max_accounts.saturating_add(1))
+            .fetch_all(&mut conn)
+            .await?;
+        if accounts.len() as i64 <= max_accounts {
+            let mut total = AgentCounts::default();
+            for a in &accounts {
+                total += a.counts;
+            }
+            return Ok(StateCounts {
+                total,
+                accounts: Some(accounts),
+            });
+        }
+        let sql = format!("SELECT {COUNT_SUMS} FROM ({AGENT_STATE_FLAGS}) f");
+        let total: AgentCounts = Sql::<DB>::new(&sql)
+            .bind(now)
+            .bind(now - idle_timeout_secs)
+            .fetch_one(&mut conn)
+            .await?;
+        Ok(StateCounts {
+            total,
+            accounts: None,
+        })
+    }
+}

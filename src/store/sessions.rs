@@ -1,0 +1,212 @@
+//! Login sessions (the upstream `ssid`) and the pings that keep them alive.
+
+use async_trait::async_trait;
+use serde_json::json;
+
+use super::accounts::ACCOUNT_COLUMNS;
+use super::agents::AGENT_COLUMNS;
+use super::sql::{AgentRef, Backend, Sql, SqlStore, lock_enabled_agent, record_event};
+use super::{Result, StoreError};
+use crate::domain::{Account, Actor, Agent, EventKind, MicPerm, Session, SessionContext};
+
+/// What `setWebPingTime` records.
+#[derive(Debug, Clone, Copy)]
+pub struct Ping {
+    pub received_at: i64,
+    pub client_time: Option<i64>,
+    pub mic_perm: MicPerm,
+}
+
+#[async_trait]
+pub trait Sessions: Send + Sync {
+    /// Logs the agent in with this ssid hash; returns the session's id.
+    async fn create_session(
+        &self,
+        agent: &Agent,
+        ssid_hash: &str,
+        expires_at: i64,
+        actor: Actor,
+        now: i64,
+    ) -> Result<i64>;
+    /// The session of this ssid hash, live or not: liveness is the caller's rule.
+    async fn session(&self, ssid_hash: &str) -> Result<Option<SessionContext>>;
+    /// Logs one session of an agent of this account out; false when there was none open.
+    async fn end_session(
+        &self,
+        account_pk: i64,
+        ssid_hash: &str,
+        actor: Actor,
+        now: i64,
+    ) -> Result<bool>;
+    /// Logs every open session of the agent out; returns how many.
+    async fn end_agent_sessions(&self, agent: &Agent, actor: Actor, now: i64) -> Result<u64>;
+    /// Records a heartbeat on the agent and refreshes the session it came through;
+    /// a change of microphone permission is an event.
+    async fn record_ping(
+        &self,
+        agent: &Agent,
+        session_pk: Option<i64>,
+        ping: Ping,
+        actor: Actor,
+    ) -> Result<()>;
+}
+
+/// `Session`'s columns.
+const SESSION_COLUMNS: &str = "id AS session_id, agent_pk, last_seen_at, expires_at, ended_at";
+
+/// A session with its agent and account, in one row: their column names do not clash.
+#[derive(sqlx::FromRow)]
+pub struct SessionRow {
+    #[sqlx(flatten)]
+    session: Session,
+    #[sqlx(flatten)]
+    agent: Agent,
+    #[sqlx(flatten)]
+    account: Account,
+}
+
+#[async_trait]
+impl<DB: Backend> Sessions for SqlStore<DB> {
+    async fn create_session(
+        &self,
+        agent: &Agent,
+        ssid_hash: &str,
+        expires_at: i64,
+        actor: Actor,
+        now: i64,
+    ) -> Result<i64> {
+        let mut tx = self.begin().await?;
+        lock_enabled_agent::<DB>(&mut tx, agent.id).await?;
+        let (id,): (i64,) = Sql::<DB>::new(
+            "INSERT INTO agent_sessions (agent_pk, ssid_hash, created_at, last_seen_at, expires_at)
+             VALUES ($1, $2, $3, $3, $4) RETURNING id",
+        )
+        .bind(agent.id)
+        .bind(ssid_hash)
+        .bind(now)
+        .bind(expires_at)
+        .fetch_one(&mut *tx)
+        .await?;
+        let details = json!({ "session": id, "expiresAt": expires_at });
+        record_event::<DB>(&mut tx, agent, EventKind::Login, actor, now, details).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    async fn session(&self, ssid_hash: &str) -> Result<Option<SessionContext>> {
+        let sql = format!(
+            "SELECT s.*, g.*, a.*
+             FROM (SELECT {SESSION_COLUMNS} FROM agent_sessions WHERE ssid_hash = $1) s
+             JOIN (SELECT {AGENT_COLUMNS} FROM agents) g ON g.id = s.agent_pk
+             JOIN (SELECT {ACCOUNT_COLUMNS} FROM accounts) a ON a.account_id = g.account_pk"
+        );
+        let row: Option<SessionRow> = Sql::<DB>::new(&sql)
+            .bind(ssid_hash)
+            .fetch_optional(&mut *self.conn().await?)
+            .await?;
+        Ok(row.map(|r| SessionContext {
+            session: r.session,
+            agent: r.agent,
+            account: r.account,
+        }))
+    }
+
+    async fn end_session(
+        &self,
+        account_pk: i64,
+        ssid_hash: &str,
+        actor: Actor,
+        now: i64,
+    ) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        let ended: Option<(i64, i64)> = Sql::<DB>::new(
+            "UPDATE agent_sessions SET ended_at = $3
+             WHERE ssid_hash = $2 AND ended_at IS NULL
+               AND agent_pk IN (SELECT id FROM agents WHERE account_pk = $1)
+             RETURNING id, agent_pk",
+        )
+        .bind(account_pk)
+        .bind(ssid_hash)
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((session_pk, agent_pk)) = ended else {
+            return Ok(false);
+        };
+        let agent = AgentRef {
+            id: agent_pk,
+            account_pk,
+        };
+        let details = json!({ "session": session_pk, "sessions": 1 });
+        record_event::<DB>(&mut tx, agent, EventKind::Logout, actor, now, details).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn end_agent_sessions(&self, agent: &Agent, actor: Actor, now: i64) -> Result<u64> {
+        let mut tx = self.begin().await?;
+        let ended = Sql::<DB>::new(
+            "UPDATE agent_sessions SET ended_at = $2 WHERE agent_pk = $1 AND ended_at IS NULL",
+        )
+        .bind(agent.id)
+        .bind(now)
+        .execute(&mut tx)
+        .await?;
+        if ended > 0 {
+            let details = json!({ "sessions": ended });
+            record_event::<DB>(&mut tx, agent, EventKind::Logout, actor, now, details).await?;
+        }
+        tx.commit().await?;
+        Ok(ended)
+    }
+
+    async fn record_ping(
+        &self,
+        agent: &Agent,
+        session_pk: Option<i64>,
+        ping: Ping,
+        actor: Actor,
+    ) -> Result<()> {
+        let mut tx = self.begin().await?;
+        // Refused (and nothing recorded) when a disable or logout committed first.
+        let pinged = Sql::<DB>::new(
+            "UPDATE agents SET last_ping_at = $2, client_ping_time = $3
+             WHERE id = $1 AND NOT disabled",
+        )
+        .bind(agent.id)
+        .bind(ping.received_at)
+        .bind(ping.client_time)
+        .execute(&mut tx)
+        .await?;
+        if pinged == 0 {
+            return Err(StoreError::AgentDisabled);
+        }
+        if let Some(session_pk) = session_pk {
+            let refreshed = Sql::<DB>::new(
+                "UPDATE agent_sessions SET last_seen_at = $2 WHERE id = $1 AND ended_at IS NULL",
+            )
+            .bind(session_pk)
+            .bind(ping.received_at)
+            .execute(&mut tx)
+            .await?;
+            if refreshed == 0 {
+                return Err(StoreError::SessionEnded);
+            }
+        }
+        // Changed only when different: the row lock makes the event exactly-once.
+        let changed = Sql::<DB>::new(
+            "UPDATE agents SET mic_perm = $2 WHERE id = $1 AND mic_perm IS DISTINCT FROM $2",
+        )
+        .bind(agent.id)
+        .bind(ping.mic_perm)
+        .execute(&mut tx)
+        .await?;
+        if changed == 1 {
+            let details = json!({ "micPerm": ping.mic_perm.as_str() });
+            let kind = EventKind::MicChange;
+            record_event::<DB>(&mut tx, agent, kind, actor, ping.received_at, details).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,331 @@
+//! The one store: `SqlStore<DB>`, its SQL written once for both databases.
+//!
+//! The SQL is the subset PostgreSQL and SQLite share (`$n` binds, `RETURNING`, partial unique
+//! indexes). Generic sqlx code normally repeats a long `where` clause (every bound type, the
+//! executor, the row decoders) on every impl; here [`Backend`] states those facts once, as
+//! supertraits, so each store file is a plain `impl<DB: Backend> … for SqlStore<DB>`.
+//! [`Sql`] is a thin builder over `sqlx::query` that asks for nothing but `DB: Backend`.
+//! What really differs between the databases (connecting, migrations, how a write transaction
+//! begins) is in `postgres.rs` and `sqlite.rs`.
+
+use async_trait::async_trait;
+use sqlx::query::Query;
+use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, Pool, Type};
+
+use super::{PoolStats, Result, StoreError};
+use crate::config::Config;
+use crate::domain::{
+    Account, Actor, Agent, Break, BreakReason, EventKind, MicPerm, WrapMode, WrapUp,
+};
+
+type Args<'q, DB> = <DB as Database>::Arguments<'q>;
+/// What sqlx's executors answer (the same type as `futures::future::BoxFuture`).
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
+/// `DB` takes a `T` as a bind parameter.
+pub trait Bind<'q, T>: Database {
+    fn bind(query: Query<'q, Self, Args<'q, Self>>, value: T) -> Query<'q, Self, Args<'q, Self>>;
+}
+
+impl<'q, T: 'q + Encode<'q, DB> + Type<DB>, DB: Database> Bind<'q, T> for DB {
+    fn bind(query: Query<'q, DB, Args<'q, DB>>, value: T) -> Query<'q, DB, Args<'q, DB>> {
+        query.bind(value)
+    }
+}
+
+/// `DB` reads a `T` from one of its rows.
+pub trait Decode<T>: Database {
+    fn decode(row: &Self::Row) -> sqlx::Result<T>;
+}
+
+impl<T: for<'r> FromRow<'r, DB::Row>, DB: Database> Decode<T> for DB {
+    fn decode(row: &DB::Row) -> sqlx::Result<T> {
+        T::from_row(row)
+    }
+}
+
+/// `DB` runs queries on its connections.
+pub trait Run: Database {
+    fn fetch_all<'c, 'q: 'c>(
+        conn: &'c mut Self::Connection,
+        query: Query<'q, Self, Args<'q, Self>>,
+    ) -> BoxFuture<'c, sqlx::Result<Vec<Self::Row>>>;
+    fn fetch_optional<'c, 'q: 'c>(
+        conn: &'c mut Self::Connection,
+        query: Query<'q, Self, Args<'q, Self>>,
+    ) -> BoxFuture<'c, sqlx::Result<Option<Self::Row>>>;
+    fn execute<'c, 'q: 'c>(
+        conn: &'c mut Self::Connection,
+        query: Query<'q, Self, Args<'q, Self>>,
+    ) -> BoxFuture<'c, sqlx::Result<Self::QueryResult>>;
+}
+
+impl<DB: Database> Run for DB
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> Args<'q, DB>: IntoArguments<'q, DB>,
+{
+    fn fetch_all<'c, 'q: 'c>(
+        conn: &'c mut DB::Connection,
+        query: Query<'q, DB, Args<'q, DB>>,
+    ) -> BoxFuture<'c, sqlx::Result<Vec<DB::Row>>> {
+        Box::pin(query.fetch_all(conn))
+    }
+    fn fetch_optional<'c, 'q: 'c>(
+        conn: &'c mut DB::Connection,
+        query: Query<'q, DB, Args<'q, DB>>,
+    ) -> BoxFuture<'c, sqlx::Result<Option<DB::Row>>> {
+        Box::pin(query.fetch_optional(conn))
+    }
+    fn execute<'c, 'q: 'c>(
+        conn: &'c mut DB::Connection,
+        query: Query<'q, DB, Args<'q, DB>>,
+    ) -> BoxFuture<'c, sqlx::Result<DB::QueryResult>> {
+        Box::pin(query.execute(conn))
+    }
+}
+
+/// How many rows a statement changed.
+pub trait RowsAffected {
+    fn rows_affected(&self) -> u64;
+}
+
+/// A database the store runs on: what it binds, what it reads, how it starts.
+/// Adding a bind type or a row type to the SQL means adding it here.
+#[rustfmt::skip]
+pub trait Backend:
+    Database<QueryResult: RowsAffected> + Sync + Run
+    + for<'q> Bind<'q, i64> + for<'q> Bind<'q, Option<i64>> + for<'q> Bind<'q, bool>
+    + for<'q> Bind<'q, Option<bool>> + for<'q> Bind<'q, &'q str> + for<'q> Bind<'q, Option<&'q str>>
+    + for<'q> Bind<'q, String> + for<'q> Bind<'q, WrapMode> + for<'q> Bind<'q, Option<WrapMode>>
+    + for<'q> Bind<'q, MicPerm> + for<'q> Bind<'q, EventKind>
+    + Decode<Account> + Decode<Agent> + Decode<Break> + Decode<BreakReason> + Decode<WrapUp>
+    + Decode<(i64,)> + Decode<(i64, i64)> + Decode<(String, i64)>
+    + Decode<(i64, i64, String, i64)> + Decode<super::accounts::TokenRow>
+    + Decode<super::sessions::SessionRow> + Decode<super::history::EventRow>
+    + Decode<super::roster::RosterRow> + Decode<super::roster::AccountCounts>
+    + Decode<super::roster::AgentCounts>
+{
+    /// `postgres` or `sqlite`.
+    const KIND: &'static str;
+    /// The statement that opens a write transaction.
+    const BEGIN: &'static str;
+    /// Opens the pool for `DATABASE_URL`.
+    fn connect(url: &str, config: &Config) -> BoxFuture<'static, Result<Pool<Self>>>;
+    /// Applies this database's migrations.
+    fn migrate(pool: &Pool<Self>) -> BoxFuture<'_, Result<()>>;
+}
+
+/// A query of the store's SQL, bound and run like `sqlx::query`.
+pub struct Sql<'q, DB: Backend> {
+    query: Query<'q, DB, Args<'q, DB>>,
+}
+
+impl<'q, DB: Backend> Sql<'q, DB> {
+    pub fn new(sql: &'q str) -> Self {
+        Sql {
+            query: sqlx::query(sql),
+        }
+    }
+
+    pub fn bind<T>(self, value: T) -> Self
+    where
+        DB: Bind<'q, T>,
+    {
+        Sql {
+            query: DB::bind(self.query, value),
+        }
+    }
+
+    pub async fn fetch_all<T>(self, conn: &mut DB::Connection) -> Result<Vec<T>>
+    where
+        DB: Decode<T>,
+    {
+        let rows = DB::fetch_all(conn, self.query).await?;
+        Ok(rows.iter().map(DB::decode).collect::<sqlx::Result<_>>()?)
+    }
+
+    pub async fn fetch_optional<T>(self, conn: &mut DB::Connection) -> Result<Option<T>>
+    where
+        DB: Decode<T>,
+    {
+        let row = DB::fetch_optional(conn, self.query).await?;
+        Ok(row.as_ref().map(DB::decode).transpose()?)
+    }
+
+    pub async fn fetch_one<T>(self, conn: &mut DB::Connection) -> Result<T>
+    where
+        DB: Decode<T>,
+    {
+        self.fetch_optional(conn)
+            .await?
+            .ok_or(StoreError::Database(sqlx::Error::RowNotFound))
+    }
+
+    /// Runs it; returns how many rows it changed.
+    pub async fn execute(self, conn: &mut DB::Connection) -> Result<u64> {
+        Ok(DB::execute(conn, self.query).await?.rows_affected())
+    }
+}
+
+/// The store on one database.
+pub struct SqlStore<DB: Backend> {
+    pub(super) pool: Pool<DB>,
+}
+
+impl<DB: Backend> SqlStore<DB> {
+    pub async fn connect(url: &str, config: &Config) -> Result<Self> {
+        Ok(SqlStore {
+            pool: DB::connect(url, config).await?,
+        })
+    }
+
+    /// A connection for reads.
+    pub(super) async fn conn(&self) -> Result<sqlx::pool::PoolConnection<DB>> {
+        Ok(self.pool.acquire().await?)
+    }
+
+    /// A write transaction, begun the backend's way.
+    pub(super) async fn begin(&self) -> Result<sqlx::Transaction<'static, DB>> {
+        Ok(self.pool.begin_with(DB::BEGIN).await?)
+    }
+}
+
+/// The two ids an event needs.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct AgentRef {
+    pub id: i64,
+    pub account_pk: i64,
+}
+
+impl From<&Agent> for AgentRef {
+    fn from(agent: &Agent) -> Self {
+        AgentRef {
+            id: agent.id,
+            account_pk: agent.account_pk,
+        }
+    }
+}
+
+/// `ended_at` for an end at `$2`, never before the start: a start that committed in
+/// between may carry a later second than the end request read its clock.
+pub(super) const ENDED_AT: &str = "CASE WHEN $2 < started_at THEN started_at ELSE $2 END";
+
+/// Inside a transaction: records one event of the history.
+pub(super) async fn record_event<DB: Backend>(
+    conn: &mut DB::Connection,
+    agent: impl Into<AgentRef>,
+    kind: EventKind,
+    actor: Actor,
+    at: i64,
+    details: serde_json::Value,
+) -> Result<()> {
+    let agent = agent.into();
+    Sql::<DB>::new(
+        "INSERT INTO events (account_pk, agent_pk, kind, actor, at, details)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(agent.account_pk)
+    .bind(agent.id)
+    .bind(kind)
+    .bind(actor.to_string())
+    .bind(at)
+    .bind(details.to_string())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Inside a transaction: locks the agent's row until the end of the transaction and makes
+/// sure it is not disabled. A concurrent disable then either commits first (and this write
+/// is refused) or waits for this write (and ends what it opened). The no-op UPDATE takes
+/// the row lock on PostgreSQL; SQLite's BEGIN IMMEDIATE serialises writers already.
+pub(super) async fn lock_enabled_agent<DB: Backend>(
+    conn: &mut DB::Connection,
+    agent_pk: i64,
+) -> Result<()> {
+    let locked =
+        Sql::<DB>::new("UPDATE agents SET disabled = disabled WHERE id = $1 AND NOT disabled")
+            .bind(agent_pk)
+            .execute(conn)
+            .await?;
+    if locked == 0 {
+        return Err(StoreError::AgentDisabled);
+    }
+    Ok(())
+}
+
+/// Inside a transaction: closes the account's (or, with `agent_pk`, one agent's) timed
+/// wrap-ups whose time ran out, each at its own end time, with a `wrap.end` by the system.
+pub(super) async fn close_expired_wraps<DB: Backend>(
+    conn: &mut DB::Connection,
+    account_pk: i64,
+    agent_pk: Option<i64>,
+    now: i64,
+) -> Result<()> {
+    let expired: Vec<(i64, i64, String, i64)> = Sql::<DB>::new(
+        "SELECT w.id, w.agent_pk, w.call_id, w.ends_at FROM wrap_ups w
+         JOIN agents g ON g.id = w.agent_pk
+         WHERE g.account_pk = $1 AND ($2 = 0 OR w.agent_pk = $2)
+           AND w.ended_at IS NULL AND w.ends_at <= $3 ORDER BY w.id",
+    )
+    .bind(account_pk)
+    .bind(agent_pk.unwrap_or(0))
+    .bind(now)
+    .fetch_all(conn)
+    .await?;
+    for (wrap_pk, agent_pk, call_id, ends_at) in expired {
+        let closed = Sql::<DB>::new(
+            "UPDATE wrap_ups SET ended_at = ends_at WHERE id = $1 AND ended_at IS NULL",
+        )
+        .bind(wrap_pk)
+        .execute(conn)
+        .await?;
+        if closed == 1 {
+            let agent = AgentRef {
+                id: agent_pk,
+                account_pk,
+            };
+            let details = serde_json::json!({ "callId": call_id, "how": "expired" });
+            record_event::<DB>(
+                conn,
+                agent,
+                EventKind::WrapEnd,
+                Actor::System,
+                ends_at,
+                details,
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl<DB: Backend> super::Store for SqlStore<DB> {
+    fn kind(&self) -> &'static str {
+        DB::KIND
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        DB::migrate(&self.pool).await
+    }
+
+    async fn ping(&self) -> Result<()> {
+        Sql::<DB>::new("SELECT 1")
+            .execute(&mut *self.conn().await?)
+            .await?;
+        Ok(())
+    }
+
+    fn pool_stats(&self) -> PoolStats {
+        // Two separate readings: a connection may change hands in between.
+        let open = self.pool.size();
+        let idle = u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX);
+        PoolStats {
+            open,
+            idle: idle.min(open),
+            max: self.pool.options().get_max_connections(),
+        }
+    }
+}
