@@ -7,7 +7,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use agentprofile::config::Config;
-use common::{
+use common::{agent, wrap,
     AGENT_MISMATCH, BAD_PING_TIME, Backend, DB_CONNECT, Fixture, INTERNAL, INVALID_DATA_TYPE,
     INVALID_PARAMETERS, INVALID_REQUEST, INVALID_TOKEN, NOT_IN_WRAP_UP, NOT_ON_BREAK,
     SSID_NOT_VALID_FOR_PING, SUSPENDED, TestApp, TestDb, expect, expect_raw, missing, test_config,
@@ -111,11 +111,11 @@ async fn two_accounts(app: &TestApp) -> (Fixture, Fixture) {
     let acme = app.fixture("acme", "7").await;
     let globex = app.fixture("globex", "7").await;
     app.admin()
-        .create_agent("acme", "9", "", None)
+        .create_agent("acme", agent("9"))
         .await
         .unwrap();
     app.admin()
-        .create_agent("globex", "8", "", None)
+        .create_agent("globex", agent("8"))
         .await
         .unwrap();
     (acme, globex)
@@ -357,7 +357,7 @@ async fn token_auth_sees_only_its_own_accounts_agents(app: TestApp) {
     // Both accounts have an agent "7"; each token reaches only its own.
     app.admin().start_break("acme", "7", "Lunch").await.unwrap();
     app.admin()
-        .start_wrap_up("globex", "7", "call-g", "+15550199", Some(60))
+        .start_wrap_up("globex", "7", wrap("call-g", "+15550199", Some(60)))
         .await
         .unwrap();
 
@@ -471,7 +471,7 @@ async fn wrap_up_whose_time_ran_out_is_1504(app: TestApp) {
     let f = app.fixture("acme", "7").await;
     // Two seconds: times are whole Unix seconds, so it is surely running for the first second.
     app.admin()
-        .start_wrap_up("acme", "7", "call-1", "+15550100", Some(2))
+        .start_wrap_up("acme", "7", wrap("call-1", "+15550100", Some(2)))
         .await
         .unwrap();
     assert_eq!(

@@ -8,9 +8,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use agentprofile::actions::ActionError;
-use agentprofile::admin::AdminError;
-use common::{PREFIX, TestApp, code};
+use agentprofile::cli::OperatorError;
+use agentprofile::service::ServiceError;
+use common::{PREFIX, TestApp, code, wrap};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -38,7 +38,7 @@ async fn breaks_wrap_ups_and_sessions_survive_a_restart(app: TestApp) {
     let admin = app.admin();
     admin.start_break("acme", "7", "Lunch").await.unwrap();
     admin
-        .start_wrap_up("acme", "7", "call-42", "+15550100", Some(300))
+        .start_wrap_up("acme", "7", wrap("call-42", "+15550100", Some(300)))
         .await
         .unwrap();
     let ping = json!({"ssid": f.ssid, "mic_perm": "granted"});
@@ -237,8 +237,8 @@ where
 
 /// Exactly one winner; every loser refused with `lost` (checked by `is_lost`). Returns the winner.
 fn one_winner<T: std::fmt::Debug>(
-    results: Vec<Result<T, AdminError>>,
-    is_lost: impl Fn(&AdminError) -> bool,
+    results: Vec<Result<T, OperatorError>>,
+    is_lost: impl Fn(&OperatorError) -> bool,
 ) -> T {
     let (won, lost): (Vec<_>, Vec<_>) = results.into_iter().partition(Result::is_ok);
     assert_eq!(won.len(), 1, "winners: {won:?}");
@@ -264,7 +264,7 @@ async fn simultaneous_break_starts_open_exactly_one_break(app: TestApp) {
     .await;
     let winner = one_winner(
         results,
-        |e| matches!(e, AdminError::Action(a, ActionError::AlreadyOnBreak) if a == "7"),
+        |e| matches!(e, OperatorError::Agent(a, ServiceError::AlreadyOnBreak) if a == "7"),
     );
     let data = app.call_ok("agentOnBreak", f.by_ssid()).await;
     assert_eq!(data["breakDetail"]["reason"], winner.reason.as_str());
@@ -275,13 +275,13 @@ async fn simultaneous_break_starts_open_exactly_one_break(app: TestApp) {
     .await;
     let ended = one_winner(
         results,
-        |e| matches!(e, AdminError::Action(a, ActionError::NotOnBreak) if a == "7"),
+        |e| matches!(e, OperatorError::Agent(a, ServiceError::NotOnBreak) if a == "7"),
     );
     assert_eq!(ended.reason, winner.reason);
     assert_eq!(app.call_code("agentOnBreak", f.by_ssid()).await, 1502);
     assert!(matches!(
         app.admin().end_break("acme", "7").await,
-        Err(AdminError::Action(_, ActionError::NotOnBreak))
+        Err(OperatorError::Agent(_, ServiceError::NotOnBreak))
     ));
     // The next break starts normally.
     app.admin().start_break("acme", "7", "break").await.unwrap();
@@ -294,13 +294,13 @@ async fn simultaneous_wrap_up_starts_open_exactly_one_wrap_up(app: TestApp) {
     let results = race(&app, |app, i| async move {
         let call = format!("call-{i}");
         app.admin()
-            .start_wrap_up("acme", "7", &call, "+15550100", Some(300))
+            .start_wrap_up("acme", "7", wrap(&call, "+15550100", Some(300)))
             .await
     })
     .await;
     let winner = one_winner(
         results,
-        |e| matches!(e, AdminError::Action(a, ActionError::AlreadyInWrapUp) if a == "7"),
+        |e| matches!(e, OperatorError::Agent(a, ServiceError::AlreadyInWrapUp) if a == "7"),
     );
     let data = app.call_ok("wrapUp", f.by_ssid()).await;
     assert_eq!(data["callId"], winner.call_id.as_str());
@@ -311,16 +311,16 @@ async fn simultaneous_wrap_up_starts_open_exactly_one_wrap_up(app: TestApp) {
     .await;
     let ended = one_winner(
         results,
-        |e| matches!(e, AdminError::Action(a, ActionError::NotInWrapUp) if a == "7"),
+        |e| matches!(e, OperatorError::Agent(a, ServiceError::NotInWrapUp) if a == "7"),
     );
     assert_eq!(ended.call_id, winner.call_id);
     assert_eq!(app.call_code("wrapUp", f.by_ssid()).await, 1504);
     assert!(matches!(
         app.admin().end_wrap_up("acme", "7").await,
-        Err(AdminError::Action(_, ActionError::NotInWrapUp))
+        Err(OperatorError::Agent(_, ServiceError::NotInWrapUp))
     ));
     app.admin()
-        .start_wrap_up("acme", "7", "call-next", "+15550101", Some(300))
+        .start_wrap_up("acme", "7", wrap("call-next", "+15550101", Some(300)))
         .await
         .unwrap();
 }

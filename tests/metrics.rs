@@ -5,7 +5,7 @@
 mod common;
 
 use agentprofile::domain::now_unix;
-use common::{Backend, INVALID_TOKEN, PREFIX, TestApp};
+use common::{Backend, INVALID_TOKEN, PREFIX, TestApp, agent, wrap};
 use reqwest::Method;
 use serde_json::json;
 
@@ -82,7 +82,7 @@ async fn counts_a_request_by_route_and_envelope_code_after_it_is_made(app: TestA
     let admin = app.admin();
     admin.create_account("globex", "").await.unwrap();
     admin
-        .create_agent("acme", OTHER_AGENT, "", None)
+        .create_agent("acme", agent(OTHER_AGENT))
         .await
         .unwrap();
 
@@ -100,7 +100,7 @@ async fn counts_a_request_by_route_and_envelope_code_after_it_is_made(app: TestA
     let ping = json!({ "ssid": f.ssid, "mic_perm": "granted" });
     assert_eq!(app.call_code("setWebPingTime", ping).await, 0);
     admin
-        .start_wrap_up("acme", OTHER_AGENT, "call-1", "+15550100", Some(300))
+        .start_wrap_up("acme", OTHER_AGENT, wrap("call-1", "+15550100", Some(300)))
         .await
         .unwrap();
 
@@ -218,12 +218,12 @@ async fn state_counts_follow_the_clock_and_drop_accounts_over_the_cap(app: TestA
     app.fixture("acme", AGENT).await;
     let admin = app.admin();
     admin
-        .create_agent("acme", OTHER_AGENT, "", None)
+        .create_agent("acme", agent(OTHER_AGENT))
         .await
         .unwrap();
     admin.start_break("acme", AGENT, "Lunch").await.unwrap();
     admin
-        .start_wrap_up("acme", OTHER_AGENT, "call-1", "+15550100", Some(300))
+        .start_wrap_up("acme", OTHER_AGENT, wrap("call-1", "+15550100", Some(300)))
         .await
         .unwrap();
     admin.create_account("globex", "").await.unwrap();

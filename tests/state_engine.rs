@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{
+use common::{agent,
     AGENT_DISABLED, AGENT_MISMATCH, ALREADY_ON_BREAK, CANNOT_END_EARLY, Fixture, INVALID_DATA_TYPE,
     INVALID_PARAMETERS, INVALID_REQUEST, INVALID_TOKEN, JSON_UTF8, NOT_IN_WRAP_UP, NOT_ON_BREAK,
     PREFIX, SSID_NOT_VALID_FOR_PING, SUSPENDED, TestApp, UNKNOWN_REASON, code, expect, expect_raw,
@@ -218,7 +218,7 @@ async fn new_routes_share_the_upstream_authentication(app: TestApp) {
     let f = app.fixture("acme", "7").await;
     let other = app.fixture("globex", "8").await;
     app.admin()
-        .create_agent("acme", "9", "", None)
+        .create_agent("acme", agent("9"))
         .await
         .unwrap();
     for route in ["startBreak", "endBreak", "endWrapUp"] {

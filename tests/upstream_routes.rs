@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{PREFIX, TestApp};
+use common::{PREFIX, TestApp, wrap};
 
 on_both_databases!(
     not_on_break_is_the_reference_pages_58_bytes,
@@ -50,7 +50,7 @@ async fn wrap_up_answers_time_left_under_both_names(app: TestApp) {
         assert_eq!(app.call_code(route, f.by_ssid()).await, 1504);
     }
     app.admin()
-        .start_wrap_up("acme", "7", "call-1", "+15550100", Some(30))
+        .start_wrap_up("acme", "7", wrap("call-1", "+15550100", Some(30)))
         .await
         .unwrap();
     for prefix in [PREFIX, "/deepcall/api/v2/agentProfile"] {

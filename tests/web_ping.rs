@@ -7,7 +7,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use agentprofile::domain::now_unix;
-use common::{
+use common::{agent,
     BAD_PING_TIME, Backend, INVALID_DATA_TYPE, INVALID_PARAMETERS, NOT_ON_BREAK, PREFIX,
     SSID_NOT_VALID_FOR_PING, TestApp, TestDb, expect, missing,
 };
@@ -264,7 +264,7 @@ async fn rejected_ping_time_is_1506_and_records_nothing(app: TestApp) {
 async fn pings_come_by_ssid_or_by_token_for_the_named_agent(app: TestApp) {
     let f = app.fixture("acme", "7").await;
     app.admin()
-        .create_agent("acme", "8", "", None)
+        .create_agent("acme", agent("8"))
         .await
         .unwrap();
 

@@ -9,12 +9,13 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use agentprofile::admin::Admin;
+use agentprofile::cli::Operator;
 use agentprofile::app::{self, AppState};
 use agentprofile::config::Config;
 use agentprofile::domain::now_unix;
 use agentprofile::secrets;
-use agentprofile::store::{self, Store};
+use agentprofile::service::{Service, WrapRequest};
+use agentprofile::store::{self, NewAgent, Store};
 use reqwest::Method;
 use serde_json::{Value, json};
 use sqlx::Connection;
@@ -192,11 +193,30 @@ pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
     pub store: Arc<dyn Store>,
+    /// The server's own service: changes made through it are the server's.
+    pub service: Service,
     pub config: Config,
     stop: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<anyhow::Result<()>>>,
     // Last, so the database outlives the server.
     pub db: Option<TestDb>,
+}
+
+/// A new agent of this id, with the account's wrap-up policy.
+pub fn agent(agent_id: &str) -> NewAgent {
+    NewAgent {
+        agent_id: agent_id.to_owned(),
+        ..NewAgent::default()
+    }
+}
+
+/// A wrap-up for this call and customer, of `seconds` (None: the policy's length).
+pub fn wrap(call_id: &str, customer_number: &str, seconds: Option<i64>) -> WrapRequest {
+    WrapRequest {
+        call_id: call_id.to_owned(),
+        customer_number: customer_number.to_owned(),
+        seconds,
+    }
 }
 
 pub struct Fixture {
@@ -253,6 +273,7 @@ impl TestApp {
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
         let state = AppState::new(store.clone(), config.clone());
+        let service = state.service.clone();
         let server = tokio::spawn(app::serve(listener, state, async {
             let _ = stopped.await;
         }));
@@ -261,6 +282,7 @@ impl TestApp {
             base: format!("http://{addr}"),
             client: reqwest::Client::new(),
             store,
+            service,
             config,
             stop: Some(stop),
             server: Some(server),
@@ -285,10 +307,9 @@ impl TestApp {
         }
     }
 
-    pub fn admin(&self) -> Admin<'_> {
-        Admin {
-            store: self.store.as_ref(),
-            config: &self.config,
+    pub fn admin(&self) -> Operator<'_> {
+        Operator {
+            service: &self.service,
         }
     }
 
@@ -299,7 +320,7 @@ impl TestApp {
             admin.create_account(user_id, "").await.unwrap();
         }
         admin
-            .create_agent(user_id, agent_id, "", None)
+            .create_agent(user_id, agent(agent_id))
             .await
             .unwrap();
         Fixture {
