@@ -7,10 +7,11 @@ mod common;
 use std::time::{Duration, Instant};
 
 use agentprofile::config::Config;
-use common::{agent, wrap,
+use common::{
     AGENT_MISMATCH, BAD_PING_TIME, Backend, DB_CONNECT, Fixture, INTERNAL, INVALID_DATA_TYPE,
     INVALID_PARAMETERS, INVALID_REQUEST, INVALID_TOKEN, NOT_IN_WRAP_UP, NOT_ON_BREAK,
-    SSID_NOT_VALID_FOR_PING, SUSPENDED, TestApp, TestDb, expect, expect_raw, missing, test_config,
+    SSID_NOT_VALID_FOR_PING, SUSPENDED, TestApp, TestDb, agent, expect, expect_raw, missing,
+    test_config, wrap,
 };
 use serde_json::{Value, json};
 use sqlx::Connection;
@@ -110,10 +111,7 @@ async fn expect_dead_ssid(app: &TestApp, ssid: &str) {
 async fn two_accounts(app: &TestApp) -> (Fixture, Fixture) {
     let acme = app.fixture("acme", "7").await;
     let globex = app.fixture("globex", "7").await;
-    app.admin()
-        .create_agent("acme", agent("9"))
-        .await
-        .unwrap();
+    app.admin().create_agent("acme", agent("9")).await.unwrap();
     app.admin()
         .create_agent("globex", agent("8"))
         .await

@@ -3,11 +3,11 @@
 
 mod common;
 
-use common::{agent,
+use common::{
     AGENT_DISABLED, AGENT_MISMATCH, ALREADY_ON_BREAK, CANNOT_END_EARLY, Fixture, INVALID_DATA_TYPE,
     INVALID_PARAMETERS, INVALID_REQUEST, INVALID_TOKEN, JSON_UTF8, NOT_IN_WRAP_UP, NOT_ON_BREAK,
-    PREFIX, SSID_NOT_VALID_FOR_PING, SUSPENDED, TestApp, UNKNOWN_REASON, code, expect, expect_raw,
-    missing, near_now,
+    PREFIX, SSID_NOT_VALID_FOR_PING, SUSPENDED, TestApp, UNKNOWN_REASON, agent, code, expect,
+    expect_raw, missing, near_now,
 };
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -217,10 +217,7 @@ async fn start_break_reads_any_content_type(app: TestApp) {
 async fn new_routes_share_the_upstream_authentication(app: TestApp) {
     let f = app.fixture("acme", "7").await;
     let other = app.fixture("globex", "8").await;
-    app.admin()
-        .create_agent("acme", agent("9"))
-        .await
-        .unwrap();
+    app.admin().create_agent("acme", agent("9")).await.unwrap();
     for route in ["startBreak", "endBreak", "endWrapUp"] {
         let reason = json!({"reason": "break"});
         // ssid naming another agent: 1501.

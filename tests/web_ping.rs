@@ -7,9 +7,9 @@ mod common;
 use std::time::{Duration, Instant};
 
 use agentprofile::domain::now_unix;
-use common::{agent,
+use common::{
     BAD_PING_TIME, Backend, INVALID_DATA_TYPE, INVALID_PARAMETERS, NOT_ON_BREAK, PREFIX,
-    SSID_NOT_VALID_FOR_PING, TestApp, TestDb, expect, missing,
+    SSID_NOT_VALID_FOR_PING, TestApp, TestDb, agent, expect, missing,
 };
 use serde_json::{Value, json};
 use sqlx::Connection;
@@ -263,10 +263,7 @@ async fn rejected_ping_time_is_1506_and_records_nothing(app: TestApp) {
 
 async fn pings_come_by_ssid_or_by_token_for_the_named_agent(app: TestApp) {
     let f = app.fixture("acme", "7").await;
-    app.admin()
-        .create_agent("acme", agent("8"))
-        .await
-        .unwrap();
+    app.admin().create_agent("acme", agent("8")).await.unwrap();
 
     let body = json!({"ssid": f.ssid, "mic_perm": 1, "ping_time": CLIENT_SECONDS});
     let data = ping(&app, body).await;

@@ -44,7 +44,6 @@ impl OnBreak {
     post,
     path = "/agentOnBreak",
     operation_id = "agentOnBreak",
-    tag = "agentProfile v2",
     request_body = Credentials,
     responses((status = 200, body = UpstreamAnswer<OnBreak>,
         description = "`on_break` 1 with the break's detail, or the error envelope")),

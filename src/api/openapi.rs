@@ -15,10 +15,10 @@ use axum::body::Bytes;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
-use utoipa::openapi::path::Operation;
+use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
 use utoipa::openapi::request_body::RequestBody;
 use utoipa::openapi::schema::{Object, ObjectBuilder, Schema, Type};
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{
     Content, OpenApi, PathItem, Ref, RefOr, Required, Response as ApiResponse, ResponseBuilder,
 };
@@ -122,11 +122,16 @@ pub fn finish(api: &mut OpenApi) {
         for op in operations(item) {
             match upstream {
                 Some(prefix) => finish_upstream(op, prefix),
-                None if path.starts_with("/v1/") => finish_v1(op),
+                None if path.starts_with("/v1/") => finish_v1(op, path),
                 None => {}
             }
         }
     }
+}
+
+/// Tags the operation, unless its `#[utoipa::path]` did.
+fn tag(op: &mut Operation, name: &str) {
+    op.tags.get_or_insert_with(|| vec![name.to_owned()]);
 }
 
 /// The operations of a path item.
@@ -166,6 +171,7 @@ fn add_response(op: &mut Operation, status: StatusCode, description: &str) {
 
 /// The upstream request body whatever its Content-Type, and the statuses that are not 200.
 fn finish_upstream(op: &mut Operation, prefix: usize) {
+    tag(op, "agentProfile v2");
     if prefix > 0 {
         // The same operation under the second prefix: operation ids must be unique.
         if let Some(id) = &mut op.operation_id {
@@ -213,7 +219,28 @@ fn finish_upstream_body(body: &mut RequestBody) {
 }
 
 /// The statuses every `/v1` route can answer.
-fn finish_v1(op: &mut Operation) {
+fn finish_v1(op: &mut Operation, path: &str) {
+    tag(op, "management (/v1)");
+    op.security
+        .get_or_insert_with(|| vec![SecurityRequirement::new(BEARER, Vec::<String>::new())]);
+    if path.contains("{agent_id}") {
+        let params = op.parameters.get_or_insert_with(Vec::new);
+        if !params.iter().any(|p| p.name == "agent_id") {
+            let agent_id = ParameterBuilder::new()
+                .name("agent_id")
+                .parameter_in(ParameterIn::Path)
+                .required(Required::True)
+                .description(Some("The agent's `agentId`"))
+                .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                .build();
+            params.insert(0, agent_id);
+        }
+        add_response(
+            op,
+            StatusCode::NOT_FOUND,
+            "1512: no such agent in this account",
+        );
+    }
     add_response(
         op,
         StatusCode::UNAUTHORIZED,

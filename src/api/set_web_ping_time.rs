@@ -63,7 +63,6 @@ fn mic_states() -> utoipa::openapi::Object {
     post,
     path = "/setWebPingTime",
     operation_id = "setWebPingTime",
-    tag = "agentProfile v2",
     request_body = SetWebPingTimeRequest,
     responses((status = 200, body = UpstreamAnswer<Pinged>,
         description = "The recorded ping, or the error envelope")),

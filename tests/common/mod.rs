@@ -9,8 +9,8 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use agentprofile::cli::Operator;
 use agentprofile::app::{self, AppState};
+use agentprofile::cli::Operator;
 use agentprofile::config::Config;
 use agentprofile::domain::now_unix;
 use agentprofile::secrets;
@@ -319,10 +319,7 @@ impl TestApp {
         if admin.account(user_id).await.is_err() {
             admin.create_account(user_id, "").await.unwrap();
         }
-        admin
-            .create_agent(user_id, agent(agent_id))
-            .await
-            .unwrap();
+        admin.create_agent(user_id, agent(agent_id)).await.unwrap();
         Fixture {
             user_id: user_id.to_owned(),
             agent_id: agent_id.to_owned(),

@@ -39,8 +39,6 @@ impl From<Account> for AccountView {
     get,
     path = "/v1/account",
     operation_id = "getAccount",
-    tag = "management (/v1)",
-    security(("bearerToken" = [])),
     responses((status = 200, body = SuccessEnvelope<AccountView>, description = "The account")),
 )]
 pub async fn show(caller: Caller) -> Answer<AccountView> {
@@ -62,8 +60,6 @@ pub struct AccountPatch {
     patch,
     path = "/v1/account",
     operation_id = "updateAccount",
-    tag = "management (/v1)",
-    security(("bearerToken" = [])),
     request_body = AccountPatch,
     responses(
         (status = 200, body = SuccessEnvelope<AccountView>, description = "The account"),

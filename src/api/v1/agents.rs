@@ -58,8 +58,6 @@ impl AgentView {
     get,
     path = "/v1/agents",
     operation_id = "listAgents",
-    tag = "management (/v1)",
-    security(("bearerToken" = [])),
     params(Page),
     responses(
         (status = 200, body = SuccessEnvelope<Paged<AgentView>>, description = "A page of agents"),
@@ -120,8 +118,6 @@ impl IdValue {
     post,
     path = "/v1/agents",
     operation_id = "createAgent",
-    tag = "management (/v1)",
-    security(("bearerToken" = [])),
     request_body = NewAgent,
     responses(
         (status = 201, body = SuccessEnvelope<AgentView>, description = "The agent created"),
@@ -150,12 +146,8 @@ pub async fn create(
     get,
     path = "/v1/agents/{agent_id}",
     operation_id = "getAgent",
-    tag = "management (/v1)",
-    security(("bearerToken" = [])),
-    params(("agent_id" = String, Path, description = "The agent's `agentId`")),
     responses(
         (status = 200, body = SuccessEnvelope<AgentView>, description = "The agent"),
-        (status = 404, body = ErrorEnvelope, description = "1512: no such agent in this account"),
     ),
 )]
 pub async fn show(
@@ -185,13 +177,9 @@ pub struct AgentPatch {
     patch,
     path = "/v1/agents/{agent_id}",
     operation_id = "updateAgent",
-    tag = "management (/v1)",
-    security(("bearerToken" = [])),
-    params(("agent_id" = String, Path, description = "The agent's `agentId`")),
     request_body = AgentPatch,
     responses(
         (status = 200, body = SuccessEnvelope<AgentView>, description = "The agent"),
-        (status = 404, body = ErrorEnvelope, description = "1512: no such agent in this account"),
         (status = 422, body = ErrorEnvelope,
             description = "1000 a negative `wrapSeconds`; 1001 a value of the wrong type; 1047 not JSON"),
     ),
@@ -231,12 +219,8 @@ async fn set_disabled(
     post,
     path = "/v1/agents/{agent_id}/disable",
     operation_id = "disableAgent",
-    tag = "management (/v1)",
-    security(("bearerToken" = [])),
-    params(("agent_id" = String, Path, description = "The agent's `agentId`")),
     responses(
         (status = 200, body = SuccessEnvelope<AgentView>, description = "The agent"),
-        (status = 404, body = ErrorEnvelope, description = "1512: no such agent in this account"),
     ),
 )]
 pub async fn disable(
@@ -252,12 +236,8 @@ pub async fn disable(
     post,
     path = "/v1/agents/{agent_id}/enable",
     operation_id = "enableAgent",
-    tag = "management (/v1)",
-    security(("bearerToken" = [])),
-    params(("agent_id" = String, Path, description = "The agent's `agentId`")),
     responses(
         (status = 200, body = SuccessEnvelope<AgentView>, description = "The agent"),
-        (status = 404, body = ErrorEnvelope, description = "1512: no such agent in this account"),
     ),
 )]
 pub async fn enable(

@@ -65,8 +65,6 @@ async fn events(
     get,
     path = "/v1/events",
     operation_id = "listEvents",
-    tag = "management (/v1)",
-    security(("bearerToken" = [])),
     params(Range),
     responses(
         (status = 200, body = SuccessEnvelope<Paged<Event>>, description = "A page of events"),
@@ -88,8 +86,6 @@ pub async fn account_events(
     get,
     path = "/v1/agents/{agent_id}/events",
     operation_id = "listAgentEvents",
-    tag = "management (/v1)",
-    security(("bearerToken" = [])),
     params(
         ("agent_id" = String, Path, description = "The agent's `agentId`"),
         ("from" = Option<i64>, Query, description = "Unix seconds, inclusive (default: the beginning)"),
@@ -101,7 +97,6 @@ pub async fn account_events(
     ),
     responses(
         (status = 200, body = SuccessEnvelope<Paged<Event>>, description = "A page of events"),
-        (status = 404, body = ErrorEnvelope, description = "1512: no such agent in this account"),
         (status = 422, body = ErrorEnvelope,
             description = "1000 `from` after `to`, or a `limit` or `cursor` out of range; 1001 not a number"),
     ),

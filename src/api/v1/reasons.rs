@@ -16,8 +16,6 @@ use crate::store::{self, ReasonUpdate};
     get,
     path = "/v1/break-reasons",
     operation_id = "listBreakReasons",
-    tag = "management (/v1)",
-    security(("bearerToken" = [])),
     responses((status = 200, body = SuccessEnvelope<Vec<BreakReason>>, description = "The reasons")),
 )]
 pub async fn list(
@@ -46,8 +44,6 @@ pub struct NewReason {
     post,
     path = "/v1/break-reasons",
     operation_id = "createBreakReason",
-    tag = "management (/v1)",
-    security(("bearerToken" = [])),
     request_body = NewReason,
     responses(
         (status = 201, body = SuccessEnvelope<BreakReason>, description = "The reason created"),
@@ -88,8 +84,6 @@ pub struct ReasonPatch {
     patch,
     path = "/v1/break-reasons/{code}",
     operation_id = "updateBreakReason",
-    tag = "management (/v1)",
-    security(("bearerToken" = [])),
     params(("code" = String, Path, description = "The reason's code")),
     request_body = ReasonPatch,
     responses(

@@ -105,8 +105,6 @@ impl RosterEntry {
     get,
     path = "/v1/roster",
     operation_id = "roster",
-    tag = "management (/v1)",
-    security(("bearerToken" = [])),
     responses((status = 200, body = SuccessEnvelope<Vec<RosterEntry>>, description = "The roster")),
 )]
 pub async fn roster(

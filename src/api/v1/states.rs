@@ -32,12 +32,8 @@ pub struct LoggedOut {
     post,
     path = "/v1/agents/{agent_id}/sessions",
     operation_id = "login",
-    tag = "management (/v1)",
-    security(("bearerToken" = [])),
-    params(("agent_id" = String, Path, description = "The agent's `agentId`")),
     responses(
         (status = 201, body = SuccessEnvelope<LoggedIn>, description = "The new session"),
-        (status = 404, body = ErrorEnvelope, description = "1512: no such agent in this account"),
         (status = 409, body = ErrorEnvelope, description = "1510: the agent is disabled"),
     ),
 )]
@@ -56,12 +52,8 @@ pub async fn login(
     delete,
     path = "/v1/agents/{agent_id}/sessions",
     operation_id = "logoutAgent",
-    tag = "management (/v1)",
-    security(("bearerToken" = [])),
-    params(("agent_id" = String, Path, description = "The agent's `agentId`")),
     responses(
         (status = 200, body = SuccessEnvelope<LoggedOut>, description = "How many sessions ended"),
-        (status = 404, body = ErrorEnvelope, description = "1512: no such agent in this account"),
     ),
 )]
 pub async fn logout_all(
@@ -89,8 +81,6 @@ pub struct Logout {
     post,
     path = "/v1/sessions/logout",
     operation_id = "logoutSession",
-    tag = "management (/v1)",
-    security(("bearerToken" = [])),
     request_body = Logout,
     responses(
         (status = 200, body = SuccessEnvelope<LoggedOut>, description = "`loggedOut`: 1"),
@@ -128,13 +118,9 @@ pub struct NewBreak {
     post,
     path = "/v1/agents/{agent_id}/break",
     operation_id = "startBreak_v1",
-    tag = "management (/v1)",
-    security(("bearerToken" = [])),
-    params(("agent_id" = String, Path, description = "The agent's `agentId`")),
     request_body = NewBreak,
     responses(
         (status = 201, body = SuccessEnvelope<BreakDetail>, description = "The break that started"),
-        (status = 404, body = ErrorEnvelope, description = "1512: no such agent in this account"),
         (status = 409, body = ErrorEnvelope,
             description = "1507 already on break; 1510 the agent is disabled"),
         (status = 422, body = ErrorEnvelope,
@@ -161,13 +147,9 @@ pub async fn start_break(
     delete,
     path = "/v1/agents/{agent_id}/break",
     operation_id = "endBreak_v1",
-    tag = "management (/v1)",
-    security(("bearerToken" = [])),
-    params(("agent_id" = String, Path, description = "The agent's `agentId`")),
     responses(
         (status = 200, body = SuccessEnvelope<BreakDetail>,
             description = "The break that ended, with its final duration"),
-        (status = 404, body = ErrorEnvelope, description = "1512: no such agent in this account"),
         (status = 409, body = ErrorEnvelope, description = "1502: not on break"),
     ),
 )]
@@ -232,13 +214,9 @@ impl From<WrapUp> for WrapView {
     post,
     path = "/v1/agents/{agent_id}/wrap-up",
     operation_id = "startWrapUp",
-    tag = "management (/v1)",
-    security(("bearerToken" = [])),
-    params(("agent_id" = String, Path, description = "The agent's `agentId`")),
     request_body = NewWrapUp,
     responses(
         (status = 201, body = SuccessEnvelope<WrapView>, description = "The wrap-up that started"),
-        (status = 404, body = ErrorEnvelope, description = "1512: no such agent in this account"),
         (status = 409, body = ErrorEnvelope,
             description = "1511 already in wrap-up; 1510 the agent is disabled"),
         (status = 422, body = ErrorEnvelope,
@@ -269,12 +247,8 @@ pub async fn start_wrap_up(
     delete,
     path = "/v1/agents/{agent_id}/wrap-up",
     operation_id = "endWrapUp_v1",
-    tag = "management (/v1)",
-    security(("bearerToken" = [])),
-    params(("agent_id" = String, Path, description = "The agent's `agentId`")),
     responses(
         (status = 200, body = SuccessEnvelope<WrapView>, description = "The wrap-up that ended"),
-        (status = 404, body = ErrorEnvelope, description = "1512: no such agent in this account"),
         (status = 409, body = ErrorEnvelope, description = "1504: not in wrap-up"),
     ),
 )]
