@@ -50,9 +50,7 @@ pub async fn start_break(
     req: AgentRequest<StartBreak>,
 ) -> Result<Success<OnBreak>, ApiError> {
     let reason = req.params.string("reason")?.unwrap_or_default();
-    let started = app
-        .service
-        .start_break(&req.agent, &reason, req.actor, req.now);
+    let started = app.service.start_break(&req.agent, &reason, req.act());
     let started = started.await.map_err(|e| req.refused(e))?;
     let detail = started.detail(req.now);
     Ok(Success(OnBreak::new(true, detail, req)))
@@ -75,10 +73,7 @@ pub async fn end_break(
     State(app): State<AppState>,
     req: AgentRequest<EndBreak>,
 ) -> Result<Success<OnBreak>, ApiError> {
-    let ended = app
-        .service
-        .end_break(&req.agent, req.actor, req.now)
-        .await?;
+    let ended = app.service.end_break(&req.agent, req.act()).await?;
     let detail = ended.detail(req.now);
     Ok(Success(OnBreak::new(false, detail, req)))
 }
@@ -114,7 +109,7 @@ pub async fn end_wrap_up(
 ) -> Result<Success<WrapEnded>, ApiError> {
     let ended = app
         .service
-        .end_wrap_up(&req.agent, EndedBy::Agent, req.actor, req.now);
+        .end_wrap_up(&req.agent, EndedBy::Agent, req.act());
     let ended = ended.await?;
     Ok(Success(WrapEnded {
         response: 0,

@@ -15,7 +15,7 @@ use utoipa::openapi::schema::{Object, ObjectBuilder, SchemaType, Type};
 
 use super::error::ApiError;
 use super::params::Params;
-use crate::domain::{Account, Actor, Agent, now_unix};
+use crate::domain::{Account, Act, Actor, Agent, now_unix};
 use crate::service::ServiceError;
 use crate::state::AppState;
 
@@ -60,6 +60,14 @@ pub struct AgentRequest<R> {
 }
 
 impl<R: Route> AgentRequest<R> {
+    /// Who acts, and when.
+    pub fn act(&self) -> Act {
+        Act {
+            actor: self.actor,
+            now: self.now,
+        }
+    }
+
     /// A change refused because the agent was disabled meanwhile: through a session, that is
     /// the answer an old ssid of a disabled agent gets.
     pub fn refused(&self, err: impl Into<ApiError>) -> ApiError {

@@ -2,7 +2,7 @@
 //! each refusal explained in words that name what was refused. The CLI is the actor. The
 //! first-run demo uses it too.
 
-use crate::domain::{Account, Actor, Agent, Break, BreakReason, Event, WrapMode, WrapUp, now_unix};
+use crate::domain::{Account, Act, Agent, Break, BreakReason, Event, WrapMode, WrapUp, now_unix};
 use crate::service::{EndedBy, Service, ServiceError, WrapRequest};
 use crate::store::{AgentUpdate, EventQuery, NewAgent, NewReason, ReasonUpdate};
 
@@ -136,39 +136,34 @@ impl Operator<'_> {
         disabled: bool,
     ) -> Result<Agent> {
         let (_, agent) = self.agent(user_id, agent_id).await?;
-        let service = self.service;
-        Ok(service
-            .set_agent_disabled(&agent, disabled, Actor::Cli, now_unix())
-            .await?)
+        let agent = self
+            .service
+            .set_agent_disabled(&agent, disabled, Act::cli());
+        Ok(agent.await?)
     }
 
     /// Logs the agent in; returns the new ssid (only its hash is kept).
     pub async fn create_session(&self, user_id: &str, agent_id: &str) -> Result<String> {
         let (_, agent) = self.agent(user_id, agent_id).await?;
-        let login = self.service.login(&agent, Actor::Cli, now_unix()).await;
+        let login = self.service.login(&agent, Act::cli()).await;
         Ok(login.map_err(|e| about(&agent, e))?.0)
     }
 
     /// Logs every session of the agent out; returns how many were open.
     pub async fn logout(&self, user_id: &str, agent_id: &str) -> Result<u64> {
         let (_, agent) = self.agent(user_id, agent_id).await?;
-        Ok(self
-            .service
-            .logout_agent(&agent, Actor::Cli, now_unix())
-            .await?)
+        Ok(self.service.logout_agent(&agent, Act::cli()).await?)
     }
 
     pub async fn start_break(&self, user_id: &str, agent_id: &str, reason: &str) -> Result<Break> {
         let (_, agent) = self.agent(user_id, agent_id).await?;
-        let started = self
-            .service
-            .start_break(&agent, reason, Actor::Cli, now_unix());
+        let started = self.service.start_break(&agent, reason, Act::cli());
         started.await.map_err(|e| about(&agent, e))
     }
 
     pub async fn end_break(&self, user_id: &str, agent_id: &str) -> Result<Break> {
         let (_, agent) = self.agent(user_id, agent_id).await?;
-        let ended = self.service.end_break(&agent, Actor::Cli, now_unix());
+        let ended = self.service.end_break(&agent, Act::cli());
         ended.await.map_err(|e| about(&agent, e))
     }
 
@@ -179,20 +174,18 @@ impl Operator<'_> {
         request: WrapRequest,
     ) -> Result<WrapUp> {
         let (account, agent) = self.agent(user_id, agent_id).await?;
-        let now = now_unix();
         let started = self
             .service
-            .start_wrap_up(&account, &agent, request, Actor::Cli, now);
+            .start_wrap_up(&account, &agent, request, Act::cli());
         started.await.map_err(|e| about(&agent, e))
     }
 
     /// Ends the agent's wrap-up; the operator may end a forced one.
     pub async fn end_wrap_up(&self, user_id: &str, agent_id: &str) -> Result<WrapUp> {
         let (_, agent) = self.agent(user_id, agent_id).await?;
-        let now = now_unix();
         let ended = self
             .service
-            .end_wrap_up(&agent, EndedBy::Supervisor, Actor::Cli, now);
+            .end_wrap_up(&agent, EndedBy::Supervisor, Act::cli());
         ended.await.map_err(|e| about(&agent, e))
     }
 

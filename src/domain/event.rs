@@ -21,6 +21,23 @@ pub enum Actor {
     System,
 }
 
+/// A change's who and when: the actor, and the server's clock when the request was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Act {
+    pub actor: Actor,
+    pub now: i64,
+}
+
+impl Act {
+    /// The operator CLI, now.
+    pub fn cli() -> Act {
+        Act {
+            actor: Actor::Cli,
+            now: super::now_unix(),
+        }
+    }
+}
+
 impl fmt::Display for Actor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

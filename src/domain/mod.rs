@@ -7,7 +7,7 @@ mod roster;
 pub(crate) mod text_enum;
 mod wrap;
 
-pub use event::{Actor, Event, EventKind};
+pub use event::{Act, Actor, Event, EventKind};
 pub use model::{
     Account, Agent, Break, BreakDetail, BreakReason, Session, SessionContext, WrapUp,
     default_break_reasons,

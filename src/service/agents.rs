@@ -1,7 +1,7 @@
 //! Agents: created, updated, disabled and enabled.
 
 use super::{OnConflict, Result, Service, ServiceError, at_least, required};
-use crate::domain::{Account, Actor, Agent, now_unix};
+use crate::domain::{Account, Act, Agent, now_unix};
 use crate::store::{AgentUpdate, NewAgent};
 
 impl Service {
@@ -47,13 +47,9 @@ impl Service {
         &self,
         agent: &Agent,
         disabled: bool,
-        actor: Actor,
-        now: i64,
+        act: Act,
     ) -> Result<Agent> {
-        Ok(self
-            .store
-            .set_agent_disabled(agent, disabled, actor, now)
-            .await?)
+        Ok(self.store.set_agent_disabled(agent, disabled, act).await?)
     }
 }
 

@@ -2,7 +2,7 @@
 
 use super::agents::enabled;
 use super::{OnConflict, Result, Service, ServiceError, required};
-use crate::domain::{Actor, Agent, Break};
+use crate::domain::{Act, Agent, Break};
 
 impl Service {
     pub async fn open_break(&self, agent: &Agent) -> Result<Option<Break>> {
@@ -10,13 +10,7 @@ impl Service {
     }
 
     /// Starts a break for one of the account's active reasons (matched by code or label).
-    pub async fn start_break(
-        &self,
-        agent: &Agent,
-        reason: &str,
-        actor: Actor,
-        now: i64,
-    ) -> Result<Break> {
+    pub async fn start_break(&self, agent: &Agent, reason: &str, act: Act) -> Result<Break> {
         enabled(agent)?;
         let wanted = required("reason", reason)?;
         let reason = self
@@ -26,14 +20,14 @@ impl Service {
             .filter(|r| r.active)
             .ok_or_else(|| ServiceError::UnknownReason(wanted.to_owned()))?;
         self.store
-            .start_break(agent, &reason, actor, now)
+            .start_break(agent, &reason, act)
             .await
             .on_conflict(ServiceError::AlreadyOnBreak)
     }
 
-    pub async fn end_break(&self, agent: &Agent, actor: Actor, now: i64) -> Result<Break> {
+    pub async fn end_break(&self, agent: &Agent, act: Act) -> Result<Break> {
         self.store
-            .end_break(agent, actor, now)
+            .end_break(agent, act)
             .await?
             .ok_or(ServiceError::NotOnBreak)
     }

@@ -2,18 +2,19 @@
 
 use super::agents::enabled;
 use super::{Result, Service};
-use crate::domain::{Account, Actor, Agent, SessionContext};
+use crate::domain::{Account, Act, Actor, Agent, SessionContext};
 use crate::secrets;
 use crate::store::Ping;
 
 impl Service {
     /// Logs the agent in; returns the new ssid (only its hash is kept) and when it expires.
-    pub async fn login(&self, agent: &Agent, actor: Actor, now: i64) -> Result<(String, i64)> {
+    pub async fn login(&self, agent: &Agent, act: Act) -> Result<(String, i64)> {
+        let now = act.now;
         enabled(agent)?;
         let ssid = secrets::new_ssid();
         let expires_at = now + self.config.session_max_age_secs;
         self.store
-            .create_session(agent, &secrets::hash(&ssid), expires_at, actor, now)
+            .create_session(agent, &secrets::hash(&ssid), expires_at, act)
             .await?;
         Ok((ssid, expires_at))
     }
@@ -29,23 +30,17 @@ impl Service {
     }
 
     /// Logs one open session of the account out by its ssid; false when there was none.
-    pub async fn logout_session(
-        &self,
-        account: &Account,
-        ssid: &str,
-        actor: Actor,
-        now: i64,
-    ) -> Result<bool> {
+    pub async fn logout_session(&self, account: &Account, ssid: &str, act: Act) -> Result<bool> {
         let ssid = super::required("ssid", ssid)?;
         Ok(self
             .store
-            .end_session(account.id, &secrets::hash(ssid), actor, now)
+            .end_session(account.id, &secrets::hash(ssid), act)
             .await?)
     }
 
     /// Logs every session of the agent out; returns how many were open.
-    pub async fn logout_agent(&self, agent: &Agent, actor: Actor, now: i64) -> Result<u64> {
-        Ok(self.store.end_agent_sessions(agent, actor, now).await?)
+    pub async fn logout_agent(&self, agent: &Agent, act: Act) -> Result<u64> {
+        Ok(self.store.end_agent_sessions(agent, act).await?)
     }
 
     /// Records a heartbeat through a session (`session_pk`) or a token.

@@ -2,7 +2,7 @@
 
 use super::agents::enabled;
 use super::{OnConflict, Result, Service, ServiceError, at_least, required};
-use crate::domain::{Account, Actor, Agent, Event, WrapUp};
+use crate::domain::{Account, Act, Agent, Event, WrapUp};
 use crate::store::{EventQuery, NewWrapUp, RosterLine};
 
 /// A wrap-up asked for when a call ends; `seconds` overrides the policy's length.
@@ -32,9 +32,9 @@ impl Service {
         account: &Account,
         agent: &Agent,
         request: WrapRequest,
-        actor: Actor,
-        now: i64,
+        act: Act,
     ) -> Result<WrapUp> {
+        let now = act.now;
         at_least("seconds", request.seconds, 0)?;
         enabled(agent)?;
         let policy = agent.wrap_policy(account);
@@ -45,19 +45,14 @@ impl Service {
             ends_at: policy.ends_at(now, request.seconds),
         };
         self.store
-            .start_wrap_up(agent, &new, actor, now)
+            .start_wrap_up(agent, &new, act)
             .await
             .on_conflict(ServiceError::AlreadyInWrapUp)
     }
 
     /// Ends the running wrap-up.
-    pub async fn end_wrap_up(
-        &self,
-        agent: &Agent,
-        by: EndedBy,
-        actor: Actor,
-        now: i64,
-    ) -> Result<WrapUp> {
+    pub async fn end_wrap_up(&self, agent: &Agent, by: EndedBy, act: Act) -> Result<WrapUp> {
+        let now = act.now;
         let running = self
             .store
             .active_wrap_up(agent.id, now)
@@ -67,7 +62,7 @@ impl Service {
             return Err(ServiceError::CannotEndEarly);
         }
         self.store
-            .end_wrap_up(agent, actor, now)
+            .end_wrap_up(agent, act)
             .await?
             .ok_or(ServiceError::NotInWrapUp)
     }

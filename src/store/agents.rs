@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::Result;
 use super::sql::{Backend, ENDED_AT, Sql, SqlStore, close_expired_wraps, record_event};
-use crate::domain::{Actor, Agent, EventKind, WrapMode};
+use crate::domain::{Act, Agent, EventKind, WrapMode};
 
 /// A new agent; without overrides the account's wrap-up policy applies.
 #[derive(Debug, Clone, Default)]
@@ -33,13 +33,7 @@ pub trait Agents: Send + Sync {
     async fn list_agents(&self, account_pk: i64, after: i64, limit: i64) -> Result<Vec<Agent>>;
     async fn update_agent(&self, agent_pk: i64, update: &AgentUpdate) -> Result<Agent>;
     /// Disabling logs the agent out and ends their break and wrap-up, all in one transaction.
-    async fn set_agent_disabled(
-        &self,
-        agent: &Agent,
-        disabled: bool,
-        actor: Actor,
-        now: i64,
-    ) -> Result<Agent>;
+    async fn set_agent_disabled(&self, agent: &Agent, disabled: bool, act: Act) -> Result<Agent>;
 }
 
 /// `Agent`'s columns.
@@ -105,13 +99,8 @@ impl<DB: Backend> Agents for SqlStore<DB> {
             .await
     }
 
-    async fn set_agent_disabled(
-        &self,
-        agent: &Agent,
-        disabled: bool,
-        actor: Actor,
-        now: i64,
-    ) -> Result<Agent> {
+    async fn set_agent_disabled(&self, agent: &Agent, disabled: bool, act: Act) -> Result<Agent> {
+        let Act { actor, now } = act;
         let mut tx = self.begin().await?;
         let sql = format!(
             "UPDATE agents SET disabled = $2 WHERE id = $1 AND disabled <> $2
@@ -126,7 +115,7 @@ impl<DB: Backend> Agents for SqlStore<DB> {
             return Ok(agent.clone()); // already so: nothing changes, nothing recorded
         };
         if disabled {
-            end_everything::<DB>(&mut tx, agent, actor, now).await?;
+            end_everything::<DB>(&mut tx, agent, act).await?;
         }
         let kind = if disabled {
             EventKind::AgentDisabled
@@ -143,9 +132,9 @@ impl<DB: Backend> Agents for SqlStore<DB> {
 async fn end_everything<DB: Backend>(
     conn: &mut DB::Connection,
     agent: &Agent,
-    actor: Actor,
-    now: i64,
+    act: Act,
 ) -> Result<()> {
+    let Act { actor, now } = act;
     let ended = Sql::<DB>::new(
         "UPDATE agent_sessions SET ended_at = $2 WHERE agent_pk = $1 AND ended_at IS NULL",
     )

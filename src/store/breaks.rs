@@ -5,21 +5,15 @@ use serde_json::json;
 
 use super::Result;
 use super::sql::{Backend, ENDED_AT, Sql, SqlStore, lock_enabled_agent, record_event};
-use crate::domain::{Actor, Agent, Break, BreakReason, EventKind};
+use crate::domain::{Act, Agent, Break, BreakReason, EventKind};
 
 #[async_trait]
 pub trait Breaks: Send + Sync {
     async fn open_break(&self, agent_pk: i64) -> Result<Option<Break>>;
     /// `Conflict` when the agent already has an open break.
-    async fn start_break(
-        &self,
-        agent: &Agent,
-        reason: &BreakReason,
-        actor: Actor,
-        now: i64,
-    ) -> Result<Break>;
+    async fn start_break(&self, agent: &Agent, reason: &BreakReason, act: Act) -> Result<Break>;
     /// Ends the open break, if any, and returns it.
-    async fn end_break(&self, agent: &Agent, actor: Actor, now: i64) -> Result<Option<Break>>;
+    async fn end_break(&self, agent: &Agent, act: Act) -> Result<Option<Break>>;
 }
 
 /// `Break`'s columns.
@@ -36,13 +30,8 @@ impl<DB: Backend> Breaks for SqlStore<DB> {
             .await
     }
 
-    async fn start_break(
-        &self,
-        agent: &Agent,
-        reason: &BreakReason,
-        actor: Actor,
-        now: i64,
-    ) -> Result<Break> {
+    async fn start_break(&self, agent: &Agent, reason: &BreakReason, act: Act) -> Result<Break> {
+        let Act { actor, now } = act;
         let mut tx = self.begin().await?;
         lock_enabled_agent::<DB>(&mut tx, agent.id).await?;
         // The partial unique index refuses a second open break: `Conflict`.
@@ -66,7 +55,8 @@ impl<DB: Backend> Breaks for SqlStore<DB> {
         Ok(started)
     }
 
-    async fn end_break(&self, agent: &Agent, actor: Actor, now: i64) -> Result<Option<Break>> {
+    async fn end_break(&self, agent: &Agent, act: Act) -> Result<Option<Break>> {
+        let Act { actor, now } = act;
         let mut tx = self.begin().await?;
         let sql = format!(
             "UPDATE breaks SET ended_at = {ENDED_AT} WHERE agent_pk = $1 AND ended_at IS NULL

@@ -7,7 +7,7 @@ use super::accounts::ACCOUNT_COLUMNS;
 use super::agents::AGENT_COLUMNS;
 use super::sql::{AgentRef, Backend, Sql, SqlStore, lock_enabled_agent, record_event};
 use super::{Result, StoreError};
-use crate::domain::{Account, Actor, Agent, EventKind, MicPerm, Session, SessionContext};
+use crate::domain::{Account, Act, Actor, Agent, EventKind, MicPerm, Session, SessionContext};
 
 /// What `setWebPingTime` records.
 #[derive(Debug, Clone, Copy)]
@@ -25,21 +25,14 @@ pub trait Sessions: Send + Sync {
         agent: &Agent,
         ssid_hash: &str,
         expires_at: i64,
-        actor: Actor,
-        now: i64,
+        act: Act,
     ) -> Result<i64>;
     /// The session of this ssid hash, live or not: liveness is the caller's rule.
     async fn session(&self, ssid_hash: &str) -> Result<Option<SessionContext>>;
     /// Logs one session of an agent of this account out; false when there was none open.
-    async fn end_session(
-        &self,
-        account_pk: i64,
-        ssid_hash: &str,
-        actor: Actor,
-        now: i64,
-    ) -> Result<bool>;
+    async fn end_session(&self, account_pk: i64, ssid_hash: &str, act: Act) -> Result<bool>;
     /// Logs every open session of the agent out; returns how many.
-    async fn end_agent_sessions(&self, agent: &Agent, actor: Actor, now: i64) -> Result<u64>;
+    async fn end_agent_sessions(&self, agent: &Agent, act: Act) -> Result<u64>;
     /// Records a heartbeat on the agent and refreshes the session it came through;
     /// a change of microphone permission is an event.
     async fn record_ping(
@@ -72,9 +65,9 @@ impl<DB: Backend> Sessions for SqlStore<DB> {
         agent: &Agent,
         ssid_hash: &str,
         expires_at: i64,
-        actor: Actor,
-        now: i64,
+        act: Act,
     ) -> Result<i64> {
+        let Act { actor, now } = act;
         let mut tx = self.begin().await?;
         lock_enabled_agent::<DB>(&mut tx, agent.id).await?;
         let (id,): (i64,) = Sql::<DB>::new(
@@ -111,13 +104,8 @@ impl<DB: Backend> Sessions for SqlStore<DB> {
         }))
     }
 
-    async fn end_session(
-        &self,
-        account_pk: i64,
-        ssid_hash: &str,
-        actor: Actor,
-        now: i64,
-    ) -> Result<bool> {
+    async fn end_session(&self, account_pk: i64, ssid_hash: &str, act: Act) -> Result<bool> {
+        let Act { actor, now } = act;
         let mut tx = self.begin().await?;
         let ended: Option<(i64, i64)> = Sql::<DB>::new(
             "UPDATE agent_sessions SET ended_at = $3
@@ -143,7 +131,8 @@ impl<DB: Backend> Sessions for SqlStore<DB> {
         Ok(true)
     }
 
-    async fn end_agent_sessions(&self, agent: &Agent, actor: Actor, now: i64) -> Result<u64> {
+    async fn end_agent_sessions(&self, agent: &Agent, act: Act) -> Result<u64> {
+        let Act { actor, now } = act;
         let mut tx = self.begin().await?;
         let ended = Sql::<DB>::new(
             "UPDATE agent_sessions SET ended_at = $2 WHERE agent_pk = $1 AND ended_at IS NULL",

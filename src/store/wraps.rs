@@ -7,7 +7,7 @@ use super::Result;
 use super::sql::{
     Backend, ENDED_AT, Sql, SqlStore, close_expired_wraps, lock_enabled_agent, record_event,
 };
-use crate::domain::{Actor, Agent, EventKind, WrapMode, WrapUp};
+use crate::domain::{Act, Agent, EventKind, WrapMode, WrapUp};
 
 /// A wrap-up to start; `ends_at` None is untimed.
 #[derive(Debug, Clone)]
@@ -23,15 +23,9 @@ pub trait Wraps: Send + Sync {
     /// The agent's wrap-up that is still running at `now`.
     async fn active_wrap_up(&self, agent_pk: i64, now: i64) -> Result<Option<WrapUp>>;
     /// `Conflict` when a wrap-up is still running; one that ran out is closed first.
-    async fn start_wrap_up(
-        &self,
-        agent: &Agent,
-        new: &NewWrapUp,
-        actor: Actor,
-        now: i64,
-    ) -> Result<WrapUp>;
+    async fn start_wrap_up(&self, agent: &Agent, new: &NewWrapUp, act: Act) -> Result<WrapUp>;
     /// Ends the running wrap-up, if any, and returns it.
-    async fn end_wrap_up(&self, agent: &Agent, actor: Actor, now: i64) -> Result<Option<WrapUp>>;
+    async fn end_wrap_up(&self, agent: &Agent, act: Act) -> Result<Option<WrapUp>>;
     /// Closes the account's timed wrap-ups that ran out, recording each end at its own time.
     async fn close_expired_wrap_ups(&self, account_pk: i64, now: i64) -> Result<()>;
 }
@@ -54,13 +48,8 @@ impl<DB: Backend> Wraps for SqlStore<DB> {
             .await
     }
 
-    async fn start_wrap_up(
-        &self,
-        agent: &Agent,
-        new: &NewWrapUp,
-        actor: Actor,
-        now: i64,
-    ) -> Result<WrapUp> {
+    async fn start_wrap_up(&self, agent: &Agent, new: &NewWrapUp, act: Act) -> Result<WrapUp> {
+        let Act { actor, now } = act;
         let mut tx = self.begin().await?;
         lock_enabled_agent::<DB>(&mut tx, agent.id).await?;
         close_expired_wraps::<DB>(&mut tx, agent.account_pk, Some(agent.id), now).await?;
@@ -84,7 +73,8 @@ impl<DB: Backend> Wraps for SqlStore<DB> {
         Ok(wrap)
     }
 
-    async fn end_wrap_up(&self, agent: &Agent, actor: Actor, now: i64) -> Result<Option<WrapUp>> {
+    async fn end_wrap_up(&self, agent: &Agent, act: Act) -> Result<Option<WrapUp>> {
+        let Act { actor, now } = act;
         let mut tx = self.begin().await?;
         // One that already ran out is recorded as ended at its own time, not now.
         close_expired_wraps::<DB>(&mut tx, agent.account_pk, Some(agent.id), now).await?;

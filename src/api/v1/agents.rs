@@ -209,7 +209,7 @@ async fn set_disabled(
     let agent = caller.agent(app, agent_id).await?;
     let agent = app
         .service
-        .set_agent_disabled(&agent, disabled, caller.actor, caller.now)
+        .set_agent_disabled(&agent, disabled, caller.act())
         .await?;
     Ok(ok(AgentView::new(agent, &caller.account)))
 }

@@ -23,7 +23,7 @@ use super::auth::bearer;
 use super::envelope::success_response;
 use super::error::ApiError;
 use super::params::read_body;
-use crate::domain::{Account, Actor, Agent, now_unix};
+use crate::domain::{Account, Act, Actor, Agent, now_unix};
 use crate::state::AppState;
 
 /// The routes and their OpenAPI description, from the handlers' `#[utoipa::path]` (each
@@ -111,6 +111,14 @@ impl FromRequestParts<AppState> for Caller {
 }
 
 impl Caller {
+    /// Who acts, and when.
+    pub fn act(&self) -> Act {
+        Act {
+            actor: self.actor,
+            now: self.now,
+        }
+    }
+
     /// One of the caller's agents (404 for an agent of another account, as for none).
     pub async fn agent(&self, app: &AppState, agent_id: &str) -> RestResult<Agent> {
         Ok(app.service.agent(&self.account, agent_id).await?)

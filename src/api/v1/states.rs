@@ -43,7 +43,7 @@ pub async fn login(
     Path(agent_id): Path<String>,
 ) -> RestResult<Answer<LoggedIn>> {
     let agent = caller.agent(&app, &agent_id).await?;
-    let (ssid, expires_at) = app.service.login(&agent, caller.actor, caller.now).await?;
+    let (ssid, expires_at) = app.service.login(&agent, caller.act()).await?;
     Ok(created(LoggedIn { ssid, expires_at }))
 }
 
@@ -62,10 +62,7 @@ pub async fn logout_all(
     Path(agent_id): Path<String>,
 ) -> RestResult<Answer<LoggedOut>> {
     let agent = caller.agent(&app, &agent_id).await?;
-    let ended = app
-        .service
-        .logout_agent(&agent, caller.actor, caller.now)
-        .await?;
+    let ended = app.service.logout_agent(&agent, caller.act()).await?;
     Ok(ok(LoggedOut { logged_out: ended }))
 }
 
@@ -98,7 +95,7 @@ pub async fn logout_one(
     let ssid = body.ssid.unwrap_or_default();
     let ended = app
         .service
-        .logout_session(&caller.account, &ssid, caller.actor, caller.now)
+        .logout_session(&caller.account, &ssid, caller.act())
         .await?;
     if !ended {
         return Err(RestError(ApiError::NoSuchResource));
@@ -137,7 +134,7 @@ pub async fn start_break(
     let reason = body.reason.unwrap_or_default();
     let started = app
         .service
-        .start_break(&agent, &reason, caller.actor, caller.now)
+        .start_break(&agent, &reason, caller.act())
         .await?;
     Ok(created(started.detail(caller.now)))
 }
@@ -159,10 +156,7 @@ pub async fn end_break(
     Path(agent_id): Path<String>,
 ) -> RestResult<Answer<BreakDetail>> {
     let agent = caller.agent(&app, &agent_id).await?;
-    let ended = app
-        .service
-        .end_break(&agent, caller.actor, caller.now)
-        .await?;
+    let ended = app.service.end_break(&agent, caller.act()).await?;
     Ok(ok(ended.detail(caller.now)))
 }
 
@@ -237,7 +231,7 @@ pub async fn start_wrap_up(
     };
     let wrap = app
         .service
-        .start_wrap_up(&caller.account, &agent, request, caller.actor, caller.now)
+        .start_wrap_up(&caller.account, &agent, request, caller.act())
         .await?;
     Ok(created(wrap.into()))
 }
@@ -260,7 +254,7 @@ pub async fn end_wrap_up(
     let agent = caller.agent(&app, &agent_id).await?;
     let ended = app
         .service
-        .end_wrap_up(&agent, EndedBy::Supervisor, caller.actor, caller.now)
+        .end_wrap_up(&agent, EndedBy::Supervisor, caller.act())
         .await?;
     Ok(ok(ended.into()))
 }
