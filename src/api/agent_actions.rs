@@ -36,10 +36,7 @@ impl Route for EndWrapUp {}
 /// `reason`: a code or label of the account's break reasons (any case). Answers like
 /// `agentOnBreak`. Already on break: 1507; a reason that is not an active reason of the account:
 /// 1508.
-#[utoipa::path(
-    post,
-    path = "/startBreak",
-    operation_id = "startBreak",
+#[utoipa::path(post, path = "/startBreak", operation_id = "startBreak",
     tag = "agentProfile v2 extensions",
     request_body = StartBreakRequest,
     responses((status = 200, body = UpstreamAnswer<OnBreak>,
@@ -60,10 +57,7 @@ pub async fn start_break(
 ///
 /// Answers the break that ended (`on_break` 0) with its final `currentDuration`. Not on break:
 /// 1502.
-#[utoipa::path(
-    post,
-    path = "/endBreak",
-    operation_id = "endBreak",
+#[utoipa::path(post, path = "/endBreak", operation_id = "endBreak",
     tag = "agentProfile v2 extensions",
     request_body = Credentials,
     responses((status = 200, body = UpstreamAnswer<OnBreak>,
@@ -94,10 +88,7 @@ pub struct WrapEnded {
 /// Extension: the agent ends after-call work early.
 ///
 /// Not allowed when the agent's wrap-up mode is `forced` (1509). Not in wrap-up: 1504.
-#[utoipa::path(
-    post,
-    path = "/endWrapUp",
-    operation_id = "endWrapUp",
+#[utoipa::path(post, path = "/endWrapUp", operation_id = "endWrapUp",
     tag = "agentProfile v2 extensions",
     request_body = Credentials,
     responses((status = 200, body = UpstreamAnswer<WrapEnded>,

@@ -40,10 +40,7 @@ impl OnBreak {
 /// Is the agent on break, since when, for what reason.
 ///
 /// Not on break: error 1502 `On break is : 0`.
-#[utoipa::path(
-    post,
-    path = "/agentOnBreak",
-    operation_id = "agentOnBreak",
+#[utoipa::path(post, path = "/agentOnBreak", operation_id = "agentOnBreak",
     request_body = Credentials,
     responses((status = 200, body = UpstreamAnswer<OnBreak>,
         description = "`on_break` 1 with the break's detail, or the error envelope")),

@@ -26,11 +26,7 @@ pub struct Ready {
 }
 
 /// Liveness: the process answers.
-#[utoipa::path(
-    get,
-    path = "/healthz",
-    operation_id = "healthz",
-    tag = "health",
+#[utoipa::path(get, path = "/healthz", operation_id = "healthz", tag = "health",
     responses((status = 200, body = SuccessEnvelope<Alive>, description = "Always")),
 )]
 pub async fn healthz() -> Success<Alive> {
@@ -38,11 +34,7 @@ pub async fn healthz() -> Success<Alive> {
 }
 
 /// Readiness: the database answers and the server is not shutting down.
-#[utoipa::path(
-    get,
-    path = "/readyz",
-    operation_id = "readyz",
-    tag = "health",
+#[utoipa::path(get, path = "/readyz", operation_id = "readyz", tag = "health",
     responses(
         (status = 200, body = SuccessEnvelope<Ready>, description = "Ready"),
         (status = 503, body = ErrorEnvelope,

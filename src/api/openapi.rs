@@ -59,11 +59,7 @@ pub fn one_of_strings(values: &[&str]) -> Object {
 }
 
 /// This OpenAPI description.
-#[utoipa::path(
-    get,
-    path = "/openapi.json",
-    operation_id = "openapi",
-    tag = "docs",
+#[utoipa::path(get, path = "/openapi.json", operation_id = "openapi", tag = "docs",
     responses((status = 200, content_type = "application/json",
         description = "The OpenAPI 3.1 description of every route")),
 )]

@@ -59,10 +59,7 @@ fn mic_states() -> utoipa::openapi::Object {
 /// clock only. A ping refreshes the session's idle timer. An unknown, expired or logged-out
 /// `ssid`: 1503; no `mic_perm`: 1505; a `mic_perm` not accepted: 1001; a `ping_time` that is not
 /// a time: 1506.
-#[utoipa::path(
-    post,
-    path = "/setWebPingTime",
-    operation_id = "setWebPingTime",
+#[utoipa::path(post, path = "/setWebPingTime", operation_id = "setWebPingTime",
     request_body = SetWebPingTimeRequest,
     responses((status = 200, body = UpstreamAnswer<Pinged>,
         description = "The recorded ping, or the error envelope")),

@@ -33,11 +33,7 @@ pub struct InWrapUp {
 /// Is the agent in after-call wrap-up, and until when.
 ///
 /// A wrap-up whose time has run out is over. Not in wrap-up: error 1504 `Agent not in wrap time`.
-#[utoipa::path(
-    post,
-    path = "/wrapUp",
-    operation_id = "wrapUp",
-    request_body = Credentials,
+#[utoipa::path(post, path = "/wrapUp", operation_id = "wrapUp", request_body = Credentials,
     responses((status = 200, body = UpstreamAnswer<InWrapUp>,
         description = "The wrap-up, or the error envelope")),
 )]
@@ -59,10 +55,7 @@ pub async fn wrap_up(
 /// `wrapUp` under upstream's documented name: the same call, the same answer.
 ///
 /// A wrap-up whose time has run out is over. Not in wrap-up: error 1504 `Agent not in wrap time`.
-#[utoipa::path(
-    post,
-    path = "/checkAgentInWrapUp",
-    operation_id = "checkAgentInWrapUp",
+#[utoipa::path(post, path = "/checkAgentInWrapUp", operation_id = "checkAgentInWrapUp",
     request_body = Credentials,
     responses((status = 200, body = UpstreamAnswer<InWrapUp>,
         description = "The wrap-up, or the error envelope")),

@@ -35,10 +35,7 @@ impl From<Account> for AccountView {
 }
 
 /// The calling account and its default wrap-up policy.
-#[utoipa::path(
-    get,
-    path = "/v1/account",
-    operation_id = "getAccount",
+#[utoipa::path(get, path = "/v1/account", operation_id = "getAccount",
     responses((status = 200, body = SuccessEnvelope<AccountView>, description = "The account")),
 )]
 pub async fn show(caller: Caller) -> Answer<AccountView> {
@@ -56,10 +53,7 @@ pub struct AccountPatch {
 }
 
 /// Sets the account's default wrap-up policy.
-#[utoipa::path(
-    patch,
-    path = "/v1/account",
-    operation_id = "updateAccount",
+#[utoipa::path(patch, path = "/v1/account", operation_id = "updateAccount",
     request_body = AccountPatch,
     responses(
         (status = 200, body = SuccessEnvelope<AccountView>, description = "The account"),

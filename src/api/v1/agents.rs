@@ -1,11 +1,12 @@
 //! `/v1/agents`: create, list, show, update, disable and enable agents.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{
-    Answer, Caller, JsonBody, Page, Paged, QueryParams, RestResult, created, nullable, ok,
+    AgentPath, Answer, Caller, JsonBody, Page, Paged, QueryParams, RestResult, created, nullable,
+    ok,
 };
 use crate::api::envelope::SuccessEnvelope;
 use crate::api::error::ErrorEnvelope;
@@ -54,10 +55,7 @@ impl AgentView {
 }
 
 /// The account's agents, a page at a time.
-#[utoipa::path(
-    get,
-    path = "/v1/agents",
-    operation_id = "listAgents",
+#[utoipa::path(get, path = "/v1/agents", operation_id = "listAgents",
     params(Page),
     responses(
         (status = 200, body = SuccessEnvelope<Paged<AgentView>>, description = "A page of agents"),
@@ -114,11 +112,7 @@ impl IdValue {
 }
 
 /// Creates an agent.
-#[utoipa::path(
-    post,
-    path = "/v1/agents",
-    operation_id = "createAgent",
-    request_body = NewAgent,
+#[utoipa::path(post, path = "/v1/agents", operation_id = "createAgent", request_body = NewAgent,
     responses(
         (status = 201, body = SuccessEnvelope<AgentView>, description = "The agent created"),
         (status = 409, body = ErrorEnvelope, description = "1513: the `agentId` is taken"),
@@ -142,21 +136,12 @@ pub async fn create(
 }
 
 /// One agent.
-#[utoipa::path(
-    get,
-    path = "/v1/agents/{agent_id}",
-    operation_id = "getAgent",
-    responses(
-        (status = 200, body = SuccessEnvelope<AgentView>, description = "The agent"),
-    ),
+#[utoipa::path(get, path = "/v1/agents/{agent_id}", operation_id = "getAgent",
+    responses((status = 200, body = SuccessEnvelope<AgentView>, description = "The agent")),
 )]
-pub async fn show(
-    State(app): State<AppState>,
-    caller: Caller,
-    Path(agent_id): Path<String>,
-) -> RestResult<Answer<AgentView>> {
-    let agent = caller.agent(&app, &agent_id).await?;
-    Ok(ok(AgentView::new(agent, &caller.account)))
+pub async fn show(at: AgentPath) -> RestResult<Answer<AgentView>> {
+    let agent = at.agent().await?;
+    Ok(ok(AgentView::new(agent, &at.caller.account)))
 }
 
 /// Absent fields are kept; `null` clears an override (the account's policy applies).
@@ -173,10 +158,7 @@ pub struct AgentPatch {
 }
 
 /// Changes an agent's name or wrap-up overrides.
-#[utoipa::path(
-    patch,
-    path = "/v1/agents/{agent_id}",
-    operation_id = "updateAgent",
+#[utoipa::path(patch, path = "/v1/agents/{agent_id}", operation_id = "updateAgent",
     request_body = AgentPatch,
     responses(
         (status = 200, body = SuccessEnvelope<AgentView>, description = "The agent"),
@@ -185,65 +167,40 @@ pub struct AgentPatch {
     ),
 )]
 pub async fn update(
-    State(app): State<AppState>,
-    caller: Caller,
-    Path(agent_id): Path<String>,
+    at: AgentPath,
     JsonBody(patch): JsonBody<AgentPatch>,
 ) -> RestResult<Answer<AgentView>> {
-    let agent = caller.agent(&app, &agent_id).await?;
+    let agent = at.agent().await?;
     let update = AgentUpdate {
         name: patch.name,
         wrap_seconds: patch.wrap_seconds,
         wrap_mode: patch.wrap_mode,
     };
-    let agent = app.service.update_agent(&agent, update).await?;
-    Ok(ok(AgentView::new(agent, &caller.account)))
+    let agent = at.app.service.update_agent(&agent, update).await?;
+    Ok(ok(AgentView::new(agent, &at.caller.account)))
 }
 
-async fn set_disabled(
-    app: &AppState,
-    caller: &Caller,
-    agent_id: &str,
-    disabled: bool,
-) -> RestResult<Answer<AgentView>> {
-    let agent = caller.agent(app, agent_id).await?;
-    let agent = app
+async fn set_disabled(at: AgentPath, disabled: bool) -> RestResult<Answer<AgentView>> {
+    let agent = at.agent().await?;
+    let changed = at
+        .app
         .service
-        .set_agent_disabled(&agent, disabled, caller.act())
-        .await?;
-    Ok(ok(AgentView::new(agent, &caller.account)))
+        .set_agent_disabled(&agent, disabled, at.caller.act());
+    Ok(ok(AgentView::new(changed.await?, &at.caller.account)))
 }
 
 /// Disables an agent: logs them out and ends their break and wrap-up.
-#[utoipa::path(
-    post,
-    path = "/v1/agents/{agent_id}/disable",
-    operation_id = "disableAgent",
-    responses(
-        (status = 200, body = SuccessEnvelope<AgentView>, description = "The agent"),
-    ),
+#[utoipa::path(post, path = "/v1/agents/{agent_id}/disable", operation_id = "disableAgent",
+    responses((status = 200, body = SuccessEnvelope<AgentView>, description = "The agent")),
 )]
-pub async fn disable(
-    State(app): State<AppState>,
-    caller: Caller,
-    Path(agent_id): Path<String>,
-) -> RestResult<Answer<AgentView>> {
-    set_disabled(&app, &caller, &agent_id, true).await
+pub async fn disable(at: AgentPath) -> RestResult<Answer<AgentView>> {
+    set_disabled(at, true).await
 }
 
 /// Enables a disabled agent.
-#[utoipa::path(
-    post,
-    path = "/v1/agents/{agent_id}/enable",
-    operation_id = "enableAgent",
-    responses(
-        (status = 200, body = SuccessEnvelope<AgentView>, description = "The agent"),
-    ),
+#[utoipa::path(post, path = "/v1/agents/{agent_id}/enable", operation_id = "enableAgent",
+    responses((status = 200, body = SuccessEnvelope<AgentView>, description = "The agent")),
 )]
-pub async fn enable(
-    State(app): State<AppState>,
-    caller: Caller,
-    Path(agent_id): Path<String>,
-) -> RestResult<Answer<AgentView>> {
-    set_disabled(&app, &caller, &agent_id, false).await
+pub async fn enable(at: AgentPath) -> RestResult<Answer<AgentView>> {
+    set_disabled(at, false).await
 }

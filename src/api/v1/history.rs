@@ -1,10 +1,10 @@
 //! `/v1/events` and `/v1/agents/{agentId}/events`: the history, by time range, with a cursor.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::{Answer, Caller, Page, Paged, QueryParams, RestError, RestResult, ok};
+use super::{AgentPath, Answer, Caller, Page, Paged, QueryParams, RestError, RestResult, ok};
 use crate::api::envelope::SuccessEnvelope;
 use crate::api::error::{ApiError, ErrorEnvelope};
 use crate::domain::Event;
@@ -61,10 +61,7 @@ async fn events(
 }
 
 /// The account's history: every state change, with who caused it, oldest first.
-#[utoipa::path(
-    get,
-    path = "/v1/events",
-    operation_id = "listEvents",
+#[utoipa::path(get, path = "/v1/events", operation_id = "listEvents",
     params(Range),
     responses(
         (status = 200, body = SuccessEnvelope<Paged<Event>>, description = "A page of events"),
@@ -82,10 +79,7 @@ pub async fn account_events(
 }
 
 /// One agent's history, oldest first.
-#[utoipa::path(
-    get,
-    path = "/v1/agents/{agent_id}/events",
-    operation_id = "listAgentEvents",
+#[utoipa::path(get, path = "/v1/agents/{agent_id}/events", operation_id = "listAgentEvents",
     params(
         ("agent_id" = String, Path, description = "The agent's `agentId`"),
         ("from" = Option<i64>, Query, description = "Unix seconds, inclusive (default: the beginning)"),
@@ -102,10 +96,8 @@ pub async fn account_events(
     ),
 )]
 pub async fn agent_events(
-    State(app): State<AppState>,
-    caller: Caller,
-    Path(agent_id): Path<String>,
+    at: AgentPath,
     QueryParams(range): QueryParams<Range>,
 ) -> RestResult<Answer<Paged<Event>>> {
-    events(&app, &caller, Some(&agent_id), &range).await
+    events(&at.app, &at.caller, Some(&at.agent_id), &range).await
 }

@@ -9,7 +9,7 @@ mod reasons;
 mod roster;
 mod states;
 
-use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
@@ -122,6 +122,37 @@ impl Caller {
     /// One of the caller's agents (404 for an agent of another account, as for none).
     pub async fn agent(&self, app: &AppState, agent_id: &str) -> RestResult<Agent> {
         Ok(app.service.agent(&self.account, agent_id).await?)
+    }
+}
+
+/// A caller and the `{agent_id}` of the path it names (resolved by [`AgentPath::agent`], after
+/// the body has been read, so that a bad body answers before an unknown agent).
+pub struct AgentPath {
+    pub app: AppState,
+    pub caller: Caller,
+    pub agent_id: String,
+}
+
+impl FromRequestParts<AppState> for AgentPath {
+    type Rejection = RestError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, RestError> {
+        let caller = Caller::from_request_parts(parts, app).await?;
+        let Path(agent_id) = Path::<String>::from_request_parts(parts, app)
+            .await
+            .map_err(|_| RestError(ApiError::InvalidRequest))?;
+        Ok(AgentPath {
+            app: app.clone(),
+            caller,
+            agent_id,
+        })
+    }
+}
+
+impl AgentPath {
+    /// The caller's agent of this id (404 for an agent of another account, as for none).
+    pub async fn agent(&self) -> RestResult<Agent> {
+        self.caller.agent(&self.app, &self.agent_id).await
     }
 }
 

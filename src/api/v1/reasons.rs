@@ -12,10 +12,7 @@ use crate::state::AppState;
 use crate::store::{self, ReasonUpdate};
 
 /// The account's break reasons, active or not.
-#[utoipa::path(
-    get,
-    path = "/v1/break-reasons",
-    operation_id = "listBreakReasons",
+#[utoipa::path(get, path = "/v1/break-reasons", operation_id = "listBreakReasons",
     responses((status = 200, body = SuccessEnvelope<Vec<BreakReason>>, description = "The reasons")),
 )]
 pub async fn list(
@@ -40,10 +37,7 @@ pub struct NewReason {
 }
 
 /// Adds a break reason.
-#[utoipa::path(
-    post,
-    path = "/v1/break-reasons",
-    operation_id = "createBreakReason",
+#[utoipa::path(post, path = "/v1/break-reasons", operation_id = "createBreakReason",
     request_body = NewReason,
     responses(
         (status = 201, body = SuccessEnvelope<BreakReason>, description = "The reason created"),
@@ -80,10 +74,7 @@ pub struct ReasonPatch {
 }
 
 /// Changes a break reason.
-#[utoipa::path(
-    patch,
-    path = "/v1/break-reasons/{code}",
-    operation_id = "updateBreakReason",
+#[utoipa::path(patch, path = "/v1/break-reasons/{code}", operation_id = "updateBreakReason",
     params(("code" = String, Path, description = "The reason's code")),
     request_body = ReasonPatch,
     responses(

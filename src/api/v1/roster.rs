@@ -101,10 +101,7 @@ impl RosterEntry {
 }
 
 /// Every agent of the account with its current state, in one call.
-#[utoipa::path(
-    get,
-    path = "/v1/roster",
-    operation_id = "roster",
+#[utoipa::path(get, path = "/v1/roster", operation_id = "roster",
     responses((status = 200, body = SuccessEnvelope<Vec<RosterEntry>>, description = "The roster")),
 )]
 pub async fn roster(

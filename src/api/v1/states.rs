@@ -1,10 +1,10 @@
 //! Sessions, breaks and wrap-ups of one agent, driven by the telephony backend or a supervisor.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{Answer, Caller, JsonBody, RestError, RestResult, created, ok};
+use super::{AgentPath, Answer, Caller, JsonBody, RestError, RestResult, created, ok};
 use crate::api::envelope::SuccessEnvelope;
 use crate::api::error::{ApiError, ErrorEnvelope};
 use crate::domain::{BreakDetail, WrapMode, WrapUp};
@@ -28,41 +28,27 @@ pub struct LoggedOut {
 }
 
 /// Logs the agent in: answers a new ssid (shown once).
-#[utoipa::path(
-    post,
-    path = "/v1/agents/{agent_id}/sessions",
-    operation_id = "login",
+#[utoipa::path(post, path = "/v1/agents/{agent_id}/sessions", operation_id = "login",
     responses(
         (status = 201, body = SuccessEnvelope<LoggedIn>, description = "The new session"),
         (status = 409, body = ErrorEnvelope, description = "1510: the agent is disabled"),
     ),
 )]
-pub async fn login(
-    State(app): State<AppState>,
-    caller: Caller,
-    Path(agent_id): Path<String>,
-) -> RestResult<Answer<LoggedIn>> {
-    let agent = caller.agent(&app, &agent_id).await?;
-    let (ssid, expires_at) = app.service.login(&agent, caller.act()).await?;
+pub async fn login(at: AgentPath) -> RestResult<Answer<LoggedIn>> {
+    let agent = at.agent().await?;
+    let (ssid, expires_at) = at.app.service.login(&agent, at.caller.act()).await?;
     Ok(created(LoggedIn { ssid, expires_at }))
 }
 
 /// Logs every session of the agent out.
-#[utoipa::path(
-    delete,
-    path = "/v1/agents/{agent_id}/sessions",
-    operation_id = "logoutAgent",
+#[utoipa::path(delete, path = "/v1/agents/{agent_id}/sessions", operation_id = "logoutAgent",
     responses(
         (status = 200, body = SuccessEnvelope<LoggedOut>, description = "How many sessions ended"),
     ),
 )]
-pub async fn logout_all(
-    State(app): State<AppState>,
-    caller: Caller,
-    Path(agent_id): Path<String>,
-) -> RestResult<Answer<LoggedOut>> {
-    let agent = caller.agent(&app, &agent_id).await?;
-    let ended = app.service.logout_agent(&agent, caller.act()).await?;
+pub async fn logout_all(at: AgentPath) -> RestResult<Answer<LoggedOut>> {
+    let agent = at.agent().await?;
+    let ended = at.app.service.logout_agent(&agent, at.caller.act()).await?;
     Ok(ok(LoggedOut { logged_out: ended }))
 }
 
@@ -74,10 +60,7 @@ pub struct Logout {
 }
 
 /// Logs one session out by its ssid (404 when no open session of this account has it).
-#[utoipa::path(
-    post,
-    path = "/v1/sessions/logout",
-    operation_id = "logoutSession",
+#[utoipa::path(post, path = "/v1/sessions/logout", operation_id = "logoutSession",
     request_body = Logout,
     responses(
         (status = 200, body = SuccessEnvelope<LoggedOut>, description = "`loggedOut`: 1"),
@@ -111,10 +94,7 @@ pub struct NewBreak {
 }
 
 /// Puts the agent on break.
-#[utoipa::path(
-    post,
-    path = "/v1/agents/{agent_id}/break",
-    operation_id = "startBreak_v1",
+#[utoipa::path(post, path = "/v1/agents/{agent_id}/break", operation_id = "startBreak_v1",
     request_body = NewBreak,
     responses(
         (status = 201, body = SuccessEnvelope<BreakDetail>, description = "The break that started"),
@@ -125,39 +105,31 @@ pub struct NewBreak {
     ),
 )]
 pub async fn start_break(
-    State(app): State<AppState>,
-    caller: Caller,
-    Path(agent_id): Path<String>,
+    at: AgentPath,
     JsonBody(body): JsonBody<NewBreak>,
 ) -> RestResult<Answer<BreakDetail>> {
-    let agent = caller.agent(&app, &agent_id).await?;
+    let agent = at.agent().await?;
     let reason = body.reason.unwrap_or_default();
-    let started = app
+    let started = at
+        .app
         .service
-        .start_break(&agent, &reason, caller.act())
+        .start_break(&agent, &reason, at.caller.act())
         .await?;
-    Ok(created(started.detail(caller.now)))
+    Ok(created(started.detail(at.caller.now)))
 }
 
 /// Ends the agent's break.
-#[utoipa::path(
-    delete,
-    path = "/v1/agents/{agent_id}/break",
-    operation_id = "endBreak_v1",
+#[utoipa::path(delete, path = "/v1/agents/{agent_id}/break", operation_id = "endBreak_v1",
     responses(
         (status = 200, body = SuccessEnvelope<BreakDetail>,
             description = "The break that ended, with its final duration"),
         (status = 409, body = ErrorEnvelope, description = "1502: not on break"),
     ),
 )]
-pub async fn end_break(
-    State(app): State<AppState>,
-    caller: Caller,
-    Path(agent_id): Path<String>,
-) -> RestResult<Answer<BreakDetail>> {
-    let agent = caller.agent(&app, &agent_id).await?;
-    let ended = app.service.end_break(&agent, caller.act()).await?;
-    Ok(ok(ended.detail(caller.now)))
+pub async fn end_break(at: AgentPath) -> RestResult<Answer<BreakDetail>> {
+    let agent = at.agent().await?;
+    let ended = at.app.service.end_break(&agent, at.caller.act()).await?;
+    Ok(ok(ended.detail(at.caller.now)))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -204,10 +176,7 @@ impl From<WrapUp> for WrapView {
 }
 
 /// When a call ends: the agent enters wrap-up under their policy.
-#[utoipa::path(
-    post,
-    path = "/v1/agents/{agent_id}/wrap-up",
-    operation_id = "startWrapUp",
+#[utoipa::path(post, path = "/v1/agents/{agent_id}/wrap-up", operation_id = "startWrapUp",
     request_body = NewWrapUp,
     responses(
         (status = 201, body = SuccessEnvelope<WrapView>, description = "The wrap-up that started"),
@@ -218,43 +187,36 @@ impl From<WrapUp> for WrapView {
     ),
 )]
 pub async fn start_wrap_up(
-    State(app): State<AppState>,
-    caller: Caller,
-    Path(agent_id): Path<String>,
+    at: AgentPath,
     JsonBody(body): JsonBody<NewWrapUp>,
 ) -> RestResult<Answer<WrapView>> {
-    let agent = caller.agent(&app, &agent_id).await?;
+    let agent = at.agent().await?;
     let request = WrapRequest {
         call_id: body.call_id.unwrap_or_default(),
         customer_number: body.c_number,
         seconds: body.seconds,
     };
-    let wrap = app
+    let wrap = at
+        .app
         .service
-        .start_wrap_up(&caller.account, &agent, request, caller.act())
+        .start_wrap_up(&at.caller.account, &agent, request, at.caller.act())
         .await?;
     Ok(created(wrap.into()))
 }
 
 /// Ends the agent's wrap-up; a supervisor may end a forced one.
-#[utoipa::path(
-    delete,
-    path = "/v1/agents/{agent_id}/wrap-up",
-    operation_id = "endWrapUp_v1",
+#[utoipa::path(delete, path = "/v1/agents/{agent_id}/wrap-up", operation_id = "endWrapUp_v1",
     responses(
         (status = 200, body = SuccessEnvelope<WrapView>, description = "The wrap-up that ended"),
         (status = 409, body = ErrorEnvelope, description = "1504: not in wrap-up"),
     ),
 )]
-pub async fn end_wrap_up(
-    State(app): State<AppState>,
-    caller: Caller,
-    Path(agent_id): Path<String>,
-) -> RestResult<Answer<WrapView>> {
-    let agent = caller.agent(&app, &agent_id).await?;
-    let ended = app
+pub async fn end_wrap_up(at: AgentPath) -> RestResult<Answer<WrapView>> {
+    let agent = at.agent().await?;
+    let ended = at
+        .app
         .service
-        .end_wrap_up(&agent, EndedBy::Supervisor, caller.act())
+        .end_wrap_up(&agent, EndedBy::Supervisor, at.caller.act())
         .await?;
     Ok(ok(ended.into()))
 }
