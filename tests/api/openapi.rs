@@ -1,11 +1,9 @@
 //! `/openapi.json` describes exactly the routes the server answers, every error code with its
 //! exact message, in a structurally sound OpenAPI 3.1 document; `/docs` works offline.
 
-mod common;
-
 use std::collections::{BTreeMap, BTreeSet};
 
-use common::{TestApp, code};
+use crate::helpers::{TestApp, code};
 use reqwest::Method;
 use serde_json::{Value, json};
 

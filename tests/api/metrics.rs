@@ -2,10 +2,8 @@
 //! once made, latency histograms, pool gauges, agent state gauges per account, and no
 //! secret or agent id in any label.
 
-mod common;
-
+use crate::helpers::{Backend, INVALID_TOKEN, PREFIX, TestApp, agent, wrap};
 use agentprofile::domain::now_unix;
-use common::{Backend, INVALID_TOKEN, PREFIX, TestApp, agent, wrap};
 use reqwest::Method;
 use serde_json::json;
 

@@ -1,6 +1,6 @@
 //! The deployment files agree with the settings the app reads: Dockerfile, .dockerignore,
-//! docker-compose.yml and .env.example. Plain text checks: no Docker, no database, no YAML crate
-//! (a small indentation reader below covers the block style docker-compose.yml is written in).
+//! docker-compose.yml and .env.example: no Docker, no database. docker-compose.yml is read with
+//! a YAML crate, .dockerignore's patterns with a glob crate.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use agentprofile::cli::Cli;
 use agentprofile::config::Config;
 use clap::{CommandFactory, FromArgMatches};
+use globset::GlobBuilder;
+use serde_yaml_ng::Value as Yaml;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -84,133 +86,73 @@ fn parse_config(values: &BTreeMap<&str, String>) -> Result<Config, clap::Error> 
     Config::from_arg_matches(&matches)
 }
 
-// ---- a small reader for block-style YAML ------------------------------------------------------
+// ---- docker-compose.yml, read with a YAML crate ------------------------------------------------
 
-#[derive(Debug, Clone, Copy)]
-struct Line<'a> {
-    no: usize,
-    indent: usize,
-    text: &'a str,
+fn compose() -> Yaml {
+    serde_yaml_ng::from_str(&read("docker-compose.yml")).expect("docker-compose.yml is YAML")
 }
 
-/// Non-blank lines without comments, with their indentation.
-fn yaml_lines(src: &str) -> Vec<Line<'_>> {
-    let mut lines = Vec::new();
-    for (i, raw) in src.lines().enumerate() {
-        assert!(
-            !raw.starts_with('\t'),
-            "docker-compose.yml:{}: a tab in the indentation",
-            i + 1
-        );
-        let text = strip_comment(raw).trim_end();
-        let trimmed = text.trim_start();
-        if !trimmed.is_empty() {
-            lines.push(Line {
-                no: i + 1,
-                indent: text.len() - trimmed.len(),
-                text: trimmed,
-            });
+/// Follows a chain of mapping keys from the top of the document (Null where one is missing).
+fn path<'a>(doc: &'a Yaml, keys: &[&str]) -> &'a Yaml {
+    keys.iter()
+        .fold(doc, |v, k| v.get(*k).unwrap_or(&Yaml::Null))
+}
+
+/// A scalar as text (numbers and booleans as written), else "".
+fn text(value: &Yaml) -> String {
+    match value {
+        Yaml::String(s) => s.clone(),
+        Yaml::Number(n) => n.to_string(),
+        Yaml::Bool(b) => b.to_string(),
+        _ => String::new(),
+    }
+}
+
+/// A mapping's entries as text; an `environment:` may also be a list of `KEY=value`.
+fn mapping(value: &Yaml) -> BTreeMap<String, String> {
+    match value {
+        Yaml::Mapping(m) => m.iter().map(|(k, v)| (text(k), text(v))).collect(),
+        Yaml::Sequence(items) => items
+            .iter()
+            .filter_map(|i| {
+                let item = text(i);
+                let (k, v) = item.split_once('=')?;
+                Some((k.to_owned(), v.to_owned()))
+            })
+            .collect(),
+        _ => BTreeMap::new(),
+    }
+}
+
+/// The items of a list, as text.
+fn list(value: &Yaml) -> Vec<String> {
+    value
+        .as_sequence()
+        .map(|items| items.iter().map(text).collect())
+        .unwrap_or_default()
+}
+
+/// Every `key: value` pair of the document, at any depth, and `KEY=value` list items.
+fn pairs(value: &Yaml, out: &mut Vec<(String, String)>) {
+    match value {
+        Yaml::Mapping(m) => {
+            for (k, v) in m {
+                if !matches!(v, Yaml::Mapping(_) | Yaml::Sequence(_)) {
+                    out.push((text(k), text(v)));
+                }
+                pairs(v, out);
+            }
         }
-    }
-    lines
-}
-
-/// The line up to a `#` that starts a comment (at the start, or after a space, outside quotes).
-fn strip_comment(line: &str) -> &str {
-    let (mut single, mut double, mut escaped, mut after_space) = (false, false, false, true);
-    for (i, c) in line.char_indices() {
-        match c {
-            _ if escaped => escaped = false,
-            '\\' if double => escaped = true,
-            '\'' if !double => single = !single,
-            '"' if !single => double = !double,
-            '#' if !single && !double && after_space => return &line[..i],
-            _ => {}
+        Yaml::Sequence(items) => {
+            for item in items {
+                if let Some((k, v)) = text(item).split_once('=') {
+                    out.push((k.to_owned(), v.to_owned()));
+                }
+                pairs(item, out);
+            }
         }
-        after_space = c.is_whitespace();
+        _ => {}
     }
-    line
-}
-
-fn unquote(value: &str) -> &str {
-    let v = value.trim();
-    for q in ['"', '\''] {
-        if v.len() >= 2 && v.starts_with(q) && v.ends_with(q) {
-            return &v[1..v.len() - 1];
-        }
-    }
-    v
-}
-
-/// `key: value` (or `key:`) split in two; None for list items and plain scalars.
-fn key_value(text: &str) -> Option<(&str, &str)> {
-    if text.starts_with("- ") || text == "-" {
-        return None;
-    }
-    let (key, value) = match text.find(": ") {
-        Some(i) => (&text[..i], &text[i + 2..]),
-        None => (text.strip_suffix(':')?, ""),
-    };
-    Some((unquote(key), value.trim()))
-}
-
-/// The mapping entry `key` among the top-level lines of `lines`: its inline value and its children.
-fn entry<'s, 'a>(lines: &'s [Line<'a>], key: &str) -> Option<(&'a str, &'s [Line<'a>])> {
-    let top = lines.iter().map(|l| l.indent).min()?;
-    let start = lines
-        .iter()
-        .position(|l| l.indent == top && key_value(l.text).is_some_and(|(k, _)| k == key))?;
-    let end = lines[start + 1..]
-        .iter()
-        .position(|l| l.indent <= top)
-        .map_or(lines.len(), |p| start + 1 + p);
-    Some((
-        key_value(lines[start].text).unwrap().1,
-        &lines[start + 1..end],
-    ))
-}
-
-/// Follows a chain of mapping keys from the top of the document.
-fn path<'s, 'a>(lines: &'s [Line<'a>], keys: &[&str]) -> (&'a str, &'s [Line<'a>]) {
-    let (mut value, mut children) = ("", lines);
-    for (depth, key) in keys.iter().enumerate() {
-        (value, children) = entry(children, key)
-            .unwrap_or_else(|| panic!("docker-compose.yml has no `{}`", keys[..=depth].join(".")));
-    }
-    (value, children)
-}
-
-/// A mapping's direct entries; an `environment:` may also be a list of `KEY=value`.
-fn mapping<'a>(lines: &[Line<'a>]) -> BTreeMap<&'a str, String> {
-    let Some(top) = lines.iter().map(|l| l.indent).min() else {
-        return BTreeMap::new();
-    };
-    let mut map = BTreeMap::new();
-    for line in lines.iter().filter(|l| l.indent == top) {
-        let (key, value) = if let Some(item) = line.text.strip_prefix("- ") {
-            let item = unquote(item);
-            item.split_once('=').unwrap_or((item, ""))
-        } else {
-            let (k, v) = key_value(line.text)
-                .unwrap_or_else(|| panic!("docker-compose.yml:{}: not `key: value`", line.no));
-            (k, unquote(v))
-        };
-        assert!(
-            map.insert(key, value.to_owned()).is_none(),
-            "docker-compose.yml:{}: {key} twice",
-            line.no
-        );
-    }
-    map
-}
-
-/// The items of a block list (`- item` lines), unquoted.
-fn list<'a>(lines: &[Line<'a>]) -> Vec<&'a str> {
-    lines
-        .iter()
-        .filter_map(|l| l.text.strip_prefix("- "))
-        .map(unquote)
-        .collect()
 }
 
 /// `${NAME}`, `${NAME:-default}` or `${NAME-default}` as the whole value: the name and the default.
@@ -255,25 +197,23 @@ fn duration_secs(value: &str) -> u64 {
 }
 
 #[test]
-fn yaml_reader_reads_what_it_claims() {
+fn compose_helpers_read_what_they_claim() {
     let src =
         "a:\n  b: \"x # y\" # note\n  # c: 1\n  list:\n    - \"1:2\"\n  env:\n    - K=v\nz: 1\n";
-    let lines = yaml_lines(src);
+    let doc: Yaml = serde_yaml_ng::from_str(src).unwrap();
     assert_eq!(
-        mapping(path(&lines, &["a"]).1).get("b").map(String::as_str),
+        mapping(path(&doc, &["a"])).get("b").map(String::as_str),
         Some("x # y")
     );
-    assert!(!mapping(path(&lines, &["a"]).1).contains_key("c"));
-    assert_eq!(list(path(&lines, &["a", "list"]).1), ["1:2"]);
-    assert_eq!(mapping(path(&lines, &["a", "env"]).1)["K"], "v");
-    assert_eq!(path(&lines, &["z"]).0, "1");
+    assert!(!mapping(path(&doc, &["a"])).contains_key("c"));
+    assert_eq!(list(path(&doc, &["a", "list"])), ["1:2"]);
+    assert_eq!(mapping(path(&doc, &["a", "env"]))["K"], "v");
+    assert_eq!(text(path(&doc, &["z"])), "1");
     assert_eq!(interpolation("${A:-x:y}"), Some(("A", Some("x:y"))));
     assert_eq!(interpolation("${A}"), Some(("A", None)));
     assert_eq!(interpolation("x${A}"), None);
     assert_eq!(duration_secs("1m30s"), 90);
 }
-
-// ---- docker-compose.yml -------------------------------------------------------------------------
 
 /// Compose defaults that differ from the app's own on purpose.
 const COMPOSE_OVERRIDES: [(&str, &str); 2] = [("LOG_FORMAT", "json"), ("DEMO_SEED", "false")];
@@ -282,14 +222,13 @@ const COMPOSE_FIXED: [&str; 2] = ["DATABASE_URL", "BIND_ADDR"];
 
 #[test]
 fn compose_app_environment_sets_every_setting() {
-    let src = read("docker-compose.yml");
-    let lines = yaml_lines(&src);
-    let env = mapping(path(&lines, &["services", "app", "environment"]).1);
+    let doc = compose();
+    let env = mapping(path(&doc, &["services", "app", "environment"]));
     let settings = app_settings();
 
     for key in env.keys() {
         assert!(
-            settings.contains_key(*key),
+            settings.contains_key(key),
             "app environment sets {key}, which the app does not read"
         );
     }
@@ -330,7 +269,7 @@ fn compose_app_environment_sets_every_setting() {
         url.starts_with("postgres://") && url.contains("@postgres:5432/"),
         "DATABASE_URL: {url}"
     );
-    let pg_env = mapping(path(&lines, &["services", "postgres", "environment"]).1);
+    let pg_env = mapping(path(&doc, &["services", "postgres", "environment"]));
     for var in ["POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB"] {
         let value = &pg_env[var];
         assert!(
@@ -352,8 +291,8 @@ fn compose_app_environment_sets_every_setting() {
     assert_eq!(config.bind_addr.port(), 8080);
 
     // Stopping: SIGTERM, SHUTDOWN_TIMEOUT_SECS of draining, then SIGKILL.
-    let (grace, _) = path(&lines, &["services", "app", "stop_grace_period"]);
-    let grace = interpolation(grace).and_then(|(_, d)| d).unwrap_or(grace);
+    let grace = text(path(&doc, &["services", "app", "stop_grace_period"]));
+    let grace = interpolation(&grace).and_then(|(_, d)| d).unwrap_or(&grace);
     assert!(
         duration_secs(grace) > config.shutdown_timeout_secs,
         "stop_grace_period {grace} must exceed SHUTDOWN_TIMEOUT_SECS ({})",
@@ -363,60 +302,56 @@ fn compose_app_environment_sets_every_setting() {
 
 #[test]
 fn compose_services_are_wired_together() {
-    let src = read("docker-compose.yml");
-    let lines = yaml_lines(&src);
+    let doc = compose();
 
-    let (image, _) = path(&lines, &["services", "postgres", "image"]);
-    assert!(
-        unquote(image).starts_with("postgres:16"),
-        "postgres image: {image}"
-    );
-    let pg_health = path(&lines, &["services", "postgres", "healthcheck", "test"]);
+    let image = text(path(&doc, &["services", "postgres", "image"]));
+    assert!(image.starts_with("postgres:16"), "postgres image: {image}");
+    let pg_health = path(&doc, &["services", "postgres", "healthcheck", "test"]);
     assert!(
         format!("{pg_health:?}").contains("pg_isready"),
         "postgres healthcheck must use pg_isready"
     );
-    let pg_volumes = list(path(&lines, &["services", "postgres", "volumes"]).1);
+    let pg_volumes = list(path(&doc, &["services", "postgres", "volumes"]));
     let volume = pg_volumes
         .iter()
         .find_map(|v| v.strip_suffix(":/var/lib/postgresql/data"))
         .expect("postgres data on a volume");
-    entry(path(&lines, &["volumes"]).1, volume)
-        .unwrap_or_else(|| panic!("volume {volume} is not declared"));
+    assert!(
+        path(&doc, &["volumes"]).get(volume).is_some(),
+        "volume {volume} is not declared"
+    );
 
-    let (build, _) = path(&lines, &["services", "app", "build"]);
-    assert_eq!(build, ".");
-    let (condition, _) = path(
-        &lines,
+    assert_eq!(text(path(&doc, &["services", "app", "build"])), ".");
+    let condition = path(
+        &doc,
         &["services", "app", "depends_on", "postgres", "condition"],
     );
-    assert_eq!(condition, "service_healthy");
-    let (restart, _) = path(&lines, &["services", "app", "restart"]);
+    assert_eq!(text(condition), "service_healthy");
+    let restart = text(path(&doc, &["services", "app", "restart"]));
     assert_eq!(restart, "unless-stopped");
 
-    let ports = list(path(&lines, &["services", "app", "ports"]).1);
+    let ports = list(path(&doc, &["services", "app", "ports"]));
     assert_eq!(
         ports,
         ["${PORT:-8080}:8080"],
         "publish the container's 8080 on ${{PORT:-8080}}"
     );
 
-    let (inline, block) = path(&lines, &["services", "app", "healthcheck", "test"]);
-    let test = format!("{inline} {:?}", list(block));
+    let check = path(&doc, &["services", "app", "healthcheck", "test"]);
+    let test = format!("{} {:?}", text(check), list(check));
     assert!(
         test.contains("http://127.0.0.1:8080/readyz"),
         "app healthcheck must GET /readyz: {test}"
     );
 
-    for line in &lines {
-        if let Some((key, value)) = key_value(line.text) {
-            if key.contains("PASSWORD") || key.contains("SECRET") || key.contains("TOKEN") {
-                assert!(
-                    interpolation(unquote(value)).is_some(),
-                    "docker-compose.yml:{}: {key} is hard-coded; use ${{{key}:-dev-default}}",
-                    line.no
-                );
-            }
+    let mut all = Vec::new();
+    pairs(&doc, &mut all);
+    for (key, value) in all {
+        if key.contains("PASSWORD") || key.contains("SECRET") || key.contains("TOKEN") {
+            assert!(
+                interpolation(&value).is_some(),
+                "docker-compose.yml: {key} is hard-coded; use ${{{key}:-dev-default}}"
+            );
         }
     }
 }
@@ -658,7 +593,7 @@ fn dockerfile_dependency_layer_stubs_every_declared_target() {
                 .map(|r| r.trim_start())
                 .and_then(|r| r.strip_prefix('='))
             {
-                let name = unquote(name);
+                let name = name.trim().trim_matches(['"', '\'']);
                 assert!(
                     dockerfile.contains(name),
                     "Cargo.toml declares {section} {name}: stub it in the Dockerfile's dependency layer"
@@ -671,22 +606,13 @@ fn dockerfile_dependency_layer_stubs_every_declared_target() {
 // ---- .dockerignore ------------------------------------------------------------------------------
 
 /// `*` and `?` within a path segment, `**` across segments: the patterns .dockerignore uses.
-fn glob(pattern: &[u8], path: &[u8]) -> bool {
-    match (pattern.first(), path.first()) {
-        (None, None) => true,
-        (Some(b'*'), _) if pattern.get(1) == Some(&b'*') => {
-            let rest = pattern[2..].strip_prefix(b"/").unwrap_or(&pattern[2..]);
-            (0..=path.len()).any(|i| (i == 0 || path[i - 1] == b'/') && glob(rest, &path[i..]))
-                || glob(&pattern[2..], path)
-        }
-        (Some(b'*'), _) => {
-            glob(&pattern[1..], path)
-                || (!path.is_empty() && path[0] != b'/' && glob(pattern, &path[1..]))
-        }
-        (Some(b'?'), Some(c)) if *c != b'/' => glob(&pattern[1..], &path[1..]),
-        (Some(p), Some(c)) if p == c => glob(&pattern[1..], &path[1..]),
-        _ => false,
-    }
+fn glob(pattern: &str, path: &str) -> bool {
+    GlobBuilder::new(pattern)
+        .literal_separator(true)
+        .build()
+        .unwrap_or_else(|e| panic!(".dockerignore: bad pattern {pattern:?}: {e}"))
+        .compile_matcher()
+        .is_match(path)
 }
 
 /// Whether .dockerignore leaves `path` out of the build context (a parent's match counts; the
@@ -703,10 +629,7 @@ fn ignored(patterns: &[String], path: &str) -> bool {
             .match_indices('/')
             .map(|(i, _)| &path[..i])
             .chain([path]);
-        if prefixes
-            .into_iter()
-            .any(|prefix| glob(p.as_bytes(), prefix.as_bytes()))
-        {
+        if prefixes.into_iter().any(|prefix| glob(p, prefix)) {
             out = !keep;
         }
     }

@@ -4,12 +4,10 @@
 //! Requests are written as raw bytes over TCP so that nothing (no HTTP client library)
 //! normalises the Content-Type, the Content-Length or the body on the way.
 
-mod common;
-
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use common::{
+use crate::helpers::{
     AGENT_MISMATCH, Fixture, INVALID_DATA_TYPE, INVALID_PARAMETERS, INVALID_REQUEST, JSON_UTF8,
     NOT_ON_BREAK, PREFIX, TestApp,
 };

@@ -4,7 +4,6 @@
 //! PostgreSQL comes from TEST_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres);
 //! each test gets a new database, dropped at the end. Where PostgreSQL cannot be reached the
 //! PostgreSQL half is skipped with a loud message, except under CI=true, where it fails.
-#![allow(dead_code)]
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -605,7 +604,7 @@ macro_rules! on_both_databases {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    let app = $crate::common::TestApp::spawn($crate::common::Backend::Sqlite).await.unwrap();
+                    let app = $crate::helpers::TestApp::spawn($crate::helpers::Backend::Sqlite).await.unwrap();
                     super::$name(app).await;
                 }
             )*
@@ -614,7 +613,7 @@ macro_rules! on_both_databases {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    if let Some(app) = $crate::common::TestApp::spawn($crate::common::Backend::Postgres).await {
+                    if let Some(app) = $crate::helpers::TestApp::spawn($crate::helpers::Backend::Postgres).await {
                         super::$name(app).await;
                     }
                 }

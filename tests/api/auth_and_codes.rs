@@ -2,17 +2,15 @@
 //! the exact envelopes, the order in which the checks answer, session expiry, and what one
 //! account can learn about another's agents (nothing).
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use agentprofile::config::Config;
-use common::{
+use crate::helpers::{
     AGENT_MISMATCH, BAD_PING_TIME, Backend, DB_CONNECT, Fixture, INTERNAL, INVALID_DATA_TYPE,
     INVALID_PARAMETERS, INVALID_REQUEST, INVALID_TOKEN, NOT_IN_WRAP_UP, NOT_ON_BREAK,
     SSID_NOT_VALID_FOR_PING, SUSPENDED, TestApp, TestDb, agent, expect, expect_raw, missing,
     test_config, wrap,
 };
+use agentprofile::config::Config;
 use serde_json::{Value, json};
 use sqlx::Connection;
 use tokio::net::{TcpListener, TcpStream};

@@ -1,8 +1,6 @@
 //! The upstream routes' answers, on both databases.
 
-mod common;
-
-use common::{PREFIX, TestApp, wrap};
+use crate::helpers::{PREFIX, TestApp, wrap};
 
 on_both_databases!(
     not_on_break_is_the_reference_pages_58_bytes,

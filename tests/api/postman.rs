@@ -3,11 +3,9 @@
 //! its saved example says (HTTP status, envelope status and code), and every route of the
 //! server's OpenAPI description has a request in the collection.
 
-mod common;
-
 use std::collections::BTreeSet;
 
-use common::TestApp;
+use crate::helpers::TestApp;
 use serde_json::Value;
 
 fn collection() -> Value {

@@ -2,15 +2,13 @@
 //! `ping_time` values it accepts, what it answers and records, the body forms it reads, and
 //! how a ping keeps the agent's session alive.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use agentprofile::domain::now_unix;
-use common::{
+use crate::helpers::{
     BAD_PING_TIME, Backend, INVALID_DATA_TYPE, INVALID_PARAMETERS, NOT_ON_BREAK, PREFIX,
     SSID_NOT_VALID_FOR_PING, TestApp, TestDb, agent, expect, missing,
 };
+use agentprofile::domain::now_unix;
 use serde_json::{Value, json};
 use sqlx::Connection;
 use tokio::time::sleep;

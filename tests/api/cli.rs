@@ -1,12 +1,10 @@
 //! The operator CLI, run as the real binary against the test's database, whose server then
 //! proves that what the CLI printed and wrote really works; and `serve` with its demo.
 
-mod common;
-
 use std::process::{Output, Stdio};
 use std::time::Duration;
 
-use common::{Backend, TestApp, TestDb, code};
+use crate::helpers::{Backend, TestApp, TestDb, code};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;

@@ -1,12 +1,10 @@
 //! Races, on both databases: many simultaneous requests for one agent leave one consistent
 //! state and a history in which every acknowledged change appears exactly once.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use common::{PREFIX, TestApp, code};
+use crate::helpers::{PREFIX, TestApp, code};
 use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::task::JoinSet;

@@ -1,16 +1,14 @@
 //! The service over time: state that outlives a restart, graceful shutdown, and many
 //! requests at once, on both databases.
 
-mod common;
-
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::helpers::{PREFIX, TestApp, code, wrap};
 use agentprofile::cli::OperatorError;
 use agentprofile::service::ServiceError;
-use common::{PREFIX, TestApp, code, wrap};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;

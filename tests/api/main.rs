@@ -1,0 +1,19 @@
+//! The integration tests: one binary, a module per area. Each conformance test runs once on
+//! SQLite and once on PostgreSQL (see `helpers`).
+
+#[macro_use]
+mod helpers;
+
+mod auth_and_codes;
+mod cli;
+mod clients;
+mod concurrency;
+mod deploy_files;
+mod lifecycle;
+mod management;
+mod metrics;
+mod openapi;
+mod postman;
+mod state_engine;
+mod upstream_routes;
+mod web_ping;
