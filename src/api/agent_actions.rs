@@ -1,19 +1,17 @@
 //! Extensions on the upstream surface, same conventions (POST, any Content-Type, the
 //! shared auth extractor, the envelope, HTTP 200): the agent's own state changes.
 
-use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::agent_on_break::OnBreak;
 use super::auth::Credentials;
 use super::auth::{AgentRequest, Route};
-use super::envelope::Success;
 use super::envelope::UpstreamAnswer;
+use super::envelope::{Reply, Success};
 use super::error::ApiError;
 use super::params::Params;
 use crate::service::EndedBy;
-use crate::state::AppState;
 
 pub struct StartBreak;
 
@@ -42,12 +40,9 @@ impl Route for EndWrapUp {}
     responses((status = 200, body = UpstreamAnswer<OnBreak>,
         description = "The break that started (`on_break` 1), or the error envelope")),
 )]
-pub async fn start_break(
-    State(app): State<AppState>,
-    req: AgentRequest<StartBreak>,
-) -> Result<Success<OnBreak>, ApiError> {
+pub async fn start_break(req: AgentRequest<StartBreak>) -> Reply<OnBreak> {
     let reason = req.params.string("reason")?.unwrap_or_default();
-    let started = app.service.start_break(&req.agent, &reason, req.act());
+    let started = req.app.service.start_break(&req.agent, &reason, req.act());
     let started = started.await.map_err(|e| req.refused(e))?;
     let detail = started.detail(req.now);
     Ok(Success(OnBreak::new(true, detail, req)))
@@ -63,11 +58,8 @@ pub async fn start_break(
     responses((status = 200, body = UpstreamAnswer<OnBreak>,
         description = "The break that ended (`on_break` 0), or the error envelope")),
 )]
-pub async fn end_break(
-    State(app): State<AppState>,
-    req: AgentRequest<EndBreak>,
-) -> Result<Success<OnBreak>, ApiError> {
-    let ended = app.service.end_break(&req.agent, req.act()).await?;
+pub async fn end_break(req: AgentRequest<EndBreak>) -> Reply<OnBreak> {
+    let ended = req.app.service.end_break(&req.agent, req.act()).await?;
     let detail = ended.detail(req.now);
     Ok(Success(OnBreak::new(false, detail, req)))
 }
@@ -94,11 +86,9 @@ pub struct WrapEnded {
     responses((status = 200, body = UpstreamAnswer<WrapEnded>,
         description = "The wrap-up that ended, or the error envelope")),
 )]
-pub async fn end_wrap_up(
-    State(app): State<AppState>,
-    req: AgentRequest<EndWrapUp>,
-) -> Result<Success<WrapEnded>, ApiError> {
-    let ended = app
+pub async fn end_wrap_up(req: AgentRequest<EndWrapUp>) -> Reply<WrapEnded> {
+    let ended = req
+        .app
         .service
         .end_wrap_up(&req.agent, EndedBy::Agent, req.act());
     let ended = ended.await?;

@@ -1,16 +1,14 @@
 //! `agentOnBreak`: is the agent on break, since when, for what reason.
 
-use axum::extract::State;
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::auth::Credentials;
 use super::auth::{AgentRequest, Route};
-use super::envelope::Success;
 use super::envelope::UpstreamAnswer;
+use super::envelope::{Reply, Success};
 use super::error::ApiError;
 use crate::domain::BreakDetail;
-use crate::state::AppState;
 
 pub struct AgentOnBreak;
 impl Route for AgentOnBreak {}
@@ -45,11 +43,8 @@ impl OnBreak {
     responses((status = 200, body = UpstreamAnswer<OnBreak>,
         description = "`on_break` 1 with the break's detail, or the error envelope")),
 )]
-pub async fn agent_on_break(
-    State(app): State<AppState>,
-    req: AgentRequest<AgentOnBreak>,
-) -> Result<Success<OnBreak>, ApiError> {
-    let current = app.service.open_break(&req.agent).await?;
+pub async fn agent_on_break(req: AgentRequest<AgentOnBreak>) -> Reply<OnBreak> {
+    let current = req.app.service.open_break(&req.agent).await?;
     let current = current.ok_or(ApiError::NotOnBreak)?;
     let detail = current.detail(req.now);
     Ok(Success(OnBreak::new(true, detail, req)))

@@ -47,6 +47,7 @@ pub trait Route: Send + Sync + 'static {
 
 /// An authenticated request for one agent, by its session or by an account token.
 pub struct AgentRequest<R> {
+    pub app: AppState,
     pub params: Params,
     pub account: Account,
     pub agent: Agent,
@@ -182,6 +183,7 @@ impl<R: Route> FromRequest<AppState> for AgentRequest<R> {
         };
 
         Ok(AgentRequest {
+            app: app.clone(),
             params,
             account,
             agent,

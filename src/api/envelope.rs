@@ -55,6 +55,9 @@ pub fn success_response<T: Serialize>(status: StatusCode, data: T) -> Response {
     )
 }
 
+/// What an upstream handler answers: the success envelope or the error envelope, HTTP 200.
+pub type Reply<T> = Result<Success<T>, super::error::ApiError>;
+
 /// A success answer of the upstream surface (always HTTP 200).
 pub struct Success<T>(pub T);
 

@@ -1,6 +1,5 @@
 //! `setWebPingTime`: the agent's browser heartbeat and microphone permission.
 
-use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
@@ -8,12 +7,11 @@ use utoipa::openapi::schema::{Object, ObjectBuilder, SchemaType, Type};
 
 use super::auth::Credentials;
 use super::auth::{AgentRequest, Route};
-use super::envelope::Success;
 use super::envelope::UpstreamAnswer;
+use super::envelope::{Reply, Success};
 use super::error::ApiError;
 use super::params::Params;
 use crate::domain::{MicPerm, parse_ping_time};
-use crate::state::AppState;
 use crate::store::Ping;
 
 pub struct SetWebPingTime;
@@ -64,10 +62,7 @@ fn mic_states() -> utoipa::openapi::Object {
     responses((status = 200, body = UpstreamAnswer<Pinged>,
         description = "The recorded ping, or the error envelope")),
 )]
-pub async fn set_web_ping_time(
-    State(app): State<AppState>,
-    req: AgentRequest<SetWebPingTime>,
-) -> Result<Success<Pinged>, ApiError> {
+pub async fn set_web_ping_time(req: AgentRequest<SetWebPingTime>) -> Reply<Pinged> {
     let mic_perm = req
         .params
         .get("mic_perm")
@@ -78,12 +73,14 @@ pub async fn set_web_ping_time(
         Some(value) => Some(parse_ping_time(value).ok_or(ApiError::BadPingTime)?),
     };
     let ping = Ping {
+        session_pk: req.session_pk,
         received_at: req.now,
         client_time,
         mic_perm,
     };
-    app.service
-        .record_ping(&req.agent, req.session_pk, ping, req.actor)
+    req.app
+        .service
+        .record_ping(&req.agent, ping, req.actor)
         .await
         .map_err(|e| req.refused(e))?;
     Ok(Success(Pinged {

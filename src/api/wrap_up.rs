@@ -6,8 +6,8 @@ use utoipa::ToSchema;
 
 use super::auth::Credentials;
 use super::auth::{AgentRequest, Route};
-use super::envelope::Success;
 use super::envelope::UpstreamAnswer;
+use super::envelope::{Reply, Success};
 use super::error::ApiError;
 use crate::state::AppState;
 
@@ -37,11 +37,8 @@ pub struct InWrapUp {
     responses((status = 200, body = UpstreamAnswer<InWrapUp>,
         description = "The wrap-up, or the error envelope")),
 )]
-pub async fn wrap_up(
-    State(app): State<AppState>,
-    req: AgentRequest<WrapUpRoute>,
-) -> Result<Success<InWrapUp>, ApiError> {
-    let wrap = app.service.active_wrap_up(&req.agent, req.now).await?;
+pub async fn wrap_up(req: AgentRequest<WrapUpRoute>) -> Reply<InWrapUp> {
+    let wrap = req.app.service.active_wrap_up(&req.agent, req.now).await?;
     let wrap = wrap.ok_or(ApiError::NotInWrapUp)?;
     Ok(Success(InWrapUp {
         response: 1,
@@ -61,8 +58,8 @@ pub async fn wrap_up(
         description = "The wrap-up, or the error envelope")),
 )]
 pub async fn check_agent_in_wrap_up(
-    app: State<AppState>,
+    _app: State<AppState>,
     req: AgentRequest<WrapUpRoute>,
-) -> Result<Success<InWrapUp>, ApiError> {
-    wrap_up(app, req).await
+) -> Reply<InWrapUp> {
+    wrap_up(req).await
 }

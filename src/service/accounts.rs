@@ -3,6 +3,7 @@
 use super::{OnConflict, Result, Service, ServiceError, at_least, required};
 use crate::domain::{Account, WrapMode, WrapPolicy, now_unix};
 use crate::secrets;
+use crate::store::NewAccount;
 
 impl Service {
     /// True on a brand-new database.
@@ -13,12 +14,16 @@ impl Service {
     /// Creates an account with the default wrap-up policy and break reasons.
     pub async fn create_account(&self, user_id: &str, name: &str) -> Result<Account> {
         let user_id = required("USER_ID", user_id)?;
-        let wrap = WrapPolicy {
-            seconds: self.config.default_wrap_seconds,
-            mode: WrapMode::Timed,
+        let new = NewAccount {
+            user_id: user_id.to_owned(),
+            name: name.trim().to_owned(),
+            wrap: WrapPolicy {
+                seconds: self.config.default_wrap_seconds,
+                mode: WrapMode::Timed,
+            },
         };
         self.store
-            .create_account(user_id, name.trim(), wrap, now_unix())
+            .create_account(&new, now_unix())
             .await
             .on_conflict(ServiceError::AlreadyExists)
     }

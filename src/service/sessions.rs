@@ -4,7 +4,7 @@ use super::agents::enabled;
 use super::{Result, Service};
 use crate::domain::{Account, Act, Actor, Agent, SessionContext};
 use crate::secrets;
-use crate::store::Ping;
+use crate::store::{NewSession, Ping};
 
 impl Service {
     /// Logs the agent in; returns the new ssid (only its hash is kept) and when it expires.
@@ -13,9 +13,11 @@ impl Service {
         enabled(agent)?;
         let ssid = secrets::new_ssid();
         let expires_at = now + self.config.session_max_age_secs;
-        self.store
-            .create_session(agent, &secrets::hash(&ssid), expires_at, act)
-            .await?;
+        let new = NewSession {
+            ssid_hash: secrets::hash(&ssid),
+            expires_at,
+        };
+        self.store.create_session(agent, &new, act).await?;
         Ok((ssid, expires_at))
     }
 
@@ -43,17 +45,8 @@ impl Service {
         Ok(self.store.end_agent_sessions(agent, act).await?)
     }
 
-    /// Records a heartbeat through a session (`session_pk`) or a token.
-    pub async fn record_ping(
-        &self,
-        agent: &Agent,
-        session_pk: Option<i64>,
-        ping: Ping,
-        actor: Actor,
-    ) -> Result<()> {
-        Ok(self
-            .store
-            .record_ping(agent, session_pk, ping, actor)
-            .await?)
+    /// Records a heartbeat through a session or a token.
+    pub async fn record_ping(&self, agent: &Agent, ping: Ping, actor: Actor) -> Result<()> {
+        Ok(self.store.record_ping(agent, ping, actor).await?)
     }
 }

@@ -6,18 +6,20 @@ use super::Result;
 use super::sql::{Backend, Sql, SqlStore};
 use crate::domain::{Account, WrapPolicy, default_break_reasons};
 
+/// A new account, with its default wrap-up policy.
+#[derive(Debug, Clone)]
+pub struct NewAccount {
+    pub user_id: String,
+    pub name: String,
+    pub wrap: WrapPolicy,
+}
+
 #[async_trait]
 pub trait Accounts: Send + Sync {
     /// True when no account exists yet (a brand-new database).
     async fn is_empty(&self) -> Result<bool>;
     /// Creates the account with its default break reasons; `Conflict` when the id is taken.
-    async fn create_account(
-        &self,
-        user_id: &str,
-        name: &str,
-        wrap: WrapPolicy,
-        now: i64,
-    ) -> Result<Account>;
+    async fn create_account(&self, new: &NewAccount, now: i64) -> Result<Account>;
     async fn account(&self, user_id: &str) -> Result<Option<Account>>;
     async fn set_suspended(&self, account_pk: i64, suspended: bool) -> Result<Account>;
     async fn set_account_wrap_policy(&self, account_pk: i64, wrap: WrapPolicy) -> Result<Account>;
@@ -47,23 +49,17 @@ impl<DB: Backend> Accounts for SqlStore<DB> {
         Ok(row.is_none())
     }
 
-    async fn create_account(
-        &self,
-        user_id: &str,
-        name: &str,
-        wrap: WrapPolicy,
-        now: i64,
-    ) -> Result<Account> {
+    async fn create_account(&self, new: &NewAccount, now: i64) -> Result<Account> {
         let mut tx = self.begin().await?;
         let sql = format!(
             "INSERT INTO accounts (user_id, name, wrap_seconds, wrap_mode, created_at)
              VALUES ($1, $2, $3, $4, $5) RETURNING {ACCOUNT_COLUMNS}"
         );
         let account: Account = Sql::<DB>::new(&sql)
-            .bind(user_id)
-            .bind(name)
-            .bind(wrap.seconds)
-            .bind(wrap.mode)
+            .bind(new.user_id.as_str())
+            .bind(new.name.as_str())
+            .bind(new.wrap.seconds)
+            .bind(new.wrap.mode)
             .bind(now)
             .fetch_one(&mut *tx)
             .await?;

@@ -25,13 +25,13 @@ use sqlx::{Postgres, Sqlite};
 
 use crate::config::Config;
 
-pub use accounts::Accounts;
+pub use accounts::{Accounts, NewAccount};
 pub use agents::{AgentUpdate, Agents, NewAgent};
 pub use breaks::Breaks;
 pub use history::{EventQuery, History};
 pub use reasons::{NewReason, ReasonUpdate, Reasons};
 pub use roster::{AccountCounts, AgentCounts, Roster, RosterLine, StateCounts};
-pub use sessions::{Ping, Sessions};
+pub use sessions::{NewSession, Ping, Sessions};
 pub use sql::{Backend, SqlStore};
 pub use wraps::{NewWrapUp, Wraps};
 

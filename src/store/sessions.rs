@@ -9,9 +9,17 @@ use super::sql::{AgentRef, Backend, Sql, SqlStore, lock_enabled_agent, record_ev
 use super::{Result, StoreError};
 use crate::domain::{Account, Act, Actor, Agent, EventKind, MicPerm, Session, SessionContext};
 
-/// What `setWebPingTime` records.
+/// A login: the new ssid's hash and when the session expires.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub ssid_hash: String,
+    pub expires_at: i64,
+}
+
+/// What `setWebPingTime` records, and the session it came through (None with a token).
 #[derive(Debug, Clone, Copy)]
 pub struct Ping {
+    pub session_pk: Option<i64>,
     pub received_at: i64,
     pub client_time: Option<i64>,
     pub mic_perm: MicPerm,
@@ -20,13 +28,7 @@ pub struct Ping {
 #[async_trait]
 pub trait Sessions: Send + Sync {
     /// Logs the agent in with this ssid hash; returns the session's id.
-    async fn create_session(
-        &self,
-        agent: &Agent,
-        ssid_hash: &str,
-        expires_at: i64,
-        act: Act,
-    ) -> Result<i64>;
+    async fn create_session(&self, agent: &Agent, new: &NewSession, act: Act) -> Result<i64>;
     /// The session of this ssid hash, live or not: liveness is the caller's rule.
     async fn session(&self, ssid_hash: &str) -> Result<Option<SessionContext>>;
     /// Logs one session of an agent of this account out; false when there was none open.
@@ -35,13 +37,7 @@ pub trait Sessions: Send + Sync {
     async fn end_agent_sessions(&self, agent: &Agent, act: Act) -> Result<u64>;
     /// Records a heartbeat on the agent and refreshes the session it came through;
     /// a change of microphone permission is an event.
-    async fn record_ping(
-        &self,
-        agent: &Agent,
-        session_pk: Option<i64>,
-        ping: Ping,
-        actor: Actor,
-    ) -> Result<()>;
+    async fn record_ping(&self, agent: &Agent, ping: Ping, actor: Actor) -> Result<()>;
 }
 
 /// `Session`'s columns.
@@ -60,13 +56,7 @@ pub struct SessionRow {
 
 #[async_trait]
 impl<DB: Backend> Sessions for SqlStore<DB> {
-    async fn create_session(
-        &self,
-        agent: &Agent,
-        ssid_hash: &str,
-        expires_at: i64,
-        act: Act,
-    ) -> Result<i64> {
+    async fn create_session(&self, agent: &Agent, new: &NewSession, act: Act) -> Result<i64> {
         let Act { actor, now } = act;
         let mut tx = self.begin().await?;
         lock_enabled_agent::<DB>(&mut tx, agent.id).await?;
@@ -75,12 +65,12 @@ impl<DB: Backend> Sessions for SqlStore<DB> {
              VALUES ($1, $2, $3, $3, $4) RETURNING id",
         )
         .bind(agent.id)
-        .bind(ssid_hash)
+        .bind(new.ssid_hash.as_str())
         .bind(now)
-        .bind(expires_at)
+        .bind(new.expires_at)
         .fetch_one(&mut *tx)
         .await?;
-        let details = json!({ "session": id, "expiresAt": expires_at });
+        let details = json!({ "session": id, "expiresAt": new.expires_at });
         record_event::<DB>(&mut tx, agent, EventKind::Login, actor, now, details).await?;
         tx.commit().await?;
         Ok(id)
@@ -149,13 +139,7 @@ impl<DB: Backend> Sessions for SqlStore<DB> {
         Ok(ended)
     }
 
-    async fn record_ping(
-        &self,
-        agent: &Agent,
-        session_pk: Option<i64>,
-        ping: Ping,
-        actor: Actor,
-    ) -> Result<()> {
+    async fn record_ping(&self, agent: &Agent, ping: Ping, actor: Actor) -> Result<()> {
         let mut tx = self.begin().await?;
         // Refused (and nothing recorded) when a disable or logout committed first.
         let pinged = Sql::<DB>::new(
@@ -170,7 +154,7 @@ impl<DB: Backend> Sessions for SqlStore<DB> {
         if pinged == 0 {
             return Err(StoreError::AgentDisabled);
         }
-        if let Some(session_pk) = session_pk {
+        if let Some(session_pk) = ping.session_pk {
             let refreshed = Sql::<DB>::new(
                 "UPDATE agent_sessions SET last_seen_at = $2 WHERE id = $1 AND ended_at IS NULL",
             )

@@ -1,14 +1,12 @@
 //! `/v1/account`: the calling account and its default wrap-up policy.
 
-use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{Answer, Caller, JsonBody, RestResult, ok};
+use super::{Answer, Caller, JsonBody, Rest, ok};
 use crate::api::envelope::SuccessEnvelope;
 use crate::api::error::ErrorEnvelope;
 use crate::domain::{Account, WrapMode};
-use crate::state::AppState;
 
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -61,12 +59,9 @@ pub struct AccountPatch {
             description = "1000 a negative `wrapSeconds`; 1001 a value of the wrong type; 1047 not JSON"),
     ),
 )]
-pub async fn update(
-    State(app): State<AppState>,
-    caller: Caller,
-    JsonBody(patch): JsonBody<AccountPatch>,
-) -> RestResult<Answer<AccountView>> {
-    let account = app
+pub async fn update(caller: Caller, JsonBody(patch): JsonBody<AccountPatch>) -> Rest<AccountView> {
+    let account = caller
+        .app
         .service
         .set_wrap_policy(&caller.account, patch.wrap_seconds, patch.wrap_mode)
         .await?;

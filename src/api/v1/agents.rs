@@ -1,17 +1,12 @@
 //! `/v1/agents`: create, list, show, update, disable and enable agents.
 
-use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{
-    AgentPath, Answer, Caller, JsonBody, Page, Paged, QueryParams, RestResult, created, nullable,
-    ok,
-};
+use super::{AgentPath, Caller, JsonBody, Page, Paged, QueryParams, Rest, created, nullable, ok};
 use crate::api::envelope::SuccessEnvelope;
 use crate::api::error::ErrorEnvelope;
 use crate::domain::{Account, Agent, WrapMode};
-use crate::state::AppState;
 use crate::store::{self, AgentUpdate};
 
 #[derive(Serialize, ToSchema)]
@@ -62,13 +57,10 @@ impl AgentView {
         (status = 422, body = ErrorEnvelope, description = "1000 a `limit` or `cursor` out of range; 1001 not a number"),
     ),
 )]
-pub async fn list(
-    State(app): State<AppState>,
-    caller: Caller,
-    QueryParams(page): QueryParams<Page>,
-) -> RestResult<Answer<Paged<AgentView>>> {
+pub async fn list(caller: Caller, QueryParams(page): QueryParams<Page>) -> Rest<Paged<AgentView>> {
     let limit = page.limit()?;
-    let agents = app
+    let agents = caller
+        .app
         .service
         .agents(&caller.account, page.after()?, limit)
         .await?;
@@ -120,18 +112,18 @@ impl IdValue {
             description = "1505 no `agentId`; 1000 a negative `wrapSeconds`; 1001 a value of the wrong type; 1047 not JSON"),
     ),
 )]
-pub async fn create(
-    State(app): State<AppState>,
-    caller: Caller,
-    JsonBody(new): JsonBody<NewAgent>,
-) -> RestResult<Answer<AgentView>> {
+pub async fn create(caller: Caller, JsonBody(new): JsonBody<NewAgent>) -> Rest<AgentView> {
     let new = store::NewAgent {
         agent_id: new.agent_id.map(IdValue::into_string).unwrap_or_default(),
         name: new.name,
         wrap_seconds: new.wrap_seconds,
         wrap_mode: new.wrap_mode,
     };
-    let agent = app.service.create_agent(&caller.account, new).await?;
+    let agent = caller
+        .app
+        .service
+        .create_agent(&caller.account, new)
+        .await?;
     Ok(created(AgentView::new(agent, &caller.account)))
 }
 
@@ -139,7 +131,7 @@ pub async fn create(
 #[utoipa::path(get, path = "/v1/agents/{agent_id}", operation_id = "getAgent",
     responses((status = 200, body = SuccessEnvelope<AgentView>, description = "The agent")),
 )]
-pub async fn show(at: AgentPath) -> RestResult<Answer<AgentView>> {
+pub async fn show(at: AgentPath) -> Rest<AgentView> {
     let agent = at.agent().await?;
     Ok(ok(AgentView::new(agent, &at.caller.account)))
 }
@@ -166,10 +158,7 @@ pub struct AgentPatch {
             description = "1000 a negative `wrapSeconds`; 1001 a value of the wrong type; 1047 not JSON"),
     ),
 )]
-pub async fn update(
-    at: AgentPath,
-    JsonBody(patch): JsonBody<AgentPatch>,
-) -> RestResult<Answer<AgentView>> {
+pub async fn update(at: AgentPath, JsonBody(patch): JsonBody<AgentPatch>) -> Rest<AgentView> {
     let agent = at.agent().await?;
     let update = AgentUpdate {
         name: patch.name,
@@ -180,7 +169,7 @@ pub async fn update(
     Ok(ok(AgentView::new(agent, &at.caller.account)))
 }
 
-async fn set_disabled(at: AgentPath, disabled: bool) -> RestResult<Answer<AgentView>> {
+async fn set_disabled(at: AgentPath, disabled: bool) -> Rest<AgentView> {
     let agent = at.agent().await?;
     let changed = at
         .app
@@ -193,7 +182,7 @@ async fn set_disabled(at: AgentPath, disabled: bool) -> RestResult<Answer<AgentV
 #[utoipa::path(post, path = "/v1/agents/{agent_id}/disable", operation_id = "disableAgent",
     responses((status = 200, body = SuccessEnvelope<AgentView>, description = "The agent")),
 )]
-pub async fn disable(at: AgentPath) -> RestResult<Answer<AgentView>> {
+pub async fn disable(at: AgentPath) -> Rest<AgentView> {
     set_disabled(at, true).await
 }
 
@@ -201,6 +190,6 @@ pub async fn disable(at: AgentPath) -> RestResult<Answer<AgentView>> {
 #[utoipa::path(post, path = "/v1/agents/{agent_id}/enable", operation_id = "enableAgent",
     responses((status = 200, body = SuccessEnvelope<AgentView>, description = "The agent")),
 )]
-pub async fn enable(at: AgentPath) -> RestResult<Answer<AgentView>> {
+pub async fn enable(at: AgentPath) -> Rest<AgentView> {
     set_disabled(at, false).await
 }

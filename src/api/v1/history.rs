@@ -1,14 +1,12 @@
 //! `/v1/events` and `/v1/agents/{agentId}/events`: the history, by time range, with a cursor.
 
-use axum::extract::State;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::{AgentPath, Answer, Caller, Page, Paged, QueryParams, RestError, RestResult, ok};
+use super::{AgentPath, Caller, Page, Paged, QueryParams, Rest, RestError, ok};
 use crate::api::envelope::SuccessEnvelope;
 use crate::api::error::{ApiError, ErrorEnvelope};
 use crate::domain::Event;
-use crate::state::AppState;
 use crate::store::EventQuery;
 
 #[derive(Deserialize, IntoParams)]
@@ -29,18 +27,13 @@ pub struct Range {
     cursor: Option<String>,
 }
 
-async fn events(
-    app: &AppState,
-    caller: &Caller,
-    agent_id: Option<&str>,
-    range: &Range,
-) -> RestResult<Answer<Paged<Event>>> {
+async fn events(caller: &Caller, agent_id: Option<&str>, range: &Range) -> Rest<Paged<Event>> {
     let (from, to) = (range.from.unwrap_or(0), range.to.unwrap_or(i64::MAX));
     if from > to {
         return Err(RestError(ApiError::InvalidParams));
     }
     let agent_pk = match agent_id {
-        Some(id) => Some(caller.agent(app, id).await?.id),
+        Some(id) => Some(caller.agent(id).await?.id),
         None => None,
     };
     let page = Page {
@@ -56,7 +49,7 @@ async fn events(
         after: page.after()?,
         limit,
     };
-    let items = app.service.events(&query, caller.now).await?;
+    let items = caller.app.service.events(&query, caller.now).await?;
     Ok(ok(Paged::new(items, limit, |e: &Event| e.id)))
 }
 
@@ -71,11 +64,10 @@ async fn events(
     ),
 )]
 pub async fn account_events(
-    State(app): State<AppState>,
     caller: Caller,
     QueryParams(range): QueryParams<Range>,
-) -> RestResult<Answer<Paged<Event>>> {
-    events(&app, &caller, range.agent_id.as_deref(), &range).await
+) -> Rest<Paged<Event>> {
+    events(&caller, range.agent_id.as_deref(), &range).await
 }
 
 /// One agent's history, oldest first.
@@ -98,6 +90,6 @@ pub async fn account_events(
 pub async fn agent_events(
     at: AgentPath,
     QueryParams(range): QueryParams<Range>,
-) -> RestResult<Answer<Paged<Event>>> {
-    events(&at.app, &at.caller, Some(&at.agent_id), &range).await
+) -> Rest<Paged<Event>> {
+    events(&at.caller, Some(&at.agent_id), &range).await
 }

@@ -65,6 +65,9 @@ impl IntoResponse for RestError {
 
 pub type RestResult<T> = Result<T, RestError>;
 
+/// What a `/v1` handler answers: a success envelope with its status, or the error.
+pub type Rest<T> = RestResult<Answer<T>>;
+
 /// A success envelope with a chosen status (200, or 201 for something created).
 pub struct Answer<T>(pub StatusCode, pub T);
 
@@ -84,6 +87,7 @@ impl<T: Serialize> IntoResponse for Answer<T> {
 
 /// The account an API token belongs to: who calls.
 pub struct Caller {
+    pub app: AppState,
     pub account: Account,
     pub actor: Actor,
     pub now: i64,
@@ -103,6 +107,7 @@ impl FromRequestParts<AppState> for Caller {
             return Err(ApiError::Suspended.into());
         }
         Ok(Caller {
+            app: app.clone(),
             account,
             actor: Actor::Token(token_pk),
             now: now_unix(),
@@ -120,17 +125,23 @@ impl Caller {
     }
 
     /// One of the caller's agents (404 for an agent of another account, as for none).
-    pub async fn agent(&self, app: &AppState, agent_id: &str) -> RestResult<Agent> {
-        Ok(app.service.agent(&self.account, agent_id).await?)
+    pub async fn agent(&self, agent_id: &str) -> RestResult<Agent> {
+        Ok(self.app.service.agent(&self.account, agent_id).await?)
     }
 }
 
 /// A caller and the `{agent_id}` of the path it names (resolved by [`AgentPath::agent`], after
 /// the body has been read, so that a bad body answers before an unknown agent).
 pub struct AgentPath {
-    pub app: AppState,
     pub caller: Caller,
     pub agent_id: String,
+}
+
+impl std::ops::Deref for AgentPath {
+    type Target = Caller;
+    fn deref(&self) -> &Caller {
+        &self.caller
+    }
 }
 
 impl FromRequestParts<AppState> for AgentPath {
@@ -141,18 +152,14 @@ impl FromRequestParts<AppState> for AgentPath {
         let Path(agent_id) = Path::<String>::from_request_parts(parts, app)
             .await
             .map_err(|_| RestError(ApiError::InvalidRequest))?;
-        Ok(AgentPath {
-            app: app.clone(),
-            caller,
-            agent_id,
-        })
+        Ok(AgentPath { caller, agent_id })
     }
 }
 
 impl AgentPath {
     /// The caller's agent of this id (404 for an agent of another account, as for none).
     pub async fn agent(&self) -> RestResult<Agent> {
-        self.caller.agent(&self.app, &self.agent_id).await
+        self.caller.agent(&self.agent_id).await
     }
 }
 

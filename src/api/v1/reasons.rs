@@ -1,25 +1,21 @@
 //! `/v1/break-reasons`: the account's list of reasons, with optional limits.
 
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::{Answer, Caller, JsonBody, RestResult, created, nullable, ok};
+use super::{Caller, JsonBody, Rest, created, nullable, ok};
 use crate::api::envelope::SuccessEnvelope;
 use crate::api::error::ErrorEnvelope;
 use crate::domain::BreakReason;
-use crate::state::AppState;
 use crate::store::{self, ReasonUpdate};
 
 /// The account's break reasons, active or not.
 #[utoipa::path(get, path = "/v1/break-reasons", operation_id = "listBreakReasons",
     responses((status = 200, body = SuccessEnvelope<Vec<BreakReason>>, description = "The reasons")),
 )]
-pub async fn list(
-    State(app): State<AppState>,
-    caller: Caller,
-) -> RestResult<Answer<Vec<BreakReason>>> {
-    Ok(ok(app.service.reasons(&caller.account).await?))
+pub async fn list(caller: Caller) -> Rest<Vec<BreakReason>> {
+    Ok(ok(caller.app.service.reasons(&caller.account).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -46,18 +42,18 @@ pub struct NewReason {
             description = "1505 no `code` or `label`; 1000 a `limitSeconds` below 1; 1001 a value of the wrong type; 1047 not JSON"),
     ),
 )]
-pub async fn create(
-    State(app): State<AppState>,
-    caller: Caller,
-    JsonBody(new): JsonBody<NewReason>,
-) -> RestResult<Answer<BreakReason>> {
+pub async fn create(caller: Caller, JsonBody(new): JsonBody<NewReason>) -> Rest<BreakReason> {
     let new = store::NewReason {
         code: new.code.unwrap_or_default(),
         label: new.label.unwrap_or_default(),
         limit_seconds: new.limit_seconds,
     };
     Ok(created(
-        app.service.create_reason(&caller.account, new).await?,
+        caller
+            .app
+            .service
+            .create_reason(&caller.account, new)
+            .await?,
     ))
 }
 
@@ -85,17 +81,17 @@ pub struct ReasonPatch {
     ),
 )]
 pub async fn update(
-    State(app): State<AppState>,
     caller: Caller,
     Path(code): Path<String>,
     JsonBody(patch): JsonBody<ReasonPatch>,
-) -> RestResult<Answer<BreakReason>> {
+) -> Rest<BreakReason> {
     let update = ReasonUpdate {
         label: patch.label,
         limit_seconds: patch.limit_seconds,
         active: patch.active,
     };
-    let reason = app
+    let reason = caller
+        .app
         .service
         .update_reason(&caller.account, &code, update)
         .await?;

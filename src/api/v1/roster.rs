@@ -1,13 +1,11 @@
 //! `/v1/roster`: every agent of the account with its current state, in one call.
 
-use axum::extract::State;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{Answer, Caller, RestResult, ok};
+use super::{Caller, Rest, ok};
 use crate::api::envelope::SuccessEnvelope;
 use crate::domain::{AgentState, MicPerm, WrapMode};
-use crate::state::AppState;
 use crate::store::RosterLine;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -104,11 +102,12 @@ impl RosterEntry {
 #[utoipa::path(get, path = "/v1/roster", operation_id = "roster",
     responses((status = 200, body = SuccessEnvelope<Vec<RosterEntry>>, description = "The roster")),
 )]
-pub async fn roster(
-    State(app): State<AppState>,
-    caller: Caller,
-) -> RestResult<Answer<Vec<RosterEntry>>> {
-    let rows = app.service.roster(&caller.account, caller.now).await?;
+pub async fn roster(caller: Caller) -> Rest<Vec<RosterEntry>> {
+    let rows = caller
+        .app
+        .service
+        .roster(&caller.account, caller.now)
+        .await?;
     Ok(ok(rows
         .into_iter()
         .map(|r| RosterEntry::new(r, caller.now))

@@ -1,15 +1,13 @@
 //! Sessions, breaks and wrap-ups of one agent, driven by the telephony backend or a supervisor.
 
-use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{AgentPath, Answer, Caller, JsonBody, RestError, RestResult, created, ok};
+use super::{AgentPath, Caller, JsonBody, Rest, RestError, created, ok};
 use crate::api::envelope::SuccessEnvelope;
 use crate::api::error::{ApiError, ErrorEnvelope};
 use crate::domain::{BreakDetail, WrapMode, WrapUp};
 use crate::service::{EndedBy, WrapRequest};
-use crate::state::AppState;
 
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -34,7 +32,7 @@ pub struct LoggedOut {
         (status = 409, body = ErrorEnvelope, description = "1510: the agent is disabled"),
     ),
 )]
-pub async fn login(at: AgentPath) -> RestResult<Answer<LoggedIn>> {
+pub async fn login(at: AgentPath) -> Rest<LoggedIn> {
     let agent = at.agent().await?;
     let (ssid, expires_at) = at.app.service.login(&agent, at.caller.act()).await?;
     Ok(created(LoggedIn { ssid, expires_at }))
@@ -46,7 +44,7 @@ pub async fn login(at: AgentPath) -> RestResult<Answer<LoggedIn>> {
         (status = 200, body = SuccessEnvelope<LoggedOut>, description = "How many sessions ended"),
     ),
 )]
-pub async fn logout_all(at: AgentPath) -> RestResult<Answer<LoggedOut>> {
+pub async fn logout_all(at: AgentPath) -> Rest<LoggedOut> {
     let agent = at.agent().await?;
     let ended = at.app.service.logout_agent(&agent, at.caller.act()).await?;
     Ok(ok(LoggedOut { logged_out: ended }))
@@ -70,13 +68,10 @@ pub struct Logout {
             description = "1505 no `ssid`; 1001 a value of the wrong type; 1047 not JSON"),
     ),
 )]
-pub async fn logout_one(
-    State(app): State<AppState>,
-    caller: Caller,
-    JsonBody(body): JsonBody<Logout>,
-) -> RestResult<Answer<LoggedOut>> {
+pub async fn logout_one(caller: Caller, JsonBody(body): JsonBody<Logout>) -> Rest<LoggedOut> {
     let ssid = body.ssid.unwrap_or_default();
-    let ended = app
+    let ended = caller
+        .app
         .service
         .logout_session(&caller.account, &ssid, caller.act())
         .await?;
@@ -104,10 +99,7 @@ pub struct NewBreak {
             description = "1505 no `reason`; 1508 not an active reason of the account; 1001 a value of the wrong type; 1047 not JSON"),
     ),
 )]
-pub async fn start_break(
-    at: AgentPath,
-    JsonBody(body): JsonBody<NewBreak>,
-) -> RestResult<Answer<BreakDetail>> {
+pub async fn start_break(at: AgentPath, JsonBody(body): JsonBody<NewBreak>) -> Rest<BreakDetail> {
     let agent = at.agent().await?;
     let reason = body.reason.unwrap_or_default();
     let started = at
@@ -126,7 +118,7 @@ pub async fn start_break(
         (status = 409, body = ErrorEnvelope, description = "1502: not on break"),
     ),
 )]
-pub async fn end_break(at: AgentPath) -> RestResult<Answer<BreakDetail>> {
+pub async fn end_break(at: AgentPath) -> Rest<BreakDetail> {
     let agent = at.agent().await?;
     let ended = at.app.service.end_break(&agent, at.caller.act()).await?;
     Ok(ok(ended.detail(at.caller.now)))
@@ -186,10 +178,7 @@ impl From<WrapUp> for WrapView {
             description = "1505 no `callId`; 1000 negative `seconds`; 1001 a value of the wrong type; 1047 not JSON"),
     ),
 )]
-pub async fn start_wrap_up(
-    at: AgentPath,
-    JsonBody(body): JsonBody<NewWrapUp>,
-) -> RestResult<Answer<WrapView>> {
+pub async fn start_wrap_up(at: AgentPath, JsonBody(body): JsonBody<NewWrapUp>) -> Rest<WrapView> {
     let agent = at.agent().await?;
     let request = WrapRequest {
         call_id: body.call_id.unwrap_or_default(),
@@ -211,7 +200,7 @@ pub async fn start_wrap_up(
         (status = 409, body = ErrorEnvelope, description = "1504: not in wrap-up"),
     ),
 )]
-pub async fn end_wrap_up(at: AgentPath) -> RestResult<Answer<WrapView>> {
+pub async fn end_wrap_up(at: AgentPath) -> Rest<WrapView> {
     let agent = at.agent().await?;
     let ended = at
         .app
