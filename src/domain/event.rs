@@ -51,26 +51,11 @@ impl fmt::Display for Actor {
 
 text_enum! {
     /// What changed.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
     pub enum EventKind ("event kind") {
-        #[serde(rename = "login")]
-        Login = "login",
-        #[serde(rename = "logout")]
-        Logout = "logout",
-        #[serde(rename = "break.start")]
-        BreakStart = "break.start",
-        #[serde(rename = "break.end")]
-        BreakEnd = "break.end",
-        #[serde(rename = "wrap.start")]
-        WrapStart = "wrap.start",
-        #[serde(rename = "wrap.end")]
-        WrapEnd = "wrap.end",
-        #[serde(rename = "mic.change")]
-        MicChange = "mic.change",
-        #[serde(rename = "agent.disabled")]
-        AgentDisabled = "agent.disabled",
-        #[serde(rename = "agent.enabled")]
-        AgentEnabled = "agent.enabled",
+        Login = "login", Logout = "logout", BreakStart = "break.start", BreakEnd = "break.end",
+        WrapStart = "wrap.start", WrapEnd = "wrap.end", MicChange = "mic.change",
+        AgentDisabled = "agent.disabled", AgentEnabled = "agent.enabled",
     }
 }
 

@@ -6,9 +6,7 @@ text_enum! {
     /// The browser's microphone permission, as reported by `setWebPingTime`.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
     pub enum MicPerm ("microphone permission") {
-        Granted = "granted",
-        Denied = "denied",
-        Prompt = "prompt",
+        Granted = "granted", Denied = "denied", Prompt = "prompt",
     }
 }
 

@@ -1,21 +1,14 @@
 //! What a supervisor sees of an agent at a glance.
 
-use serde::Serialize;
-use utoipa::ToSchema;
-
 use super::text_enum::text_enum;
 
 text_enum! {
     /// An agent's state, the most telling first: disabled, then on break, then in wrap-up,
     /// then logged in (available), else offline.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
-    #[serde(rename_all = "snake_case")]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
     pub enum AgentState ("agent state") {
-        Disabled = "disabled",
-        OnBreak = "on_break",
-        WrapUp = "wrap_up",
-        Available = "available",
-        Offline = "offline",
+        Disabled = "disabled", OnBreak = "on_break", WrapUp = "wrap_up",
+        Available = "available", Offline = "offline",
     }
 }
 

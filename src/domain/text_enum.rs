@@ -1,6 +1,7 @@
-//! Enums kept as TEXT in both databases: one declaration gives the variants' names, parsing,
-//! `Display`, and sqlx's `Type`/`Encode`/`Decode`. A stored value that is not one of the
-//! names is a decode error, never a silent default.
+//! Enums kept as TEXT in both databases and sent as strings: one declaration gives the
+//! variants' names, parsing, `Display`, serde, the OpenAPI schema (a string enum), and sqlx's
+//! `Type`/`Encode`/`Decode`. A stored value that is not one of the names is a decode error,
+//! never a silent default; in a request body it is a type error (1001).
 
 /// A name that is not one of the enum's.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -12,12 +13,14 @@ pub struct UnknownName {
 
 macro_rules! text_enum {
     (
-        $(#[$meta:meta])*
+        $(#[doc = $doc:literal])*
+        #[derive($($derive:path),*)]
         pub enum $name:ident ($what:literal) {
             $( $(#[$vmeta:meta])* $variant:ident = $text:literal, )+
         }
     ) => {
-        $(#[$meta])*
+        $(#[doc = $doc])*
+        #[derive($($derive),*)]
         pub enum $name {
             $( $(#[$vmeta])* $variant, )+
         }
@@ -50,6 +53,32 @@ macro_rules! text_enum {
                 }
             }
         }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+                text.parse().map_err(serde::de::Error::custom)
+            }
+        }
+
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                let doc = [$($doc),*].map(str::trim).join("\n");
+                utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::Type::String)
+                    .description((!doc.is_empty()).then_some(doc))
+                    .enum_values(Some($name::ALL.iter().map(|v| v.as_str())))
+                    .into()
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
 
         impl<DB: sqlx::Database> sqlx::Type<DB> for $name
         where

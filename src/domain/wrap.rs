@@ -1,13 +1,9 @@
 //! Wrap-up policy: how long after-call work lasts and whether it may be ended early.
 
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
-
 use super::text_enum::text_enum;
 
 text_enum! {
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, clap::ValueEnum)]
-    #[serde(rename_all = "lowercase")]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
     pub enum WrapMode ("wrap-up mode") {
         /// Ends by itself at `wrapETime`; the agent may end it early.
         Timed = "timed",

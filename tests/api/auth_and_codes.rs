@@ -40,23 +40,16 @@ macro_rules! on_both_databases_with_own_config {
     };
 }
 
-on_both_databases!(
-    unreadable_requests_are_1047,
-    parameters_of_the_wrong_type_are_1001,
-    missing_parameters_are_all_named_in_1505,
-    null_and_blank_credentials_count_as_absent,
-    user_and_agent_ids_may_be_strings_or_integers,
-    ssid_mixed_with_token_credentials_is_1000,
-    unknown_or_logged_out_ssid_is_1000_but_1503_for_pings,
-    tokens_that_do_not_authenticate_are_1014,
-    suspended_accounts_are_1039_in_both_modes,
-    ssid_naming_another_agent_is_1501,
-    token_auth_sees_only_its_own_accounts_agents,
-    checks_answer_in_the_contracts_order,
-    route_checks_answer_1502_1504_and_1506,
-    wrap_up_whose_time_ran_out_is_1504,
+on_both_databases! {
+    unreadable_requests_are_1047, parameters_of_the_wrong_type_are_1001,
+    missing_parameters_are_all_named_in_1505, null_and_blank_credentials_count_as_absent,
+    user_and_agent_ids_may_be_strings_or_integers, ssid_mixed_with_token_credentials_is_1000,
+    unknown_or_logged_out_ssid_is_1000_but_1503_for_pings, tokens_that_do_not_authenticate_are_1014,
+    suspended_accounts_are_1039_in_both_modes, ssid_naming_another_agent_is_1501,
+    token_auth_sees_only_its_own_accounts_agents, checks_answer_in_the_contracts_order,
+    route_checks_answer_1502_1504_and_1506, wrap_up_whose_time_ran_out_is_1504,
     unexpected_database_failure_is_1032_without_detail,
-);
+}
 
 on_both_databases_with_own_config!(
     session_expires_after_the_idle_timeout,

@@ -9,13 +9,10 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
-on_both_databases!(
-    migrate_prepares_a_fresh_database,
-    accounts_agents_tokens_and_sessions,
-    breaks_and_wrap_ups,
-    suspend_and_resume,
-    unknown_accounts_and_agents_are_refused,
-);
+on_both_databases! {
+    migrate_prepares_a_fresh_database, accounts_agents_tokens_and_sessions, breaks_and_wrap_ups,
+    suspend_and_resume, unknown_accounts_and_agents_are_refused,
+}
 
 const BIN: &str = env!("CARGO_BIN_EXE_agentprofile");
 

@@ -15,21 +15,16 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-on_both_databases!(
-    each_reference_snippet_is_read_as_json,
-    the_pages_raw_request_gets_the_pages_58_byte_answer,
+on_both_databases! {
+    each_reference_snippet_is_read_as_json, the_pages_raw_request_gets_the_pages_58_byte_answer,
     python_http_client_empty_content_length_is_refused_by_hyper,
     form_bodies_query_strings_and_the_deepcall_prefix,
-    hostile_bodies_answer_1047_and_the_server_carries_on,
-    numbers_json_cannot_hold_as_integers,
-    nul_characters_never_reach_the_database_as_errors,
-    bodies_over_the_limit_answer_413,
-    empty_requests_answer_1047,
-    unknown_paths_answer_404_in_the_envelope,
-    other_methods_answer_405_in_the_envelope,
-    cors_preflight_and_credentialed_requests,
+    hostile_bodies_answer_1047_and_the_server_carries_on, numbers_json_cannot_hold_as_integers,
+    nul_characters_never_reach_the_database_as_errors, bodies_over_the_limit_answer_413,
+    empty_requests_answer_1047, unknown_paths_answer_404_in_the_envelope,
+    other_methods_answer_405_in_the_envelope, cors_preflight_and_credentialed_requests,
     health_and_readiness,
-);
+}
 
 const ON_BREAK: &str = "/api/v2/agentProfile/agentOnBreak";
 const FORM: &str = "Content-Type: application/x-www-form-urlencoded";

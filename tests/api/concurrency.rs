@@ -9,16 +9,13 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::task::JoinSet;
 
-on_both_databases!(
-    hundred_simultaneous_start_breaks_make_one_break,
-    fifty_simultaneous_end_breaks_end_it_once,
-    interleaved_starts_and_ends_never_overlap,
-    interleaved_wrap_up_starts_and_ends_never_overlap,
-    fifty_simultaneous_wrap_ups_make_one,
-    simultaneous_pings_record_one_mic_change,
+on_both_databases! {
+    hundred_simultaneous_start_breaks_make_one_break, fifty_simultaneous_end_breaks_end_it_once,
+    interleaved_starts_and_ends_never_overlap, interleaved_wrap_up_starts_and_ends_never_overlap,
+    fifty_simultaneous_wrap_ups_make_one, simultaneous_pings_record_one_mic_change,
     disabling_while_the_ssid_is_in_use_leaves_it_refused,
     disabling_while_the_backend_acts_leaves_nothing_open,
-);
+}
 
 // ---------------------------------------------------------------- helpers
 

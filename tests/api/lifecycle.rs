@@ -15,14 +15,13 @@ use tokio::net::TcpStream;
 use tokio::sync::Barrier;
 use tokio::task::JoinSet;
 
-on_both_databases!(
+on_both_databases! {
     breaks_wrap_ups_and_sessions_survive_a_restart,
     shutdown_finishes_the_request_in_flight_and_refuses_new_ones,
     shutdown_does_not_wait_for_idle_keep_alive_connections,
     simultaneous_break_starts_open_exactly_one_break,
-    simultaneous_wrap_up_starts_open_exactly_one_wrap_up,
-    simultaneous_pings_all_succeed,
-);
+    simultaneous_wrap_up_starts_open_exactly_one_wrap_up, simultaneous_pings_all_succeed,
+}
 
 /// How many callers race in the concurrency tests.
 const RACERS: usize = 50;

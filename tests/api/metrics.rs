@@ -7,11 +7,11 @@ use agentprofile::domain::now_unix;
 use reqwest::Method;
 use serde_json::json;
 
-on_both_databases!(
+on_both_databases! {
     counts_a_request_by_route_and_envelope_code_after_it_is_made,
     each_server_counts_only_its_own_requests,
     state_counts_follow_the_clock_and_drop_accounts_over_the_cap,
-);
+}
 
 /// Ids that cannot turn up by chance inside a label value such as a route or a status.
 const AGENT: &str = "agent-4711";

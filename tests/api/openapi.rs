@@ -7,12 +7,11 @@ use crate::helpers::{TestApp, code};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-on_both_databases!(
+on_both_databases! {
     the_description_lists_exactly_the_routes_the_server_answers,
     every_error_code_of_the_contract_is_documented_with_its_message,
-    the_description_is_structurally_sound,
-    the_docs_page_is_served_from_our_own_assets,
-);
+    the_description_is_structurally_sound, the_docs_page_is_served_from_our_own_assets,
+}
 
 const PREFIXES: [&str; 2] = ["/api/v2/agentProfile", "/deepcall/api/v2/agentProfile"];
 

@@ -2,11 +2,10 @@
 
 use crate::helpers::{PREFIX, TestApp, wrap};
 
-on_both_databases!(
-    not_on_break_is_the_reference_pages_58_bytes,
-    on_break_answers_its_detail_by_ssid_and_by_token,
+on_both_databases! {
+    not_on_break_is_the_reference_pages_58_bytes, on_break_answers_its_detail_by_ssid_and_by_token,
     wrap_up_answers_time_left_under_both_names,
-);
+}
 
 async fn not_on_break_is_the_reference_pages_58_bytes(app: TestApp) {
     let f = app.fixture("acme", "7").await;

@@ -13,14 +13,13 @@ use serde_json::{Value, json};
 use sqlx::Connection;
 use tokio::time::sleep;
 
-on_both_databases!(
+on_both_databases! {
     every_accepted_mic_perm_is_answered_as_a_flag_and_a_state,
     other_mic_perm_values_are_1001_and_blank_ones_missing,
-    ping_time_is_read_as_seconds_or_milliseconds,
-    rejected_ping_time_is_1506_and_records_nothing,
+    ping_time_is_read_as_seconds_or_milliseconds, rejected_ping_time_is_1506_and_records_nothing,
     pings_come_by_ssid_or_by_token_for_the_named_agent,
     form_bodies_and_query_strings_are_read_and_the_body_wins,
-);
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_pings_keep_the_session_alive() {

@@ -6,15 +6,12 @@ use serde_json::{Value, json};
 use super::*;
 use crate::helpers::{INVALID_REQUEST, INVALID_TOKEN, JSON_UTF8, NOT_FOUND, TestApp, code};
 
-on_both_databases!(
-    missing_or_bad_token_is_401_1014,
-    suspended_account_is_403_1039,
-    account_shows_and_patches_its_wrap_policy,
-    agents_are_created_shown_and_patched,
-    agent_list_walks_in_creation_order,
-    unknown_and_foreign_agents_answer_identical_404s,
+on_both_databases! {
+    missing_or_bad_token_is_401_1014, suspended_account_is_403_1039,
+    account_shows_and_patches_its_wrap_policy, agents_are_created_shown_and_patched,
+    agent_list_walks_in_creation_order, unknown_and_foreign_agents_answer_identical_404s,
     accounts_never_see_each_other,
-);
+}
 
 // ---------------------------------------------------------------- authentication
 

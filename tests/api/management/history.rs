@@ -8,12 +8,10 @@ use serde_json::{Value, json};
 use super::*;
 use crate::helpers::TestApp;
 
-on_both_databases!(
-    a_whole_agent_day_is_recorded_exactly_once,
-    history_pages_walk_every_event_once,
-    history_filters_by_time_range,
-    history_refuses_bad_queries,
-);
+on_both_databases! {
+    a_whole_agent_day_is_recorded_exactly_once, history_pages_walk_every_event_once,
+    history_filters_by_time_range, history_refuses_bad_queries,
+}
 
 // ---------------------------------------------------------------- history
 

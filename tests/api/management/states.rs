@@ -7,14 +7,11 @@ use serde_json::{Value, json};
 use super::*;
 use crate::helpers::{TestApp, near_now};
 
-on_both_databases!(
-    sessions_log_in_and_out,
-    breaks_through_v1,
-    wrap_ups_through_v1_refuse_bad_input,
-    break_reasons_are_created_and_patched,
-    disable_logs_out_and_ends_break_and_wrap_up,
+on_both_databases! {
+    sessions_log_in_and_out, breaks_through_v1, wrap_ups_through_v1_refuse_bad_input,
+    break_reasons_are_created_and_patched, disable_logs_out_and_ends_break_and_wrap_up,
     roster_shows_every_agent_state,
-);
+}
 
 // ---------------------------------------------------------------- sessions, breaks, wrap-ups
 

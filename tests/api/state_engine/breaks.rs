@@ -15,21 +15,15 @@ const DEEPCALL: &str = "/deepcall/api/v2/agentProfile";
 
 use super::*;
 
-on_both_databases!(
-    start_and_end_break_by_ssid,
-    start_and_end_break_by_token_on_the_deepcall_prefix,
-    start_break_reads_any_content_type,
-    new_routes_share_the_upstream_authentication,
-    start_break_requires_a_reason,
-    reasons_match_code_or_label_ignoring_case,
-    a_second_start_break_is_1507,
-    unknown_or_inactive_reason_is_1508,
-    end_break_when_not_on_break_is_1502,
-    end_wrap_up_when_not_in_wrap_up_is_1504,
-    a_disabled_agent_named_by_token_is_1510,
-    new_account_has_the_default_break_reasons,
+on_both_databases! {
+    start_and_end_break_by_ssid, start_and_end_break_by_token_on_the_deepcall_prefix,
+    start_break_reads_any_content_type, new_routes_share_the_upstream_authentication,
+    start_break_requires_a_reason, reasons_match_code_or_label_ignoring_case,
+    a_second_start_break_is_1507, unknown_or_inactive_reason_is_1508,
+    end_break_when_not_on_break_is_1502, end_wrap_up_when_not_in_wrap_up_is_1504,
+    a_disabled_agent_named_by_token_is_1510, new_account_has_the_default_break_reasons,
     break_past_its_limit_is_flagged_everywhere_and_goes_on,
-);
+}
 
 // ---------------------------------------------------------------- breaks
 

@@ -7,16 +7,15 @@ use std::time::Duration;
 
 use super::*;
 
-on_both_databases!(
+on_both_databases! {
     timed_wrap_up_uses_the_account_default_and_may_end_early,
     forced_wrap_up_cannot_be_ended_by_the_agent_but_by_a_supervisor,
     agent_override_wins_and_null_restores_the_account_policy,
     untimed_wrap_up_has_no_end_time_and_lasts_until_ended,
     explicit_seconds_set_the_length_of_one_wrap_up,
-    expired_timed_wrap_up_is_over_and_recorded_by_the_system,
-    expired_forced_wrap_up_is_over_too,
+    expired_timed_wrap_up_is_over_and_recorded_by_the_system, expired_forced_wrap_up_is_over_too,
     a_second_wrap_up_is_1511,
-);
+}
 
 // ---------------------------------------------------------------- wrap-up policy
 
