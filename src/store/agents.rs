@@ -4,7 +4,9 @@ use async_trait::async_trait;
 use serde_json::json;
 
 use super::Result;
-use super::sql::{Backend, ENDED_AT, Sql, SqlStore, close_expired_wraps, record_event};
+use super::breaks::close_break;
+use super::sql::{Backend, Sql, SqlStore, close_expired_wraps, record_event};
+use super::wraps::close_wrap;
 use crate::domain::{Act, Agent, EventKind, WrapMode};
 
 /// A new agent; without overrides the account's wrap-up policy applies.
@@ -146,32 +148,16 @@ async fn end_everything<DB: Backend>(
         let details = json!({ "sessions": ended, "how": "disabled" });
         record_event::<DB>(conn, agent, EventKind::Logout, actor, now, details).await?;
     }
-    let sql = format!(
-        "UPDATE breaks SET ended_at = {ENDED_AT} WHERE agent_pk = $1 AND ended_at IS NULL
-         RETURNING reason_code, ended_at"
-    );
-    let closed: Option<(String, i64)> = Sql::<DB>::new(&sql)
-        .bind(agent.id)
-        .bind(now)
-        .fetch_optional(conn)
-        .await?;
-    if let Some((code, ended_at)) = closed {
-        let details = json!({ "reasonCode": code, "how": "disabled" });
-        record_event::<DB>(conn, agent, EventKind::BreakEnd, actor, ended_at, details).await?;
+    if let Some(b) = close_break::<DB>(conn, agent.id, now).await? {
+        let details = json!({ "reasonCode": b.reason_code, "how": "disabled" });
+        let at = b.ended_at.unwrap_or(now);
+        record_event::<DB>(conn, agent, EventKind::BreakEnd, actor, at, details).await?;
     }
     close_expired_wraps::<DB>(conn, agent.account_pk, Some(agent.id), now).await?;
-    let sql = format!(
-        "UPDATE wrap_ups SET ended_at = {ENDED_AT} WHERE agent_pk = $1 AND ended_at IS NULL
-         RETURNING call_id, ended_at"
-    );
-    let wrap: Option<(String, i64)> = Sql::<DB>::new(&sql)
-        .bind(agent.id)
-        .bind(now)
-        .fetch_optional(conn)
-        .await?;
-    if let Some((call_id, ended_at)) = wrap {
-        let details = json!({ "callId": call_id, "how": "disabled" });
-        record_event::<DB>(conn, agent, EventKind::WrapEnd, actor, ended_at, details).await?;
+    if let Some(w) = close_wrap::<DB>(conn, agent.id, now).await? {
+        let details = json!({ "callId": w.call_id, "how": "disabled" });
+        let at = w.ended_at.unwrap_or(now);
+        record_event::<DB>(conn, agent, EventKind::WrapEnd, actor, at, details).await?;
     }
     Ok(())
 }

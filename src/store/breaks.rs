@@ -58,15 +58,7 @@ impl<DB: Backend> Breaks for SqlStore<DB> {
     async fn end_break(&self, agent: &Agent, act: Act) -> Result<Option<Break>> {
         let Act { actor, now } = act;
         let mut tx = self.begin().await?;
-        let sql = format!(
-            "UPDATE breaks SET ended_at = {ENDED_AT} WHERE agent_pk = $1 AND ended_at IS NULL
-             RETURNING {BREAK_COLUMNS}"
-        );
-        let ended: Option<Break> = Sql::<DB>::new(&sql)
-            .bind(agent.id)
-            .bind(now)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let ended = close_break::<DB>(&mut tx, agent.id, now).await?;
         if let Some(b) = &ended {
             let detail = b.detail(now);
             let details = json!({ "reasonCode": b.reason_code, "duration": detail.current_duration,
@@ -77,4 +69,21 @@ impl<DB: Backend> Breaks for SqlStore<DB> {
         tx.commit().await?;
         Ok(ended)
     }
+}
+
+/// Inside a transaction: ends the agent's open break at `now` (never before its start).
+pub(super) async fn close_break<DB: Backend>(
+    conn: &mut DB::Connection,
+    agent_pk: i64,
+    now: i64,
+) -> Result<Option<Break>> {
+    let sql = format!(
+        "UPDATE breaks SET ended_at = {ENDED_AT} WHERE agent_pk = $1 AND ended_at IS NULL
+         RETURNING {BREAK_COLUMNS}"
+    );
+    Sql::<DB>::new(&sql)
+        .bind(agent_pk)
+        .bind(now)
+        .fetch_optional(conn)
+        .await
 }

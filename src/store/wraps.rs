@@ -78,15 +78,7 @@ impl<DB: Backend> Wraps for SqlStore<DB> {
         let mut tx = self.begin().await?;
         // One that already ran out is recorded as ended at its own time, not now.
         close_expired_wraps::<DB>(&mut tx, agent.account_pk, Some(agent.id), now).await?;
-        let sql = format!(
-            "UPDATE wrap_ups SET ended_at = {ENDED_AT} WHERE agent_pk = $1 AND ended_at IS NULL
-             RETURNING {WRAP_COLUMNS}"
-        );
-        let ended: Option<WrapUp> = Sql::<DB>::new(&sql)
-            .bind(agent.id)
-            .bind(now)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let ended = close_wrap::<DB>(&mut tx, agent.id, now).await?;
         if let Some(w) = &ended {
             let details = json!({ "callId": w.call_id, "how": "ended" });
             let at = w.ended_at.unwrap_or(now);
@@ -102,4 +94,21 @@ impl<DB: Backend> Wraps for SqlStore<DB> {
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// Inside a transaction: ends the agent's open wrap-up at `now` (never before its start).
+pub(super) async fn close_wrap<DB: Backend>(
+    conn: &mut DB::Connection,
+    agent_pk: i64,
+    now: i64,
+) -> Result<Option<WrapUp>> {
+    let sql = format!(
+        "UPDATE wrap_ups SET ended_at = {ENDED_AT} WHERE agent_pk = $1 AND ended_at IS NULL
+         RETURNING {WRAP_COLUMNS}"
+    );
+    Sql::<DB>::new(&sql)
+        .bind(agent_pk)
+        .bind(now)
+        .fetch_optional(conn)
+        .await
 }

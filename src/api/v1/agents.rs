@@ -7,7 +7,19 @@ use super::{AgentPath, Caller, JsonBody, Page, Paged, QueryParams, Rest, created
 use crate::api::envelope::SuccessEnvelope;
 use crate::api::error::ErrorEnvelope;
 use crate::domain::{Account, Agent, WrapMode};
+use crate::state::AppState;
 use crate::store::{self, AgentUpdate};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// This resource's routes, with their OpenAPI description.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(show, update))
+        .routes(routes!(disable))
+        .routes(routes!(enable))
+}
 
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]

@@ -7,7 +7,17 @@ use super::{AgentPath, Caller, Page, Paged, QueryParams, Rest, RestError, ok};
 use crate::api::envelope::SuccessEnvelope;
 use crate::api::error::{ApiError, ErrorEnvelope};
 use crate::domain::Event;
+use crate::state::AppState;
 use crate::store::EventQuery;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// This resource's routes, with their OpenAPI description.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(agent_events))
+        .routes(routes!(account_events))
+}
 
 #[derive(Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase")]

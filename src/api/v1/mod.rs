@@ -17,7 +17,6 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use super::auth::bearer;
 use super::envelope::success_response;
@@ -30,20 +29,12 @@ use crate::state::AppState;
 /// handler's method and path are taken from there, for the router and the description alike).
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(account::show, account::update))
-        .routes(routes!(agents::list, agents::create))
-        .routes(routes!(agents::show, agents::update))
-        .routes(routes!(agents::disable))
-        .routes(routes!(agents::enable))
-        .routes(routes!(states::login, states::logout_all))
-        .routes(routes!(states::logout_one))
-        .routes(routes!(states::start_break, states::end_break))
-        .routes(routes!(states::start_wrap_up, states::end_wrap_up))
-        .routes(routes!(history::agent_events))
-        .routes(routes!(history::account_events))
-        .routes(routes!(reasons::list, reasons::create))
-        .routes(routes!(reasons::update))
-        .routes(routes!(roster::roster))
+        .merge(account::routes())
+        .merge(agents::routes())
+        .merge(states::routes())
+        .merge(history::routes())
+        .merge(reasons::routes())
+        .merge(roster::routes())
 }
 
 /// An error of the management API: the envelope with a real HTTP status.

@@ -8,7 +8,17 @@ use super::{Caller, JsonBody, Rest, created, nullable, ok};
 use crate::api::envelope::SuccessEnvelope;
 use crate::api::error::ErrorEnvelope;
 use crate::domain::BreakReason;
+use crate::state::AppState;
 use crate::store::{self, ReasonUpdate};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// This resource's routes, with their OpenAPI description.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(update))
+}
 
 /// The account's break reasons, active or not.
 #[utoipa::path(get, path = "/v1/break-reasons", operation_id = "listBreakReasons",

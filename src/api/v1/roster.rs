@@ -6,7 +6,15 @@ use utoipa::ToSchema;
 use super::{Caller, Rest, ok};
 use crate::api::envelope::SuccessEnvelope;
 use crate::domain::{AgentState, MicPerm, WrapMode};
+use crate::state::AppState;
 use crate::store::RosterLine;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// This resource's routes, with their OpenAPI description.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(roster))
+}
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]

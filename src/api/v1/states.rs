@@ -8,6 +8,18 @@ use crate::api::envelope::SuccessEnvelope;
 use crate::api::error::{ApiError, ErrorEnvelope};
 use crate::domain::{BreakDetail, WrapMode, WrapUp};
 use crate::service::{EndedBy, WrapRequest};
+use crate::state::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// This resource's routes, with their OpenAPI description.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(login, logout_all))
+        .routes(routes!(logout_one))
+        .routes(routes!(start_break, end_break))
+        .routes(routes!(start_wrap_up, end_wrap_up))
+}
 
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
