@@ -125,8 +125,9 @@ impl Operator<'_> {
         agent_id: &str,
         update: AgentUpdate,
     ) -> Result<Agent> {
-        let (_, agent) = self.agent(user_id, agent_id).await?;
-        Ok(self.service.update_agent(&agent, update).await?)
+        let update =
+            async |_: &Account, agent: &Agent| self.service.update_agent(agent, update).await;
+        self.change((user_id, agent_id), update).await
     }
 
     pub async fn set_agent_disabled(
@@ -135,36 +136,47 @@ impl Operator<'_> {
         agent_id: &str,
         disabled: bool,
     ) -> Result<Agent> {
-        let (_, agent) = self.agent(user_id, agent_id).await?;
-        let agent = self
-            .service
-            .set_agent_disabled(&agent, disabled, Act::cli());
-        Ok(agent.await?)
+        let set = async |_: &Account, agent: &Agent| {
+            let act = Act::cli();
+            self.service.set_agent_disabled(agent, disabled, act).await
+        };
+        self.change((user_id, agent_id), set).await
+    }
+
+    /// Runs a change of one agent; its refusal names the agent.
+    async fn change<T>(
+        &self,
+        (user_id, agent_id): (&str, &str),
+        change: impl AsyncFnOnce(&Account, &Agent) -> crate::service::Result<T>,
+    ) -> Result<T> {
+        let (account, agent) = self.agent(user_id, agent_id).await?;
+        change(&account, &agent).await.map_err(|e| about(&agent, e))
     }
 
     /// Logs the agent in; returns the new ssid (only its hash is kept).
     pub async fn create_session(&self, user_id: &str, agent_id: &str) -> Result<String> {
-        let (_, agent) = self.agent(user_id, agent_id).await?;
-        let login = self.service.login(&agent, Act::cli()).await;
-        Ok(login.map_err(|e| about(&agent, e))?.0)
+        let login = async |_: &Account, agent: &Agent| self.service.login(agent, Act::cli()).await;
+        Ok(self.change((user_id, agent_id), login).await?.0)
     }
 
     /// Logs every session of the agent out; returns how many were open.
     pub async fn logout(&self, user_id: &str, agent_id: &str) -> Result<u64> {
-        let (_, agent) = self.agent(user_id, agent_id).await?;
-        Ok(self.service.logout_agent(&agent, Act::cli()).await?)
+        let logout =
+            async |_: &Account, agent: &Agent| self.service.logout_agent(agent, Act::cli()).await;
+        self.change((user_id, agent_id), logout).await
     }
 
     pub async fn start_break(&self, user_id: &str, agent_id: &str, reason: &str) -> Result<Break> {
-        let (_, agent) = self.agent(user_id, agent_id).await?;
-        let started = self.service.start_break(&agent, reason, Act::cli());
-        started.await.map_err(|e| about(&agent, e))
+        let start = async |_: &Account, agent: &Agent| {
+            self.service.start_break(agent, reason, Act::cli()).await
+        };
+        self.change((user_id, agent_id), start).await
     }
 
     pub async fn end_break(&self, user_id: &str, agent_id: &str) -> Result<Break> {
-        let (_, agent) = self.agent(user_id, agent_id).await?;
-        let ended = self.service.end_break(&agent, Act::cli());
-        ended.await.map_err(|e| about(&agent, e))
+        let end =
+            async |_: &Account, agent: &Agent| self.service.end_break(agent, Act::cli()).await;
+        self.change((user_id, agent_id), end).await
     }
 
     pub async fn start_wrap_up(
@@ -173,20 +185,22 @@ impl Operator<'_> {
         agent_id: &str,
         request: WrapRequest,
     ) -> Result<WrapUp> {
-        let (account, agent) = self.agent(user_id, agent_id).await?;
-        let started = self
-            .service
-            .start_wrap_up(&account, &agent, request, Act::cli());
-        started.await.map_err(|e| about(&agent, e))
+        let start = async |account: &Account, agent: &Agent| {
+            let act = Act::cli();
+            self.service
+                .start_wrap_up(account, agent, request, act)
+                .await
+        };
+        self.change((user_id, agent_id), start).await
     }
 
     /// Ends the agent's wrap-up; the operator may end a forced one.
     pub async fn end_wrap_up(&self, user_id: &str, agent_id: &str) -> Result<WrapUp> {
-        let (_, agent) = self.agent(user_id, agent_id).await?;
-        let ended = self
-            .service
-            .end_wrap_up(&agent, EndedBy::Supervisor, Act::cli());
-        ended.await.map_err(|e| about(&agent, e))
+        let end = async |_: &Account, agent: &Agent| {
+            let by = EndedBy::Supervisor;
+            self.service.end_wrap_up(agent, by, Act::cli()).await
+        };
+        self.change((user_id, agent_id), end).await
     }
 
     pub async fn reasons(&self, user_id: &str) -> Result<Vec<BreakReason>> {

@@ -69,16 +69,8 @@ pub async fn run(admin: &Operator<'_>, command: Command) -> anyhow::Result<()> {
         }) => {
             let update = AgentUpdate {
                 name,
-                wrap_seconds: if account_wrap {
-                    Some(None)
-                } else {
-                    wrap_seconds.map(Some)
-                },
-                wrap_mode: if account_wrap {
-                    Some(None)
-                } else {
-                    wrap_mode.map(Some)
-                },
+                wrap_seconds: clear_or(account_wrap, wrap_seconds),
+                wrap_mode: clear_or(account_wrap, wrap_mode),
             };
             admin.update_agent(&user_id, &agent_id, update).await?;
             println!("updated agent {agent_id:?}");
@@ -128,11 +120,7 @@ pub async fn run(admin: &Operator<'_>, command: Command) -> anyhow::Result<()> {
         }) => {
             let update = ReasonUpdate {
                 label,
-                limit_seconds: if no_limit {
-                    Some(None)
-                } else {
-                    limit_seconds.map(Some)
-                },
+                limit_seconds: clear_or(no_limit, limit_seconds),
                 active,
             };
             let r = admin.update_reason(&user_id, &code, update).await?;
@@ -211,4 +199,9 @@ pub async fn run(admin: &Operator<'_>, command: Command) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// A patch of an optional setting: `Some(None)` when told to clear it, else the value given.
+fn clear_or<T>(clear: bool, value: Option<T>) -> Option<Option<T>> {
+    if clear { Some(None) } else { value.map(Some) }
 }

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use serde_json::json;
 
 use super::Result;
-use super::sql::{Backend, ENDED_AT, Sql, SqlStore, lock_enabled_agent, record_event};
+use super::sql::{Backend, Sql, SqlStore, close_open, lock_enabled_agent, record_event};
 use crate::domain::{Act, Agent, Break, BreakReason, EventKind};
 
 #[async_trait]
@@ -77,13 +77,5 @@ pub(super) async fn close_break<DB: Backend>(
     agent_pk: i64,
     now: i64,
 ) -> Result<Option<Break>> {
-    let sql = format!(
-        "UPDATE breaks SET ended_at = {ENDED_AT} WHERE agent_pk = $1 AND ended_at IS NULL
-         RETURNING {BREAK_COLUMNS}"
-    );
-    Sql::<DB>::new(&sql)
-        .bind(agent_pk)
-        .bind(now)
-        .fetch_optional(conn)
-        .await
+    close_open::<DB, Break>(conn, ("breaks", BREAK_COLUMNS), agent_pk, now).await
 }

@@ -4,8 +4,9 @@
 use async_trait::async_trait;
 
 use super::Result;
+use super::agents::AGENT_COLUMNS;
 use super::sql::{Backend, Sql, SqlStore};
-use crate::domain::{Break, MicPerm, WrapMode, WrapUp};
+use crate::domain::{Agent, Break, MicPerm, WrapMode, WrapUp};
 
 #[async_trait]
 pub trait Roster: Send + Sync {
@@ -30,9 +31,7 @@ pub trait Roster: Send + Sync {
 /// One agent's line of the roster.
 #[derive(Debug, Clone)]
 pub struct RosterLine {
-    pub agent_id: String,
-    pub name: String,
-    pub disabled: bool,
+    pub agent: Agent,
     pub live_sessions: i64,
     pub last_ping_at: Option<i64>,
     pub mic_perm: Option<MicPerm>,
@@ -44,9 +43,8 @@ pub struct RosterLine {
 /// when there is none.
 #[derive(sqlx::FromRow)]
 pub struct RosterRow {
-    agent_id: String,
-    name: String,
-    disabled: bool,
+    #[sqlx(flatten)]
+    agent: Agent,
     live_sessions: i64,
     last_ping_at: Option<i64>,
     mic_perm: Option<MicPerm>,
@@ -85,9 +83,7 @@ impl From<RosterRow> for RosterLine {
             _ => None,
         };
         RosterLine {
-            agent_id: r.agent_id,
-            name: r.name,
-            disabled: r.disabled,
+            agent: r.agent,
             live_sessions: r.live_sessions,
             last_ping_at: r.last_ping_at,
             mic_perm: r.mic_perm,
@@ -159,26 +155,25 @@ impl<DB: Backend> Roster for SqlStore<DB> {
         now: i64,
         idle_timeout_secs: i64,
     ) -> Result<Vec<RosterLine>> {
-        let rows: Vec<RosterRow> = Sql::<DB>::new(
-            "SELECT g.agent_id, g.name, g.disabled, g.last_ping_at, g.mic_perm,
-                (SELECT COUNT(*) FROM agent_sessions s
+        let sql = format!(
+            "SELECT g.*, (SELECT COUNT(*) FROM agent_sessions s
                  WHERE s.agent_pk = g.id AND s.ended_at IS NULL
                    AND s.expires_at > $2 AND s.last_seen_at > $3) AS live_sessions,
                 b.reason_code, b.reason, b.limit_seconds, b.started_at AS break_started_at,
                 w.call_id, w.customer_number, w.mode AS wrap_mode,
                 w.started_at AS wrap_started_at, w.ends_at AS wrap_ends_at
-             FROM agents g
+             FROM (SELECT {AGENT_COLUMNS}, last_ping_at, mic_perm FROM agents WHERE account_pk = $1) g
              LEFT JOIN breaks b ON b.agent_pk = g.id AND b.ended_at IS NULL
              LEFT JOIN wrap_ups w ON w.agent_pk = g.id AND w.ended_at IS NULL
                                   AND (w.ends_at IS NULL OR w.ends_at > $2)
-             WHERE g.account_pk = $1
-             ORDER BY g.agent_id",
-        )
-        .bind(account_pk)
-        .bind(now)
-        .bind(now - idle_timeout_secs)
-        .fetch_all(&mut *self.conn().await?)
-        .await?;
+             ORDER BY g.agent_id"
+        );
+        let rows: Vec<RosterRow> = Sql::<DB>::new(&sql)
+            .bind(account_pk)
+            .bind(now)
+            .bind(now - idle_timeout_secs)
+            .fetch_all(&mut *self.conn().await?)
+            .await?;
         Ok(rows.into_iter().map(RosterLine::from).collect())
     }
 

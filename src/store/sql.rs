@@ -211,6 +211,25 @@ impl From<&Agent> for AgentRef {
 /// between may carry a later second than the end request read its clock.
 pub(super) const ENDED_AT: &str = "CASE WHEN $2 < started_at THEN started_at ELSE $2 END";
 
+/// Inside a transaction: ends the agent's open row of `table` (a break or a wrap-up) at `now`,
+/// never before its start, and returns it as `columns` read it.
+pub(super) async fn close_open<DB: Backend + Decode<T>, T>(
+    conn: &mut DB::Connection,
+    (table, columns): (&str, &str),
+    agent_pk: i64,
+    now: i64,
+) -> Result<Option<T>> {
+    let sql = format!(
+        "UPDATE {table} SET ended_at = {ENDED_AT} WHERE agent_pk = $1 AND ended_at IS NULL
+         RETURNING {columns}"
+    );
+    Sql::<DB>::new(&sql)
+        .bind(agent_pk)
+        .bind(now)
+        .fetch_optional(conn)
+        .await
+}
+
 /// Inside a transaction: records one event of the history.
 pub(super) async fn record_event<DB: Backend>(
     conn: &mut DB::Connection,

@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::Result;
 use super::sql::{
-    Backend, ENDED_AT, Sql, SqlStore, close_expired_wraps, lock_enabled_agent, record_event,
+    Backend, Sql, SqlStore, close_expired_wraps, close_open, lock_enabled_agent, record_event,
 };
 use crate::domain::{Act, Agent, EventKind, WrapMode, WrapUp};
 
@@ -102,13 +102,5 @@ pub(super) async fn close_wrap<DB: Backend>(
     agent_pk: i64,
     now: i64,
 ) -> Result<Option<WrapUp>> {
-    let sql = format!(
-        "UPDATE wrap_ups SET ended_at = {ENDED_AT} WHERE agent_pk = $1 AND ended_at IS NULL
-         RETURNING {WRAP_COLUMNS}"
-    );
-    Sql::<DB>::new(&sql)
-        .bind(agent_pk)
-        .bind(now)
-        .fetch_optional(conn)
-        .await
+    close_open::<DB, WrapUp>(conn, ("wrap_ups", WRAP_COLUMNS), agent_pk, now).await
 }

@@ -89,15 +89,15 @@ impl RosterEntry {
         let logged_in = line.live_sessions > 0;
         RosterEntry {
             state: AgentState::of(
-                line.disabled,
+                line.agent.disabled,
                 on_break.is_some(),
                 wrap_up.is_some(),
                 logged_in,
             ),
-            agent_id: line.agent_id,
-            name: line.name,
+            agent_id: line.agent.agent_id,
+            name: line.agent.name,
             logged_in,
-            disabled: line.disabled,
+            disabled: line.agent.disabled,
             on_break,
             wrap_up,
             last_ping_at: line.last_ping_at,
