@@ -1,4 +1,10 @@
 //! agentprofile: a drop-in reimplementation of the DeepCall agentProfile v2 API.
+//!
+//! A request flows one way: [`api`] reads its parameters (any Content-Type) and authenticates
+//! it (one extractor), [`service`] applies the rule and calls [`store`], which writes the change
+//! and its history event in one transaction; the answer is an envelope. The CLI ([`cli`]) and
+//! the first-run demo ([`seed`]) reach the same [`service`]. [`domain`] holds the types and the
+//! pure rules; [`state::AppState`] is what every handler can reach.
 
 pub mod api;
 pub mod app;
