@@ -24,7 +24,7 @@ use tracing::Span;
 
 use crate::api::{self, ApiError, envelope::JSON_UTF8};
 use crate::config::{Config, origin_list};
-use crate::metrics;
+use crate::metrics::{self, AnswerCode};
 
 #[derive(Debug, thiserror::Error)]
 #[error("CORS_ALLOWED_ORIGINS: {0:?} is not a valid origin")]
@@ -85,7 +85,7 @@ pub fn router(state: AppState) -> Result<Router, BadOrigin> {
         })
         .on_request(())
         .on_response(|res: &Response<_>, latency: Duration, _: &Span| {
-            let code = res.extensions().get::<ApiError>().map(ApiError::code);
+            let code = res.extensions().get::<AnswerCode>().map(|c| c.0);
             tracing::info!(
                 status = res.status().as_u16(),
                 code,
@@ -99,7 +99,7 @@ pub fn router(state: AppState) -> Result<Router, BadOrigin> {
         .layer(timeout)
         // Browsers may call the API (its errors included), never /metrics: no CORS there.
         .layer(cors(&config)?)
-        .merge(metrics::routes())
+        .merge(api::metrics_routes())
         .layer(CatchPanicLayer::custom(|_| {
             tracing::error!("handler panicked");
             ApiError::Internal.into_response()

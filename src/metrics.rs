@@ -30,12 +30,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderValue, Method, header};
+use axum::http::Method;
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::response::Response;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::encoding::prometheus_text;
 use prometheus_client::metrics::counter::Counter;
@@ -44,9 +42,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
-use crate::api::ApiError;
 use crate::domain::now_unix;
-use crate::state::AppState;
 use crate::store::{AgentCounts, Store};
 
 /// Above this many accounts the agent gauges are given only in all, not per account.
@@ -261,6 +257,11 @@ fn method_label(method: &Method) -> &'static str {
     }
 }
 
+/// The envelope code an error answer carries (in its extensions), for the metrics and the
+/// access log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AnswerCode(pub u16);
+
 /// Middleware (`Router::layer`, so it runs after routing): counts and times every answer.
 pub async fn track(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
     let start = Instant::now();
@@ -271,10 +272,7 @@ pub async fn track(State(metrics): State<Arc<Metrics>>, request: Request, next: 
         .to_owned();
     let method = request.method().clone();
     let response = next.run(request).await;
-    let code = response
-        .extensions()
-        .get::<ApiError>()
-        .map_or(0, ApiError::code);
+    let code = response.extensions().get::<AnswerCode>().map_or(0, |c| c.0);
     metrics.record(
         &route,
         &method,
@@ -283,39 +281,4 @@ pub async fn track(State(metrics): State<Arc<Metrics>>, request: Request, next: 
         start.elapsed(),
     );
     response
-}
-
-/// `GET /metrics`.
-async fn scrape(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
-    let token = state
-        .config
-        .metrics_token
-        .as_deref()
-        .filter(|t| !t.is_empty());
-    if let Some(expected) = token {
-        let given = crate::api::auth::bearer(&headers).unwrap_or("");
-        // Compared as hashes, so the time taken says nothing about the token.
-        if crate::secrets::hash(given) != crate::secrets::hash(expected) {
-            return ApiError::InvalidToken.into_response_with(axum::http::StatusCode::UNAUTHORIZED);
-        }
-    }
-    let page = state
-        .metrics
-        .render(state.store(), state.config.session_idle_timeout_secs)
-        .await;
-    (
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static(prometheus_text::CONTENT_TYPE),
-        )],
-        page,
-    )
-        .into_response()
-}
-
-/// The `/metrics` route, to merge into the app's routes (under their layers).
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/metrics", get(scrape))
-        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
 }

@@ -6,6 +6,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::envelope::json_response;
+use crate::metrics::AnswerCode;
 use crate::service::ServiceError;
 use crate::store::StoreError;
 
@@ -233,7 +234,7 @@ impl ApiError {
         };
         let mut response = json_response(status, &body);
         // Lets the metrics and access log see the envelope's code, not only the HTTP status.
-        response.extensions_mut().insert(self);
+        response.extensions_mut().insert(AnswerCode(self.code()));
         response
     }
 }

@@ -7,6 +7,7 @@ mod docs;
 pub mod envelope;
 pub mod error;
 mod health;
+mod metrics_page;
 pub mod openapi;
 pub mod params;
 mod set_web_ping_time;
@@ -20,6 +21,7 @@ use utoipa_axum::routes;
 
 use crate::state::AppState;
 pub use error::ApiError;
+pub use metrics_page::routes as metrics_routes;
 
 /// Both prefixes upstream clients use.
 pub const PREFIXES: [&str; 2] = ["/api/v2/agentProfile", "/deepcall/api/v2/agentProfile"];
