@@ -1,4 +1,8 @@
-//! The agentProfile v2 wire: request reading, the auth extractor, the envelope, one file per route.
+//! The HTTP surfaces. The agentProfile v2 wire: request reading (`params`), the auth extractor
+//! (`auth`), the envelope and the one error table, one file per route; the management API
+//! (`v1/`, a file per resource); `/openapi.json` (`openapi`), `/docs` (`docs`), `/metrics`
+//! (`metrics_page`) and the health probes. Handlers read their input, call the service, and
+//! shape its answer.
 
 mod agent_actions;
 mod agent_on_break;
