@@ -5,12 +5,16 @@ use std::time::Duration;
 use reqwest::Method;
 use serde_json::{Value, json};
 
+use sqlx::Connection;
+
 use super::*;
 use crate::helpers::TestApp;
+use crate::helpers::{INTERNAL, TestDb};
 
 on_both_databases! {
     a_whole_agent_day_is_recorded_exactly_once, history_pages_walk_every_event_once,
     history_filters_by_time_range, history_refuses_bad_queries,
+    a_stored_event_kind_that_is_no_kind_is_an_error_not_a_default,
 }
 
 // ---------------------------------------------------------------- history
@@ -306,4 +310,38 @@ async fn history_refuses_bad_queries(app: TestApp) {
     // An empty history.
     let data = app.v1_get("/v1/events", &token).await;
     assert_eq!(data, json!({"items": [], "nextCursor": null}));
+}
+
+/// Runs one statement on the test's database, behind the server's back.
+async fn execute(app: &TestApp, sql: &str) {
+    let db = app.db.as_ref().unwrap();
+    match db {
+        TestDb::Sqlite(_) => run::<sqlx::SqliteConnection>(&db.url(), sql).await,
+        TestDb::Postgres { .. } => run::<sqlx::PgConnection>(&db.url(), sql).await,
+    }
+}
+
+async fn run<C: Connection>(url: &str, sql: &str)
+where
+    for<'c> &'c mut C: sqlx::Executor<'c, Database = C::Database>,
+    for<'q> <C::Database as sqlx::Database>::Arguments<'q>: sqlx::IntoArguments<'q, C::Database>,
+{
+    let mut conn = C::connect(url).await.unwrap();
+    sqlx::query::<C::Database>(sql)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+}
+
+async fn a_stored_event_kind_that_is_no_kind_is_an_error_not_a_default(app: TestApp) {
+    let token = app.new_account("acme").await;
+    app.create_agent(&token, json!({"agentId": "7"})).await;
+    app.login(&token, "7").await;
+    execute(&app, "UPDATE events SET kind = 'log.in'").await;
+    // Never a guess at what it was: the read fails (details in the server's log only).
+    let (status, text) = app.v1_raw(Method::GET, "/v1/events", &token, None).await;
+    assert_eq!((status, text.as_str()), (500, INTERNAL));
+    execute(&app, "UPDATE events SET kind = 'login'").await;
+    let data = app.v1_get("/v1/events", &token).await;
+    assert_eq!(data["items"][0]["kind"], "login");
 }
