@@ -110,8 +110,4 @@ impl Service {
     pub fn store(&self) -> &dyn Store {
         self.store.as_ref()
     }
-
-    pub fn config(&self) -> &Config {
-        &self.config
-    }
 }

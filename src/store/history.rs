@@ -52,7 +52,8 @@ impl TryFrom<EventRow> for Event {
 #[async_trait]
 impl<DB: Backend> History for SqlStore<DB> {
     async fn events(&self, q: &EventQuery) -> Result<Vec<Event>> {
-        // One agent's events, or the whole account's: each with its own index.
+        // One agent's events, or the whole account's: two statements, so that each uses its
+        // own index. Both bind the same six values; `$6 = 0` only keeps $6 in the account's.
         let agent_filter = if q.agent_pk.is_some() {
             "AND e.agent_pk = $6"
         } else {

@@ -32,7 +32,7 @@ pub use history::{EventQuery, History};
 pub use reasons::{NewReason, ReasonUpdate, Reasons};
 pub use roster::{AccountCounts, AgentCounts, Roster, RosterLine, StateCounts};
 pub use sessions::{NewSession, Ping, Sessions};
-pub use sql::{Backend, SqlStore};
+use sql::SqlStore;
 pub use wraps::{NewWrapUp, Wraps};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
