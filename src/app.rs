@@ -12,6 +12,7 @@ use axum::http::{HeaderName, HeaderValue, Method, Response, header};
 use axum::middleware;
 use axum::response::IntoResponse;
 use tokio::net::TcpListener;
+use tokio::task::JoinSet;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -124,9 +125,24 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let service = state.service.clone();
+    let flush_every = Duration::from_millis(state.config.ping_flush_ms);
     let router = router(state)?;
-    axum::serve(listener, router)
+    // The change feed and the heartbeat flusher, stopped with the server (dropped too).
+    let mut background = JoinSet::new();
+    background.spawn({
+        let service = service.clone();
+        async move { service.follow_changes().await }
+    });
+    background.spawn({
+        let service = service.clone();
+        async move { service.flush_pings_every(flush_every).await }
+    });
+    let served = axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)
-        .await?;
-    Ok(())
+        .await;
+    background.shutdown().await;
+    // What the last requests noted is written before the process ends.
+    service.flush_pings_now().await;
+    Ok(served?)
 }

@@ -43,6 +43,11 @@ pub struct Config {
     #[arg(long, env = "SESSION_MAX_AGE_SECS", default_value_t = 43200, value_parser = clap::value_parser!(i64).range(1..), global = true)]
     pub session_max_age_secs: i64,
 
+    /// Milliseconds between flushes of heartbeats that change nothing but a timestamp
+    /// (10–1000): what a crash may lose of them.
+    #[arg(long, env = "PING_FLUSH_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(10..=1000), global = true)]
+    pub ping_flush_ms: u64,
+
     /// Wrap-up length of a new account (its agents may override it).
     #[arg(long, env = "DEFAULT_WRAP_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(i64).range(0..), global = true)]
     pub default_wrap_seconds: i64,

@@ -11,6 +11,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod domain;
+pub mod live;
 pub mod metrics;
 pub mod secrets;
 pub mod seed;

@@ -52,6 +52,7 @@ async fn serve(store: std::sync::Arc<dyn store::Store>, config: Config) -> anyho
     let state = AppState::new(store.clone(), config);
     seed::demo_if_new(&state, addr).await?;
     let draining = state.draining.clone();
+    let service = state.service.clone();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(app::serve(listener, state, async {
         let _ = stopped.await;
@@ -64,7 +65,10 @@ async fn serve(store: std::sync::Arc<dyn store::Store>, config: Config) -> anyho
     let _ = stop.send(());
     match tokio::time::timeout(grace, server).await {
         Ok(joined) => joined??,
-        Err(_) => tracing::warn!("requests still running after SHUTDOWN_TIMEOUT_SECS; exiting"),
+        Err(_) => {
+            tracing::warn!("requests still running after SHUTDOWN_TIMEOUT_SECS; exiting");
+            service.flush_pings_now().await;
+        }
     }
     Ok(())
 }

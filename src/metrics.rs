@@ -15,6 +15,12 @@
 //!   `…_all_accounts` (no label: `sum()` over the labelled series stays correct), from one
 //!   read-only aggregate query (and a second for the totals above the cap below).
 //!
+//! - `agentprofile_live_view_up` (1 while the live view answers, 0 while its change feed is
+//!   down), `agentprofile_live_view_sessions`, `agentprofile_live_view_agents`,
+//!   `agentprofile_live_view_lookups_total{result="hit"|"miss"}`;
+//! - `agentprofile_pings_pending` (agents with a heartbeat waiting for the next flush),
+//!   `agentprofile_pings_flushed_total`.
+//!
 //! Labels hold no ssid, token, agent id or raw URI, and each has a bounded set of values:
 //! - `route`: the route's template (`MatchedPath`), or `unmatched` when no route matched;
 //! - `method`: the standard methods, any other is `other`;
@@ -43,6 +49,7 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
 use crate::domain::now_unix;
+use crate::live::Pings;
 use crate::store::{AgentCounts, Store};
 
 /// Above this many accounts the agent gauges are given only in all, not per account.
@@ -129,7 +136,7 @@ impl Metrics {
     /// The page: these counters, and what the store says now. A failing database leaves
     /// the agent gauges out (logged) rather than the whole page: the request counts matter
     /// most when the database is in trouble.
-    pub async fn render(&self, store: &dyn Store, idle_timeout_secs: i64) -> String {
+    pub async fn render(&self, store: &dyn Store, pings: &Pings, idle_timeout_secs: i64) -> String {
         let mut registry = Registry::with_prefix("agentprofile");
         registry.register(
             "http_requests",
@@ -163,6 +170,8 @@ impl Metrics {
             max,
         );
 
+        register_live(&mut registry, store, pings);
+
         match store
             .state_counts(now_unix(), idle_timeout_secs, MAX_ACCOUNT_LABELS)
             .await
@@ -176,6 +185,60 @@ impl Metrics {
         let _ = prometheus_text::encode(&mut page, &registry);
         page
     }
+}
+
+/// The live view and the heartbeat buffer, as they are now.
+fn register_live(registry: &mut Registry, store: &dyn Store, pings: &Pings) {
+    let view = store.feed().view().stats();
+    let gauge = |value: i64| {
+        let gauge = Gauge::<i64>::default();
+        gauge.set(value);
+        gauge
+    };
+    let count = |value: u64| {
+        let counter = Counter::<u64>::default();
+        counter.inc_by(value);
+        counter
+    };
+    registry.register(
+        "live_view_up",
+        "1 while reads are answered from memory, 0 while the change feed is down",
+        gauge(view.live.into()),
+    );
+    registry.register(
+        "live_view_sessions",
+        "Sessions the live view holds",
+        gauge(view.sessions as i64),
+    );
+    registry.register(
+        "live_view_agents",
+        "Agents the live view holds",
+        gauge(view.agents as i64),
+    );
+    let lookups = Family::<ResultLabels, Counter>::default();
+    for (result, n) in [("hit", view.hits), ("miss", view.misses)] {
+        lookups.get_or_create(&ResultLabels { result }).inc_by(n);
+    }
+    registry.register(
+        "live_view_lookups",
+        "Reads of the live view, by whether it knew the answer",
+        lookups,
+    );
+    registry.register(
+        "pings_pending",
+        "Agents with a heartbeat waiting for the next flush",
+        gauge(pings.pending() as i64),
+    );
+    registry.register(
+        "pings_flushed",
+        "Agents' heartbeats written by the flusher",
+        count(pings.flushed_total()),
+    );
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct ResultLabels {
+    result: &'static str,
 }
 
 /// One agent state gauge: its name, help, and count.

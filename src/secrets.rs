@@ -22,7 +22,12 @@ pub fn new_token() -> String {
 /// What the database keeps of a secret. These secrets carry 256 random bits, so a plain
 /// SHA-256 (no salt, no stretching) cannot be reversed and lets us look them up by value.
 pub fn hash(secret: &str) -> String {
-    hex::encode(Sha256::digest(secret.as_bytes()))
+    hex::encode(digest(secret))
+}
+
+/// The SHA-256 of a secret, as bytes: what the live view keys sessions by.
+pub fn digest(secret: &str) -> [u8; 32] {
+    Sha256::digest(secret.as_bytes()).into()
 }
 
 #[cfg(test)]

@@ -28,7 +28,11 @@ async fn scrape(State(state): State<AppState>, headers: HeaderMap) -> Response {
     }
     let page = state
         .metrics
-        .render(state.store(), state.config.session_idle_timeout_secs)
+        .render(
+            state.store(),
+            state.service.pings(),
+            state.config.session_idle_timeout_secs,
+        )
         .await;
     (
         [(

@@ -6,7 +6,10 @@ use crate::domain::{Act, Agent, Break};
 
 impl Service {
     pub async fn open_break(&self, agent: &Agent) -> Result<Option<Break>> {
-        Ok(self.store.open_break(agent.id).await?)
+        match self.live_agent(agent).await? {
+            Some(state) => Ok(state.open_break.clone()),
+            None => Ok(self.store.open_break(agent.id).await?),
+        }
     }
 
     /// Starts a break for one of the account's active reasons (matched by code or label).

@@ -14,6 +14,8 @@ mod wraps;
 use std::sync::Arc;
 
 use crate::config::Config;
+use crate::domain::Agent;
+use crate::live::{LiveAgent, Pings};
 use crate::store::{Store, StoreError};
 
 pub use wraps::{EndedBy, WrapRequest};
@@ -95,19 +97,47 @@ fn at_least(name: &'static str, value: Option<i64>, min: i64) -> Result<()> {
     }
 }
 
-/// The store and the settings the rules read.
+/// The store, its live view, the heartbeats waiting to be written, and the settings the
+/// rules read.
 #[derive(Clone)]
 pub struct Service {
     store: Arc<dyn Store>,
+    pings: Arc<Pings>,
     config: Arc<Config>,
 }
 
 impl Service {
     pub fn new(store: Arc<dyn Store>, config: Arc<Config>) -> Service {
-        Service { store, config }
+        Service {
+            store,
+            pings: Arc::default(),
+            config,
+        }
     }
 
     pub fn store(&self) -> &dyn Store {
         self.store.as_ref()
+    }
+
+    pub fn pings(&self) -> &Pings {
+        &self.pings
+    }
+
+    /// The agent's state from the live view, loaded into it on a miss; None while the view
+    /// is off (the caller asks the database what it needs).
+    async fn live_agent(&self, agent: &Agent) -> Result<Option<Arc<LiveAgent>>> {
+        let view = self.store.feed().view();
+        if let Some(state) = view.agent(agent.id) {
+            return Ok(Some(state));
+        }
+        let Some(ticket) = view.ticket() else {
+            return Ok(None);
+        };
+        let state = self
+            .store
+            .live_agent(agent.id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        Ok(Some(view.install(ticket, None, state)))
     }
 }

@@ -2,7 +2,7 @@
 
 use super::agents::enabled;
 use super::{Result, Service};
-use crate::domain::{Account, Act, Actor, Agent, SessionContext};
+use crate::domain::{Account, Act, Actor, Agent, SessionContext, now_unix};
 use crate::secrets;
 use crate::store::{NewSession, Ping};
 
@@ -21,14 +21,45 @@ impl Service {
         Ok((ssid, expires_at))
     }
 
-    /// What an ssid resolves to, if it is live at `now` and its agent is enabled.
+    /// What an ssid resolves to, if it is live at `now` and its agent is enabled: from the
+    /// live view when it knows, else from the database (and then the view knows).
     pub async fn live_session(&self, ssid: &str, now: i64) -> Result<Option<SessionContext>> {
-        let found = self.store.session(&secrets::hash(ssid)).await?;
-        let idle = self.config.session_idle_timeout_secs;
-        // A disabled agent's sessions were ended; an old ssid of theirs is just invalid.
-        Ok(found
-            .filter(|c| c.session.is_live(now, idle))
-            .filter(|c| !c.agent.disabled))
+        let key = secrets::digest(ssid);
+        let view = self.store.feed().view();
+        if let Some((session, state)) = view.session(&key) {
+            let found = SessionContext {
+                session,
+                agent: state.agent.clone(),
+                account: Account::clone(&state.account),
+            };
+            if self.is_usable(&found, now) {
+                return Ok(Some(found));
+            }
+            // Ended, expired and disabled are final; idle is only what this instance saw:
+            // another one may have been pinged since. The database says.
+            let s = &found.session;
+            if s.ended_at.is_some() || now >= s.expires_at || found.agent.disabled {
+                return Ok(None);
+            }
+        }
+        let ticket = view.ticket();
+        let found = self.store.session(&hex::encode(key)).await?;
+        if let (Some(ticket), Some(found)) = (ticket, &found)
+            && let Some(state) = self.store.live_agent(found.agent.id).await?
+        {
+            view.install(ticket, Some((key, &found.session)), state);
+        }
+        Ok(found.filter(|c| self.is_usable(c, now)))
+    }
+
+    /// Live, by the latest ping this instance saw too; and the agent is enabled (a disabled
+    /// agent's sessions were ended: an old ssid of theirs is just invalid).
+    fn is_usable(&self, found: &SessionContext, now: i64) -> bool {
+        let mut session = found.session.clone();
+        if let Some(seen) = self.pings.seen(session.id) {
+            session.last_seen_at = session.last_seen_at.max(seen);
+        }
+        session.is_live(now, self.config.session_idle_timeout_secs) && !found.agent.disabled
     }
 
     /// Logs one open session of the account out by its ssid; false when there was none.
@@ -45,8 +76,66 @@ impl Service {
         Ok(self.store.end_agent_sessions(agent, act).await?)
     }
 
-    /// Records a heartbeat through a session or a token.
+    /// Records a heartbeat through a session or a token. One that changes nothing but the
+    /// time waits in memory for the next flush; a change of microphone permission is an
+    /// event, written before the answer (as is every ping while the view is off, or after
+    /// a flush failed).
     pub async fn record_ping(&self, agent: &Agent, ping: Ping, actor: Actor) -> Result<()> {
+        if self.pings.accepting()
+            && let Some(state) = self.live_agent(agent).await?
+            && state.mic_perm == Some(ping.mic_perm)
+        {
+            let Ping {
+                session_pk,
+                received_at,
+                client_time,
+                ..
+            } = ping;
+            self.pings
+                .record(agent.id, session_pk, received_at, client_time);
+            return Ok(());
+        }
         Ok(self.store.record_ping(agent, ping, actor).await?)
+    }
+
+    /// Flushes the waiting heartbeats every `every`, for as long as it is polled.
+    pub async fn flush_pings_every(&self, every: std::time::Duration) {
+        let mut ticks = tokio::time::interval(every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            self.flush_pings_now().await;
+        }
+    }
+
+    /// Flushes the waiting heartbeats once; a failure is logged, and they wait.
+    pub async fn flush_pings_now(&self) {
+        if let Err(err) = self.flush_pings(now_unix()).await {
+            tracing::warn!(error = %err, pending = self.pings.pending(), "heartbeats not flushed yet");
+        }
+    }
+
+    /// Keeps the live view coherent with what other processes commit (see `Store::follow`).
+    pub async fn follow_changes(&self) {
+        self.store.follow().await
+    }
+
+    /// Writes the heartbeats waiting in memory; on failure they wait for the next flush.
+    pub async fn flush_pings(&self, now: i64) -> Result<usize> {
+        let pending = self.pings.take(now, self.config.session_idle_timeout_secs);
+        if pending.is_empty() {
+            return Ok(0);
+        }
+        match self.store.flush_pings(&pending).await {
+            Ok(()) => {
+                self.pings.flushed(Some(pending.agents.len()));
+                Ok(pending.agents.len())
+            }
+            Err(err) => {
+                self.pings.flushed(None);
+                self.pings.restore(pending);
+                Err(err.into())
+            }
+        }
     }
 }

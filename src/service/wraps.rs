@@ -23,7 +23,10 @@ pub enum EndedBy {
 impl Service {
     /// The agent's wrap-up still running at `now`.
     pub async fn active_wrap_up(&self, agent: &Agent, now: i64) -> Result<Option<WrapUp>> {
-        Ok(self.store.active_wrap_up(agent.id, now).await?)
+        match self.live_agent(agent).await? {
+            Some(state) => Ok(state.wrap.clone().filter(|w| w.is_active(now))),
+            None => Ok(self.store.active_wrap_up(agent.id, now).await?),
+        }
     }
 
     /// Starts after-call work under the agent's wrap-up policy.

@@ -91,11 +91,15 @@ impl<DB: Backend> Accounts for SqlStore<DB> {
     async fn set_suspended(&self, account_pk: i64, suspended: bool) -> Result<Account> {
         let sql =
             format!("UPDATE accounts SET suspended = $2 WHERE id = $1 RETURNING {ACCOUNT_COLUMNS}");
-        Sql::<DB>::new(&sql)
+        let mut tx = self.begin().await?;
+        let account = Sql::<DB>::new(&sql)
             .bind(account_pk)
             .bind(suspended)
-            .fetch_one(&mut *self.conn().await?)
-            .await
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.changed(account_pk, None);
+        tx.commit().await?;
+        Ok(account)
     }
 
     async fn set_account_wrap_policy(&self, account_pk: i64, wrap: WrapPolicy) -> Result<Account> {
@@ -103,12 +107,16 @@ impl<DB: Backend> Accounts for SqlStore<DB> {
             "UPDATE accounts SET wrap_seconds = $2, wrap_mode = $3 WHERE id = $1
              RETURNING {ACCOUNT_COLUMNS}"
         );
-        Sql::<DB>::new(&sql)
+        let mut tx = self.begin().await?;
+        let account = Sql::<DB>::new(&sql)
             .bind(account_pk)
             .bind(wrap.seconds)
             .bind(wrap.mode)
-            .fetch_one(&mut *self.conn().await?)
-            .await
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.changed(account_pk, None);
+        tx.commit().await?;
+        Ok(account)
     }
 
     async fn create_token(&self, account_pk: i64, token_hash: &str, now: i64) -> Result<i64> {

@@ -4,10 +4,13 @@ use async_trait::async_trait;
 use serde_json::json;
 
 use super::Result;
+use super::accounts::ACCOUNT_COLUMNS;
+use super::breaks::BREAK_COLUMNS;
 use super::breaks::close_break;
-use super::sql::{Backend, Sql, SqlStore, close_expired_wraps, record_event};
-use super::wraps::close_wrap;
-use crate::domain::{Act, Agent, EventKind, WrapMode};
+use super::sql::{Backend, Sql, SqlStore, Tx, close_expired_wraps, record_event};
+use super::wraps::{WRAP_COLUMNS, close_wrap};
+use crate::domain::{Account, Act, Agent, EventKind, MicPerm, WrapMode};
+use crate::live::LiveAgent;
 
 /// A new agent; without overrides the account's wrap-up policy applies.
 #[derive(Debug, Clone, Default)]
@@ -36,11 +39,24 @@ pub trait Agents: Send + Sync {
     async fn update_agent(&self, agent_pk: i64, update: &AgentUpdate) -> Result<Agent>;
     /// Disabling logs the agent out and ends their break and wrap-up, all in one transaction.
     async fn set_agent_disabled(&self, agent: &Agent, disabled: bool, act: Act) -> Result<Agent>;
+    /// An agent's state for the live view: its row and account, microphone, open break
+    /// and unended wrap-up.
+    async fn live_agent(&self, agent_pk: i64) -> Result<Option<LiveAgent>>;
 }
 
 /// `Agent`'s columns.
 pub(super) const AGENT_COLUMNS: &str =
     "id, account_pk, agent_id, name, wrap_seconds, wrap_mode, disabled";
+
+/// An agent with its account, in one row.
+#[derive(sqlx::FromRow)]
+pub struct AgentRow {
+    #[sqlx(flatten)]
+    agent: Agent,
+    #[sqlx(flatten)]
+    account: Account,
+    mic_perm: Option<MicPerm>,
+}
 
 #[async_trait]
 impl<DB: Backend> Agents for SqlStore<DB> {
@@ -84,21 +100,64 @@ impl<DB: Backend> Agents for SqlStore<DB> {
     }
 
     async fn update_agent(&self, agent_pk: i64, update: &AgentUpdate) -> Result<Agent> {
+        let mut tx = self.begin().await?;
         let sql = format!(
             "UPDATE agents SET name = COALESCE($2, name),
                 wrap_seconds = CASE WHEN $3 THEN $4 ELSE wrap_seconds END,
                 wrap_mode = CASE WHEN $5 THEN $6 ELSE wrap_mode END
              WHERE id = $1 RETURNING {AGENT_COLUMNS}"
         );
-        Sql::<DB>::new(&sql)
+        let updated: Agent = Sql::<DB>::new(&sql)
             .bind(agent_pk)
             .bind(update.name.as_deref())
             .bind(update.wrap_seconds.is_some())
             .bind(update.wrap_seconds.flatten())
             .bind(update.wrap_mode.is_some())
             .bind(update.wrap_mode.flatten())
-            .fetch_one(&mut *self.conn().await?)
-            .await
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.changed(updated.account_pk, Some(updated.id));
+        tx.commit().await?;
+        Ok(updated)
+    }
+
+    async fn live_agent(&self, agent_pk: i64) -> Result<Option<LiveAgent>> {
+        let mut conn = self.conn().await?;
+        let sql = format!(
+            "SELECT g.*, a.* FROM (SELECT {AGENT_COLUMNS}, mic_perm FROM agents WHERE id = $1) g
+             JOIN (SELECT {ACCOUNT_COLUMNS} FROM accounts) a ON a.account_id = g.account_pk"
+        );
+        let found: Option<AgentRow> = Sql::<DB>::new(&sql)
+            .bind(agent_pk)
+            .fetch_optional(&mut conn)
+            .await?;
+        let Some(AgentRow {
+            agent,
+            account,
+            mic_perm,
+        }) = found
+        else {
+            return Ok(None);
+        };
+        let sql =
+            format!("SELECT {BREAK_COLUMNS} FROM breaks WHERE agent_pk = $1 AND ended_at IS NULL");
+        let open_break = Sql::<DB>::new(&sql)
+            .bind(agent_pk)
+            .fetch_optional(&mut conn)
+            .await?;
+        let sql =
+            format!("SELECT {WRAP_COLUMNS} FROM wrap_ups WHERE agent_pk = $1 AND ended_at IS NULL");
+        let wrap = Sql::<DB>::new(&sql)
+            .bind(agent_pk)
+            .fetch_optional(&mut conn)
+            .await?;
+        Ok(Some(LiveAgent {
+            agent,
+            account: account.into(),
+            open_break,
+            wrap,
+            mic_perm,
+        }))
     }
 
     async fn set_agent_disabled(&self, agent: &Agent, disabled: bool, act: Act) -> Result<Agent> {
@@ -131,11 +190,7 @@ impl<DB: Backend> Agents for SqlStore<DB> {
 }
 
 /// Inside the disable's transaction: ends the agent's sessions, break and wrap-up.
-async fn end_everything<DB: Backend>(
-    conn: &mut DB::Connection,
-    agent: &Agent,
-    act: Act,
-) -> Result<()> {
+async fn end_everything<DB: Backend>(conn: &mut Tx<DB>, agent: &Agent, act: Act) -> Result<()> {
     let Act { actor, now } = act;
     let ended = Sql::<DB>::new(
         "UPDATE agent_sessions SET ended_at = $2 WHERE agent_pk = $1 AND ended_at IS NULL",

@@ -24,6 +24,7 @@ use async_trait::async_trait;
 use sqlx::{Postgres, Sqlite};
 
 use crate::config::Config;
+use crate::live::{Feed, PendingPings};
 
 pub use accounts::{Accounts, NewAccount};
 pub use agents::{AgentUpdate, Agents, NewAgent};
@@ -121,6 +122,13 @@ pub trait Store:
     async fn ping(&self) -> Result<()>;
     /// How many connections the pool holds and how many of them are idle.
     fn pool_stats(&self) -> PoolStats;
+    /// Where this store announces its commits, and the view they keep coherent.
+    fn feed(&self) -> &Arc<Feed>;
+    /// Follows what other processes commit, keeping the view coherent (or off), for as long
+    /// as it is polled.
+    async fn follow(&self);
+    /// Writes coalesced heartbeats, in one transaction.
+    async fn flush_pings(&self, pings: &PendingPings) -> Result<()>;
 }
 
 /// Opens the database named by `DATABASE_URL`: PostgreSQL for `postgres://` and

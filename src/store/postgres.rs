@@ -1,12 +1,23 @@
 //! PostgreSQL, the production database.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::Pool;
-use sqlx::postgres::{PgPoolOptions, PgQueryResult, Postgres};
+use sqlx::postgres::{
+    PgConnectOptions, PgConnection, PgListener, PgPoolOptions, PgQueryResult, Postgres,
+};
+use sqlx::{Executor, Pool};
 
 use super::sql::{Backend, BoxFuture, RowsAffected};
 use crate::config::Config;
+use crate::live::{CHANNEL, Change, Feed, PendingPings};
+
+/// How often each instance announces a probe, so a listener that hears nothing for
+/// [`SILENCE`] knows its connection is dead even when the socket does not say so.
+const PROBE_EVERY: Duration = Duration::from_secs(1);
+const SILENCE: Duration = Duration::from_secs(3);
+/// The listener's connection, as `pg_stat_activity` names it.
+pub const FEED_APPLICATION_NAME: &str = "agentprofile-feed";
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -25,6 +36,135 @@ impl Backend for Postgres {
 
     fn migrate(pool: &Pool<Self>) -> BoxFuture<'_, super::Result<()>> {
         Box::pin(async move { Ok(MIGRATOR.run(pool).await?) })
+    }
+
+    const RECORD_EVENT: &'static str = "WITH e AS (
+            INSERT INTO events (account_pk, agent_pk, kind, actor, at, details)
+            VALUES ($1, $2, $3, $4, $5, $6) RETURNING id)
+        SELECT id, pg_notify('agentprofile_changes', concat_ws(' ', $7::text, $1, $2, id))
+        FROM e";
+
+    fn announce<'c>(
+        conn: &'c mut PgConnection,
+        changes: &'c [Change],
+        instance: u64,
+    ) -> BoxFuture<'c, super::Result<()>> {
+        let payloads: Vec<String> = changes.iter().map(|c| c.payload(instance)).collect();
+        Box::pin(async move {
+            sqlx::query("SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p")
+                .bind(CHANNEL)
+                .bind(payloads)
+                .execute(conn)
+                .await?;
+            Ok(())
+        })
+    }
+
+    fn flush_pings<'c>(
+        conn: &'c mut PgConnection,
+        pings: &'c PendingPings,
+    ) -> BoxFuture<'c, super::Result<()>> {
+        let (ids, ats, clients): (Vec<i64>, Vec<i64>, Vec<Option<i64>>) =
+            pings.agents.iter().copied().collect();
+        let (sessions, seen): (Vec<i64>, Vec<i64>) = pings.sessions.iter().copied().unzip();
+        Box::pin(async move {
+            sqlx::query(
+                "UPDATE agents AS g SET last_ping_at = v.at, client_ping_time = v.client
+                 FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS v(id, at, client)
+                 WHERE g.id = v.id AND NOT g.disabled
+                   AND (g.last_ping_at IS NULL OR g.last_ping_at <= v.at)",
+            )
+            .bind(ids)
+            .bind(ats)
+            .bind(clients)
+            .execute(&mut *conn)
+            .await?;
+            sqlx::query(
+                "UPDATE agent_sessions AS s SET last_seen_at = v.at
+                 FROM unnest($1::bigint[], $2::bigint[]) AS v(id, at)
+                 WHERE s.id = v.id AND s.ended_at IS NULL AND s.last_seen_at < v.at",
+            )
+            .bind(sessions)
+            .bind(seen)
+            .execute(conn)
+            .await?;
+            Ok(())
+        })
+    }
+
+    fn follow(pool: &Pool<Self>, feed: Arc<Feed>) -> BoxFuture<'static, ()> {
+        let options = (*pool.connect_options())
+            .clone()
+            .application_name(FEED_APPLICATION_NAME);
+        let pool = pool.clone();
+        Box::pin(async move {
+            tokio::select! {
+                () = listen(options, feed.clone()) => {}
+                () = probe(pool, feed) => {}
+            }
+        })
+    }
+}
+
+/// Listens on its own connection; the view is live only while it is connected and hears.
+async fn listen(options: PgConnectOptions, feed: Arc<Feed>) {
+    let mut retry = Duration::from_millis(100);
+    loop {
+        feed.lost();
+        match listener(&options).await {
+            Ok(mut listener) => {
+                feed.live();
+                retry = Duration::from_millis(100);
+                tracing::info!("change feed live");
+                loop {
+                    match tokio::time::timeout(SILENCE, listener.try_recv()).await {
+                        Ok(Ok(Some(note))) => {
+                            feed.announced(note.payload());
+                            continue;
+                        }
+                        Ok(Ok(None)) => tracing::warn!("change feed connection lost"),
+                        Ok(Err(err)) => tracing::warn!(error = %err, "change feed failed"),
+                        Err(_) => tracing::warn!("change feed silent: its connection is dead"),
+                    }
+                    break;
+                }
+            }
+            Err(err) => tracing::warn!(error = %err, "change feed cannot connect"),
+        }
+        feed.lost();
+        tokio::time::sleep(retry).await;
+        retry = (retry * 2).min(Duration::from_secs(5));
+    }
+}
+
+async fn listener(options: &PgConnectOptions) -> sqlx::Result<PgListener> {
+    let pool = PgPoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(SILENCE)
+        .connect_lazy_with(options.clone());
+    let mut listener = PgListener::connect_with(&pool).await?;
+    // A lost connection is answered here, by emptying the view, not by a silent reconnect.
+    listener.eager_reconnect(false);
+    listener.listen(CHANNEL).await?;
+    Ok(listener)
+}
+
+/// Announces that this instance is alive, so every listener hears something each second.
+async fn probe(pool: Pool<Postgres>, feed: Arc<Feed>) {
+    let payload = Change::probe(feed.instance());
+    let mut every = tokio::time::interval(PROBE_EVERY);
+    loop {
+        every.tick().await;
+        let sent = pool
+            .execute(
+                sqlx::query("SELECT pg_notify($1, $2)")
+                    .bind(CHANNEL)
+                    .bind(&payload),
+            )
+            .await;
+        if let Err(err) = sent {
+            tracing::debug!(error = %err, "change feed probe not sent");
+        }
     }
 }
 

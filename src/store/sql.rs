@@ -12,11 +12,15 @@ use async_trait::async_trait;
 use sqlx::query::Query;
 use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, Pool, Type};
 
+use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
+
 use super::{PoolStats, Result, StoreError};
 use crate::config::Config;
 use crate::domain::{
     Account, Actor, Agent, Break, BreakReason, EventKind, MicPerm, WrapMode, WrapUp,
 };
+use crate::live::{Change, Feed, PendingPings};
 
 type Args<'q, DB> = <DB as Database>::Arguments<'q>;
 /// What sqlx's executors answer (the same type as `futures::future::BoxFuture`).
@@ -103,6 +107,7 @@ pub trait Backend:
     + Decode<(i64,)> + Decode<(i64, i64)> + Decode<(String, i64)>
     + Decode<(i64, i64, String, i64)> + Decode<super::accounts::TokenRow>
     + Decode<super::sessions::SessionRow> + Decode<super::history::EventRow>
+    + Decode<super::agents::AgentRow>
     + Decode<super::roster::RosterRow> + Decode<super::roster::AccountCounts>
     + Decode<super::roster::AgentCounts>
 {
@@ -114,6 +119,25 @@ pub trait Backend:
     fn connect(url: &str, config: &Config) -> BoxFuture<'static, Result<Pool<Self>>>;
     /// Applies this database's migrations.
     fn migrate(pool: &Pool<Self>) -> BoxFuture<'_, Result<()>>;
+    /// Inserts an event (`$1`–`$6`) and returns its id; on PostgreSQL it also announces the
+    /// change (`$7`, the payload's instance) in the same statement.
+    const RECORD_EVENT: &'static str;
+    /// Announces, inside the transaction, changes that no event recorded.
+    fn announce<'c>(
+        conn: &'c mut Self::Connection,
+        changes: &'c [Change],
+        instance: u64,
+    ) -> BoxFuture<'c, Result<()>>;
+    /// Writes pending heartbeats in one statement per table, never over a newer one, never
+    /// to a disabled agent or an ended session.
+    fn flush_pings<'c>(
+        conn: &'c mut Self::Connection,
+        pings: &'c PendingPings,
+    ) -> BoxFuture<'c, Result<()>>;
+    /// Follows the changes other instances announce, for as long as it is polled: on
+    /// PostgreSQL a listener connection (the view is off whenever it is down); on SQLite,
+    /// where only this process writes, the feed is live at once.
+    fn follow(pool: &Pool<Self>, feed: Arc<Feed>) -> BoxFuture<'static, ()>;
 }
 
 /// A query of the store's SQL, bound and run like `sqlx::query`.
@@ -171,12 +195,14 @@ impl<'q, DB: Backend> Sql<'q, DB> {
 /// The store on one database.
 pub struct SqlStore<DB: Backend> {
     pub(super) pool: Pool<DB>,
+    pub(super) feed: Arc<Feed>,
 }
 
 impl<DB: Backend> SqlStore<DB> {
     pub async fn connect(url: &str, config: &Config) -> Result<Self> {
         Ok(SqlStore {
             pool: DB::connect(url, config).await?,
+            feed: Feed::new(),
         })
     }
 
@@ -186,8 +212,61 @@ impl<DB: Backend> SqlStore<DB> {
     }
 
     /// A write transaction, begun the backend's way.
-    pub(super) async fn begin(&self) -> Result<sqlx::Transaction<'static, DB>> {
-        Ok(self.pool.begin_with(DB::BEGIN).await?)
+    pub(super) async fn begin(&self) -> Result<Tx<DB>> {
+        Ok(Tx {
+            tx: self.pool.begin_with(DB::BEGIN).await?,
+            changes: Vec::new(),
+            feed: self.feed.clone(),
+        })
+    }
+}
+
+/// A write transaction that knows what it changed, and announces it when it commits.
+pub(super) struct Tx<DB: Backend> {
+    tx: sqlx::Transaction<'static, DB>,
+    changes: Vec<Change>,
+    feed: Arc<Feed>,
+}
+
+impl<DB: Backend> Tx<DB> {
+    /// Notes a change that no event records (an event notes its own).
+    pub fn changed(&mut self, account_pk: i64, agent_pk: Option<i64>) {
+        self.changes.push(Change {
+            account_pk,
+            agent_pk,
+            event: None,
+        });
+    }
+
+    /// Commits, then applies the changes to this instance's view before anyone is answered.
+    /// Applied even when the commit failed: it may have committed all the same, and
+    /// forgetting is always safe.
+    pub async fn commit(mut self) -> Result<()> {
+        let unannounced: Vec<Change> = self
+            .changes
+            .iter()
+            .filter(|c| c.event.is_none())
+            .copied()
+            .collect();
+        if !unannounced.is_empty() {
+            DB::announce(&mut self.tx, &unannounced, self.feed.instance()).await?;
+        }
+        let committed = self.tx.commit().await;
+        self.feed.committed(&self.changes);
+        Ok(committed?)
+    }
+}
+
+impl<DB: Backend> Deref for Tx<DB> {
+    type Target = DB::Connection;
+    fn deref(&self) -> &DB::Connection {
+        &self.tx
+    }
+}
+
+impl<DB: Backend> DerefMut for Tx<DB> {
+    fn deref_mut(&mut self) -> &mut DB::Connection {
+        &mut self.tx
     }
 }
 
@@ -230,9 +309,9 @@ pub(super) async fn close_open<DB: Backend + Decode<T>, T>(
         .await
 }
 
-/// Inside a transaction: records one event of the history.
+/// Inside a transaction: records one event of the history, a change of its agent.
 pub(super) async fn record_event<DB: Backend>(
-    conn: &mut DB::Connection,
+    tx: &mut Tx<DB>,
     agent: impl Into<AgentRef>,
     kind: EventKind,
     actor: Actor,
@@ -240,18 +319,23 @@ pub(super) async fn record_event<DB: Backend>(
     details: serde_json::Value,
 ) -> Result<()> {
     let agent = agent.into();
-    Sql::<DB>::new(
-        "INSERT INTO events (account_pk, agent_pk, kind, actor, at, details)
-         VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(agent.account_pk)
-    .bind(agent.id)
-    .bind(kind)
-    .bind(actor.to_string())
-    .bind(at)
-    .bind(details.to_string())
-    .execute(conn)
-    .await?;
+    let mut insert = Sql::<DB>::new(DB::RECORD_EVENT)
+        .bind(agent.account_pk)
+        .bind(agent.id)
+        .bind(kind)
+        .bind(actor.to_string())
+        .bind(at)
+        .bind(details.to_string());
+    if DB::RECORD_EVENT.contains("$7") {
+        // The instance, as text: PostgreSQL has no unsigned 64-bit integer.
+        insert = insert.bind(tx.feed.instance().to_string());
+    }
+    let (event,): (i64,) = insert.fetch_one(tx).await?;
+    tx.changes.push(Change {
+        account_pk: agent.account_pk,
+        agent_pk: Some(agent.id),
+        event: Some(event),
+    });
     Ok(())
 }
 
@@ -277,7 +361,7 @@ pub(super) async fn lock_enabled_agent<DB: Backend>(
 /// Inside a transaction: closes the account's (or, with `agent_pk`, one agent's) timed
 /// wrap-ups whose time ran out, each at its own end time, with a `wrap.end` by the system.
 pub(super) async fn close_expired_wraps<DB: Backend>(
-    conn: &mut DB::Connection,
+    tx: &mut Tx<DB>,
     account_pk: i64,
     agent_pk: Option<i64>,
     now: i64,
@@ -291,14 +375,14 @@ pub(super) async fn close_expired_wraps<DB: Backend>(
     .bind(account_pk)
     .bind(agent_pk.unwrap_or(0))
     .bind(now)
-    .fetch_all(conn)
+    .fetch_all(tx)
     .await?;
     for (wrap_pk, agent_pk, call_id, ends_at) in expired {
         let closed = Sql::<DB>::new(
             "UPDATE wrap_ups SET ended_at = ends_at WHERE id = $1 AND ended_at IS NULL",
         )
         .bind(wrap_pk)
-        .execute(conn)
+        .execute(tx)
         .await?;
         if closed == 1 {
             let agent = AgentRef {
@@ -307,7 +391,7 @@ pub(super) async fn close_expired_wraps<DB: Backend>(
             };
             let details = serde_json::json!({ "callId": call_id, "how": "expired" });
             record_event::<DB>(
-                conn,
+                tx,
                 agent,
                 EventKind::WrapEnd,
                 Actor::System,
@@ -335,6 +419,20 @@ impl<DB: Backend> super::Store for SqlStore<DB> {
             .execute(&mut *self.conn().await?)
             .await?;
         Ok(())
+    }
+
+    fn feed(&self) -> &Arc<Feed> {
+        &self.feed
+    }
+
+    async fn follow(&self) {
+        DB::follow(&self.pool, self.feed.clone()).await
+    }
+
+    async fn flush_pings(&self, pings: &PendingPings) -> Result<()> {
+        let mut tx = self.begin().await?;
+        DB::flush_pings(&mut tx, pings).await?;
+        tx.commit().await
     }
 
     fn pool_stats(&self) -> PoolStats {

@@ -2,16 +2,18 @@
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::Pool;
 use sqlx::sqlite::{
-    Sqlite, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteQueryResult,
-    SqliteSynchronous,
+    Sqlite, SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions,
+    SqliteQueryResult, SqliteSynchronous,
 };
 
 use super::sql::{Backend, BoxFuture, RowsAffected};
 use crate::config::Config;
+use crate::live::{Change, Feed, PendingPings};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -55,6 +57,133 @@ impl Backend for Sqlite {
     fn migrate(pool: &Pool<Self>) -> BoxFuture<'_, super::Result<()>> {
         Box::pin(async move { Ok(MIGRATOR.run(pool).await?) })
     }
+
+    const RECORD_EVENT: &'static str =
+        "INSERT INTO events (account_pk, agent_pk, kind, actor, at, details)
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id";
+
+    /// Kept in `feed_changes`, for `follow` in another process.
+    fn announce<'c>(
+        conn: &'c mut SqliteConnection,
+        changes: &'c [Change],
+        _instance: u64,
+    ) -> BoxFuture<'c, super::Result<()>> {
+        Box::pin(async move {
+            for change in changes {
+                sqlx::query("INSERT INTO feed_changes (account_pk, agent_pk) VALUES ($1, $2)")
+                    .bind(change.account_pk)
+                    .bind(change.agent_pk)
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            Ok(())
+        })
+    }
+
+    fn flush_pings<'c>(
+        conn: &'c mut SqliteConnection,
+        pings: &'c PendingPings,
+    ) -> BoxFuture<'c, super::Result<()>> {
+        // One JSON array per table, read back by json_each: one statement for any number.
+        let agents = serde_json::to_string(&pings.agents).unwrap_or_default();
+        let sessions = serde_json::to_string(&pings.sessions).unwrap_or_default();
+        Box::pin(async move {
+            sqlx::query(
+                "UPDATE agents SET last_ping_at = v.at, client_ping_time = v.client
+                 FROM (SELECT value ->> 0 AS id, value ->> 1 AS at, value ->> 2 AS client
+                       FROM json_each($1)) AS v
+                 WHERE agents.id = v.id AND NOT agents.disabled
+                   AND (agents.last_ping_at IS NULL OR agents.last_ping_at <= v.at)",
+            )
+            .bind(agents)
+            .execute(&mut *conn)
+            .await?;
+            sqlx::query(
+                "UPDATE agent_sessions SET last_seen_at = v.at
+                 FROM (SELECT value ->> 0 AS id, value ->> 1 AS at FROM json_each($1)) AS v
+                 WHERE agent_sessions.id = v.id AND agent_sessions.ended_at IS NULL
+                   AND agent_sessions.last_seen_at < v.at",
+            )
+            .bind(sessions)
+            .execute(conn)
+            .await?;
+            Ok(())
+        })
+    }
+
+    /// This process applies its own changes at commit; what other processes (the CLI)
+    /// commit to the file is read back every [`POLL`] from `events` and `feed_changes`.
+    fn follow(pool: &Pool<Self>, feed: Arc<Feed>) -> BoxFuture<'static, ()> {
+        let pool = pool.clone();
+        Box::pin(async move {
+            loop {
+                feed.lost();
+                if let Ok(mut seen) = newest(&pool).await {
+                    feed.live();
+                    loop {
+                        tokio::time::sleep(POLL).await;
+                        match since(&pool, seen).await {
+                            Ok((changes, newest)) => {
+                                feed.committed(&changes);
+                                seen = newest;
+                            }
+                            Err(err) => {
+                                tracing::warn!(error = %err, "cannot read the change feed");
+                                break;
+                            }
+                        }
+                    }
+                }
+                feed.lost();
+                tokio::time::sleep(POLL).await;
+            }
+        })
+    }
+}
+
+/// How often the file is asked for changes other processes committed.
+const POLL: Duration = Duration::from_millis(100);
+
+/// The newest ids of `events` and `feed_changes`.
+type Seen = (i64, i64);
+
+async fn newest(pool: &Pool<Sqlite>) -> sqlx::Result<Seen> {
+    sqlx::query_as(
+        "SELECT (SELECT COALESCE(MAX(id), 0) FROM events),
+                (SELECT COALESCE(MAX(id), 0) FROM feed_changes)",
+    )
+    .fetch_one(pool)
+    .await
+}
+
+/// What was committed after `seen`, and the new newest ids.
+async fn since(pool: &Pool<Sqlite>, seen: Seen) -> sqlx::Result<(Vec<Change>, Seen)> {
+    let rows: Vec<(i64, i64, i64, Option<i64>, bool)> = sqlx::query_as(
+        "SELECT id, 0, account_pk, agent_pk, TRUE FROM events WHERE id > $1
+         UNION ALL
+         SELECT id, 1, account_pk, agent_pk, FALSE FROM feed_changes WHERE id > $2",
+    )
+    .bind(seen.0)
+    .bind(seen.1)
+    .fetch_all(pool)
+    .await?;
+    let mut newest = seen;
+    let changes = rows
+        .into_iter()
+        .map(|(id, table, account_pk, agent_pk, is_event)| {
+            if table == 0 {
+                newest.0 = newest.0.max(id);
+            } else {
+                newest.1 = newest.1.max(id);
+            }
+            Change {
+                account_pk,
+                agent_pk,
+                event: is_event.then_some(id),
+            }
+        })
+        .collect();
+    Ok((changes, newest))
 }
 
 impl RowsAffected for SqliteQueryResult {

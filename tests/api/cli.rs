@@ -101,7 +101,11 @@ async fn run_on(database_url: &str, args: &[&str]) -> Run {
 
 /// Runs the CLI on the database the test's server uses.
 async fn cli(app: &TestApp, args: &[&str]) -> Run {
-    run_on(&app.db.as_ref().unwrap().url(), args).await
+    let run = run_on(&app.db.as_ref().unwrap().url(), args).await;
+    // The CLI is another process: the server sees its changes within 0.1 s (its change
+    // feed), not at once.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    run
 }
 
 /// Account "acme" with agent "7" (45 s wrap-up), made with the CLI: its token and ssid.

@@ -621,3 +621,42 @@ macro_rules! on_both_databases {
         }
     };
 }
+
+/// The first column of the first row of `sql`, read behind the server's back, as text
+/// (`CAST(… AS TEXT)` in the query); None for no row or NULL.
+pub async fn sql_text(db: &TestDb, sql: &str) -> Option<String> {
+    let row: Option<(Option<String>,)> = match db {
+        TestDb::Sqlite(_) => {
+            let mut conn = sqlx::SqliteConnection::connect(&db.url()).await.unwrap();
+            sqlx::query_as(sql).fetch_optional(&mut conn).await.unwrap()
+        }
+        TestDb::Postgres { .. } => {
+            let mut conn = sqlx::PgConnection::connect(&db.url()).await.unwrap();
+            sqlx::query_as(sql).fetch_optional(&mut conn).await.unwrap()
+        }
+    };
+    row.and_then(|(value,)| value)
+}
+
+/// Tests that start their own server with a configuration of their own:
+/// `async fn name(backend: Backend)`, run once per database.
+macro_rules! on_both_databases_with_own_config {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite_own_config {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::helpers::Backend::Sqlite).await;
+                }
+            )*
+        }
+        mod postgres_own_config {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::helpers::Backend::Postgres).await;
+                }
+            )*
+        }
+    };
+}

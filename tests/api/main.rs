@@ -10,6 +10,7 @@ mod clients;
 mod concurrency;
 mod deploy_files;
 mod lifecycle;
+mod live_state;
 mod management;
 mod metrics;
 mod openapi;

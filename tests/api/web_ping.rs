@@ -86,6 +86,8 @@ struct Stored {
 
 /// Reads the agent's row behind the server's back (agent ids are unique in these tests).
 async fn stored(app: &TestApp, agent_id: &str) -> Stored {
+    // What the server wrote once it flushed its waiting heartbeats.
+    app.service.flush_pings_now().await;
     const SELECT: &str = "SELECT g.last_ping_at, g.client_ping_time, g.mic_perm,
                 (SELECT MAX(s.last_seen_at) FROM agent_sessions s WHERE s.agent_pk = g.id)
          FROM agents g WHERE g.agent_id = $1";

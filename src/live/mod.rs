@@ -1,0 +1,141 @@
+//! Live agent state: the change feed, the in-process view it keeps coherent, and the
+//! heartbeat buffer.
+//!
+//! Every committed change is announced on the [`Feed`]: by the instance that made it, right
+//! after its commit (so that instance reads its own writes), and on PostgreSQL by
+//! `pg_notify` inside the same transaction to every other instance, which listens on
+//! [`CHANNEL`]. The [`View`] answers the upstream routes' reads from memory while the feed
+//! is live, and not at all while it may have missed a change (before the first LISTEN, and
+//! from a lost feed connection until it is back and the view is emptied).
+
+mod pings;
+mod view;
+
+use std::sync::Arc;
+
+pub use pings::{PendingPings, Pings};
+pub use view::{LiveAgent, Ticket, View, ViewStats};
+
+/// The PostgreSQL channel the feed is announced on.
+pub const CHANNEL: &str = "agentprofile_changes";
+
+/// One committed change: to one agent (its sessions, break, wrap-up, microphone, row), or,
+/// with no agent, to the account itself (suspension, wrap-up policy). `event` is the history
+/// event that recorded it, if one did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Change {
+    pub account_pk: i64,
+    pub agent_pk: Option<i64>,
+    pub event: Option<i64>,
+}
+
+impl Change {
+    /// The `pg_notify` payload: `<instance> <account> <agent or 0> <event or 0>`, small and
+    /// fixed, so listeners read what they need by id.
+    pub fn payload(&self, instance: u64) -> String {
+        format!(
+            "{instance} {} {} {}",
+            self.account_pk,
+            self.agent_pk.unwrap_or(0),
+            self.event.unwrap_or(0)
+        )
+    }
+
+    /// What an instance announces each second to show the channel works: no account.
+    pub fn probe(instance: u64) -> String {
+        format!("{instance} 0 0 0")
+    }
+
+    /// Reads a payload back: the instance that made the change, and the change.
+    pub fn parse(payload: &str) -> Option<(u64, Change)> {
+        let mut parts = payload.split(' ');
+        let instance = parts.next()?.parse().ok()?;
+        let mut id = || parts.next()?.parse::<i64>().ok();
+        let (account_pk, agent_pk, event) = (id()?, id()?, id()?);
+        Some((
+            instance,
+            Change {
+                account_pk,
+                agent_pk: (agent_pk != 0).then_some(agent_pk),
+                event: (event != 0).then_some(event),
+            },
+        ))
+    }
+}
+
+/// Where changes are announced, and the view they keep coherent.
+pub struct Feed {
+    /// This process, in the payload, so it skips its own announcements (it applied them at
+    /// commit already).
+    instance: u64,
+    view: View,
+}
+
+impl Feed {
+    pub fn new() -> Arc<Feed> {
+        Arc::new(Feed {
+            instance: rand::random(),
+            view: View::default(),
+        })
+    }
+
+    pub fn instance(&self) -> u64 {
+        self.instance
+    }
+
+    pub fn view(&self) -> &View {
+        &self.view
+    }
+
+    /// Changes this instance committed (or may have: also called when a commit's outcome
+    /// is unknown, since forgetting is always safe).
+    pub fn committed(&self, changes: &[Change]) {
+        for change in changes {
+            self.view.changed(change);
+        }
+    }
+
+    /// A payload from the PostgreSQL channel. One that cannot be read may have been any
+    /// change: the view starts over.
+    pub fn announced(&self, payload: &str) {
+        match Change::parse(payload) {
+            Some((instance, _)) if instance == self.instance => {}
+            Some((_, probe)) if probe.account_pk == 0 => {}
+            Some((_, change)) => self.view.changed(&change),
+            None => {
+                tracing::warn!(
+                    payload,
+                    "unreadable change announcement; the view starts over"
+                );
+                self.view.restart();
+            }
+        }
+    }
+
+    /// The feed is live: announcements of every change committed from now on will arrive.
+    pub fn live(&self) {
+        self.view.restart();
+    }
+
+    /// The feed may miss changes from now on: the view stops answering.
+    pub fn lost(&self) {
+        self.view.stop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Change;
+
+    #[test]
+    fn payloads_read_back() {
+        let change = Change {
+            account_pk: 3,
+            agent_pk: Some(7),
+            event: None,
+        };
+        assert_eq!(Change::parse(&change.payload(42)), Some((42, change)));
+        assert_eq!(Change::parse("1 2"), None);
+        assert_eq!(Change::parse("x 2 3 4"), None);
+    }
+}

@@ -1,0 +1,348 @@
+//! The in-process view of agent state: what an ssid resolves to, and each agent's break,
+//! wrap-up and microphone, answered from memory while the change feed is live.
+//!
+//! It is filled on demand: a read that misses loads from the database and installs what it
+//! read. A change forgets what it touched. The race between the two (a load that read the
+//! old state, installing after the change was forgotten) is closed by generations: every
+//! forget takes a new generation and marks the agent (or account) with it; a load takes a
+//! [`Ticket`] (the generation) *before* it reads, and installs only if nothing it read was
+//! forgotten since. So an installed entry is never older than the last change announced.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use crate::domain::{Account, Agent, Break, MicPerm, Session, WrapUp};
+
+/// What the view keys sessions by: the SHA-256 of the ssid.
+pub type SsidKey = [u8; 32];
+
+/// An agent's state as the upstream routes read it.
+#[derive(Debug)]
+pub struct LiveAgent {
+    pub agent: Agent,
+    pub account: Arc<Account>,
+    pub open_break: Option<Break>,
+    /// The wrap-up not ended yet; whether its time ran out is judged at request time.
+    pub wrap: Option<WrapUp>,
+    pub mic_perm: Option<MicPerm>,
+}
+
+/// Taken before a load reads the database; see the module's doc.
+#[derive(Debug, Clone, Copy)]
+pub struct Ticket(u64);
+
+/// The view's size and use, for the metrics.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ViewStats {
+    pub live: bool,
+    pub sessions: usize,
+    pub agents: usize,
+    pub hits: u64,
+    pub misses: u64,
+}
+
+#[derive(Default)]
+pub struct View {
+    inner: RwLock<Inner>,
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
+
+#[derive(Default)]
+struct Inner {
+    /// Off until the feed is live, and whenever it may have missed a change.
+    live: bool,
+    generation: u64,
+    /// Loads whose ticket is older than this never install (the view was emptied since).
+    floor: u64,
+    sessions: HashMap<SsidKey, Session>,
+    agents: HashMap<i64, AgentSlot>,
+    accounts: HashMap<i64, AccountSlot>,
+}
+
+#[derive(Default)]
+struct AgentSlot {
+    state: Option<Arc<LiveAgent>>,
+    /// The generation of the last change forgotten.
+    forgotten: u64,
+    /// The agent's sessions in `sessions`, forgotten with it.
+    ssids: Vec<SsidKey>,
+}
+
+#[derive(Default)]
+struct AccountSlot {
+    account: Option<Arc<Account>>,
+    forgotten: u64,
+}
+
+impl View {
+    /// A ticket for a load that may install, or None while the view is off.
+    pub fn ticket(&self) -> Option<Ticket> {
+        let inner = self.read();
+        inner.live.then_some(Ticket(inner.generation))
+    }
+
+    /// What an ssid resolves to, when the view knows it.
+    pub fn session(&self, key: &SsidKey) -> Option<(Session, Arc<LiveAgent>)> {
+        let inner = self.read();
+        let found = inner.sessions.get(key).and_then(|session| {
+            let state = inner.agents.get(&session.agent_pk)?.state.clone()?;
+            Some((session.clone(), state))
+        });
+        drop(inner);
+        self.count(found.is_some());
+        found
+    }
+
+    /// An agent's state, when the view knows it.
+    pub fn agent(&self, agent_pk: i64) -> Option<Arc<LiveAgent>> {
+        let found = self
+            .read()
+            .agents
+            .get(&agent_pk)
+            .and_then(|slot| slot.state.clone());
+        self.count(found.is_some());
+        found
+    }
+
+    /// Keeps what a load read under `ticket` (and the session it came through), unless a
+    /// change to that agent or account was forgotten since. Returns the state either way:
+    /// it is what the database said, good for the request that read it.
+    pub fn install(
+        &self,
+        ticket: Ticket,
+        session: Option<(SsidKey, &Session)>,
+        state: LiveAgent,
+    ) -> Arc<LiveAgent> {
+        let (agent_pk, account_pk) = (state.agent.id, state.agent.account_pk);
+        let mut inner = self.write();
+        let inner = &mut *inner;
+        let stale = |forgotten: u64| forgotten > ticket.0;
+        if !inner.live
+            || ticket.0 < inner.floor
+            || inner
+                .agents
+                .get(&agent_pk)
+                .is_some_and(|s| stale(s.forgotten))
+            || inner
+                .accounts
+                .get(&account_pk)
+                .is_some_and(|s| stale(s.forgotten))
+        {
+            return Arc::new(state);
+        }
+        // One copy of an account for all its agents.
+        let account_slot = inner.accounts.entry(account_pk).or_default();
+        let account = account_slot
+            .account
+            .get_or_insert_with(|| state.account.clone())
+            .clone();
+        let state = Arc::new(LiveAgent { account, ..state });
+        let slot = inner.agents.entry(agent_pk).or_default();
+        slot.state = Some(state.clone());
+        if let Some((key, session)) = session {
+            if !slot.ssids.contains(&key) {
+                slot.ssids.push(key);
+            }
+            inner.sessions.insert(key, session.clone());
+        }
+        state
+    }
+
+    /// Forgets what a change touched.
+    pub fn changed(&self, change: &super::Change) {
+        let mut inner = self.write();
+        inner.generation += 1;
+        let generation = inner.generation;
+        match change.agent_pk {
+            Some(agent_pk) => inner.forget_agent(agent_pk, generation),
+            None => {
+                let slot = inner.accounts.entry(change.account_pk).or_default();
+                slot.account = None;
+                slot.forgotten = generation;
+                let agents: Vec<i64> = inner
+                    .agents
+                    .iter()
+                    .filter(|(_, slot)| {
+                        slot.state
+                            .as_ref()
+                            .is_some_and(|s| s.agent.account_pk == change.account_pk)
+                    })
+                    .map(|(pk, _)| *pk)
+                    .collect();
+                for agent_pk in agents {
+                    inner.forget_agent(agent_pk, generation);
+                }
+            }
+        }
+    }
+
+    /// Empties the view and answers from it again: the feed is live from here on.
+    pub fn restart(&self) {
+        let mut inner = self.write();
+        inner.clear();
+        inner.live = true;
+    }
+
+    /// Empties the view and stops answering from it.
+    pub fn stop(&self) {
+        let mut inner = self.write();
+        inner.clear();
+        inner.live = false;
+    }
+
+    pub fn stats(&self) -> ViewStats {
+        let inner = self.read();
+        ViewStats {
+            live: inner.live,
+            sessions: inner.sessions.len(),
+            agents: inner.agents.values().filter(|s| s.state.is_some()).count(),
+            hits: self.hits.load(Ordering::Relaxed),
+            misses: self.misses.load(Ordering::Relaxed),
+        }
+    }
+
+    fn count(&self, hit: bool) {
+        let counter = if hit { &self.hits } else { &self.misses };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    // A panic while holding the lock cannot leave the maps half-changed in a way that
+    // matters more than a cache miss: carry on with them.
+    fn read(&self) -> RwLockReadGuard<'_, Inner> {
+        self.inner.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, Inner> {
+        self.inner.write().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Inner {
+    fn forget_agent(&mut self, agent_pk: i64, generation: u64) {
+        let slot = self.agents.entry(agent_pk).or_default();
+        slot.state = None;
+        slot.forgotten = generation;
+        for key in std::mem::take(&mut slot.ssids) {
+            self.sessions.remove(&key);
+        }
+    }
+
+    fn clear(&mut self) {
+        self.generation += 1;
+        self.floor = self.generation;
+        self.sessions = HashMap::new();
+        self.agents = HashMap::new();
+        self.accounts = HashMap::new();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::WrapMode;
+    use crate::live::Change;
+
+    fn state(agent_pk: i64) -> LiveAgent {
+        LiveAgent {
+            agent: Agent {
+                id: agent_pk,
+                account_pk: 1,
+                agent_id: agent_pk.to_string(),
+                name: String::new(),
+                wrap_seconds: None,
+                wrap_mode: None,
+                disabled: false,
+            },
+            account: Arc::new(Account {
+                id: 1,
+                user_id: "u".into(),
+                name: String::new(),
+                suspended: false,
+                wrap_seconds: 60,
+                wrap_mode: WrapMode::Timed,
+            }),
+            open_break: None,
+            wrap: None,
+            mic_perm: None,
+        }
+    }
+
+    fn session(agent_pk: i64) -> Session {
+        Session {
+            id: agent_pk * 10,
+            agent_pk,
+            last_seen_at: 0,
+            expires_at: 100,
+            ended_at: None,
+        }
+    }
+
+    fn agent_change(agent_pk: i64) -> Change {
+        Change {
+            account_pk: 1,
+            agent_pk: Some(agent_pk),
+            event: None,
+        }
+    }
+
+    #[test]
+    fn answers_nothing_until_the_feed_is_live() {
+        let view = View::default();
+        assert!(view.ticket().is_none());
+        view.restart();
+        let ticket = view.ticket().unwrap();
+        view.install(ticket, Some(([7; 32], &session(7))), state(7));
+        assert!(view.session(&[7; 32]).is_some());
+        view.stop();
+        assert!(view.session(&[7; 32]).is_none());
+        assert!(view.ticket().is_none());
+    }
+
+    #[test]
+    fn a_load_that_raced_a_change_is_not_kept() {
+        let view = View::default();
+        view.restart();
+        let before = view.ticket().unwrap();
+        view.changed(&agent_change(7)); // committed while the load was reading
+        view.install(before, Some(([7; 32], &session(7))), state(7));
+        assert!(view.session(&[7; 32]).is_none());
+        assert!(view.agent(7).is_none());
+        // Another agent's change does not spoil this one's load.
+        let after = view.ticket().unwrap();
+        view.changed(&agent_change(8));
+        view.install(after, None, state(7));
+        assert!(view.agent(7).is_some());
+    }
+
+    #[test]
+    fn a_change_forgets_the_agent_and_its_sessions_and_an_account_change_all_its_agents() {
+        let view = View::default();
+        view.restart();
+        let ticket = view.ticket().unwrap();
+        view.install(ticket, Some(([7; 32], &session(7))), state(7));
+        view.install(ticket, Some(([8; 32], &session(8))), state(8));
+        view.changed(&agent_change(7));
+        assert!(view.session(&[7; 32]).is_none());
+        assert!(view.session(&[8; 32]).is_some());
+        view.changed(&Change {
+            account_pk: 1,
+            agent_pk: None,
+            event: None,
+        });
+        assert!(view.session(&[8; 32]).is_none());
+        assert_eq!(view.stats().sessions, 0);
+    }
+
+    #[test]
+    fn a_restart_refuses_loads_from_before_it() {
+        let view = View::default();
+        view.restart();
+        let before = view.ticket().unwrap();
+        view.stop();
+        view.restart();
+        view.install(before, None, state(7));
+        assert!(view.agent(7).is_none());
+    }
+}
