@@ -1,0 +1,334 @@
+//! Server processes, as they are deployed: two on one PostgreSQL database, each seeing the
+//! other's changes through the change feed; a feed connection that drops; a server killed
+//! with SIGKILL in the middle of a ping load.
+
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use agentprofile::cli::Operator;
+use agentprofile::service::Service;
+use agentprofile::store;
+use serde_json::{Value, json};
+use sqlx::Connection;
+use tokio::process::{Child, Command};
+
+use crate::helpers::*;
+
+/// A server process on `db`, on a free port, configured by `env` only (no `.env`).
+struct Server {
+    child: Child,
+    base: String,
+    client: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    async fn start(db: &TestDb, env: &[(&str, &str)]) -> Server {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let dir = tempfile::tempdir().unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_agentprofile"));
+        cmd.env_clear()
+            .env("DATABASE_URL", db.url())
+            .env("BIND_ADDR", format!("127.0.0.1:{port}"))
+            .env("DEMO_SEED", "false")
+            .env("LOG_LEVEL", "warn")
+            .envs(env.iter().copied())
+            .current_dir(dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .kill_on_drop(true);
+        if std::env::var_os("TEST_LOG").is_none() {
+            cmd.stderr(Stdio::null());
+        }
+        let server = Server {
+            child: cmd.spawn().expect("start the server"),
+            base: format!("http://127.0.0.1:{port}"),
+            client: reqwest::Client::new(),
+            _dir: dir,
+        };
+        server.until_live().await;
+        server
+    }
+
+    /// Waits until the server answers and its live view is up (its feed is listening).
+    async fn until_live(&self) {
+        let started = Instant::now();
+        while !self.metrics().await.contains("agentprofile_live_view_up 1") {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "no live server"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    async fn metrics(&self) -> String {
+        match self
+            .client
+            .get(format!("{}/metrics", self.base))
+            .send()
+            .await
+        {
+            Ok(res) => res.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        }
+    }
+
+    async fn call(&self, route: &str, body: Value) -> Value {
+        let res = self
+            .client
+            .post(format!("{}{PREFIX}/{route}", self.base))
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap();
+        res.json().await.unwrap()
+    }
+
+    async fn code(&self, route: &str, body: Value) -> u64 {
+        code(&self.call(route, body).await)
+    }
+
+    async fn v1(&self, path: &str, token: &str, body: Value) -> u16 {
+        let res = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap();
+        res.status().as_u16()
+    }
+
+    /// How long until `route` answers `want`; fails after 5 s.
+    async fn until_code(&self, route: &str, body: Value, want: u64) -> Duration {
+        let started = Instant::now();
+        loop {
+            if self.code(route, body.clone()).await == want {
+                return started.elapsed();
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "{route} never {want}"
+            );
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+
+    /// SIGKILL: nothing is flushed, nothing is finished.
+    async fn kill9(mut self) {
+        self.child.start_kill().unwrap();
+        self.child.wait().await.unwrap();
+    }
+}
+
+/// A service of the test's own on `db`, to set things up (on PostgreSQL its changes are
+/// announced like any instance's).
+async fn operator_on(db: &TestDb) -> Service {
+    let config = test_config(db);
+    let store = store::connect(&config).await.unwrap();
+    Service::new(store, Arc::new(config))
+}
+
+/// The furthest a change may take to reach another instance (the issue's bound).
+const ELSEWHERE: Duration = Duration::from_millis(100);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_two_instances_see_each_others_changes() {
+    let Some(db) = TestDb::new(Backend::Postgres).await else {
+        return;
+    };
+    let service = operator_on(&db).await;
+    let admin = Operator { service: &service };
+    admin.create_account("acme", "").await.unwrap();
+    admin.create_agent("acme", agent("7")).await.unwrap();
+    admin.create_agent("acme", agent("8")).await.unwrap();
+    let token = admin.create_token("acme").await.unwrap();
+    let (ssid, other_ssid) = (
+        admin.create_session("acme", "7").await.unwrap(),
+        admin.create_session("acme", "7").await.unwrap(),
+    );
+    let ssid_8 = admin.create_session("acme", "8").await.unwrap();
+    let (a, b) = (Server::start(&db, &[]).await, Server::start(&db, &[]).await);
+    // Both have the agents in their views.
+    for server in [&a, &b] {
+        for s in [&ssid, &other_ssid, &ssid_8] {
+            assert_eq!(server.code("agentOnBreak", json!({"ssid": s})).await, 1502);
+        }
+    }
+
+    // A break started on A is seen on B.
+    let start = json!({"ssid": ssid, "reason": "lunch"});
+    assert_eq!(a.code("startBreak", start).await, 0);
+    let took = b.until_code("agentOnBreak", json!({"ssid": ssid}), 0).await;
+    assert!(took < ELSEWHERE, "B saw A's break after {took:?}");
+
+    // A logout on B refuses the ssid on A.
+    let logout = json!({"ssid": other_ssid});
+    assert_eq!(b.v1("/v1/sessions/logout", &token, logout).await, 200);
+    let took = a
+        .until_code("agentOnBreak", json!({"ssid": other_ssid}), 1000)
+        .await;
+    assert!(took < ELSEWHERE, "A saw B's logout after {took:?}");
+    assert_eq!(a.code("agentOnBreak", json!({"ssid": ssid})).await, 0);
+
+    // A disable on A ends B's view of that agent: its ssid is dead, its token answer 1510.
+    assert_eq!(a.v1("/v1/agents/8/disable", &token, json!({})).await, 200);
+    let took = b
+        .until_code("agentOnBreak", json!({"ssid": ssid_8}), 1000)
+        .await;
+    assert!(took < ELSEWHERE, "B saw A's disable after {took:?}");
+    let by_token = json!({"userId": "acme", "token": token, "agentId": "8"});
+    assert_eq!(b.code("agentOnBreak", by_token).await, 1510);
+    // And the other way round, a change from neither server (the CLI, say) reaches both.
+    admin.end_break("acme", "7").await.unwrap();
+    for server in [&a, &b] {
+        let took = server
+            .until_code("agentOnBreak", json!({"ssid": ssid}), 1502)
+            .await;
+        assert!(took < ELSEWHERE, "the break's end was seen after {took:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_dropped_feed_falls_back_to_the_database() {
+    let Some(db) = TestDb::new(Backend::Postgres).await else {
+        return;
+    };
+    let TestDb::Postgres { admin_url, name } = &db else {
+        unreachable!("a PostgreSQL database");
+    };
+    let service = operator_on(&db).await;
+    let admin = Operator { service: &service };
+    admin.create_account("acme", "").await.unwrap();
+    admin.create_agent("acme", agent("7")).await.unwrap();
+    let ssid = admin.create_session("acme", "7").await.unwrap();
+    let server = Server::start(&db, &[]).await;
+    let on_break = json!({"ssid": ssid});
+    assert_eq!(server.code("agentOnBreak", on_break.clone()).await, 1502);
+
+    // Cut the server's feed connection, and cut it again each time it comes back.
+    let (admin_url, name) = (admin_url.clone(), name.clone());
+    let cutter = tokio::spawn(async move {
+        let mut conn = sqlx::PgConnection::connect(&admin_url).await.unwrap();
+        loop {
+            sqlx::query(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                 WHERE application_name = 'agentprofile-feed' AND datname = $1",
+            )
+            .bind(&name)
+            .execute(&mut conn)
+            .await
+            .unwrap();
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    });
+    let started = Instant::now();
+    while !server
+        .metrics()
+        .await
+        .contains("agentprofile_live_view_up 0")
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the view stayed up"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // A change the server cannot hear of: it must answer from the database, not from the
+    // memory that still said "not on break".
+    admin.start_break("acme", "7", "lunch").await.unwrap();
+    assert_eq!(server.code("agentOnBreak", on_break.clone()).await, 0);
+
+    // The feed comes back: the view starts over from the database, and follows again.
+    cutter.abort();
+    server.until_live().await;
+    assert_eq!(server.code("agentOnBreak", on_break.clone()).await, 0);
+    admin.end_break("acme", "7").await.unwrap();
+    let took = server.until_code("agentOnBreak", on_break, 1502).await;
+    assert!(
+        took < ELSEWHERE,
+        "the end of the break was seen after {took:?}"
+    );
+}
+
+/// Kill -9 during a ping load: every acknowledged state change is there after a restart,
+/// and the heartbeats lost are at most those of the last flush interval.
+async fn a_killed_server_loses_at_most_a_flush_of_heartbeats(backend: Backend) {
+    let Some(db) = TestDb::new(backend).await else {
+        return;
+    };
+    let service = operator_on(&db).await;
+    let admin = Operator { service: &service };
+    admin.create_account("acme", "").await.unwrap();
+    admin.create_agent("acme", agent("7")).await.unwrap();
+    let ssid = admin.create_session("acme", "7").await.unwrap();
+    let flush = Duration::from_millis(500);
+    let env = [("PING_FLUSH_MS", "500")];
+    let server = Server::start(&db, &env).await;
+
+    // State changes, acknowledged: a break, a microphone change.
+    let start = json!({"ssid": ssid, "reason": "lunch"});
+    assert_eq!(server.code("startBreak", start).await, 0);
+    let ping = |mic: &str, t: i64| json!({"ssid": ssid, "mic_perm": mic, "ping_time": t});
+    const T0: i64 = 1_700_000_000;
+    assert_eq!(server.code("setWebPingTime", ping("denied", T0)).await, 0);
+    // Then unchanged heartbeats, each acknowledged at a known moment, until the kill.
+    let mut acked = Vec::new();
+    let load = Instant::now();
+    let mut t = T0;
+    while load.elapsed() < Duration::from_millis(2500) {
+        t += 1;
+        assert_eq!(server.code("setWebPingTime", ping("denied", t)).await, 0);
+        acked.push((t, Instant::now()));
+    }
+    server.kill9().await;
+    let killed = Instant::now();
+
+    let read = |sql: &'static str| sql_text(&db, sql);
+    let stored: i64 = read("SELECT CAST(client_ping_time AS TEXT) FROM agents")
+        .await
+        .unwrap()
+        .parse()
+        .unwrap();
+    // Every ping acknowledged more than a flush interval (and some slack for the flush's
+    // own write) before the kill is in.
+    let bound = flush + Duration::from_millis(300);
+    let lost: Vec<_> = acked.iter().filter(|(time, _)| *time > stored).collect();
+    if let Some((_, at)) = lost.first() {
+        let age = killed.duration_since(*at);
+        assert!(
+            age <= bound,
+            "a ping acknowledged {age:?} before the kill was lost"
+        );
+    }
+    eprintln!(
+        "{} of {} acknowledged pings were not flushed at the kill",
+        lost.len(),
+        acked.len()
+    );
+    assert_eq!(
+        read("SELECT mic_perm FROM agents").await.as_deref(),
+        Some("denied")
+    );
+    let open = "SELECT reason_code FROM breaks WHERE ended_at IS NULL";
+    assert_eq!(read(open).await.as_deref(), Some("lunch"));
+
+    // A restarted server starts cold and answers what was acknowledged.
+    let server = Server::start(&db, &env).await;
+    assert_eq!(server.code("agentOnBreak", json!({"ssid": ssid})).await, 0);
+    assert_eq!(
+        server.code("setWebPingTime", ping("denied", t + 1)).await,
+        0
+    );
+}
+
+on_both_databases_with_own_config! {
+    a_killed_server_loses_at_most_a_flush_of_heartbeats,
+}
