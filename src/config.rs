@@ -45,7 +45,7 @@ pub struct Config {
 
     /// Milliseconds between flushes of heartbeats that change nothing but a timestamp
     /// (10–1000): what a crash may lose of them.
-    #[arg(long, env = "PING_FLUSH_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(10..=1000), global = true)]
+    #[arg(long, env = "PING_FLUSH_MS", default_value_t = 100, value_parser = clap::value_parser!(u64).range(10..=1000), global = true)]
     pub ping_flush_ms: u64,
 
     /// Wrap-up length of a new account (its agents may override it).

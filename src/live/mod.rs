@@ -14,7 +14,7 @@ mod view;
 use std::sync::Arc;
 
 pub use pings::{PendingPings, Pings};
-pub use view::{LiveAgent, Ticket, View, ViewStats};
+pub use view::{LiveAgent, SsidKey, Ticket, View, ViewStats, key_of};
 
 /// The PostgreSQL channel the feed is announced on.
 pub const CHANNEL: &str = "agentprofile_changes";

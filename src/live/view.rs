@@ -7,6 +7,13 @@
 //! forget takes a new generation and marks the agent (or account) with it; a load takes a
 //! [`Ticket`] (the generation) *before* it reads, and installs only if nothing it read was
 //! forgotten since. So an installed entry is never older than the last change announced.
+//! A session is kept with the generation it was read at, and counts only while its agent
+//! has not been forgotten since: forgetting an agent needs no list of its sessions, and the
+//! sessions left behind are swept once they outnumber the agents.
+//!
+//! Memory is what bounds this (100,000 sessions must fit in well under 50 MB): sessions are
+//! keyed by 128 bits of the ssid's SHA-256, and a break or wrap-up is boxed, so an agent
+//! without one carries a pointer, not the whole record.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -14,17 +21,24 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::domain::{Account, Agent, Break, MicPerm, Session, WrapUp};
 
-/// What the view keys sessions by: the SHA-256 of the ssid.
-pub type SsidKey = [u8; 32];
+/// What the view keys sessions by: the first 128 bits of the ssid's SHA-256 (finding an
+/// ssid whose key is another's takes 2^128 tries).
+pub type SsidKey = u128;
 
-/// An agent's state as the upstream routes read it.
+/// The key of an ssid's SHA-256.
+pub fn key_of(digest: &[u8; 32]) -> SsidKey {
+    let mut first = [0u8; 16];
+    first.copy_from_slice(&digest[..16]);
+    u128::from_le_bytes(first)
+}
+
+/// An agent's state as the upstream routes read it (its account is kept once, beside it).
 #[derive(Debug)]
 pub struct LiveAgent {
     pub agent: Agent,
-    pub account: Arc<Account>,
-    pub open_break: Option<Break>,
+    pub open_break: Option<Box<Break>>,
     /// The wrap-up not ended yet; whether its time ran out is judged at request time.
-    pub wrap: Option<WrapUp>,
+    pub wrap: Option<Box<WrapUp>>,
     pub mic_perm: Option<MicPerm>,
 }
 
@@ -56,9 +70,17 @@ struct Inner {
     generation: u64,
     /// Loads whose ticket is older than this never install (the view was emptied since).
     floor: u64,
-    sessions: HashMap<SsidKey, Session>,
+    sessions: HashMap<SsidKey, SessionSlot>,
+    /// Sweep `sessions` when it grows past this.
+    sweep_above: usize,
     agents: HashMap<i64, AgentSlot>,
     accounts: HashMap<i64, AccountSlot>,
+}
+
+struct SessionSlot {
+    session: Session,
+    /// The generation it was read at: it counts while its agent was not forgotten since.
+    read_at: u64,
 }
 
 #[derive(Default)]
@@ -66,8 +88,6 @@ struct AgentSlot {
     state: Option<Arc<LiveAgent>>,
     /// The generation of the last change forgotten.
     forgotten: u64,
-    /// The agent's sessions in `sessions`, forgotten with it.
-    ssids: Vec<SsidKey>,
 }
 
 #[derive(Default)]
@@ -84,11 +104,20 @@ impl View {
     }
 
     /// What an ssid resolves to, when the view knows it.
-    pub fn session(&self, key: &SsidKey) -> Option<(Session, Arc<LiveAgent>)> {
+    pub fn session(&self, key: &SsidKey) -> Option<(Session, Arc<LiveAgent>, Arc<Account>)> {
         let inner = self.read();
-        let found = inner.sessions.get(key).and_then(|session| {
-            let state = inner.agents.get(&session.agent_pk)?.state.clone()?;
-            Some((session.clone(), state))
+        let found = inner.sessions.get(key).and_then(|slot| {
+            let agent = inner.agents.get(&slot.session.agent_pk)?;
+            if agent.forgotten > slot.read_at {
+                return None;
+            }
+            let state = agent.state.clone()?;
+            let account = inner
+                .accounts
+                .get(&state.agent.account_pk)?
+                .account
+                .clone()?;
+            Some((slot.session.clone(), state, account))
         });
         drop(inner);
         self.count(found.is_some());
@@ -114,6 +143,7 @@ impl View {
         ticket: Ticket,
         session: Option<(SsidKey, &Session)>,
         state: LiveAgent,
+        account: Account,
     ) -> Arc<LiveAgent> {
         let (agent_pk, account_pk) = (state.agent.id, state.agent.account_pk);
         let mut inner = self.write();
@@ -134,18 +164,18 @@ impl View {
         }
         // One copy of an account for all its agents.
         let account_slot = inner.accounts.entry(account_pk).or_default();
-        let account = account_slot
+        account_slot
             .account
-            .get_or_insert_with(|| state.account.clone())
-            .clone();
-        let state = Arc::new(LiveAgent { account, ..state });
-        let slot = inner.agents.entry(agent_pk).or_default();
-        slot.state = Some(state.clone());
+            .get_or_insert_with(|| Arc::new(account));
+        let state = Arc::new(state);
+        inner.agents.entry(agent_pk).or_default().state = Some(state.clone());
         if let Some((key, session)) = session {
-            if !slot.ssids.contains(&key) {
-                slot.ssids.push(key);
-            }
-            inner.sessions.insert(key, session.clone());
+            let slot = SessionSlot {
+                session: session.clone(),
+                read_at: ticket.0,
+            };
+            inner.sessions.insert(key, slot);
+            inner.sweep_if_crowded();
         }
         state
     }
@@ -224,15 +254,30 @@ impl Inner {
         let slot = self.agents.entry(agent_pk).or_default();
         slot.state = None;
         slot.forgotten = generation;
-        for key in std::mem::take(&mut slot.ssids) {
-            self.sessions.remove(&key);
+    }
+
+    /// Drops the sessions that no longer count, once the map has doubled since the last
+    /// sweep: the cost of a sweep is spread over as many installs as it keeps.
+    fn sweep_if_crowded(&mut self) {
+        if self.sessions.len() <= self.sweep_above {
+            return;
         }
+        let Inner {
+            sessions, agents, ..
+        } = self;
+        sessions.retain(|_, slot| {
+            agents
+                .get(&slot.session.agent_pk)
+                .is_some_and(|a| a.state.is_some() && a.forgotten <= slot.read_at)
+        });
+        self.sweep_above = 2 * self.sessions.len() + 1024;
     }
 
     fn clear(&mut self) {
         self.generation += 1;
         self.floor = self.generation;
         self.sessions = HashMap::new();
+        self.sweep_above = 0;
         self.agents = HashMap::new();
         self.accounts = HashMap::new();
     }
@@ -255,17 +300,20 @@ mod tests {
                 wrap_mode: None,
                 disabled: false,
             },
-            account: Arc::new(Account {
-                id: 1,
-                user_id: "u".into(),
-                name: String::new(),
-                suspended: false,
-                wrap_seconds: 60,
-                wrap_mode: WrapMode::Timed,
-            }),
             open_break: None,
             wrap: None,
             mic_perm: None,
+        }
+    }
+
+    fn account() -> Account {
+        Account {
+            id: 1,
+            user_id: "u".into(),
+            name: String::new(),
+            suspended: false,
+            wrap_seconds: 60,
+            wrap_mode: WrapMode::Timed,
         }
     }
 
@@ -293,10 +341,10 @@ mod tests {
         assert!(view.ticket().is_none());
         view.restart();
         let ticket = view.ticket().unwrap();
-        view.install(ticket, Some(([7; 32], &session(7))), state(7));
-        assert!(view.session(&[7; 32]).is_some());
+        view.install(ticket, Some((7, &session(7))), state(7), account());
+        assert!(view.session(&7).is_some());
         view.stop();
-        assert!(view.session(&[7; 32]).is_none());
+        assert!(view.session(&7).is_none());
         assert!(view.ticket().is_none());
     }
 
@@ -306,13 +354,13 @@ mod tests {
         view.restart();
         let before = view.ticket().unwrap();
         view.changed(&agent_change(7)); // committed while the load was reading
-        view.install(before, Some(([7; 32], &session(7))), state(7));
-        assert!(view.session(&[7; 32]).is_none());
+        view.install(before, Some((7, &session(7))), state(7), account());
+        assert!(view.session(&7).is_none());
         assert!(view.agent(7).is_none());
         // Another agent's change does not spoil this one's load.
         let after = view.ticket().unwrap();
         view.changed(&agent_change(8));
-        view.install(after, None, state(7));
+        view.install(after, None, state(7), account());
         assert!(view.agent(7).is_some());
     }
 
@@ -321,18 +369,21 @@ mod tests {
         let view = View::default();
         view.restart();
         let ticket = view.ticket().unwrap();
-        view.install(ticket, Some(([7; 32], &session(7))), state(7));
-        view.install(ticket, Some(([8; 32], &session(8))), state(8));
+        view.install(ticket, Some((7, &session(7))), state(7), account());
+        view.install(ticket, Some((8, &session(8))), state(8), account());
         view.changed(&agent_change(7));
-        assert!(view.session(&[7; 32]).is_none());
-        assert!(view.session(&[8; 32]).is_some());
+        assert!(view.session(&7).is_none());
+        assert!(view.session(&8).is_some());
         view.changed(&Change {
             account_pk: 1,
             agent_pk: None,
             event: None,
         });
-        assert!(view.session(&[8; 32]).is_none());
-        assert_eq!(view.stats().sessions, 0);
+        assert!(view.session(&8).is_none());
+        // Reloaded, a session counts again.
+        let ticket = view.ticket().unwrap();
+        view.install(ticket, Some((8, &session(8))), state(8), account());
+        assert!(view.session(&8).is_some());
     }
 
     #[test]
@@ -342,7 +393,7 @@ mod tests {
         let before = view.ticket().unwrap();
         view.stop();
         view.restart();
-        view.install(before, None, state(7));
+        view.install(before, None, state(7), account());
         assert!(view.agent(7).is_none());
     }
 }

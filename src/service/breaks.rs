@@ -7,7 +7,7 @@ use crate::domain::{Act, Agent, Break};
 impl Service {
     pub async fn open_break(&self, agent: &Agent) -> Result<Option<Break>> {
         match self.live_agent(agent).await? {
-            Some(state) => Ok(state.open_break.clone()),
+            Some(state) => Ok(state.open_break.as_deref().cloned()),
             None => Ok(self.store.open_break(agent.id).await?),
         }
     }

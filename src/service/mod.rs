@@ -133,11 +133,11 @@ impl Service {
         let Some(ticket) = view.ticket() else {
             return Ok(None);
         };
-        let state = self
+        let (state, account) = self
             .store
             .live_agent(agent.id)
             .await?
             .ok_or(ServiceError::NotFound)?;
-        Ok(Some(view.install(ticket, None, state)))
+        Ok(Some(view.install(ticket, None, state, account)))
     }
 }

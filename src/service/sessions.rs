@@ -3,6 +3,7 @@
 use super::agents::enabled;
 use super::{Result, Service};
 use crate::domain::{Account, Act, Actor, Agent, SessionContext, now_unix};
+use crate::live::key_of;
 use crate::secrets;
 use crate::store::{NewSession, Ping};
 
@@ -24,13 +25,14 @@ impl Service {
     /// What an ssid resolves to, if it is live at `now` and its agent is enabled: from the
     /// live view when it knows, else from the database (and then the view knows).
     pub async fn live_session(&self, ssid: &str, now: i64) -> Result<Option<SessionContext>> {
-        let key = secrets::digest(ssid);
+        let digest = secrets::digest(ssid);
+        let key = key_of(&digest);
         let view = self.store.feed().view();
-        if let Some((session, state)) = view.session(&key) {
+        if let Some((session, state, account)) = view.session(&key) {
             let found = SessionContext {
                 session,
                 agent: state.agent.clone(),
-                account: Account::clone(&state.account),
+                account: Account::clone(&account),
             };
             if self.is_usable(&found, now) {
                 return Ok(Some(found));
@@ -43,11 +45,11 @@ impl Service {
             }
         }
         let ticket = view.ticket();
-        let found = self.store.session(&hex::encode(key)).await?;
+        let found = self.store.session(&hex::encode(digest)).await?;
         if let (Some(ticket), Some(found)) = (ticket, &found)
-            && let Some(state) = self.store.live_agent(found.agent.id).await?
+            && let Some((state, account)) = self.store.live_agent(found.agent.id).await?
         {
-            view.install(ticket, Some((key, &found.session)), state);
+            view.install(ticket, Some((key, &found.session)), state, account);
         }
         Ok(found.filter(|c| self.is_usable(c, now)))
     }

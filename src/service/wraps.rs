@@ -24,7 +24,7 @@ impl Service {
     /// The agent's wrap-up still running at `now`.
     pub async fn active_wrap_up(&self, agent: &Agent, now: i64) -> Result<Option<WrapUp>> {
         match self.live_agent(agent).await? {
-            Some(state) => Ok(state.wrap.clone().filter(|w| w.is_active(now))),
+            Some(state) => Ok(state.wrap.as_deref().filter(|w| w.is_active(now)).cloned()),
             None => Ok(self.store.active_wrap_up(agent.id, now).await?),
         }
     }

@@ -41,7 +41,7 @@ pub trait Agents: Send + Sync {
     async fn set_agent_disabled(&self, agent: &Agent, disabled: bool, act: Act) -> Result<Agent>;
     /// An agent's state for the live view: its row and account, microphone, open break
     /// and unended wrap-up.
-    async fn live_agent(&self, agent_pk: i64) -> Result<Option<LiveAgent>>;
+    async fn live_agent(&self, agent_pk: i64) -> Result<Option<(LiveAgent, Account)>>;
 }
 
 /// `Agent`'s columns.
@@ -121,7 +121,7 @@ impl<DB: Backend> Agents for SqlStore<DB> {
         Ok(updated)
     }
 
-    async fn live_agent(&self, agent_pk: i64) -> Result<Option<LiveAgent>> {
+    async fn live_agent(&self, agent_pk: i64) -> Result<Option<(LiveAgent, Account)>> {
         let mut conn = self.conn().await?;
         let sql = format!(
             "SELECT g.*, a.* FROM (SELECT {AGENT_COLUMNS}, mic_perm FROM agents WHERE id = $1) g
@@ -151,13 +151,13 @@ impl<DB: Backend> Agents for SqlStore<DB> {
             .bind(agent_pk)
             .fetch_optional(&mut conn)
             .await?;
-        Ok(Some(LiveAgent {
+        let state = LiveAgent {
             agent,
-            account: account.into(),
-            open_break,
-            wrap,
+            open_break: open_break.map(Box::new),
+            wrap: wrap.map(Box::new),
             mic_perm,
-        }))
+        };
+        Ok(Some((state, account)))
     }
 
     async fn set_agent_disabled(&self, agent: &Agent, disabled: bool, act: Act) -> Result<Agent> {

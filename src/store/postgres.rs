@@ -23,7 +23,14 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres
 
 impl Backend for Postgres {
     const KIND: &'static str = "postgres";
-    const BEGIN: &'static str = "BEGIN";
+    /// PostgreSQL serialises the commits of notifying transactions under one lock held
+    /// through their WAL flush, which halved write throughput (pgbench, 16 clients: 5.6k
+    /// tps plain, 2.5k with a pg_notify). So they commit without waiting for the flush,
+    /// releasing the lock at once, and [`Backend::DURABLE`] waits for it before the answer.
+    const BEGIN: &'static str = "BEGIN; SET LOCAL synchronous_commit = off";
+    /// A transaction of its own that takes a transaction id, so its synchronous commit
+    /// flushes the WAL up to it: the write committed just before is then durable.
+    const DURABLE: Option<&'static str> = Some("SELECT pg_current_xact_id()");
 
     fn connect(url: &str, config: &Config) -> BoxFuture<'static, super::Result<Pool<Self>>> {
         let options = PgPoolOptions::new()
@@ -96,11 +103,10 @@ impl Backend for Postgres {
         let options = (*pool.connect_options())
             .clone()
             .application_name(FEED_APPLICATION_NAME);
-        let pool = pool.clone();
         Box::pin(async move {
             tokio::select! {
-                () = listen(options, feed.clone()) => {}
-                () = probe(pool, feed) => {}
+                () = listen(options.clone(), feed.clone()) => {}
+                () = probe(options, feed) => {}
             }
         })
     }
@@ -150,12 +156,17 @@ async fn listener(options: &PgConnectOptions) -> sqlx::Result<PgListener> {
 }
 
 /// Announces that this instance is alive, so every listener hears something each second.
-async fn probe(pool: Pool<Postgres>, feed: Arc<Feed>) {
+/// On a connection of its own: a pool busy with requests must not delay it into silence.
+async fn probe(options: PgConnectOptions, feed: Arc<Feed>) {
+    let pool = PgPoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(PROBE_EVERY)
+        .connect_lazy_with(options);
     let payload = Change::probe(feed.instance());
     let mut every = tokio::time::interval(PROBE_EVERY);
     loop {
         every.tick().await;
-        let sent = pool
+        let sent = (&pool)
             .execute(
                 sqlx::query("SELECT pg_notify($1, $2)")
                     .bind(CHANNEL)

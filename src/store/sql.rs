@@ -115,6 +115,9 @@ pub trait Backend:
     const KIND: &'static str;
     /// The statement that opens a write transaction.
     const BEGIN: &'static str;
+    /// Run after a commit, when the commit itself may return before it is durable: returns
+    /// once it is.
+    const DURABLE: Option<&'static str>;
     /// Opens the pool for `DATABASE_URL`.
     fn connect(url: &str, config: &Config) -> BoxFuture<'static, Result<Pool<Self>>>;
     /// Applies this database's migrations.
@@ -217,6 +220,7 @@ impl<DB: Backend> SqlStore<DB> {
             tx: self.pool.begin_with(DB::BEGIN).await?,
             changes: Vec::new(),
             feed: self.feed.clone(),
+            pool: self.pool.clone(),
         })
     }
 }
@@ -226,6 +230,7 @@ pub(super) struct Tx<DB: Backend> {
     tx: sqlx::Transaction<'static, DB>,
     changes: Vec<Change>,
     feed: Arc<Feed>,
+    pool: Pool<DB>,
 }
 
 impl<DB: Backend> Tx<DB> {
@@ -253,7 +258,12 @@ impl<DB: Backend> Tx<DB> {
         }
         let committed = self.tx.commit().await;
         self.feed.committed(&self.changes);
-        Ok(committed?)
+        committed?;
+        if let Some(barrier) = DB::DURABLE {
+            let mut conn = self.pool.acquire().await?;
+            Sql::<DB>::new(barrier).execute(&mut conn).await?;
+        }
+        Ok(())
     }
 }
 

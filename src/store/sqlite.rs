@@ -21,6 +21,8 @@ impl Backend for Sqlite {
     const KIND: &'static str = "sqlite";
     /// Takes the write lock at once: two writers never both read, then fail to upgrade.
     const BEGIN: &'static str = "BEGIN IMMEDIATE";
+    /// Commits are durable when they return (synchronous FULL).
+    const DURABLE: Option<&'static str> = None;
 
     /// Opens (creating it and its folders if needed) the file named by `url`:
     /// `sqlite://path`, `sqlite:path` or a plain path.

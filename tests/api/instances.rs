@@ -297,9 +297,10 @@ async fn a_killed_server_loses_at_most_a_flush_of_heartbeats(backend: Backend) {
         .unwrap()
         .parse()
         .unwrap();
-    // Every ping acknowledged more than a flush interval (and some slack for the flush's
-    // own write) before the kill is in.
-    let bound = flush + Duration::from_millis(300);
+    // Every ping acknowledged more than a flush interval before the kill is in, give or
+    // take the flush's own write and a busy machine's scheduling (the suite runs in
+    // parallel on two cores).
+    let bound = flush + Duration::from_millis(1000);
     let lost: Vec<_> = acked.iter().filter(|(time, _)| *time > stored).collect();
     if let Some((_, at)) = lost.first() {
         let age = killed.duration_since(*at);
