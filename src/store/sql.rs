@@ -9,8 +9,9 @@
 //! begins) is in `postgres.rs` and `sqlite.rs`.
 
 use async_trait::async_trait;
+use sqlx::pool::PoolConnection;
 use sqlx::query::Query;
-use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, Pool, Type};
+use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, Pool, TransactionManager, Type};
 
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
@@ -216,21 +217,34 @@ impl<DB: Backend> SqlStore<DB> {
 
     /// A write transaction, begun the backend's way.
     pub(super) async fn begin(&self) -> Result<Tx<DB>> {
+        let mut conn = self.pool.acquire().await?;
+        DB::TransactionManager::begin(&mut conn, Some(DB::BEGIN.into())).await?;
         Ok(Tx {
-            tx: self.pool.begin_with(DB::BEGIN).await?,
+            conn,
+            open: true,
             changes: Vec::new(),
             feed: self.feed.clone(),
-            pool: self.pool.clone(),
         })
     }
 }
 
-/// A write transaction that knows what it changed, and announces it when it commits.
+/// A write transaction that knows what it changed, and announces it when it commits. It
+/// keeps its connection past the commit (sqlx's `Transaction` would give it back to the
+/// pool), for [`Backend::DURABLE`]: going back to a busy pool for it cost throughput.
 pub(super) struct Tx<DB: Backend> {
-    tx: sqlx::Transaction<'static, DB>,
+    conn: PoolConnection<DB>,
+    /// Until committed: a `Tx` dropped open is rolled back, as sqlx's `Transaction` does.
+    open: bool,
     changes: Vec<Change>,
     feed: Arc<Feed>,
-    pool: Pool<DB>,
+}
+
+impl<DB: Backend> Drop for Tx<DB> {
+    fn drop(&mut self) {
+        if self.open {
+            DB::TransactionManager::start_rollback(&mut self.conn);
+        }
+    }
 }
 
 impl<DB: Backend> Tx<DB> {
@@ -254,14 +268,14 @@ impl<DB: Backend> Tx<DB> {
             .copied()
             .collect();
         if !unannounced.is_empty() {
-            DB::announce(&mut self.tx, &unannounced, self.feed.instance()).await?;
+            DB::announce(&mut self.conn, &unannounced, self.feed.instance()).await?;
         }
-        let committed = self.tx.commit().await;
+        let committed = DB::TransactionManager::commit(&mut self.conn).await;
         self.feed.committed(&self.changes);
         committed?;
+        self.open = false;
         if let Some(barrier) = DB::DURABLE {
-            let mut conn = self.pool.acquire().await?;
-            Sql::<DB>::new(barrier).execute(&mut conn).await?;
+            Sql::<DB>::new(barrier).execute(&mut self.conn).await?;
         }
         Ok(())
     }
@@ -270,13 +284,13 @@ impl<DB: Backend> Tx<DB> {
 impl<DB: Backend> Deref for Tx<DB> {
     type Target = DB::Connection;
     fn deref(&self) -> &DB::Connection {
-        &self.tx
+        &self.conn
     }
 }
 
 impl<DB: Backend> DerefMut for Tx<DB> {
     fn deref_mut(&mut self) -> &mut DB::Connection {
-        &mut self.tx
+        &mut self.conn
     }
 }
 
