@@ -4,9 +4,11 @@
 //! Every committed change is announced on the [`Feed`]: by the instance that made it, right
 //! after its commit (so that instance reads its own writes), and on PostgreSQL by
 //! `pg_notify` inside the same transaction to every other instance, which listens on
-//! [`CHANNEL`]. The [`View`] answers the upstream routes' reads from memory while the feed
-//! is live, and not at all while it may have missed a change (before the first LISTEN, and
-//! from a lost feed connection until it is back and the view is emptied).
+//! [`CHANNEL`]; on SQLite, by the rows other processes (the CLI) commit to `events` and
+//! `feed_changes`, which the server polls. The [`View`] answers the upstream routes' reads
+//! from memory while the feed is live, and not at all while it may have missed a change
+//! (before the first LISTEN, and from a lost feed connection until it is back and the view
+//! is emptied).
 
 mod pings;
 mod view;

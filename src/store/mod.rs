@@ -4,7 +4,8 @@
 //! accounts (and API tokens), agents, sessions (and pings), reasons, breaks, wraps, history,
 //! roster (and the metrics' counts). All of them are implemented once, by `SqlStore<DB>`
 //! (`sql.rs`), for any `DB: Backend`; `postgres.rs` and `sqlite.rs` say what differs.
-//! Every write is one transaction with its history event.
+//! Every write is one transaction (`sql::Tx`) with its history event; each commit announces
+//! what it changed on the change feed (`crate::live`).
 
 mod accounts;
 mod agents;

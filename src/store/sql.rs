@@ -138,9 +138,9 @@ pub trait Backend:
         conn: &'c mut Self::Connection,
         pings: &'c PendingPings,
     ) -> BoxFuture<'c, Result<()>>;
-    /// Follows the changes other instances announce, for as long as it is polled: on
-    /// PostgreSQL a listener connection (the view is off whenever it is down); on SQLite,
-    /// where only this process writes, the feed is live at once.
+    /// Follows the changes other processes commit, for as long as it is polled: on
+    /// PostgreSQL a listener connection (the view is off whenever it is down); on SQLite a
+    /// poll of the file's `events` and `feed_changes`.
     fn follow(pool: &Pool<Self>, feed: Arc<Feed>) -> BoxFuture<'static, ()>;
 }
 
