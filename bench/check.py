@@ -273,6 +273,12 @@ def report(a):
                         ("ping_tx", "setWebPingTime's write transaction (3 UPDATEs, one commit)")):
             if k in pg:
                 say(f"  {k:<8} {pg[k]['tps']:>9.0f} tps  (latency avg {pg[k].get('latency_ms', float('nan')):.2f} ms)  {desc}")
+    targets = target_lines(index, bool(meta.get("baseline")))
+    if targets:
+        say("")
+        say("targets (issue 8; PostgreSQL unless said):")
+        for t in targets:
+            say(f"  {t}")
     problems = [p for r in recs for p in r["problems"]] + meta.get("problems", [])
     say("")
     if problems:
@@ -287,6 +293,39 @@ def report(a):
     with open(a.out, "w") as f:
         json.dump(result, f, indent=1)
     return 0 if not problems else 1
+
+
+def target_lines(index, with_baseline):
+    """The live-state targets, each met or missed, from this run's rows (informational: a
+    missed target is reported, not a failed bench)."""
+    lines = []
+
+    def row(db, route):
+        return index.get((db, route, "new")) or {}
+
+    def judge(name, value, ok, shown):
+        if value is not None:
+            lines.append(f"{'met   ' if ok(value) else 'MISSED'} {name}: {shown(value)}")
+
+    judge("agentOnBreak >= 1.0x pgbench lookup", row("postgres", "agentOnBreak").get("per_ceiling"),
+          lambda v: v >= 1.0, lambda v: f"{v:.2f}x")
+    judge("setWebPingTime >= 2.0x pgbench UPDATE", row("postgres", "setWebPingTime").get("per_ceiling"),
+          lambda v: v >= 2.0, lambda v: f"{v:.2f}x")
+    rate = "the baseline's half max" if with_baseline else "half the max"
+    for db in ("postgres", "sqlite"):
+        for route in ("agentOnBreak", "setWebPingTime"):
+            judge(f"{db} {route} open-loop p99 < 5 ms at {rate}", row(db, route).get("open_p99_ms"),
+                  lambda v: v < 5.0, lambda v: f"{v:.2f} ms")
+    if with_baseline:
+        for route in ("wrapUp", "breakPair"):
+            judge(f"{route} no slower than the baseline", row("postgres", route).get("new_per_base_rps"),
+                  lambda v: v >= 1.0, lambda v: f"{v:.2f}x")
+    for route in ("agentOnBreak", "setWebPingTime", "wrapUp"):
+        lite, pg = row("sqlite", route).get("per_healthz"), row("postgres", route).get("per_healthz")
+        if lite is not None and pg is not None:
+            judge(f"sqlite {route} at least as fast (rps over each run's healthz)", lite / pg,
+                  lambda v: v >= 1.0, lambda v: f"{lite:.2f} vs {pg:.2f}")
+    return lines
 
 
 def wait(url, seconds):
