@@ -517,8 +517,17 @@ impl TestApp {
 
     /// The agent's whole history, oldest first.
     pub async fn history(&self, token: &str, agent_id: &str) -> Vec<Value> {
-        let path = format!("/v1/agents/{agent_id}/events?limit=500");
-        self.events(token, &path).await
+        let mut all = Vec::new();
+        let mut cursor = String::new();
+        loop {
+            let path = format!("/v1/agents/{agent_id}/events?limit=500{cursor}");
+            let data = self.v1_get(&path, token).await;
+            all.extend(data["items"].as_array().unwrap().iter().cloned());
+            match data["nextCursor"].as_str() {
+                Some(next) => cursor = format!("&cursor={next}"),
+                None => return all,
+            }
+        }
     }
 
     /// The account's roster.
