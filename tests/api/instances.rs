@@ -269,8 +269,8 @@ async fn a_killed_server_loses_at_most_a_flush_of_heartbeats(backend: Backend) {
     admin.create_account("acme", "").await.unwrap();
     admin.create_agent("acme", agent("7")).await.unwrap();
     let ssid = admin.create_session("acme", "7").await.unwrap();
-    let flush = Duration::from_millis(500);
-    let env = [("PING_FLUSH_MS", "500")];
+    let flush = Duration::from_millis(200);
+    let env = [("PING_FLUSH_MS", "200")];
     let server = Server::start(&db, &env).await;
 
     // State changes, acknowledged: a break, a microphone change.
@@ -283,7 +283,7 @@ async fn a_killed_server_loses_at_most_a_flush_of_heartbeats(backend: Backend) {
     let mut acked = Vec::new();
     let load = Instant::now();
     let mut t = T0;
-    while load.elapsed() < Duration::from_millis(2500) {
+    while load.elapsed() < Duration::from_millis(4500) {
         t += 1;
         assert_eq!(server.code("setWebPingTime", ping("denied", t)).await, 0);
         acked.push((t, Instant::now()));
@@ -298,9 +298,9 @@ async fn a_killed_server_loses_at_most_a_flush_of_heartbeats(backend: Backend) {
         .parse()
         .unwrap();
     // Every ping acknowledged more than a flush interval before the kill is in, give or
-    // take the flush's own write and a busy machine's scheduling (the suite runs in
-    // parallel on two cores).
-    let bound = flush + Duration::from_millis(1000);
+    // take the flush's own write: up to seconds here, where the suite runs in parallel on
+    // two cores and other tests' CREATE and DROP DATABASE make PostgreSQL's fsyncs slow.
+    let bound = flush + Duration::from_millis(2000);
     let lost: Vec<_> = acked.iter().filter(|(time, _)| *time > stored).collect();
     if let Some((_, at)) = lost.first() {
         let age = killed.duration_since(*at);
