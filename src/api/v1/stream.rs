@@ -148,13 +148,19 @@ pub async fn stream(
     Ok(response)
 }
 
-/// The stream's SSE messages.
+/// The stream's SSE messages: first how long `EventSource` should wait before it
+/// reconnects, and a comment, so that clients and proxies see the stream open at once; then
+/// the events.
 fn messages(
     events: EventStream,
 ) -> impl futures_util::Stream<Item = Result<SseEvent, Infallible>> + Send {
-    futures_util::stream::unfold(events, |mut events| async move {
+    let open = SseEvent::default()
+        .retry(Duration::from_secs(2))
+        .comment("open");
+    let events = futures_util::stream::unfold(events, |mut events| async move {
         let next = events.next().await?;
         let message = SseEvent::default().id(next.id.to_string()).data(&next.data);
         Some((Ok(message), events))
-    })
+    });
+    futures_util::StreamExt::chain(futures_util::stream::once(async { Ok(open) }), events)
 }
