@@ -18,6 +18,8 @@
 //! - `agentprofile_live_view_up` (1 while the live view answers, 0 while its change feed is
 //!   down), `agentprofile_live_view_sessions`, `agentprofile_live_view_agents`,
 //!   `agentprofile_live_view_lookups_total{result="hit"|"miss"}`;
+//! - `agentprofile_streams_open`, `agentprofile_streams_ended_total` (a client that did not
+//!   keep up, or left);
 //! - `agentprofile_pings_pending` (agents with a heartbeat waiting for the next flush),
 //!   `agentprofile_pings_flushed_total`.
 //!
@@ -223,6 +225,17 @@ fn register_live(registry: &mut Registry, store: &dyn Store, pings: &Pings) {
         "live_view_lookups",
         "Reads of the live view, by whether it knew the answer",
         lookups,
+    );
+    let hub = store.feed().hub();
+    registry.register(
+        "streams_open",
+        "Event streams (GET /v1/stream) open on this server",
+        gauge(hub.open_streams() as i64),
+    );
+    registry.register(
+        "streams_ended",
+        "Event streams this server ended because the client did not keep up or left",
+        count(hub.ended_streams()),
     );
     registry.register(
         "pings_pending",

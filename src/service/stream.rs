@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use tokio::sync::mpsc;
@@ -19,6 +19,8 @@ use crate::store::EventQuery;
 pub const TICKET_TTL_SECS: i64 = 30;
 /// Events read from the history per query when a stream replays what it missed.
 const REPLAY_PAGE: i64 = 500;
+/// How long opening a stream waits for a feed that is not live (yet).
+const FEED_WAIT: Duration = Duration::from_secs(3);
 /// Events read from the database per query when delivering.
 const DELIVERY_BATCH: usize = 500;
 
@@ -72,7 +74,8 @@ impl EventStream {
                 continue;
             }
             let next = self.live.recv().await?;
-            // Replayed already: it committed before the history was read.
+            // Replayed already (or from before the stream opened): it committed before the
+            // history was read.
             if next.id > self.query.after {
                 self.query.after = next.id;
                 return Some(next);
@@ -101,34 +104,46 @@ impl Service {
     }
 
     /// Opens a stream of the account's events (one agent's, with `agent_pk`): those after
-    /// `after` from the history, then live ones. Without `after`, live ones only.
-    pub fn open_stream(
+    /// `after` from the history, then live ones; without `after`, those that commit from now.
+    pub async fn open_stream(
         &self,
         account_pk: i64,
         agent_pk: Option<i64>,
         after: Option<i64>,
-    ) -> Result<EventStream, Refusal> {
+    ) -> Result<Result<EventStream, Refusal>> {
         let max = self.config.stream_max_per_account as usize;
-        // Listening first, then reading the history: nothing commits in between unseen.
-        let live = self
-            .store
-            .feed()
-            .hub()
-            .subscribe(account_pk, agent_pk, max)?;
-        Ok(EventStream {
+        let hub = self.store.feed().hub();
+        // Listening first, then reading the history: nothing commits in between unseen. A
+        // feed that is (re)connecting is waited for a little.
+        let waited = Instant::now();
+        let live = loop {
+            match hub.subscribe(account_pk, agent_pk, max) {
+                Ok(live) => break live,
+                Err(Refusal::NotLive) if waited.elapsed() < FEED_WAIT => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(refusal) => return Ok(Err(refusal)),
+            }
+        };
+        let (after, replaying) = match after {
+            Some(after) => (after, true),
+            // Heard live but committed before now: skipped, like replayed ones.
+            None => (self.store.newest_event(account_pk).await?, false),
+        };
+        Ok(Ok(EventStream {
             service: self.clone(),
             query: EventQuery {
                 account_pk,
                 agent_pk,
                 from: 0,
                 to: i64::MAX,
-                after: after.unwrap_or(0),
+                after,
                 limit: REPLAY_PAGE,
             },
-            replaying: after.is_some(),
+            replaying,
             replayed: VecDeque::new(),
             live,
-        })
+        }))
     }
 
     /// Streams open on this server.

@@ -21,6 +21,8 @@ pub struct EventQuery {
 #[async_trait]
 pub trait History: Send + Sync {
     async fn events(&self, query: &EventQuery) -> Result<Vec<Event>>;
+    /// The id of the account's newest event (0: none).
+    async fn newest_event(&self, account_pk: i64) -> Result<i64>;
 }
 
 #[derive(sqlx::FromRow)]
@@ -75,5 +77,14 @@ impl<DB: Backend> History for SqlStore<DB> {
             .fetch_all(&mut *self.conn().await?)
             .await?;
         rows.into_iter().map(Event::try_from).collect()
+    }
+
+    async fn newest_event(&self, account_pk: i64) -> Result<i64> {
+        let (newest,): (i64,) =
+            Sql::<DB>::new("SELECT COALESCE(MAX(id), 0) FROM events WHERE account_pk = $1")
+                .bind(account_pk)
+                .fetch_one(&mut *self.conn().await?)
+                .await?;
+        Ok(newest)
     }
 }

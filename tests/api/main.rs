@@ -17,5 +17,6 @@ mod metrics;
 mod openapi;
 mod postman;
 mod state_engine;
+mod stream;
 mod upstream_routes;
 mod web_ping;

@@ -129,13 +129,13 @@ pub async fn stream(
         Some(id) => Some(service.agent(&account, id).await?.id),
         None => None,
     };
-    let events =
-        service
-            .open_stream(account.id, agent_pk, after)
-            .map_err(|refusal| match refusal {
-                Refusal::NotLive => ApiError::DbUnavailable,
-                Refusal::TooMany => ApiError::TooManyStreams,
-            })?;
+    let events = service
+        .open_stream(account.id, agent_pk, after)
+        .await?
+        .map_err(|refusal| match refusal {
+            Refusal::NotLive => ApiError::DbUnavailable,
+            Refusal::TooMany => ApiError::TooManyStreams,
+        })?;
     let sse = Sse::new(messages(events)).keep_alive(KeepAlive::new().interval(KEEP_ALIVE));
     let mut response = sse.into_response();
     let headers = response.headers_mut();
