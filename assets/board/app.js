@@ -8,7 +8,7 @@
 // something that decides it changed, and the ticking cells are updated in one pass per second.
 //
 // Credentials (userId + API token) live in sessionStorage only: never in a URL, never in
-// localStorage. Nothing is fetched from any host but the one that served the page.
+// local storage. Nothing is fetched from any host but the one that served the page.
 'use strict';
 
 (() => {
@@ -575,7 +575,7 @@
           refetchRoster(1500);
         }
       }
-      setText(c.limitSub, w.mode === 'forced' ? 'forced' : w.mode === 'untimed' ? '' : w.mode || '');
+      setText(c.limitSub, w.mode === 'forced' ? 'Forced (supervisor may end)' : '');
     } else {
       setText(c.limit, '');
       setText(c.limitSub, '');
