@@ -655,7 +655,13 @@
     if (viewChanged) {
       viewChanged = false;
       needsOrder = true;
-      for (const rec of agents.values()) if (rec.entry) rec.visible = matches(rec);
+      for (const rec of agents.values()) {
+        if (!rec.entry) continue;
+        const visible = matches(rec);
+        // A row shown again: its clock cells were not kept up while it was hidden.
+        if (visible && !rec.visible) tick(rec, now);
+        rec.visible = visible;
+      }
     }
     if (tickDue) {
       tickDue = false;
