@@ -119,6 +119,9 @@ pub fn router(state: AppState) -> Result<Router, BadOrigin> {
         .with_state(state))
 }
 
+/// How often presence crossings are looked for.
+const SWEEP_EVERY: Duration = Duration::from_secs(1);
+
 /// Serves until `shutdown` resolves, then lets in-flight requests finish.
 pub async fn serve(
     listener: TcpListener,
@@ -128,7 +131,8 @@ pub async fn serve(
     let service = state.service.clone();
     let flush_every = Duration::from_millis(state.config.ping_flush_ms);
     let router = router(state)?;
-    // The change feed and the heartbeat flusher, stopped with the server (dropped too).
+    // The change feed, the heartbeat flusher, the delivery of events to streams and the
+    // presence sweeper, stopped with the server (dropped too).
     let mut background = JoinSet::new();
     background.spawn({
         let service = service.clone();
@@ -138,6 +142,23 @@ pub async fn serve(
         let service = service.clone();
         async move { service.flush_pings_every(flush_every).await }
     });
+    background.spawn({
+        let service = service.clone();
+        async move { service.deliver_events().await }
+    });
+    if service.config().presence_events {
+        background.spawn({
+            let service = service.clone();
+            async move { service.sweep_presence_every(SWEEP_EVERY).await }
+        });
+    }
+    // Streams never end by themselves: they are ended when the shutdown begins, so that
+    // the graceful shutdown does not wait for them.
+    let closer = service.clone();
+    let shutdown = async move {
+        shutdown.await;
+        closer.close_streams();
+    };
     let served = axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)
         .await;

@@ -48,6 +48,24 @@ pub struct Config {
     #[arg(long, env = "PING_FLUSH_MS", default_value_t = 100, value_parser = clap::value_parser!(u64).range(10..=1000), global = true)]
     pub ping_flush_ms: u64,
 
+    /// An agent whose browser has not been heard from for this many seconds is `stale`.
+    #[arg(long, env = "PRESENCE_STALE_SECS", default_value_t = 90, value_parser = clap::value_parser!(i64).range(1..), global = true)]
+    pub presence_stale_secs: i64,
+
+    /// … and `offline` after this many (more than PRESENCE_STALE_SECS; wide enough for a
+    /// background tab, whose timers browsers throttle to about once a minute).
+    #[arg(long, env = "PRESENCE_OFFLINE_SECS", default_value_t = 300, value_parser = clap::value_parser!(i64).range(2..), global = true)]
+    pub presence_offline_secs: i64,
+
+    /// Record `presence.online` / `.stale` / `.offline` events when an agent crosses a
+    /// threshold (the roster shows presence either way).
+    #[arg(long, env = "PRESENCE_EVENTS", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub presence_events: bool,
+
+    /// Most event streams (`GET /v1/stream`) one account may have open on one server.
+    #[arg(long, env = "STREAM_MAX_PER_ACCOUNT", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=100_000), global = true)]
+    pub stream_max_per_account: u32,
+
     /// Wrap-up length of a new account (its agents may override it).
     #[arg(long, env = "DEFAULT_WRAP_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(i64).range(0..), global = true)]
     pub default_wrap_seconds: i64,
@@ -145,6 +163,24 @@ impl Config {
         <Config as clap::FromArgMatches>::from_arg_matches(&matches).expect("defaults parse")
     }
 
+    /// What no single setting can check: the presence thresholds' order.
+    pub fn check(&self) -> Result<(), String> {
+        if self.presence_offline_secs <= self.presence_stale_secs {
+            return Err(format!(
+                "PRESENCE_OFFLINE_SECS ({}) must be more than PRESENCE_STALE_SECS ({})",
+                self.presence_offline_secs, self.presence_stale_secs
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn presence(&self) -> crate::domain::PresenceRule {
+        crate::domain::PresenceRule {
+            stale_secs: self.presence_stale_secs,
+            offline_secs: self.presence_offline_secs,
+        }
+    }
+
     pub fn is_postgres(&self) -> bool {
         self.database_url.starts_with("postgres://")
             || self.database_url.starts_with("postgresql://")
@@ -182,6 +218,21 @@ mod tests {
             "https://a.example, http://localhost:3000",
         ]);
         assert!(ok.is_ok());
+        let crossed = Config::try_parse_from([
+            "agentprofile",
+            "--presence-stale-secs",
+            "300",
+            "--presence-offline-secs",
+            "300",
+        ])
+        .unwrap();
+        assert!(
+            crossed
+                .check()
+                .unwrap_err()
+                .contains("PRESENCE_OFFLINE_SECS")
+        );
+        assert!(Config::defaults().check().is_ok());
     }
 
     #[test]

@@ -19,6 +19,11 @@ pub fn new_token() -> String {
     format!("apt_{}", random_hex(32))
 }
 
+/// A new stream ticket: 256 random bits, single use.
+pub fn new_ticket() -> String {
+    format!("tkt_{}", random_hex(32))
+}
+
 /// What the database keeps of a secret. These secrets carry 256 random bits, so a plain
 /// SHA-256 (no salt, no stretching) cannot be reversed and lets us look them up by value.
 pub fn hash(secret: &str) -> String {

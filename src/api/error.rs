@@ -81,6 +81,8 @@ pub enum ApiError {
     Draining,
     #[error("User account suspended")]
     Suspended,
+    #[error("Too many streams")]
+    TooManyStreams,
     #[error("Invalid Request Data")]
     InvalidRequest,
     #[error("Invalid Request Data")]
@@ -162,6 +164,8 @@ impl ApiError {
             ApiError::Draining => row(1032, S::SERVICE_UNAVAILABLE, S::SERVICE_UNAVAILABLE,
                 "`/readyz` while the server shuts down"),
             ApiError::Suspended => row(1039, S::OK, S::FORBIDDEN, "the account is suspended"),
+            ApiError::TooManyStreams => row(1514, S::OK, S::TOO_MANY_REQUESTS,
+                "`/v1/stream`: the account has STREAM_MAX_PER_ACCOUNT streams open on this server"),
             ApiError::InvalidRequest => row(1047, S::OK, S::UNPROCESSABLE_ENTITY,
                 "an empty or malformed body, a JSON value that is not an object, no parameters"),
             ApiError::BodyTooLarge => row(1047, S::PAYLOAD_TOO_LARGE, S::PAYLOAD_TOO_LARGE,

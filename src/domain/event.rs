@@ -56,6 +56,8 @@ text_enum! {
         Login = "login", Logout = "logout", BreakStart = "break.start", BreakEnd = "break.end",
         WrapStart = "wrap.start", WrapEnd = "wrap.end", MicChange = "mic.change",
         AgentDisabled = "agent.disabled", AgentEnabled = "agent.enabled",
+        PresenceOnline = "presence.online", PresenceStale = "presence.stale",
+        PresenceOffline = "presence.offline",
     }
 }
 

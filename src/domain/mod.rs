@@ -13,7 +13,9 @@ pub use model::{
     default_break_reasons,
 };
 pub use ping::{MicPerm, parse_ping_time};
-pub use roster::AgentState;
+pub use roster::{
+    AgentState, Presence, PresenceRule, RosterBreak, RosterEntry, RosterLine, RosterWrap,
+};
 pub use text_enum::UnknownName;
 pub use wrap::{WrapMode, WrapPolicy};
 

@@ -10,11 +10,13 @@
 //! (before the first LISTEN, and from a lost feed connection until it is back and the view
 //! is emptied).
 
+mod hub;
 mod pings;
 mod view;
 
 use std::sync::Arc;
 
+pub use hub::{Delivery, Hub, Refusal, STREAM_BUFFER};
 pub use pings::{PendingPings, Pings};
 pub use view::{LiveAgent, SsidKey, Ticket, View, ViewStats, key_of};
 
@@ -65,12 +67,13 @@ impl Change {
     }
 }
 
-/// Where changes are announced, and the view they keep coherent.
+/// Where changes are announced, the view they keep coherent, and the streams they feed.
 pub struct Feed {
     /// This process, in the payload, so it skips its own announcements (it applied them at
     /// commit already).
     instance: u64,
     view: View,
+    hub: Hub,
 }
 
 impl Feed {
@@ -78,6 +81,7 @@ impl Feed {
         Arc::new(Feed {
             instance: rand::random(),
             view: View::default(),
+            hub: Hub::default(),
         })
     }
 
@@ -89,6 +93,10 @@ impl Feed {
         &self.view
     }
 
+    pub fn hub(&self) -> &Hub {
+        &self.hub
+    }
+
     /// Changes this instance committed (or may have: also called when a commit's outcome
     /// is unknown, since forgetting is always safe).
     pub fn committed(&self, changes: &[Change]) {
@@ -97,31 +105,47 @@ impl Feed {
         }
     }
 
-    /// A payload from the PostgreSQL channel. One that cannot be read may have been any
-    /// change: the view starts over.
+    /// A payload from the PostgreSQL channel, in commit order. The streams get every event
+    /// (this instance's too: only the channel has them all in order). One that cannot be
+    /// read may have been any change: the view and the streams start over.
     pub fn announced(&self, payload: &str) {
         match Change::parse(payload) {
-            Some((instance, _)) if instance == self.instance => {}
             Some((_, probe)) if probe.account_pk == 0 => {}
-            Some((_, change)) => self.view.changed(&change),
+            Some((instance, change)) => {
+                self.hub.heard(&change);
+                if instance != self.instance {
+                    self.view.changed(&change);
+                }
+            }
             None => {
                 tracing::warn!(
                     payload,
                     "unreadable change announcement; the view starts over"
                 );
                 self.view.restart();
+                self.hub.restart();
             }
+        }
+    }
+
+    /// Changes read back from the SQLite file (this process's and others'), in commit order.
+    pub fn read_back(&self, changes: &[Change]) {
+        for change in changes {
+            self.view.changed(change);
+            self.hub.heard(change);
         }
     }
 
     /// The feed is live: announcements of every change committed from now on will arrive.
     pub fn live(&self) {
         self.view.restart();
+        self.hub.set_live(true);
     }
 
-    /// The feed may miss changes from now on: the view stops answering.
+    /// The feed may miss changes from now on: the view stops answering, the streams end.
     pub fn lost(&self) {
         self.view.stop();
+        self.hub.set_live(false);
     }
 }
 

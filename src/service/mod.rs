@@ -9,6 +9,7 @@ mod agents;
 mod breaks;
 mod reasons;
 mod sessions;
+mod stream;
 mod wraps;
 
 use std::sync::Arc;
@@ -18,6 +19,7 @@ use crate::domain::Agent;
 use crate::live::{LiveAgent, Pings};
 use crate::store::{Store, StoreError};
 
+pub use stream::{EventStream, TICKET_TTL_SECS};
 pub use wraps::{EndedBy, WrapRequest};
 
 /// Refusals, in words that read after the thing's name (`agent "7" is already on break`).
@@ -117,6 +119,10 @@ impl Service {
 
     pub fn store(&self) -> &dyn Store {
         self.store.as_ref()
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
     }
 
     pub fn pings(&self) -> &Pings {

@@ -2,8 +2,8 @@
 
 use super::agents::enabled;
 use super::{OnConflict, Result, Service, ServiceError, at_least, required};
-use crate::domain::{Account, Act, Agent, Event, WrapUp};
-use crate::store::{EventQuery, NewWrapUp, RosterLine};
+use crate::domain::{Account, Act, Agent, Event, RosterEntry, WrapUp};
+use crate::store::{EventQuery, NewWrapUp};
 
 /// A wrap-up asked for when a call ends; `seconds` overrides the policy's length.
 #[derive(Debug, Clone, Default)]
@@ -70,10 +70,20 @@ impl Service {
             .ok_or(ServiceError::NotInWrapUp)
     }
 
-    /// Every agent of the account with its state at `now`.
-    pub async fn roster(&self, account: &Account, now: i64) -> Result<Vec<RosterLine>> {
+    /// Every agent of the account (or only `agents`, by primary key) with its state at `now`.
+    pub async fn roster(
+        &self,
+        account_pk: i64,
+        agents: Option<&[i64]>,
+        now: i64,
+    ) -> Result<Vec<RosterEntry>> {
         let idle = self.config.session_idle_timeout_secs;
-        Ok(self.store.roster(account.id, now, idle).await?)
+        let lines = self.store.roster(account_pk, agents, now, idle).await?;
+        let rule = self.config.presence();
+        Ok(lines
+            .into_iter()
+            .map(|line| RosterEntry::new(line, now, rule))
+            .collect())
     }
 
     /// A page of history; a timed wrap-up that ran out is first recorded as ended (at its

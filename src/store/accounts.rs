@@ -40,6 +40,13 @@ pub struct TokenRow {
     account: Account,
 }
 
+impl TokenRow {
+    /// The account, and the token's id.
+    pub fn into_parts(self) -> (Account, i64) {
+        (self.account, self.token_pk)
+    }
+}
+
 #[async_trait]
 impl<DB: Backend> Accounts for SqlStore<DB> {
     async fn is_empty(&self) -> Result<bool> {
@@ -143,6 +150,6 @@ impl<DB: Backend> Accounts for SqlStore<DB> {
             .bind(token_hash)
             .fetch_optional(&mut *self.conn().await?)
             .await?;
-        Ok(row.map(|r| (r.account, r.token_pk)))
+        Ok(row.map(TokenRow::into_parts))
     }
 }

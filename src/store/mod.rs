@@ -17,6 +17,7 @@ mod roster;
 mod sessions;
 mod sql;
 mod sqlite;
+mod stream;
 mod wraps;
 
 use std::sync::Arc;
@@ -32,9 +33,10 @@ pub use agents::{AgentUpdate, Agents, NewAgent};
 pub use breaks::Breaks;
 pub use history::{EventQuery, History};
 pub use reasons::{NewReason, ReasonUpdate, Reasons};
-pub use roster::{AccountCounts, AgentCounts, Roster, RosterLine, StateCounts};
+pub use roster::{AccountCounts, AgentCounts, Roster, StateCounts};
 pub use sessions::{NewSession, Ping, Sessions};
 use sql::SqlStore;
+pub use stream::{PresenceChange, Streams};
 pub use wraps::{NewWrapUp, Wraps};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -113,7 +115,18 @@ impl PoolStats {
 /// Everything the service keeps. `now` is always passed in: the server's clock decides.
 #[async_trait]
 pub trait Store:
-    Accounts + Agents + Sessions + Reasons + Breaks + Wraps + History + Roster + Send + Sync + 'static
+    Accounts
+    + Agents
+    + Sessions
+    + Reasons
+    + Breaks
+    + Wraps
+    + History
+    + Roster
+    + Streams
+    + Send
+    + Sync
+    + 'static
 {
     /// Which database this is, for logs and the first-run demo.
     fn kind(&self) -> &'static str;
@@ -130,6 +143,26 @@ pub trait Store:
     async fn follow(&self);
     /// Writes coalesced heartbeats, in one transaction.
     async fn flush_pings(&self, pings: &PendingPings) -> Result<()>;
+    /// The right to be the deployment's one presence sweeper, while it is held (on
+    /// PostgreSQL a session advisory lock; on SQLite always this process); None while
+    /// another instance holds it.
+    async fn sweeper_lease(&self) -> Result<Option<Lease>>;
+}
+
+/// Held by the one presence sweeper of a deployment (see [`Store::sweeper_lease`]).
+pub struct Lease {
+    /// PostgreSQL: the connection holding the advisory lock; it is released when it closes.
+    conn: Option<sqlx::PgConnection>,
+}
+
+impl Lease {
+    /// Whether it is still held (PostgreSQL: its connection still answers).
+    pub async fn held(&mut self) -> bool {
+        match &mut self.conn {
+            None => true,
+            Some(conn) => sqlx::Connection::ping(conn).await.is_ok(),
+        }
+    }
 }
 
 /// Opens the database named by `DATABASE_URL`: PostgreSQL for `postgres://` and

@@ -6,7 +6,7 @@ use std::time::Duration;
 use sqlx::postgres::{
     PgConnectOptions, PgConnection, PgListener, PgPoolOptions, PgQueryResult, Postgres,
 };
-use sqlx::{Executor, Pool};
+use sqlx::{Connection, Executor, Pool};
 
 use super::sql::{Backend, BoxFuture, RowsAffected};
 use crate::config::Config;
@@ -18,6 +18,9 @@ const PROBE_EVERY: Duration = Duration::from_secs(1);
 const SILENCE: Duration = Duration::from_secs(3);
 /// The listener's connection, as `pg_stat_activity` names it.
 pub const FEED_APPLICATION_NAME: &str = "agentprofile-feed";
+/// The presence sweeper's lock: a session advisory lock with two 32-bit keys ("aprf", 1),
+/// which cannot collide with the one-key locks that order each account's events.
+const SWEEPER_LOCK: (i32, i32) = (0x6170_7266, 1);
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -45,11 +48,18 @@ impl Backend for Postgres {
         Box::pin(async move { Ok(MIGRATOR.run(pool).await?) })
     }
 
+    /// The account's event lock is taken before the id is drawn (the row is made from the
+    /// locking subquery's), and held to the commit.
     const RECORD_EVENT: &'static str = "WITH e AS (
             INSERT INTO events (account_pk, agent_pk, kind, actor, at, details)
-            VALUES ($1, $2, $3, $4, $5, $6) RETURNING id)
+            SELECT $1, $2, $3, $4, $5, $6 FROM (SELECT pg_advisory_xact_lock($1)) AS ordered
+            RETURNING id)
         SELECT id, pg_notify('agentprofile_changes', concat_ws(' ', $7::text, $1, $2, id))
         FROM e";
+
+    fn json_ids(param: &str) -> String {
+        format!("SELECT json_array_elements_text(CAST({param} AS json))::bigint")
+    }
 
     fn announce<'c>(
         conn: &'c mut PgConnection,
@@ -96,6 +106,25 @@ impl Backend for Postgres {
             .execute(conn)
             .await?;
             Ok(())
+        })
+    }
+
+    fn lease(pool: &Pool<Self>) -> BoxFuture<'static, super::Result<Option<super::Lease>>> {
+        let options = (*pool.connect_options())
+            .clone()
+            .application_name("agentprofile-sweeper");
+        Box::pin(async move {
+            let mut conn = PgConnection::connect_with(&options).await?;
+            let (held,): (bool,) = sqlx::query_as("SELECT pg_try_advisory_lock($1, $2)")
+                .bind(SWEEPER_LOCK.0)
+                .bind(SWEEPER_LOCK.1)
+                .fetch_one(&mut conn)
+                .await?;
+            if !held {
+                let _ = conn.close().await;
+                return Ok(None);
+            }
+            Ok(Some(super::Lease { conn: Some(conn) }))
         })
     }
 

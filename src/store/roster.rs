@@ -6,14 +6,16 @@ use async_trait::async_trait;
 use super::Result;
 use super::agents::AGENT_COLUMNS;
 use super::sql::{Backend, Sql, SqlStore};
-use crate::domain::{Agent, Break, MicPerm, WrapMode, WrapUp};
+use crate::domain::{Agent, Break, MicPerm, RosterLine, WrapMode, WrapUp};
 
 #[async_trait]
 pub trait Roster: Send + Sync {
-    /// Every agent of the account with its current state, in agent id order.
+    /// Every agent of the account (or only those of `agents`, by primary key) with its
+    /// current state, in agent id order.
     async fn roster(
         &self,
         account_pk: i64,
+        agents: Option<&[i64]>,
         now: i64,
         idle_timeout_secs: i64,
     ) -> Result<Vec<RosterLine>>;
@@ -28,17 +30,6 @@ pub trait Roster: Send + Sync {
     ) -> Result<StateCounts>;
 }
 
-/// One agent's line of the roster.
-#[derive(Debug, Clone)]
-pub struct RosterLine {
-    pub agent: Agent,
-    pub live_sessions: i64,
-    pub last_ping_at: Option<i64>,
-    pub mic_perm: Option<MicPerm>,
-    pub on_break: Option<Break>,
-    pub wrap_up: Option<WrapUp>,
-}
-
 /// The roster's row as the database gives it: the break's and wrap-up's columns are null
 /// when there is none.
 #[derive(sqlx::FromRow)]
@@ -46,8 +37,10 @@ pub struct RosterRow {
     #[sqlx(flatten)]
     agent: Agent,
     live_sessions: i64,
+    seen: Option<i64>,
     last_ping_at: Option<i64>,
     mic_perm: Option<MicPerm>,
+    last_event_id: Option<i64>,
     reason_code: Option<String>,
     reason: Option<String>,
     limit_seconds: Option<i64>,
@@ -85,10 +78,12 @@ impl From<RosterRow> for RosterLine {
         RosterLine {
             agent: r.agent,
             live_sessions: r.live_sessions,
+            seen: r.seen,
             last_ping_at: r.last_ping_at,
             mic_perm: r.mic_perm,
             on_break,
             wrap_up,
+            last_event_id: r.last_event_id.unwrap_or(0),
         }
     }
 }
@@ -152,26 +147,40 @@ impl<DB: Backend> Roster for SqlStore<DB> {
     async fn roster(
         &self,
         account_pk: i64,
+        agents: Option<&[i64]>,
         now: i64,
         idle_timeout_secs: i64,
     ) -> Result<Vec<RosterLine>> {
+        // A live session: neither ended, expired nor idle since $3.
+        let live = "s.agent_pk = g.id AND s.ended_at IS NULL
+                    AND s.expires_at > $2 AND s.last_seen_at > $3";
+        let only = match agents {
+            Some(_) => format!("AND id IN ({})", DB::json_ids("$4")),
+            None => "AND $4 = ''".to_owned(),
+        };
         let sql = format!(
-            "SELECT g.*, (SELECT COUNT(*) FROM agent_sessions s
-                 WHERE s.agent_pk = g.id AND s.ended_at IS NULL
-                   AND s.expires_at > $2 AND s.last_seen_at > $3) AS live_sessions,
+            "SELECT g.*,
+                (SELECT COUNT(*) FROM agent_sessions s WHERE {live}) AS live_sessions,
+                (SELECT MAX(s.last_seen_at) FROM agent_sessions s WHERE {live}) AS seen,
+                (SELECT MAX(e.id) FROM events e WHERE e.agent_pk = g.id) AS last_event_id,
                 b.reason_code, b.reason, b.limit_seconds, b.started_at AS break_started_at,
                 w.call_id, w.customer_number, w.mode AS wrap_mode,
                 w.started_at AS wrap_started_at, w.ends_at AS wrap_ends_at
-             FROM (SELECT {AGENT_COLUMNS}, last_ping_at, mic_perm FROM agents WHERE account_pk = $1) g
+             FROM (SELECT {AGENT_COLUMNS}, last_ping_at, mic_perm FROM agents
+                   WHERE account_pk = $1 {only}) g
              LEFT JOIN breaks b ON b.agent_pk = g.id AND b.ended_at IS NULL
              LEFT JOIN wrap_ups w ON w.agent_pk = g.id AND w.ended_at IS NULL
                                   AND (w.ends_at IS NULL OR w.ends_at > $2)
              ORDER BY g.agent_id"
         );
+        let ids = agents.map_or_else(String::new, |ids| {
+            serde_json::to_string(ids).unwrap_or_default()
+        });
         let rows: Vec<RosterRow> = Sql::<DB>::new(&sql)
             .bind(account_pk)
             .bind(now)
             .bind(now - idle_timeout_secs)
+            .bind(ids)
             .fetch_all(&mut *self.conn().await?)
             .await?;
         Ok(rows.into_iter().map(RosterLine::from).collect())

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use super::{PoolStats, Result, StoreError};
 use crate::config::Config;
 use crate::domain::{
-    Account, Actor, Agent, Break, BreakReason, EventKind, MicPerm, WrapMode, WrapUp,
+    Account, Actor, Agent, Break, BreakReason, EventKind, MicPerm, Presence, WrapMode, WrapUp,
 };
 use crate::live::{Change, Feed, PendingPings};
 
@@ -103,12 +103,13 @@ pub trait Backend:
     + for<'q> Bind<'q, i64> + for<'q> Bind<'q, Option<i64>> + for<'q> Bind<'q, bool>
     + for<'q> Bind<'q, Option<bool>> + for<'q> Bind<'q, &'q str> + for<'q> Bind<'q, Option<&'q str>>
     + for<'q> Bind<'q, String> + for<'q> Bind<'q, WrapMode> + for<'q> Bind<'q, Option<WrapMode>>
-    + for<'q> Bind<'q, MicPerm> + for<'q> Bind<'q, EventKind>
+    + for<'q> Bind<'q, MicPerm> + for<'q> Bind<'q, EventKind> + for<'q> Bind<'q, Presence>
     + Decode<Account> + Decode<Agent> + Decode<Break> + Decode<BreakReason> + Decode<WrapUp>
     + Decode<(i64,)> + Decode<(i64, i64)> + Decode<(String, i64)>
     + Decode<(i64, i64, String, i64)> + Decode<super::accounts::TokenRow>
     + Decode<super::sessions::SessionRow> + Decode<super::history::EventRow>
-    + Decode<super::agents::AgentRow>
+    + Decode<super::agents::AgentRow> + Decode<super::stream::PresenceRow>
+    + Decode<super::stream::AddressedEventRow>
     + Decode<super::roster::RosterRow> + Decode<super::roster::AccountCounts>
     + Decode<super::roster::AgentCounts>
 {
@@ -124,8 +125,11 @@ pub trait Backend:
     /// Applies this database's migrations.
     fn migrate(pool: &Pool<Self>) -> BoxFuture<'_, Result<()>>;
     /// Inserts an event (`$1`–`$6`) and returns its id; on PostgreSQL it also announces the
-    /// change (`$7`, the payload's instance) in the same statement.
+    /// change (`$7`, the payload's instance) in the same statement, and first takes the
+    /// account's event lock (see [`Tx::commit`]).
     const RECORD_EVENT: &'static str;
+    /// A subquery of the ids in the JSON array bound at `param` (e.g. `$4`).
+    fn json_ids(param: &str) -> String;
     /// Announces, inside the transaction, changes that no event recorded.
     fn announce<'c>(
         conn: &'c mut Self::Connection,
@@ -142,6 +146,8 @@ pub trait Backend:
     /// PostgreSQL a listener connection (the view is off whenever it is down); on SQLite a
     /// poll of the file's `events` and `feed_changes`.
     fn follow(pool: &Pool<Self>, feed: Arc<Feed>) -> BoxFuture<'static, ()>;
+    /// Takes the sweeper's lease if no other instance holds it.
+    fn lease(pool: &Pool<Self>) -> BoxFuture<'static, Result<Option<super::Lease>>>;
 }
 
 /// A query of the store's SQL, bound and run like `sqlx::query`.
@@ -223,6 +229,7 @@ impl<DB: Backend> SqlStore<DB> {
             conn,
             open: true,
             changes: Vec::new(),
+            events: Vec::new(),
             feed: self.feed.clone(),
         })
     }
@@ -236,7 +243,18 @@ pub(super) struct Tx<DB: Backend> {
     /// Until committed: a `Tx` dropped open is rolled back, as sqlx's `Transaction` does.
     open: bool,
     changes: Vec<Change>,
+    /// Recorded at commit, so that each account's event ids follow commit order.
+    events: Vec<PendingEvent>,
     feed: Arc<Feed>,
+}
+
+/// An event of the history, inserted when its transaction commits.
+struct PendingEvent {
+    agent: AgentRef,
+    kind: EventKind,
+    actor: Actor,
+    at: i64,
+    details: serde_json::Value,
 }
 
 impl<DB: Backend> Drop for Tx<DB> {
@@ -260,7 +278,14 @@ impl<DB: Backend> Tx<DB> {
     /// Commits, then applies the changes to this instance's view before anyone is answered.
     /// Applied even when the commit failed: it may have committed all the same, and
     /// forgetting is always safe.
+    ///
+    /// The events are inserted last, each account's under a lock held to the commit (on
+    /// PostgreSQL; SQLite serialises writers anyway): so an account's event ids follow the
+    /// order in which they commit, and a stream resumed after id N misses none that commits
+    /// later with a smaller id. Taken last, after every row lock, it cannot deadlock, and it
+    /// is held only for the insert and the commit.
     pub async fn commit(mut self) -> Result<()> {
+        self.insert_events().await?;
         let unannounced: Vec<Change> = self
             .changes
             .iter()
@@ -276,6 +301,34 @@ impl<DB: Backend> Tx<DB> {
         self.open = false;
         if let Some(barrier) = DB::DURABLE {
             Sql::<DB>::new(barrier).execute(&mut self.conn).await?;
+        }
+        Ok(())
+    }
+}
+
+impl<DB: Backend> Tx<DB> {
+    async fn insert_events(&mut self) -> Result<()> {
+        let mut events = std::mem::take(&mut self.events);
+        // Accounts in one order, so two transactions never wait for each other's locks.
+        events.sort_by_key(|e| e.agent.account_pk);
+        for e in events {
+            let mut insert = Sql::<DB>::new(DB::RECORD_EVENT)
+                .bind(e.agent.account_pk)
+                .bind(e.agent.id)
+                .bind(e.kind)
+                .bind(e.actor.to_string())
+                .bind(e.at)
+                .bind(e.details.to_string());
+            if DB::RECORD_EVENT.contains("$7") {
+                // The instance, as text: PostgreSQL has no unsigned 64-bit integer.
+                insert = insert.bind(self.feed.instance().to_string());
+            }
+            let (event,): (i64,) = insert.fetch_one(&mut self.conn).await?;
+            self.changes.push(Change {
+                account_pk: e.agent.account_pk,
+                agent_pk: Some(e.agent.id),
+                event: Some(event),
+            });
         }
         Ok(())
     }
@@ -333,7 +386,8 @@ pub(super) async fn close_open<DB: Backend + Decode<T>, T>(
         .await
 }
 
-/// Inside a transaction: records one event of the history, a change of its agent.
+/// Inside a transaction: records one event of the history, a change of its agent (inserted
+/// when the transaction commits).
 pub(super) async fn record_event<DB: Backend>(
     tx: &mut Tx<DB>,
     agent: impl Into<AgentRef>,
@@ -342,23 +396,12 @@ pub(super) async fn record_event<DB: Backend>(
     at: i64,
     details: serde_json::Value,
 ) -> Result<()> {
-    let agent = agent.into();
-    let mut insert = Sql::<DB>::new(DB::RECORD_EVENT)
-        .bind(agent.account_pk)
-        .bind(agent.id)
-        .bind(kind)
-        .bind(actor.to_string())
-        .bind(at)
-        .bind(details.to_string());
-    if DB::RECORD_EVENT.contains("$7") {
-        // The instance, as text: PostgreSQL has no unsigned 64-bit integer.
-        insert = insert.bind(tx.feed.instance().to_string());
-    }
-    let (event,): (i64,) = insert.fetch_one(tx).await?;
-    tx.changes.push(Change {
-        account_pk: agent.account_pk,
-        agent_pk: Some(agent.id),
-        event: Some(event),
+    tx.events.push(PendingEvent {
+        agent: agent.into(),
+        kind,
+        actor,
+        at,
+        details,
     });
     Ok(())
 }
@@ -447,6 +490,10 @@ impl<DB: Backend> super::Store for SqlStore<DB> {
 
     fn feed(&self) -> &Arc<Feed> {
         &self.feed
+    }
+
+    async fn sweeper_lease(&self) -> Result<Option<super::Lease>> {
+        DB::lease(&self.pool).await
     }
 
     async fn follow(&self) {

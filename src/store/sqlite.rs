@@ -64,6 +64,10 @@ impl Backend for Sqlite {
         "INSERT INTO events (account_pk, agent_pk, kind, actor, at, details)
          VALUES ($1, $2, $3, $4, $5, $6) RETURNING id";
 
+    fn json_ids(param: &str) -> String {
+        format!("SELECT value FROM json_each({param})")
+    }
+
     /// Kept in `feed_changes`, for `follow` in another process.
     fn announce<'c>(
         conn: &'c mut SqliteConnection,
@@ -113,8 +117,14 @@ impl Backend for Sqlite {
         })
     }
 
+    /// One server per file: it sweeps.
+    fn lease(_pool: &Pool<Self>) -> BoxFuture<'static, super::Result<Option<super::Lease>>> {
+        Box::pin(async { Ok(Some(super::Lease { conn: None })) })
+    }
+
     /// This process applies its own changes at commit; what other processes (the CLI)
-    /// commit to the file is read back every [`POLL`] from `events` and `feed_changes`.
+    /// commit to the file is read back every [`POLL`] from `events` and `feed_changes`, and
+    /// so is every event, for the streams.
     fn follow(pool: &Pool<Self>, feed: Arc<Feed>) -> BoxFuture<'static, ()> {
         let pool = pool.clone();
         Box::pin(async move {
@@ -126,7 +136,7 @@ impl Backend for Sqlite {
                         tokio::time::sleep(POLL).await;
                         match since(&pool, seen).await {
                             Ok((changes, newest)) => {
-                                feed.committed(&changes);
+                                feed.read_back(&changes);
                                 seen = newest;
                             }
                             Err(err) => {
@@ -163,7 +173,8 @@ async fn since(pool: &Pool<Sqlite>, seen: Seen) -> sqlx::Result<(Vec<Change>, Se
     let rows: Vec<(i64, i64, i64, Option<i64>, bool)> = sqlx::query_as(
         "SELECT id, 0, account_pk, agent_pk, TRUE FROM events WHERE id > $1
          UNION ALL
-         SELECT id, 1, account_pk, agent_pk, FALSE FROM feed_changes WHERE id > $2",
+         SELECT id, 1, account_pk, agent_pk, FALSE FROM feed_changes WHERE id > $2
+         ORDER BY 2, 1",
     )
     .bind(seen.0)
     .bind(seen.1)

@@ -4,6 +4,7 @@
 //! server's OpenAPI description has a request in the collection.
 
 use std::collections::BTreeSet;
+use std::time::Duration;
 
 use crate::helpers::TestApp;
 use serde_json::Value;
@@ -86,11 +87,26 @@ async fn every_request_answers_as_its_saved_example_says(app: TestApp) {
         if let Some(raw) = req["body"]["raw"].as_str() {
             call = call.body(fill(raw, &vars));
         }
-        let res = call.send().await.unwrap();
+        let mut res = call.send().await.unwrap();
         let status = res.status().as_u16();
+        assert!(example.is_object(), "{name}: no saved example");
+        if res.headers()["content-type"] == "text/event-stream" {
+            // The event stream never ends by itself: what it replays first is checked.
+            assert_eq!(status, example["code"].as_u64().unwrap() as u16, "{name}");
+            let mut text = String::new();
+            while !text.contains("\ndata: ") {
+                let chunk = tokio::time::timeout(Duration::from_secs(5), res.chunk())
+                    .await
+                    .expect("an event in the stream")
+                    .unwrap()
+                    .expect("the stream stays open");
+                text.push_str(&String::from_utf8_lossy(&chunk));
+            }
+            assert!(text.starts_with("retry: 2000\n: open\n\nid: "), "{name}: {text}");
+            continue;
+        }
         let answer: Value = res.json().await.unwrap();
 
-        assert!(example.is_object(), "{name}: no saved example");
         let saved: Value = serde_json::from_str(example["body"].as_str().unwrap()).unwrap();
         assert_eq!(
             status,
@@ -104,9 +120,12 @@ async fn every_request_answers_as_its_saved_example_says(app: TestApp) {
                 (got.keys().collect(), want.keys().collect());
             assert_eq!(got, want, "{name}: the saved example's fields");
         }
-        // The one script the collection runs besides its checks: keep the new ssid.
+        // The scripts the collection runs besides its checks: keep the new ssid and ticket.
         if let Some(ssid) = answer["data"]["ssid"].as_str() {
             vars.push(("agentssid".to_owned(), ssid.to_owned()));
+        }
+        if let Some(ticket) = answer["data"]["ticket"].as_str() {
+            vars.push(("streamTicket".to_owned(), ticket.to_owned()));
         }
     }
 }

@@ -8,6 +8,7 @@ mod history;
 mod reasons;
 mod roster;
 mod states;
+mod stream;
 
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::StatusCode;
@@ -35,6 +36,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(history::routes())
         .merge(reasons::routes())
         .merge(roster::routes())
+        .merge(stream::routes())
 }
 
 /// An error of the management API: the envelope with a real HTTP status.

@@ -441,10 +441,12 @@ async fn roster_shows_every_agent_state(app: TestApp) {
             "agentId",
             "break",
             "disabled",
+            "lastEventId",
             "lastPingAt",
             "loggedIn",
             "micPerm",
             "name",
+            "presence",
             "state",
             "wrapUp",
         ];

@@ -1,0 +1,202 @@
+//! What the event streams and the presence sweeper keep: single-use stream tickets, the
+//! events the streams deliver (read by id), and each agent's last recorded presence.
+
+use async_trait::async_trait;
+
+use super::Result;
+use super::accounts::{ACCOUNT_COLUMNS, TokenRow};
+use super::history::EventRow;
+use super::sql::{AgentRef, Backend, Sql, SqlStore, record_event};
+use crate::domain::{Account, Actor, Event, EventKind, Presence, PresenceRule};
+
+/// An agent whose presence is not the one last recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PresenceChange {
+    pub agent_pk: i64,
+    pub account_pk: i64,
+    pub from: Presence,
+    pub to: Presence,
+    /// The newest sign of life of a live session.
+    pub seen: Option<i64>,
+}
+
+#[async_trait]
+pub trait Streams: Send + Sync {
+    /// Keeps a ticket (by its hash) for the token until `expires_at`; drops expired ones.
+    async fn create_ticket(
+        &self,
+        ticket_hash: &str,
+        token_pk: i64,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<()>;
+
+    /// Uses a ticket up: the account and token it was made for, if it was valid at `now`.
+    async fn redeem_ticket(&self, ticket_hash: &str, now: i64) -> Result<Option<(Account, i64)>>;
+
+    /// These events with their account and agent, by id.
+    async fn events_by_id(&self, ids: &[i64]) -> Result<Vec<(i64, Option<i64>, Event)>>;
+
+    /// Every agent whose presence at `now` (a live session idle since no later than
+    /// `now - idle_timeout_secs`) is not the one last recorded.
+    async fn presence_changes(
+        &self,
+        now: i64,
+        idle_timeout_secs: i64,
+        rule: PresenceRule,
+    ) -> Result<Vec<PresenceChange>>;
+
+    /// Records the change with its `presence.*` event, unless another sweep did first.
+    async fn record_presence(&self, change: &PresenceChange, at: i64) -> Result<bool>;
+}
+
+#[derive(sqlx::FromRow)]
+pub struct PresenceRow {
+    id: i64,
+    account_pk: i64,
+    presence: Presence,
+    seen: Option<i64>,
+}
+
+#[derive(sqlx::FromRow)]
+pub struct AddressedEventRow {
+    account_pk: i64,
+    agent_pk: Option<i64>,
+    #[sqlx(flatten)]
+    event: EventRow,
+}
+
+#[async_trait]
+impl<DB: Backend> Streams for SqlStore<DB> {
+    async fn create_ticket(
+        &self,
+        ticket_hash: &str,
+        token_pk: i64,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<()> {
+        let mut tx = self.begin().await?;
+        Sql::<DB>::new("DELETE FROM stream_tickets WHERE expires_at <= $1")
+            .bind(now)
+            .execute(&mut tx)
+            .await?;
+        Sql::<DB>::new(
+            "INSERT INTO stream_tickets (ticket_hash, token_pk, expires_at) VALUES ($1, $2, $3)",
+        )
+        .bind(ticket_hash)
+        .bind(token_pk)
+        .bind(expires_at)
+        .execute(&mut tx)
+        .await?;
+        tx.commit().await
+    }
+
+    async fn redeem_ticket(&self, ticket_hash: &str, now: i64) -> Result<Option<(Account, i64)>> {
+        let mut tx = self.begin().await?;
+        let used: Option<(i64,)> = Sql::<DB>::new(
+            "DELETE FROM stream_tickets WHERE ticket_hash = $1 AND expires_at > $2
+             RETURNING token_pk",
+        )
+        .bind(ticket_hash)
+        .bind(now)
+        .fetch_optional(&mut tx)
+        .await?;
+        let Some((token_pk,)) = used else {
+            return Ok(None);
+        };
+        let sql = format!(
+            "SELECT t.id AS token_pk, a.*
+             FROM api_tokens t JOIN (SELECT {ACCOUNT_COLUMNS} FROM accounts) a
+               ON a.account_id = t.account_pk
+             WHERE t.id = $1 AND t.revoked_at IS NULL"
+        );
+        let row: Option<TokenRow> = Sql::<DB>::new(&sql)
+            .bind(token_pk)
+            .fetch_optional(&mut tx)
+            .await?;
+        tx.commit().await?;
+        Ok(row.map(TokenRow::into_parts))
+    }
+
+    async fn events_by_id(&self, ids: &[i64]) -> Result<Vec<(i64, Option<i64>, Event)>> {
+        let sql = format!(
+            "SELECT e.account_pk, e.agent_pk, e.id, g.agent_id, e.kind, e.actor, e.at, e.details
+             FROM events e LEFT JOIN agents g ON g.id = e.agent_pk
+             WHERE e.id IN ({}) ORDER BY e.id",
+            DB::json_ids("$1")
+        );
+        let ids = serde_json::to_string(ids).unwrap_or_default();
+        let rows: Vec<AddressedEventRow> = Sql::<DB>::new(&sql)
+            .bind(ids)
+            .fetch_all(&mut *self.conn().await?)
+            .await?;
+        rows.into_iter()
+            .map(|r| Ok((r.account_pk, r.agent_pk, Event::try_from(r.event)?)))
+            .collect()
+    }
+
+    async fn presence_changes(
+        &self,
+        now: i64,
+        idle_timeout_secs: i64,
+        rule: PresenceRule,
+    ) -> Result<Vec<PresenceChange>> {
+        // PresenceRule::at, in SQL: online while seen > now - stale, stale while
+        // seen > now - offline, else (or with no live session) offline.
+        let rows: Vec<PresenceRow> = Sql::<DB>::new(
+            "SELECT id, account_pk, presence, seen FROM (
+                SELECT g.id, g.account_pk, g.presence,
+                    (SELECT MAX(s.last_seen_at) FROM agent_sessions s
+                     WHERE s.agent_pk = g.id AND s.ended_at IS NULL
+                       AND s.expires_at > $1 AND s.last_seen_at > $2) AS seen
+                FROM agents g) p
+             WHERE presence <> CASE WHEN seen > $3 THEN 'online'
+                                    WHEN seen > $4 THEN 'stale' ELSE 'offline' END
+             ORDER BY id",
+        )
+        .bind(now)
+        .bind(now - idle_timeout_secs)
+        .bind(now - rule.stale_secs)
+        .bind(now - rule.offline_secs)
+        .fetch_all(&mut *self.conn().await?)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| PresenceChange {
+                agent_pk: r.id,
+                account_pk: r.account_pk,
+                from: r.presence,
+                to: rule.at(r.seen, now),
+                seen: r.seen,
+            })
+            .filter(|c| c.from != c.to)
+            .collect())
+    }
+
+    async fn record_presence(&self, change: &PresenceChange, at: i64) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        let updated =
+            Sql::<DB>::new("UPDATE agents SET presence = $2 WHERE id = $1 AND presence = $3")
+                .bind(change.agent_pk)
+                .bind(change.to)
+                .bind(change.from)
+                .execute(&mut tx)
+                .await?;
+        if updated == 0 {
+            return Ok(false);
+        }
+        let kind = match change.to {
+            Presence::Online => EventKind::PresenceOnline,
+            Presence::Stale => EventKind::PresenceStale,
+            Presence::Offline => EventKind::PresenceOffline,
+        };
+        let agent = AgentRef {
+            id: change.agent_pk,
+            account_pk: change.account_pk,
+        };
+        let details = serde_json::json!({ "from": change.from, "lastSeenAt": change.seen });
+        record_event::<DB>(&mut tx, agent, kind, Actor::System, at, details).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+}
