@@ -402,10 +402,13 @@
   function newRecord(id) {
     const tr = document.createElement('tr');
     tr.dataset.agentId = id;
+    // Rows are grids on screen; the roles keep them a table's rows and cells.
+    tr.setAttribute('role', 'row');
     const cell = (cls, label) => {
       const td = document.createElement('td');
       td.className = cls;
       td.dataset.label = label;
+      td.setAttribute('role', 'cell');
       tr.appendChild(td);
       return td;
     };
@@ -690,24 +693,55 @@
     }
   }
 
-  /** Puts the visible rows in order, moving only the rows that are out of place. */
+  /**
+   * Puts the visible rows in order with the fewest moves: the rows already in order among
+   * themselves (the longest increasing run of their wanted places) stay; only the others move.
+   * A row that changes group is one move, whichever way it goes.
+   */
   function reorder() {
     const list = [];
     for (const rec of agents.values()) if (rec.visible) list.push(rec);
     list.sort(compare);
     const body = el.rows;
-    let node = body.firstChild;
-    for (const rec of list) {
-      if (rec.tr === node) node = node.nextSibling;
-      else body.insertBefore(rec.tr, node);
-    }
-    while (node) {
+    const place = new Map();
+    for (let i = 0; i < list.length; i += 1) place.set(list[i].tr, i);
+    const present = [];
+    for (let node = body.firstChild; node; ) {
       const next = node.nextSibling;
-      body.removeChild(node);
+      if (place.has(node)) present.push(place.get(node));
+      else body.removeChild(node);
       node = next;
+    }
+    const stay = new Set();
+    for (const i of increasingRun(present)) stay.add(list[i].tr);
+    let next = null;
+    for (let i = list.length - 1; i >= 0; i -= 1) {
+      const tr = list[i].tr;
+      if (!stay.has(tr)) body.insertBefore(tr, next);
+      next = tr;
     }
     el.empty.hidden = list.length > 0 || agents.size === 0;
     setText(el.shown, `Showing ${list.length} of ${agents.size}`);
+  }
+
+  /** The values of a longest strictly increasing subsequence of `seq` (O(n log n)). */
+  function increasingRun(seq) {
+    const tails = []; // tails[k]: index in seq of the smallest tail of a run of length k + 1
+    const prev = new Array(seq.length);
+    for (let i = 0; i < seq.length; i += 1) {
+      let lo = 0;
+      let hi = tails.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (seq[tails[mid]] < seq[i]) lo = mid + 1;
+        else hi = mid;
+      }
+      prev[i] = lo > 0 ? tails[lo - 1] : -1;
+      tails[lo] = i;
+    }
+    const run = [];
+    for (let i = tails.length ? tails[tails.length - 1] : -1; i >= 0; i = prev[i]) run.push(seq[i]);
+    return run;
   }
 
   function counts() {
