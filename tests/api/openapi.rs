@@ -163,7 +163,10 @@ async fn send(app: &TestApp, method: &str, path: &str, ssid: &str, token: &str) 
         // The event stream: it never ends by itself; its opening comment shows it is one.
         let mut res = res;
         let first = res.chunk().await.unwrap().unwrap_or_default();
-        assert!(first.starts_with(b"retry: 2000\n: open\n"), "{path}: {first:?}");
+        assert!(
+            first.starts_with(b"retry: 2000\n: open\n"),
+            "{path}: {first:?}"
+        );
         return (status, Value::Null);
     }
     let text = res.text().await.unwrap();

@@ -102,7 +102,10 @@ async fn every_request_answers_as_its_saved_example_says(app: TestApp) {
                     .expect("the stream stays open");
                 text.push_str(&String::from_utf8_lossy(&chunk));
             }
-            assert!(text.starts_with("retry: 2000\n: open\n\nid: "), "{name}: {text}");
+            assert!(
+                text.starts_with("retry: 2000\n: open\n\nid: "),
+                "{name}: {text}"
+            );
             continue;
         }
         let answer: Value = res.json().await.unwrap();
