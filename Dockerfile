@@ -18,9 +18,11 @@ RUN mkdir src \
  && cargo build --release --locked \
  && rm -rf src
 
-# The real build. sqlx::migrate! embeds ./migrations at compile time, so they must be here first.
+# The real build. sqlx::migrate! embeds ./migrations at compile time, so they must be here first;
+# the board's page (assets/board, include_str!) too.
 # COPY keeps the sources' own (older) mtimes: touch them, or cargo keeps the dummy build.
 COPY migrations ./migrations
+COPY assets ./assets
 COPY src ./src
 RUN touch src/main.rs src/lib.rs \
  && cargo build --release --locked

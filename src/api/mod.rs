@@ -7,6 +7,7 @@
 mod agent_actions;
 mod agent_on_break;
 pub mod auth;
+mod board;
 mod docs;
 pub mod envelope;
 pub mod error;
@@ -67,6 +68,7 @@ pub fn routes() -> Router<AppState> {
     let (router, _) = documented().split_for_parts();
     router
         .merge(docs::routes())
+        .merge(board::routes())
         .fallback(|| async { ApiError::UnknownPath })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
 }

@@ -663,6 +663,7 @@ fn dockerignore_keeps_build_inputs_and_drops_the_rest() {
     let mut inputs = vec!["Cargo.toml".to_owned(), "Cargo.lock".to_owned()];
     files_under(&root().join("src"), &mut inputs);
     files_under(&root().join("migrations"), &mut inputs);
+    files_under(&root().join("assets"), &mut inputs);
     assert!(
         inputs.iter().any(|p| p.ends_with(".sql")),
         "no migrations found"

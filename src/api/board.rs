@@ -1,0 +1,61 @@
+//! `/board`: the supervisor board, a plain HTML/CSS/JS page compiled into the binary from
+//! `assets/board/` (no build step, nothing fetched from another host). Its script and style are
+//! files of their own, never inline, so a `default-src 'self'` Content-Security-Policy fits it.
+//! The page signs in with the account's userId and API token and calls the `/v1` API itself.
+
+use axum::Router;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+use crate::state::AppState;
+
+/// Where the board is served.
+pub const BOARD_PATH: &str = "/board";
+
+const INDEX_HTML: &str = include_str!("../../assets/board/index.html");
+const APP_JS: &str = include_str!("../../assets/board/app.js");
+const APP_CSS: &str = include_str!("../../assets/board/app.css");
+const ICON_SVG: &str = include_str!("../../assets/board/icon.svg");
+
+/// The page and its three files. `Content-Type` is set here: the app's layer would otherwise
+/// mark every answer as JSON.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            BOARD_PATH,
+            get(|| asset("text/html; charset=utf-8", INDEX_HTML)),
+        )
+        .route(
+            &format!("{BOARD_PATH}/"),
+            get(|| asset("text/html; charset=utf-8", INDEX_HTML)),
+        )
+        .route(
+            &format!("{BOARD_PATH}/app.js"),
+            get(|| asset("text/javascript; charset=utf-8", APP_JS)),
+        )
+        .route(
+            &format!("{BOARD_PATH}/app.css"),
+            get(|| asset("text/css; charset=utf-8", APP_CSS)),
+        )
+        .route(
+            &format!("{BOARD_PATH}/icon.svg"),
+            get(|| asset("image/svg+xml", ICON_SVG)),
+        )
+}
+
+async fn asset(content_type: &'static str, body: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            // A new binary may serve a new page: the browser asks again (and gets it cheaply).
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+            (
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
