@@ -119,9 +119,6 @@ pub fn router(state: AppState) -> Result<Router, BadOrigin> {
         .with_state(state))
 }
 
-/// How often presence crossings are looked for.
-const SWEEP_EVERY: Duration = Duration::from_secs(1);
-
 /// Serves until `shutdown` resolves, then lets in-flight requests finish.
 pub async fn serve(
     listener: TcpListener,
@@ -132,7 +129,7 @@ pub async fn serve(
     let flush_every = Duration::from_millis(state.config.ping_flush_ms);
     let router = router(state)?;
     // The change feed, the heartbeat flusher, the delivery of events to streams and the
-    // presence sweeper, stopped with the server (dropped too).
+    // sweeper, stopped with the server (dropped too).
     let mut background = JoinSet::new();
     background.spawn({
         let service = service.clone();
@@ -146,10 +143,15 @@ pub async fn serve(
         let service = service.clone();
         async move { service.deliver_events().await }
     });
-    if service.config().presence_events {
+    let sweep_every = service.config().sweep_interval_ms;
+    if sweep_every > 0 {
         background.spawn({
             let service = service.clone();
-            async move { service.sweep_presence_every(SWEEP_EVERY).await }
+            async move {
+                service
+                    .sweep_every(Duration::from_millis(sweep_every))
+                    .await
+            }
         });
     }
     // Streams never end by themselves: they are ended when the shutdown begins, so that

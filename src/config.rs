@@ -57,10 +57,11 @@ pub struct Config {
     #[arg(long, env = "PRESENCE_OFFLINE_SECS", default_value_t = 300, value_parser = clap::value_parser!(i64).range(2..), global = true)]
     pub presence_offline_secs: i64,
 
-    /// Record `presence.online` / `.stale` / `.offline` events when an agent crosses a
-    /// threshold (the roster shows presence either way).
-    #[arg(long, env = "PRESENCE_EVENTS", default_value_t = true, action = clap::ArgAction::Set, global = true)]
-    pub presence_events: bool,
+    /// Milliseconds between the deployment's sweeps, which record presence crossings and
+    /// the ends of wrap-ups whose time ran out; 0 turns the sweeper off (then no presence
+    /// events are recorded, and a wrap-up's end is recorded by the next write that reads it).
+    #[arg(long, env = "SWEEP_INTERVAL_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(0..=60_000), global = true)]
+    pub sweep_interval_ms: u64,
 
     /// Most event streams (`GET /v1/stream`) one account may have open on one server.
     #[arg(long, env = "STREAM_MAX_PER_ACCOUNT", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=100_000), global = true)]

@@ -1,6 +1,6 @@
 //! The live event stream: tickets to open it, the delivery of committed events to the open
 //! streams (with each agent's roster entry after the change), the replay of what a resuming
-//! client missed, and the presence sweeper that records `presence.*` events.
+//! client missed, and the sweeper that records `presence.*` events and run-out wrap-ups.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
@@ -202,31 +202,40 @@ impl Service {
         Ok(())
     }
 
-    /// Records presence crossings every `every`, while this instance holds the sweeper's
-    /// lease (one per deployment); the others wait to take it over.
-    pub async fn sweep_presence_every(&self, every: Duration) {
+    /// Sweeps every `every` while this instance holds the sweeper's lease (one per
+    /// deployment); the others wait to take it over.
+    pub async fn sweep_every(&self, every: Duration) {
         loop {
             match self.store.sweeper_lease().await {
                 Ok(Some(mut lease)) => {
-                    tracing::info!("presence sweeper running here");
+                    tracing::info!("the sweeper runs here");
                     let mut ticks = tokio::time::interval(every);
                     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
                     loop {
                         ticks.tick().await;
                         if !lease.held().await {
-                            tracing::warn!("presence sweeper lease lost");
+                            tracing::warn!("sweeper lease lost");
                             break;
                         }
-                        if let Err(err) = self.sweep_presence(now_unix()).await {
-                            tracing::warn!(error = %err, "presence sweep failed");
+                        if let Err(err) = self.sweep(now_unix()).await {
+                            tracing::warn!(error = %err, "sweep failed");
                         }
                     }
                 }
                 Ok(None) => {}
-                Err(err) => tracing::debug!(error = %err, "presence sweeper lease not taken"),
+                Err(err) => tracing::debug!(error = %err, "sweeper lease not taken"),
             }
-            tokio::time::sleep(every * 5).await;
+            tokio::time::sleep(Duration::from_secs(5)).await;
         }
+    }
+
+    /// One sweep: records the presence crossings and the ends of run-out wrap-ups since the
+    /// last one, so that streams hear of them when they happen.
+    pub async fn sweep(&self, now: i64) -> Result<usize> {
+        for account_pk in self.store.accounts_with_expired_wrap_ups(now).await? {
+            self.store.close_expired_wrap_ups(account_pk, now).await?;
+        }
+        self.sweep_presence(now).await
     }
 
     /// Records each agent's presence crossing since the last sweep; answers how many.

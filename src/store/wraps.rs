@@ -28,6 +28,8 @@ pub trait Wraps: Send + Sync {
     async fn end_wrap_up(&self, agent: &Agent, act: Act) -> Result<Option<WrapUp>>;
     /// Closes the account's timed wrap-ups that ran out, recording each end at its own time.
     async fn close_expired_wrap_ups(&self, account_pk: i64, now: i64) -> Result<()>;
+    /// The accounts that have a timed wrap-up whose time ran out by `now`, not yet closed.
+    async fn accounts_with_expired_wrap_ups(&self, now: i64) -> Result<Vec<i64>>;
 }
 
 /// `WrapUp`'s columns.
@@ -93,6 +95,17 @@ impl<DB: Backend> Wraps for SqlStore<DB> {
         close_expired_wraps::<DB>(&mut tx, account_pk, None, now).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn accounts_with_expired_wrap_ups(&self, now: i64) -> Result<Vec<i64>> {
+        let rows: Vec<(i64,)> = Sql::<DB>::new(
+            "SELECT DISTINCT g.account_pk FROM wrap_ups w JOIN agents g ON g.id = w.agent_pk
+             WHERE w.ended_at IS NULL AND w.ends_at <= $1",
+        )
+        .bind(now)
+        .fetch_all(&mut *self.conn().await?)
+        .await?;
+        Ok(rows.into_iter().map(|(id,)| id).collect())
     }
 }
 

@@ -184,8 +184,9 @@ pub fn test_config(db: &TestDb) -> Config {
     config.database_url = db.url();
     config.demo_seed = false;
     config.bind_addr = "127.0.0.1:0".parse().unwrap();
-    // Exact histories, unless a test of presence turns them on.
-    config.presence_events = false;
+    // Histories as the requests make them: no presence events, no wrap-up ended by the
+    // sweeper, unless a test turns it on.
+    config.sweep_interval_ms = 0;
     config
 }
 

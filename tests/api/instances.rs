@@ -1,6 +1,7 @@
 //! Server processes, as they are deployed: two on one PostgreSQL database, each seeing the
-//! other's changes through the change feed; a feed connection that drops; a server killed
-//! with SIGKILL in the middle of a ping load.
+//! other's changes through the change feed, and streaming them; a feed connection that
+//! drops; one sweeper for two servers; a server killed with SIGKILL in the middle of a ping
+//! load.
 
 use std::process::Stdio;
 use std::sync::Arc;
@@ -14,6 +15,7 @@ use sqlx::Connection;
 use tokio::process::{Child, Command};
 
 use crate::helpers::*;
+use crate::stream::Stream;
 
 /// A server process on `db`, on a free port, configured by `env` only (no `.env`).
 struct Server {
@@ -255,6 +257,156 @@ async fn postgres_a_dropped_feed_falls_back_to_the_database() {
     assert!(
         took < ELSEWHERE,
         "the end of the break was seen after {took:?}"
+    );
+}
+
+/// The account's events after `after`, as a server's history answers them.
+async fn events_after(server: &Server, token: &str, after: i64) -> Vec<Value> {
+    let res = server
+        .client
+        .get(format!(
+            "{}/v1/events?cursor={after}&limit=500",
+            server.base
+        ))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    let page: Value = res.json().await.unwrap();
+    page["data"]["items"].as_array().unwrap().clone()
+}
+
+/// Cuts `db`'s feed connections (the servers reconnect at once).
+async fn cut_feeds(db: &TestDb) {
+    let TestDb::Postgres { admin_url, name } = db else {
+        unreachable!("a PostgreSQL database");
+    };
+    let mut conn = sqlx::PgConnection::connect(admin_url).await.unwrap();
+    sqlx::query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+         WHERE application_name = 'agentprofile-feed' AND datname = $1",
+    )
+    .bind(name)
+    .execute(&mut conn)
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_stream_hears_every_instance_and_resumes_exactly() {
+    let Some(db) = TestDb::new(Backend::Postgres).await else {
+        return;
+    };
+    let service = operator_on(&db).await;
+    let admin = Operator { service: &service };
+    admin.create_account("acme", "").await.unwrap();
+    admin.create_agent("acme", agent("7")).await.unwrap();
+    admin.create_agent("acme", agent("8")).await.unwrap();
+    let token = admin.create_token("acme").await.unwrap();
+    let quiet = [("SWEEP_INTERVAL_MS", "0")];
+    let (a, b) = (
+        Server::start(&db, &quiet).await,
+        Server::start(&db, &quiet).await,
+    );
+
+    // A break started on A reaches a stream open on B within a second.
+    let mut on_b = Stream::open(&b.base, "", Some(&token), None).await;
+    let started = Instant::now();
+    assert_eq!(
+        a.v1("/v1/agents/7/break", &token, json!({"reason": "lunch"}))
+            .await,
+        201
+    );
+    let (seen, event) = on_b.next().await.unwrap();
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_secs(1),
+        "B streamed A's break after {took:?}"
+    );
+    assert_eq!(event["kind"], "break.start");
+    assert_eq!(event["agent"]["state"], "on_break");
+    drop(on_b);
+
+    // Missed while disconnected: changes on A, on B and from the CLI.
+    admin.end_break("acme", "7").await.unwrap();
+    assert_eq!(
+        b.v1("/v1/agents/8/break", &token, json!({"reason": "lunch"}))
+            .await,
+        201
+    );
+    assert_eq!(a.v1("/v1/agents/7/disable", &token, json!({})).await, 200);
+    let missed = events_after(&a, &token, seen).await;
+    assert!(missed.len() >= 3, "{missed:?}");
+
+    // Resumed on B: exactly the missed events, in order, then live ones, none twice.
+    let mut resumed = Stream::open(&b.base, "", Some(&token), Some(seen)).await;
+    let replayed: Vec<Value> = resumed
+        .take(missed.len())
+        .await
+        .into_iter()
+        .map(|(_, e)| e)
+        .collect();
+    assert_eq!(replayed, missed);
+    assert_eq!(a.v1("/v1/agents/7/enable", &token, json!({})).await, 200);
+    let (last, event) = resumed.next().await.unwrap();
+    assert_eq!(event["kind"], "agent.enabled");
+    assert!(resumed.quiet_for(Duration::from_millis(300)).await);
+
+    // B's feed drops: its streams end (they could miss changes), and resume without a gap.
+    cut_feeds(&db).await;
+    assert_eq!(resumed.next().await, None, "the stream ended with the feed");
+    assert_eq!(
+        a.v1("/v1/agents/7/break", &token, json!({"reason": "lunch"}))
+            .await,
+        201
+    );
+    b.until_live().await;
+    let mut again = Stream::open(&b.base, "", Some(&token), Some(last)).await;
+    let (_, event) = again.next().await.unwrap();
+    assert_eq!(event["kind"], "break.start");
+    assert!(again.quiet_for(Duration::from_millis(300)).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_two_instances_record_each_presence_crossing_once() {
+    let Some(db) = TestDb::new(Backend::Postgres).await else {
+        return;
+    };
+    let service = operator_on(&db).await;
+    let admin = Operator { service: &service };
+    admin.create_account("acme", "").await.unwrap();
+    admin.create_agent("acme", agent("7")).await.unwrap();
+    let token = admin.create_token("acme").await.unwrap();
+    let env = [
+        ("SWEEP_INTERVAL_MS", "100"),
+        ("PRESENCE_STALE_SECS", "1"),
+        ("PRESENCE_OFFLINE_SECS", "2"),
+    ];
+    let (a, b) = (
+        Server::start(&db, &env).await,
+        Server::start(&db, &env).await,
+    );
+    let mut stream = Stream::open(&a.base, "", Some(&token), None).await;
+    admin.create_session("acme", "7").await.unwrap();
+    let mut kinds = Vec::new();
+    while kinds.last().map(String::as_str) != Some("presence.offline") {
+        let (_, event) = stream.next().await.unwrap();
+        kinds.push(event["kind"].as_str().unwrap().to_owned());
+    }
+    assert!(stream.quiet_for(Duration::from_millis(1500)).await);
+    assert_eq!(
+        kinds,
+        [
+            "login",
+            "presence.online",
+            "presence.stale",
+            "presence.offline"
+        ]
+    );
+    assert_eq!(
+        events_after(&b, &token, 0).await.len(),
+        4,
+        "one event per crossing"
     );
 }
 

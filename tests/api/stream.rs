@@ -23,6 +23,7 @@ on_both_databases! {
 
 on_both_databases_with_own_config! {
     presence_goes_stale_then_offline_with_one_event_each,
+    a_wrap_up_that_runs_out_is_streamed_when_it_ends,
 }
 
 /// An open event stream, read message by message.
@@ -417,7 +418,7 @@ async fn a_graceful_stop_ends_open_streams(mut app: TestApp) {
 
 async fn presence_goes_stale_then_offline_with_one_event_each(backend: Backend) {
     let Some(app) = TestApp::spawn_with(backend, |c| {
-        c.presence_events = true;
+        c.sweep_interval_ms = 200;
         c.presence_stale_secs = 2;
         c.presence_offline_secs = 4;
     })
@@ -481,4 +482,35 @@ async fn presence_goes_stale_then_offline_with_one_event_each(backend: Backend) 
             "presence.offline"
         ]
     );
+}
+
+async fn a_wrap_up_that_runs_out_is_streamed_when_it_ends(backend: Backend) {
+    let Some(app) = TestApp::spawn_with(backend, |c| c.sweep_interval_ms = 200).await else {
+        return;
+    };
+    let f = app.fixture("acme", "7").await;
+    let mut stream = Stream::open(&app.base, "", Some(&f.token), None).await;
+    let wrap = json!({"callId": "c-9", "cNumber": "+15550100", "seconds": 1});
+    app.v1_ok(
+        Method::POST,
+        "/v1/agents/7/wrap-up",
+        &f.token,
+        Some(wrap),
+        201,
+    )
+    .await;
+    let mut got = Vec::new();
+    while got.len() < 2 {
+        let (_, event) = stream.next().await.unwrap();
+        if event["kind"].as_str().unwrap().starts_with("wrap.") {
+            got.push(event);
+        }
+    }
+    assert_eq!(got[0]["kind"], "wrap.start");
+    let (ended, ends_at) = (&got[1], got[0]["details"]["endsAt"].clone());
+    assert_eq!(ended["kind"], "wrap.end");
+    assert_eq!(ended["actor"], "system");
+    assert_eq!(ended["details"]["how"], "expired");
+    assert_eq!(ended["at"], ends_at, "recorded at its end time");
+    assert_eq!(ended["agent"]["state"], "available");
 }
