@@ -33,6 +33,17 @@ pub trait Accounts: Send + Sync {
 pub(super) const ACCOUNT_COLUMNS: &str = "id AS account_id, user_id, name AS account_name, \
     suspended, wrap_seconds AS account_wrap_seconds, wrap_mode AS account_wrap_mode";
 
+/// The token (`token_pk`) and its account, for the unrevoked token that `condition` on
+/// `api_tokens t` selects.
+pub(super) fn token_account_sql(condition: &str) -> String {
+    format!(
+        "SELECT t.id AS token_pk, a.*
+         FROM api_tokens t JOIN (SELECT {ACCOUNT_COLUMNS} FROM accounts) a
+           ON a.account_id = t.account_pk
+         WHERE {condition} AND t.revoked_at IS NULL"
+    )
+}
+
 #[derive(sqlx::FromRow)]
 pub struct TokenRow {
     token_pk: i64,
@@ -140,13 +151,7 @@ impl<DB: Backend> Accounts for SqlStore<DB> {
     }
 
     async fn token_account(&self, token_hash: &str) -> Result<Option<(Account, i64)>> {
-        let sql = format!(
-            "SELECT t.id AS token_pk, a.*
-             FROM api_tokens t JOIN (SELECT {ACCOUNT_COLUMNS} FROM accounts) a
-               ON a.account_id = t.account_pk
-             WHERE t.token_hash = $1 AND t.revoked_at IS NULL"
-        );
-        let row: Option<TokenRow> = Sql::<DB>::new(&sql)
+        let row: Option<TokenRow> = Sql::<DB>::new(&token_account_sql("t.token_hash = $1"))
             .bind(token_hash)
             .fetch_optional(&mut *self.conn().await?)
             .await?;

@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 
 use super::Result;
-use super::accounts::{ACCOUNT_COLUMNS, TokenRow};
+use super::accounts::{TokenRow, token_account_sql};
 use super::history::EventRow;
 use super::sql::{AgentRef, Backend, Sql, SqlStore, record_event};
 use crate::domain::{Account, Actor, Event, EventKind, Presence, PresenceRule};
@@ -104,13 +104,7 @@ impl<DB: Backend> Streams for SqlStore<DB> {
         let Some((token_pk,)) = used else {
             return Ok(None);
         };
-        let sql = format!(
-            "SELECT t.id AS token_pk, a.*
-             FROM api_tokens t JOIN (SELECT {ACCOUNT_COLUMNS} FROM accounts) a
-               ON a.account_id = t.account_pk
-             WHERE t.id = $1 AND t.revoked_at IS NULL"
-        );
-        let row: Option<TokenRow> = Sql::<DB>::new(&sql)
+        let row: Option<TokenRow> = Sql::<DB>::new(&token_account_sql("t.id = $1"))
             .bind(token_pk)
             .fetch_optional(&mut tx)
             .await?;

@@ -672,3 +672,94 @@ macro_rules! on_both_databases_with_own_config {
         }
     };
 }
+
+/// A free port on 127.0.0.1 (free when asked; a server started on it right after gets it).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A service of the test's own on `db`, to set things up as the CLI would (on PostgreSQL its
+/// changes are announced like any instance's).
+pub async fn operator_on(db: &TestDb) -> Service {
+    let config = test_config(db);
+    let store = store::connect(&config).await.unwrap();
+    Service::new(store, Arc::new(config))
+}
+
+/// The server binary as it is deployed: a process on `db`, configured by its environment
+/// only (no `.env`), on its own port.
+pub struct ServerProcess {
+    pub child: tokio::process::Child,
+    pub base: String,
+    pub client: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+impl ServerProcess {
+    /// Starts it on `port` with `env`, and waits until its live view is up.
+    pub async fn start_on(db: &TestDb, port: u16, env: &[(&str, &str)]) -> ServerProcess {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_agentprofile"));
+        cmd.env_clear()
+            .env("DATABASE_URL", db.url())
+            .env("BIND_ADDR", format!("127.0.0.1:{port}"))
+            .env("DEMO_SEED", "false")
+            .env("LOG_LEVEL", "warn")
+            .envs(env.iter().copied())
+            .current_dir(dir.path())
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .kill_on_drop(true);
+        if std::env::var_os("TEST_LOG").is_none() {
+            cmd.stderr(std::process::Stdio::null());
+        }
+        let server = ServerProcess {
+            child: cmd.spawn().expect("start the server"),
+            base: format!("http://127.0.0.1:{port}"),
+            client: reqwest::Client::new(),
+            _dir: dir,
+        };
+        server.until_live().await;
+        server
+    }
+
+    /// Starts it on a free port.
+    pub async fn start(db: &TestDb, env: &[(&str, &str)]) -> ServerProcess {
+        ServerProcess::start_on(db, free_port(), env).await
+    }
+
+    /// Waits until the server answers and its live view is up (its feed is listening).
+    pub async fn until_live(&self) {
+        let started = std::time::Instant::now();
+        while !self.metrics().await.contains("agentprofile_live_view_up 1") {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(30),
+                "no live server"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
+    /// The metrics page, or nothing while the server does not answer.
+    pub async fn metrics(&self) -> String {
+        match self
+            .client
+            .get(format!("{}/metrics", self.base))
+            .send()
+            .await
+        {
+            Ok(res) => res.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        }
+    }
+
+    /// SIGKILL: nothing is flushed, nothing is finished.
+    pub async fn kill9(mut self) {
+        self.child.start_kill().unwrap();
+        self.child.wait().await.unwrap();
+    }
+}

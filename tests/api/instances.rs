@@ -3,84 +3,19 @@
 //! drops; one sweeper for two servers; a server killed with SIGKILL in the middle of a ping
 //! load.
 
-use std::process::Stdio;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use agentprofile::cli::Operator;
-use agentprofile::service::Service;
-use agentprofile::store;
 use serde_json::{Value, json};
 use sqlx::Connection;
-use tokio::process::{Child, Command};
 
 use crate::helpers::*;
 use crate::stream::Stream;
 
-/// A server process on `db`, on a free port, configured by `env` only (no `.env`).
-struct Server {
-    child: Child,
-    base: String,
-    client: reqwest::Client,
-    _dir: tempfile::TempDir,
-}
+type Server = ServerProcess;
 
-impl Server {
-    async fn start(db: &TestDb, env: &[(&str, &str)]) -> Server {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let dir = tempfile::tempdir().unwrap();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_agentprofile"));
-        cmd.env_clear()
-            .env("DATABASE_URL", db.url())
-            .env("BIND_ADDR", format!("127.0.0.1:{port}"))
-            .env("DEMO_SEED", "false")
-            .env("LOG_LEVEL", "warn")
-            .envs(env.iter().copied())
-            .current_dir(dir.path())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .kill_on_drop(true);
-        if std::env::var_os("TEST_LOG").is_none() {
-            cmd.stderr(Stdio::null());
-        }
-        let server = Server {
-            child: cmd.spawn().expect("start the server"),
-            base: format!("http://127.0.0.1:{port}"),
-            client: reqwest::Client::new(),
-            _dir: dir,
-        };
-        server.until_live().await;
-        server
-    }
-
-    /// Waits until the server answers and its live view is up (its feed is listening).
-    async fn until_live(&self) {
-        let started = Instant::now();
-        while !self.metrics().await.contains("agentprofile_live_view_up 1") {
-            assert!(
-                started.elapsed() < Duration::from_secs(30),
-                "no live server"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-
-    async fn metrics(&self) -> String {
-        match self
-            .client
-            .get(format!("{}/metrics", self.base))
-            .send()
-            .await
-        {
-            Ok(res) => res.text().await.unwrap_or_default(),
-            Err(_) => String::new(),
-        }
-    }
-
+/// What these tests ask of a server process.
+impl ServerProcess {
     async fn call(&self, route: &str, body: Value) -> Value {
         let res = self
             .client
@@ -122,20 +57,6 @@ impl Server {
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
     }
-
-    /// SIGKILL: nothing is flushed, nothing is finished.
-    async fn kill9(mut self) {
-        self.child.start_kill().unwrap();
-        self.child.wait().await.unwrap();
-    }
-}
-
-/// A service of the test's own on `db`, to set things up (on PostgreSQL its changes are
-/// announced like any instance's).
-async fn operator_on(db: &TestDb) -> Service {
-    let config = test_config(db);
-    let store = store::connect(&config).await.unwrap();
-    Service::new(store, Arc::new(config))
 }
 
 /// The furthest a change may take to reach another instance (the bound).

@@ -16,32 +16,22 @@ mod helpers;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use agentprofile::cli::Operator;
-use agentprofile::service::Service;
-use agentprofile::store::{self, NewAgent};
+use agentprofile::store::NewAgent;
 use fantoccini::wd::WebDriverCompatibleCommand;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 use tokio::process::{Child, Command};
 
-use helpers::{Backend, TestDb, test_config};
+use helpers::{Backend, ServerProcess, TestDb, free_port, operator_on};
 
 /// The board must show a change this soon after the API made it (the bound).
 const LIVE: Duration = Duration::from_secs(5);
 
 fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Polls `check` until it gives a value; fails after `timeout`, saying what was awaited.
@@ -62,60 +52,10 @@ where
 
 // ---------------------------------------------------------------- the server
 
-/// The server binary on `db`, on `port`, configured by its environment only.
-struct Server {
-    child: Child,
-    base: String,
-    port: u16,
-    http: reqwest::Client,
-    _dir: tempfile::TempDir,
-}
+type Server = ServerProcess;
 
-impl Server {
-    async fn start(db: &TestDb, port: u16) -> Server {
-        let dir = tempfile::tempdir().unwrap();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_agentprofile"));
-        cmd.env_clear()
-            .env("DATABASE_URL", db.url())
-            .env("BIND_ADDR", format!("127.0.0.1:{port}"))
-            .env("DEMO_SEED", "false")
-            .env("LOG_LEVEL", "warn")
-            .current_dir(dir.path())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .kill_on_drop(true);
-        if std::env::var_os("TEST_LOG").is_none() {
-            cmd.stderr(Stdio::null());
-        }
-        let server = Server {
-            child: cmd.spawn().expect("start the server"),
-            base: format!("http://127.0.0.1:{port}"),
-            port,
-            http: reqwest::Client::new(),
-            _dir: dir,
-        };
-        until("the server to be up", Duration::from_secs(30), || async {
-            let res = server.http.get(format!("{}/metrics", server.base)).send();
-            match res.await {
-                Ok(res) => res
-                    .text()
-                    .await
-                    .ok()
-                    .filter(|t| t.contains("agentprofile_live_view_up 1"))
-                    .map(|_| ()),
-                Err(_) => None,
-            }
-        })
-        .await;
-        server
-    }
-
-    /// SIGKILL, and wait for it to be gone.
-    async fn kill(mut self) {
-        self.child.start_kill().unwrap();
-        self.child.wait().await.unwrap();
-    }
-
+/// What the board's tests ask of a server process.
+impl ServerProcess {
     /// A `/v1` call with the account's token: the HTTP status and the envelope.
     async fn v1(
         &self,
@@ -125,7 +65,7 @@ impl Server {
         body: Value,
     ) -> (u16, Value) {
         let mut req = self
-            .http
+            .client
             .request(method.clone(), format!("{}{path}", self.base))
             .bearer_auth(token);
         if method != reqwest::Method::GET && method != reqwest::Method::DELETE {
@@ -164,13 +104,6 @@ async fn sql_exec(db: &TestDb, sql: &str) {
             sqlx::query(sql).execute(&mut conn).await.unwrap();
         }
     }
-}
-
-/// A service of the test's own on `db`, to set things up as the CLI would.
-async fn operator_on(db: &TestDb) -> Service {
-    let config = test_config(db);
-    let store = store::connect(&config).await.unwrap();
-    Service::new(store, Arc::new(config))
 }
 
 fn named(agent_id: &str, name: &str) -> NewAgent {
@@ -447,7 +380,7 @@ impl WebDriverCompatibleCommand for ChromeLog {
 
 /// Every URL must be the server's (or the page's own `about:`/`data:` nothing).
 fn assert_only_from(server: &Server, urls: &[String]) {
-    let origin = format!("http://127.0.0.1:{}/", server.port);
+    let origin = format!("{}/", server.base);
     let foreign: Vec<&String> = urls.iter().filter(|u| !u.starts_with(&origin)).collect();
     assert!(
         foreign.is_empty(),
@@ -476,9 +409,9 @@ fn assert_only_from(server: &Server, urls: &[String]) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn board_assets_are_served_with_their_types() {
     let db = TestDb::new(Backend::Sqlite).await.unwrap();
-    let server = Server::start(&db, free_port()).await;
+    let server = Server::start_on(&db, free_port(), &[]).await;
     let get = |path: &'static str| {
-        let (http, base) = (server.http.clone(), server.base.clone());
+        let (http, base) = (server.client.clone(), server.base.clone());
         async move {
             let res = http.get(format!("{base}{path}")).send().await.unwrap();
             let status = res.status().as_u16();
@@ -565,7 +498,7 @@ async fn board_follows_the_stream(backend: Backend) {
     admin.create_session("acme", "7").await.unwrap();
     admin.create_session("acme", "8").await.unwrap();
     let port = free_port();
-    let server = Server::start(&db, port).await;
+    let server = Server::start_on(&db, port, &[]).await;
     let c = browser.c();
 
     // Signing in: a token of another account is refused, the right one opens the board.
@@ -830,12 +763,12 @@ async fn board_follows_the_stream(backend: Backend) {
 
     // The server goes away: the board says so, reconnects with a new ticket when it is back,
     // and catches up with what changed meanwhile (from the roster, merged by lastEventId).
-    server.kill().await;
+    server.kill9().await;
     browser
         .until_attr("#conn", "data-state", "reconnecting", LIVE)
         .await;
     admin.start_break("acme", "9", "meeting").await.unwrap();
-    let server = Server::start(&db, port).await;
+    let server = Server::start_on(&db, port, &[]).await;
     browser
         .until_attr("#conn", "data-state", "live", Duration::from_secs(15))
         .await;
@@ -940,7 +873,7 @@ async fn board_screenshot_of_a_busy_floor() {
         return;
     };
     let floor = seed_floor(&db).await;
-    let server = Server::start(&db, free_port()).await;
+    let server = Server::start_on(&db, free_port(), &[]).await;
     let c = browser.c();
     c.set_window_size(1400, 1440).await.unwrap();
     c.goto(&format!("{}/board", server.base)).await.unwrap();
@@ -1204,7 +1137,7 @@ async fn board_keeps_up_with_1000_agents_and_50_changes_a_second() {
             .unwrap();
     }
     drop(service);
-    let server = Server::start(&db, free_port()).await;
+    let server = Server::start_on(&db, free_port(), &[]).await;
     let c = browser.c();
     c.goto(&format!("{}/board", server.base)).await.unwrap();
     browser.sign_in("acme", &token).await;
@@ -1259,7 +1192,7 @@ async fn board_keeps_up_with_1000_agents_and_50_changes_a_second() {
             )
         };
         on_break[i] = !on_break[i];
-        let (http, base, token) = (server.http.clone(), server.base.clone(), token.clone());
+        let (http, base, token) = (server.client.clone(), server.base.clone(), token.clone());
         pending.push(tokio::spawn(async move {
             let mut req = http
                 .request(method.clone(), format!("{base}{path}"))
