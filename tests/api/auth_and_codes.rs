@@ -8,7 +8,7 @@ use crate::helpers::{
     AGENT_MISMATCH, BAD_PING_TIME, Backend, DB_CONNECT, Fixture, INTERNAL, INVALID_DATA_TYPE,
     INVALID_PARAMETERS, INVALID_REQUEST, INVALID_TOKEN, NOT_IN_WRAP_UP, NOT_ON_BREAK,
     SSID_NOT_VALID_FOR_PING, SUSPENDED, TestApp, TestDb, agent, expect, expect_raw, missing,
-    test_config, wrap,
+    sql_exec, test_config, wrap,
 };
 use agentprofile::config::Config;
 use agentprofile::domain::Act;
@@ -91,17 +91,7 @@ async fn two_accounts(app: &TestApp) -> (Fixture, Fixture) {
 
 /// Runs one SQL statement on the test's database behind the server's back.
 async fn run_sql(app: &TestApp, statement: &str) {
-    let db = app.db.as_ref().unwrap();
-    match db {
-        TestDb::Sqlite(_) => {
-            let mut conn = sqlx::SqliteConnection::connect(&db.url()).await.unwrap();
-            sqlx::raw_sql(statement).execute(&mut conn).await.unwrap();
-        }
-        TestDb::Postgres { .. } => {
-            let mut conn = sqlx::PgConnection::connect(&db.url()).await.unwrap();
-            sqlx::raw_sql(statement).execute(&mut conn).await.unwrap();
-        }
-    }
+    sql_exec(app.db.as_ref().unwrap(), statement).await;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -650,6 +650,20 @@ pub async fn sql_text(db: &TestDb, sql: &str) -> Option<String> {
     row.and_then(|(value,)| value)
 }
 
+/// Runs SQL (one or more statements) on `db` behind the server's back.
+pub async fn sql_exec(db: &TestDb, statements: &str) {
+    match db {
+        TestDb::Sqlite(_) => {
+            let mut conn = sqlx::SqliteConnection::connect(&db.url()).await.unwrap();
+            sqlx::raw_sql(statements).execute(&mut conn).await.unwrap();
+        }
+        TestDb::Postgres { .. } => {
+            let mut conn = sqlx::PgConnection::connect(&db.url()).await.unwrap();
+            sqlx::raw_sql(statements).execute(&mut conn).await.unwrap();
+        }
+    }
+}
+
 /// Tests that start their own server with a configuration of their own:
 /// `async fn name(backend: Backend)`, run once per database.
 macro_rules! on_both_databases_with_own_config {

@@ -6,6 +6,7 @@
 use std::time::{Duration, Instant};
 
 use agentprofile::cli::Operator;
+use agentprofile::service::Service;
 use serde_json::{Value, json};
 use sqlx::Connection;
 
@@ -59,20 +60,38 @@ impl ServerProcess {
     }
 }
 
+/// A fresh `backend` database (None where it is skipped) with the account `acme` and these
+/// agents, and a service of the test's own on it: what each of these tests starts from.
+async fn acme_with_agents(backend: Backend, agents: &[&str]) -> Option<(TestDb, Service)> {
+    let db = TestDb::new(backend).await?;
+    let service = operator_on(&db).await;
+    let admin = Operator { service: &service };
+    admin.create_account("acme", "").await.unwrap();
+    for id in agents {
+        admin.create_agent("acme", agent(id)).await.unwrap();
+    }
+    Some((db, service))
+}
+
+/// `acme_with_agents`, and a token of the account's.
+async fn acme_with_token(backend: Backend, agents: &[&str]) -> Option<(TestDb, Service, String)> {
+    let (db, service) = acme_with_agents(backend, agents).await?;
+    let token = Operator { service: &service }
+        .create_token("acme")
+        .await
+        .unwrap();
+    Some((db, service, token))
+}
+
 /// The furthest a change may take to reach another instance (the issue's bound).
 const ELSEWHERE: Duration = Duration::from_millis(100);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_two_instances_see_each_others_changes() {
-    let Some(db) = TestDb::new(Backend::Postgres).await else {
+    let Some((db, service, token)) = acme_with_token(Backend::Postgres, &["7", "8"]).await else {
         return;
     };
-    let service = operator_on(&db).await;
     let admin = Operator { service: &service };
-    admin.create_account("acme", "").await.unwrap();
-    admin.create_agent("acme", agent("7")).await.unwrap();
-    admin.create_agent("acme", agent("8")).await.unwrap();
-    let token = admin.create_token("acme").await.unwrap();
     let (ssid, other_ssid) = (
         admin.create_session("acme", "7").await.unwrap(),
         admin.create_session("acme", "7").await.unwrap(),
@@ -121,16 +140,13 @@ async fn postgres_two_instances_see_each_others_changes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_a_dropped_feed_falls_back_to_the_database() {
-    let Some(db) = TestDb::new(Backend::Postgres).await else {
+    let Some((db, service)) = acme_with_agents(Backend::Postgres, &["7"]).await else {
         return;
     };
     let TestDb::Postgres { admin_url, name } = &db else {
         unreachable!("a PostgreSQL database");
     };
-    let service = operator_on(&db).await;
     let admin = Operator { service: &service };
-    admin.create_account("acme", "").await.unwrap();
-    admin.create_agent("acme", agent("7")).await.unwrap();
     let ssid = admin.create_session("acme", "7").await.unwrap();
     let server = Server::start(&db, &[]).await;
     let on_break = json!({"ssid": ssid});
@@ -141,14 +157,7 @@ async fn postgres_a_dropped_feed_falls_back_to_the_database() {
     let cutter = tokio::spawn(async move {
         let mut conn = sqlx::PgConnection::connect(&admin_url).await.unwrap();
         loop {
-            sqlx::query(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-                 WHERE application_name = 'agentprofile-feed' AND datname = $1",
-            )
-            .bind(&name)
-            .execute(&mut conn)
-            .await
-            .unwrap();
+            terminate_feeds(&mut conn, &name).await;
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     });
@@ -203,27 +212,28 @@ async fn cut_feeds(db: &TestDb) {
         unreachable!("a PostgreSQL database");
     };
     let mut conn = sqlx::PgConnection::connect(admin_url).await.unwrap();
+    terminate_feeds(&mut conn, name).await;
+}
+
+/// Ends every feed connection the servers on database `name` have (through `conn`, an
+/// administrator's connection).
+async fn terminate_feeds(conn: &mut sqlx::PgConnection, name: &str) {
     sqlx::query(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
          WHERE application_name = 'agentprofile-feed' AND datname = $1",
     )
     .bind(name)
-    .execute(&mut conn)
+    .execute(conn)
     .await
     .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_a_stream_hears_every_instance_and_resumes_exactly() {
-    let Some(db) = TestDb::new(Backend::Postgres).await else {
+    let Some((db, service, token)) = acme_with_token(Backend::Postgres, &["7", "8"]).await else {
         return;
     };
-    let service = operator_on(&db).await;
     let admin = Operator { service: &service };
-    admin.create_account("acme", "").await.unwrap();
-    admin.create_agent("acme", agent("7")).await.unwrap();
-    admin.create_agent("acme", agent("8")).await.unwrap();
-    let token = admin.create_token("acme").await.unwrap();
     let quiet = [("SWEEP_INTERVAL_MS", "0")];
     let (a, b) = (
         Server::start(&db, &quiet).await,
@@ -290,18 +300,15 @@ async fn postgres_a_stream_hears_every_instance_and_resumes_exactly() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_two_instances_record_each_presence_crossing_once() {
-    let Some(db) = TestDb::new(Backend::Postgres).await else {
+    let Some((db, service, token)) = acme_with_token(Backend::Postgres, &["7"]).await else {
         return;
     };
-    let service = operator_on(&db).await;
     let admin = Operator { service: &service };
-    admin.create_account("acme", "").await.unwrap();
-    admin.create_agent("acme", agent("7")).await.unwrap();
-    let token = admin.create_token("acme").await.unwrap();
     let env = [
         ("SWEEP_INTERVAL_MS", "100"),
-        ("PRESENCE_STALE_SECS", "1"),
-        ("PRESENCE_OFFLINE_SECS", "2"),
+        // Online for at least a second (times are whole seconds), whenever the login falls.
+        ("PRESENCE_STALE_SECS", "2"),
+        ("PRESENCE_OFFLINE_SECS", "3"),
     ];
     let (a, b) = (
         Server::start(&db, &env).await,
@@ -334,13 +341,10 @@ async fn postgres_two_instances_record_each_presence_crossing_once() {
 /// Kill -9 during a ping load: every acknowledged state change is there after a restart,
 /// and the heartbeats lost are at most those of the last flush interval.
 async fn a_killed_server_loses_at_most_a_flush_of_heartbeats(backend: Backend) {
-    let Some(db) = TestDb::new(backend).await else {
+    let Some((db, service)) = acme_with_agents(backend, &["7"]).await else {
         return;
     };
-    let service = operator_on(&db).await;
     let admin = Operator { service: &service };
-    admin.create_account("acme", "").await.unwrap();
-    admin.create_agent("acme", agent("7")).await.unwrap();
     let ssid = admin.create_session("acme", "7").await.unwrap();
     let flush = Duration::from_millis(200);
     let env = [("PING_FLUSH_MS", "200")];

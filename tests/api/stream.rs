@@ -103,6 +103,26 @@ async fn raw(app: &TestApp, path: &str, token: Option<&str>) -> (u16, Value) {
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
 }
 
+/// Starts a lunch break through the API (HTTP 201): the change most of these tests stream.
+async fn start_lunch(app: &TestApp, token: &str, agent: &str) {
+    let path = format!("/v1/agents/{agent}/break");
+    let lunch = json!({"reason": "lunch"});
+    app.v1_ok(Method::POST, &path, token, Some(lunch), 201)
+        .await;
+}
+
+/// Ends the agent's break through the API (HTTP 200).
+async fn end_break(app: &TestApp, token: &str, agent: &str) {
+    let path = format!("/v1/agents/{agent}/break");
+    app.v1_ok(Method::DELETE, &path, token, None, 200).await;
+}
+
+/// Starts this wrap-up through the API (HTTP 201).
+async fn start_wrap_up(app: &TestApp, token: &str, agent: &str, wrap: Value) {
+    let path = format!("/v1/agents/{agent}/wrap-up");
+    app.v1_ok(Method::POST, &path, token, Some(wrap), 201).await;
+}
+
 fn kinds(events: &[(i64, Value)]) -> Vec<&str> {
     events
         .iter()
@@ -114,14 +134,7 @@ async fn events_arrive_as_they_commit_with_the_agents_entry(app: TestApp) {
     let f = app.fixture("acme", "7").await;
     let mut stream = Stream::open(&app.base, "", Some(&f.token), None).await;
     let started = Instant::now();
-    app.v1_ok(
-        Method::POST,
-        "/v1/agents/7/break",
-        &f.token,
-        Some(json!({"reason": "lunch"})),
-        201,
-    )
-    .await;
+    start_lunch(&app, &f.token, "7").await;
     let (id, event) = stream.next().await.unwrap();
     assert!(
         started.elapsed() < Duration::from_secs(1),
@@ -149,45 +162,23 @@ async fn events_arrive_as_they_commit_with_the_agents_entry(app: TestApp) {
     assert_eq!(event["actor"], app.session_actor(&f.ssid).await);
     // Another account's changes never reach this stream.
     let other = app.fixture("globex", "7").await;
-    app.v1_ok(
-        Method::POST,
-        "/v1/agents/7/break",
-        &other.token,
-        Some(json!({"reason": "lunch"})),
-        201,
-    )
-    .await;
+    start_lunch(&app, &other.token, "7").await;
     assert!(stream.quiet_for(Duration::from_millis(500)).await);
 }
 
 async fn a_resumed_stream_gets_exactly_what_it_missed_in_order(app: TestApp) {
     let f = app.fixture("acme", "7").await;
     let mut stream = Stream::open(&app.base, "", Some(&f.token), None).await;
-    app.v1_ok(
-        Method::POST,
-        "/v1/agents/7/break",
-        &f.token,
-        Some(json!({"reason": "lunch"})),
-        201,
-    )
-    .await;
+    start_lunch(&app, &f.token, "7").await;
     let (seen, _) = stream.next().await.unwrap();
     drop(stream);
 
     // By header, as EventSource resumes; then by query, as a new EventSource would.
     for how in ["header", "query"] {
         // Missed while disconnected.
-        app.v1_ok(Method::DELETE, "/v1/agents/7/break", &f.token, None, 200)
-            .await;
+        end_break(&app, &f.token, "7").await;
         let wrap = json!({"callId": "c-1", "cNumber": "+15550100"});
-        app.v1_ok(
-            Method::POST,
-            "/v1/agents/7/wrap-up",
-            &f.token,
-            Some(wrap),
-            201,
-        )
-        .await;
+        start_wrap_up(&app, &f.token, "7", wrap).await;
         app.v1_ok(Method::DELETE, "/v1/agents/7/wrap-up", &f.token, None, 200)
             .await;
         let history = app.history(&f.token, "7").await;
@@ -213,14 +204,7 @@ async fn a_resumed_stream_gets_exactly_what_it_missed_in_order(app: TestApp) {
         let replayed: Vec<&Value> = replayed.iter().map(|(_, e)| e).collect();
         assert_eq!(replayed, missed, "{how}");
         // Then live, with nothing twice.
-        app.v1_ok(
-            Method::POST,
-            "/v1/agents/7/break",
-            &f.token,
-            Some(json!({"reason": "lunch"})),
-            201,
-        )
-        .await;
+        start_lunch(&app, &f.token, "7").await;
         let (_, live) = stream.next().await.unwrap();
         assert_eq!(live["kind"], "break.start", "{how}");
         assert!(
@@ -246,14 +230,7 @@ async fn tickets_open_one_stream_once(app: TestApp) {
     assert!(!ticket.contains(&f.token));
 
     let mut stream = Stream::open(&app.base, &format!("?ticket={ticket}"), None, None).await;
-    app.v1_ok(
-        Method::POST,
-        "/v1/agents/7/break",
-        &f.token,
-        Some(json!({"reason": "lunch"})),
-        201,
-    )
-    .await;
+    start_lunch(&app, &f.token, "7").await;
     assert_eq!(stream.next().await.unwrap().1["kind"], "break.start");
 
     // Used: refused, like an unknown one, and like no credentials at all.
@@ -301,15 +278,7 @@ async fn streams_filter_by_agent_and_are_limited_per_account(app: TestApp) {
     app.create_agent(&f.token, json!({"agentId": "8"})).await;
     let mut only_8 = Stream::open(&app.base, "?agentId=8", Some(&f.token), None).await;
     for agent in ["7", "8"] {
-        let path = format!("/v1/agents/{agent}/break");
-        app.v1_ok(
-            Method::POST,
-            &path,
-            &f.token,
-            Some(json!({"reason": "lunch"})),
-            201,
-        )
-        .await;
+        start_lunch(&app, &f.token, agent).await;
     }
     let (_, event) = only_8.next().await.unwrap();
     assert_eq!(
@@ -339,8 +308,7 @@ async fn streams_filter_by_agent_and_are_limited_per_account(app: TestApp) {
     // A stream whose client left frees its place (noticed at the latest when the next
     // event or keep-alive comment cannot be written).
     drop(open.pop());
-    app.v1_ok(Method::DELETE, "/v1/agents/7/break", &f.token, None, 200)
-        .await;
+    end_break(&app, &f.token, "7").await;
     let started = Instant::now();
     loop {
         let res = app
@@ -373,17 +341,9 @@ async fn a_stream_sees_every_event_of_concurrent_writers_in_id_order(app: TestAp
     let writers = agents.iter().map(|agent| {
         let (app, token) = (&app, &f.token);
         async move {
-            let path = format!("/v1/agents/{agent}/break");
             for _ in 0..6 {
-                app.v1_ok(
-                    Method::POST,
-                    &path,
-                    token,
-                    Some(json!({"reason": "lunch"})),
-                    201,
-                )
-                .await;
-                app.v1_ok(Method::DELETE, &path, token, None, 200).await;
+                start_lunch(app, token, agent).await;
+                end_break(app, token, agent).await;
             }
         }
     });
@@ -426,9 +386,20 @@ async fn presence_goes_stale_then_offline_with_one_event_each(backend: Backend) 
     else {
         return;
     };
-    let f = app.fixture("acme", "7").await;
-    let mut stream = Stream::open(&app.base, "?agentId=7", Some(&f.token), None).await;
+    // The stream opens before the login, so that it hears the first crossing.
+    let admin = app.admin();
+    admin.create_account("acme", "").await.unwrap();
+    admin.create_agent("acme", agent("7")).await.unwrap();
+    let token = admin.create_token("acme").await.unwrap();
+    let mut stream = Stream::open(&app.base, "?agentId=7", Some(&token), None).await;
+    let f = Fixture {
+        user_id: "acme".to_owned(),
+        agent_id: "7".to_owned(),
+        ssid: admin.create_session("acme", "7").await.unwrap(),
+        token,
+    };
     // Logged in just now: online (the sweeper records it within a second).
+    assert_eq!(stream.next().await.unwrap().1["kind"], "login");
     let (_, online) = stream.next().await.unwrap();
     assert_eq!(online["kind"], "presence.online");
     assert_eq!(online["actor"], "system");
@@ -491,14 +462,7 @@ async fn a_wrap_up_that_runs_out_is_streamed_when_it_ends(backend: Backend) {
     let f = app.fixture("acme", "7").await;
     let mut stream = Stream::open(&app.base, "", Some(&f.token), None).await;
     let wrap = json!({"callId": "c-9", "cNumber": "+15550100", "seconds": 1});
-    app.v1_ok(
-        Method::POST,
-        "/v1/agents/7/wrap-up",
-        &f.token,
-        Some(wrap),
-        201,
-    )
-    .await;
+    start_wrap_up(&app, &f.token, "7", wrap).await;
     let mut got = Vec::new();
     while got.len() < 2 {
         let (_, event) = stream.next().await.unwrap();

@@ -25,7 +25,7 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 use tokio::process::{Child, Command};
 
-use helpers::{Backend, ServerProcess, TestDb, free_port, operator_on};
+use helpers::{Backend, ServerProcess, TestDb, free_port, operator_on, sql_exec};
 
 /// The board must show a change this soon after the API made it (the issue's bound).
 const LIVE: Duration = Duration::from_secs(5);
@@ -76,34 +76,40 @@ impl ServerProcess {
         (status, res.json().await.unwrap_or(Value::Null))
     }
 
-    async fn roster_entry(&self, token: &str, agent_id: &str) -> Value {
+    /// A change through the API that must be accepted (HTTP 200 or 201).
+    async fn v1_ok(&self, method: reqwest::Method, path: &str, token: &str, body: Value) {
+        let (status, body) = self.v1(method, path, token, body).await;
+        assert!(status == 200 || status == 201, "{status} {body}");
+    }
+
+    /// The account's roster as the API answers it (HTTP 200).
+    async fn roster(&self, token: &str) -> Vec<Value> {
         let (status, body) = self
             .v1(reqwest::Method::GET, "/v1/roster", token, Value::Null)
             .await;
         assert_eq!(status, 200, "{body}");
-        body["data"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|e| e["agentId"] == agent_id)
-            .unwrap_or_else(|| panic!("no agent {agent_id} in {body}"))
-            .clone()
+        body["data"].as_array().unwrap().clone()
+    }
+
+    /// Waits until the API's roster entry of `agent_id` is `done`: what the board did has landed.
+    async fn until_entry(&self, what: &str, token: &str, agent_id: &str, done: fn(&Value) -> bool) {
+        until(what, LIVE, || async {
+            let roster = self.roster(token).await;
+            let entry = roster.iter().find(|e| e["agentId"] == agent_id);
+            done(entry.unwrap_or_else(|| panic!("no agent {agent_id} in {roster:?}"))).then_some(())
+        })
+        .await;
     }
 }
 
-/// Runs one statement on `db` behind the server's back.
-async fn sql_exec(db: &TestDb, sql: &str) {
-    use sqlx::Connection;
-    match db {
-        TestDb::Sqlite(_) => {
-            let mut conn = sqlx::SqliteConnection::connect(&db.url()).await.unwrap();
-            sqlx::query(sql).execute(&mut conn).await.unwrap();
-        }
-        TestDb::Postgres { .. } => {
-            let mut conn = sqlx::PgConnection::connect(&db.url()).await.unwrap();
-            sqlx::query(sql).execute(&mut conn).await.unwrap();
-        }
-    }
+/// The selector of an agent's row on the board (agent ids may hold quotes).
+fn row(id: &str) -> String {
+    format!("#rows tr[data-agent-id=\"{}\"]", id.replace('"', "\\\""))
+}
+
+/// The selector of the `action` button in an agent's row.
+fn action_button(agent: &str, action: &str) -> String {
+    format!("{} button[data-action=\"{action}\"]", row(agent))
 }
 
 fn named(agent_id: &str, name: &str) -> NewAgent {
@@ -121,6 +127,8 @@ struct Browser {
     client: Option<Client>,
     driver: Child,
     _profile: tempfile::TempDir,
+    /// The one browser's turn (see `ONE_BROWSER`), held until this browser is gone.
+    _one: tokio::sync::MutexGuard<'static, ()>,
 }
 
 fn tool(var: &str, default: &str) -> PathBuf {
@@ -133,6 +141,7 @@ static ONE_BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 impl Browser {
     /// A headless Chromium, or None where it is not installed (a loud skip; under CI a failure).
     async fn start() -> Option<Browser> {
+        let one = ONE_BROWSER.lock().await;
         let chromium = tool("CHROMIUM", "/usr/bin/chromium");
         let chromedriver = tool("CHROMEDRIVER", "/usr/bin/chromedriver");
         for (what, path) in [("chromium", &chromium), ("chromedriver", &chromedriver)] {
@@ -215,6 +224,7 @@ impl Browser {
             client: Some(client),
             driver,
             _profile: profile,
+            _one: one,
         })
     }
 
@@ -272,6 +282,69 @@ impl Browser {
         .await;
     }
 
+    /// Waits until the row of `agent` shows `state` (within the board's bound, `LIVE`).
+    async fn until_state(&self, agent: &str, state: &str) {
+        self.until_attr(&row(agent), "data-state", state, LIVE)
+            .await;
+    }
+
+    /// Waits until the connection indicator says `state`.
+    async fn until_conn(&self, state: &str, timeout: Duration) {
+        self.until_attr("#conn", "data-state", state, timeout).await;
+    }
+
+    /// Waits until exactly `n` elements match `selector`.
+    async fn until_count(&self, what: &str, selector: &str, n: u64, timeout: Duration) {
+        until(what, timeout, || async {
+            (self.count(selector).await == n).then_some(())
+        })
+        .await;
+    }
+
+    /// Waits until the message box `shown` is no longer hidden and `text` in it says `needle`.
+    async fn until_message(&self, what: &str, shown: &str, text: &str, needle: &str) {
+        until(what, LIVE, || async {
+            let open = self.attr(shown, "hidden").await.is_none();
+            let said = self.text(text).await.unwrap_or_default();
+            (open && said.contains(needle)).then_some(())
+        })
+        .await;
+    }
+
+    /// Clicks the element `locator` finds now (it must be there).
+    async fn click(&self, locator: Locator<'_>) {
+        let c = self.c();
+        c.find(locator).await.unwrap().click().await.unwrap();
+    }
+
+    /// Clicks a row's action button (`end-break`, `end-wrap`), as a supervisor would.
+    async fn click_action(&self, agent: &str, action: &str) {
+        self.click(Locator::Css(&action_button(agent, action)))
+            .await;
+    }
+
+    /// Opens the board, signs in as `acme`, waits for its `rows` rows (`what`) and the live
+    /// stream, and sorts it by state: what needs a supervisor first.
+    async fn open_sorted_by_state(
+        &self,
+        server: &Server,
+        token: &str,
+        what: &str,
+        rows: u64,
+        timeout: Duration,
+    ) {
+        self.c()
+            .goto(&format!("{}/board", server.base))
+            .await
+            .unwrap();
+        self.sign_in("acme", token).await;
+        self.until_count(what, "#rows tr[data-agent-id]", rows, timeout)
+            .await;
+        self.until_conn("live", LIVE).await;
+        self.click(Locator::Css("button.sort[data-sort=\"state\"]"))
+            .await;
+    }
+
     /// Signs in on the open sign-in form.
     async fn sign_in(&self, user_id: &str, token: &str) {
         let c = self.c();
@@ -285,12 +358,7 @@ impl Browser {
         let secret = c.find(Locator::Id("signin-token")).await.unwrap();
         secret.clear().await.unwrap();
         secret.send_keys(token).await.unwrap();
-        c.find(Locator::Id("signin-submit"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        self.click(Locator::Id("signin-submit")).await;
     }
 
     /// Every URL the page loaded or called: the navigation, the resource timing entries, and the
@@ -480,7 +548,6 @@ async fn board_follows_the_stream(backend: Backend) {
     let Some(db) = TestDb::new(backend).await else {
         return;
     };
-    let _one = ONE_BROWSER.lock().await;
     let Some(browser) = Browser::start().await else {
         return;
     };
@@ -504,25 +571,21 @@ async fn board_follows_the_stream(backend: Backend) {
     // Signing in: a token of another account is refused, the right one opens the board.
     c.goto(&format!("{}/board", server.base)).await.unwrap();
     browser.sign_in("acme-not", &token).await;
-    until("the sign-in refusal", LIVE, || async {
-        let shown = browser.attr("#signin-error", "hidden").await.is_none();
-        let text = browser.text("#signin-error").await.unwrap_or_default();
-        (shown && text.contains("another account")).then_some(())
-    })
-    .await;
+    browser
+        .until_message(
+            "the sign-in refusal",
+            "#signin-error",
+            "#signin-error",
+            "another account",
+        )
+        .await;
     assert!(browser.attr("#board", "hidden").await.is_some());
     browser.sign_in("acme", &token).await;
-    until("four roster rows", LIVE, || async {
-        (browser.count("#rows tr[data-agent-id]").await == 4).then_some(())
-    })
-    .await;
-    let row = |id: &str| format!("#rows tr[data-agent-id=\"{}\"]", id.replace('"', "\\\""));
     browser
-        .until_attr(&row("7"), "data-state", "available", LIVE)
+        .until_count("four roster rows", "#rows tr[data-agent-id]", 4, LIVE)
         .await;
-    browser
-        .until_attr(&row("9"), "data-state", "offline", LIVE)
-        .await;
+    browser.until_state("7", "available").await;
+    browser.until_state("9", "offline").await;
     let ann = browser.text(&row("7")).await.unwrap();
     assert!(
         ann.contains("Ann Lee") && ann.contains("Available"),
@@ -560,25 +623,16 @@ async fn board_follows_the_stream(backend: Backend) {
     assert_eq!(kept[3], "", "no cookies");
 
     // Live: a break started through the API shows without a reload.
-    browser
-        .until_attr("#conn", "data-state", "live", LIVE)
-        .await;
+    browser.until_conn("live", LIVE).await;
     browser
         .js("window.__sameDocument = 42; return null;", vec![])
         .await;
-    let (status, body) = server
-        .v1(
-            reqwest::Method::POST,
-            "/v1/agents/7/break",
-            &token,
-            json!({"reason": "lunch"}),
-        )
+    let lunch = json!({"reason": "lunch"});
+    server
+        .v1_ok(reqwest::Method::POST, "/v1/agents/7/break", &token, lunch)
         .await;
-    assert!(status == 200 || status == 201, "{status} {body}");
     let started = Instant::now();
-    browser
-        .until_attr(&row("7"), "data-state", "on_break", LIVE)
-        .await;
+    browser.until_state("7", "on_break").await;
     eprintln!(
         "the board showed the break {:?} after the API answered",
         started.elapsed()
@@ -618,10 +672,9 @@ async fn board_follows_the_stream(backend: Backend) {
     // A search narrows the rows; the agent with an odd id is found and stays addressable.
     let search = c.find(Locator::Id("search")).await.unwrap();
     search.send_keys("odd").await.unwrap();
-    until("the search to leave one row", LIVE, || async {
-        (browser.count("#rows tr").await == 1).then_some(())
-    })
-    .await;
+    browser
+        .until_count("the search to leave one row", "#rows tr", 1, LIVE)
+        .await;
     assert!(
         browser
             .text(&row("x/1 ?"))
@@ -636,35 +689,21 @@ async fn board_follows_the_stream(backend: Backend) {
             vec![],
         )
         .await;
-    until("every row back", LIVE, || async {
-        (browser.count("#rows tr").await == 4).then_some(())
-    })
-    .await;
+    browser
+        .until_count("every row back", "#rows tr", 4, LIVE)
+        .await;
 
     // End break, from the board: the API says it ended, and the row follows.
-    c.find(Locator::Css(&format!(
-        "{} button[data-action=\"end-break\"]",
-        row("7")
-    )))
-    .await
-    .unwrap()
-    .click()
-    .await
-    .unwrap();
-    until("the API to see the break ended", LIVE, || async {
-        let entry = server.roster_entry(&token, "7").await;
-        (entry["state"] == "available" && entry["break"].is_null()).then_some(())
-    })
-    .await;
-    browser
-        .until_attr(&row("7"), "data-state", "available", LIVE)
+    browser.click_action("7", "end-break").await;
+    server
+        .until_entry("the API to see the break ended", &token, "7", |entry| {
+            entry["state"] == "available" && entry["break"].is_null()
+        })
         .await;
+    browser.until_state("7", "available").await;
     assert!(
         browser
-            .attr(
-                &format!("{} button[data-action=\"end-break\"]", row("7")),
-                "hidden"
-            )
+            .attr(&action_button("7", "end-break"), "hidden")
             .await
             .is_some()
     );
@@ -674,18 +713,11 @@ async fn board_follows_the_stream(backend: Backend) {
     );
 
     // A wrap-up started through the API shows with its call and countdown; End wrap-up ends it.
-    let (status, body) = server
-        .v1(
-            reqwest::Method::POST,
-            "/v1/agents/8/wrap-up",
-            &token,
-            json!({"callId": "c-1", "cNumber": "+15550100", "seconds": 600}),
-        )
+    let wrap = json!({"callId": "c-1", "cNumber": "+15550100", "seconds": 600});
+    server
+        .v1_ok(reqwest::Method::POST, "/v1/agents/8/wrap-up", &token, wrap)
         .await;
-    assert!(status == 200 || status == 201, "{status} {body}");
-    browser
-        .until_attr(&row("8"), "data-state", "wrap_up", LIVE)
-        .await;
+    browser.until_state("8", "wrap_up").await;
     let wrap = browser.text(&row("8")).await.unwrap();
     assert!(
         wrap.contains("Wrap-up")
@@ -693,38 +725,26 @@ async fn board_follows_the_stream(backend: Backend) {
             && (wrap.contains("Ends in 10:00") || wrap.contains("Ends in 9:5")),
         "{wrap}"
     );
-    c.find(Locator::Css(&format!(
-        "{} button[data-action=\"end-wrap\"]",
-        row("8")
-    )))
-    .await
-    .unwrap()
-    .click()
-    .await
-    .unwrap();
-    until("the API to see the wrap-up ended", LIVE, || async {
-        let entry = server.roster_entry(&token, "8").await;
-        entry["wrapUp"].is_null().then_some(())
-    })
-    .await;
-    browser
-        .until_attr(&row("8"), "data-state", "available", LIVE)
+    browser.click_action("8", "end-wrap").await;
+    server
+        .until_entry("the API to see the wrap-up ended", &token, "8", |entry| {
+            entry["wrapUp"].is_null()
+        })
         .await;
+    browser.until_state("8", "available").await;
 
     // A refused action shows the envelope's message: End break of a break ended behind the
     // server's back (in SQL, which announces nothing), so the button is still there.
-    let (status, body) = server
-        .v1(
+    let personal = json!({"reason": "personal"});
+    server
+        .v1_ok(
             reqwest::Method::POST,
             "/v1/agents/8/break",
             &token,
-            json!({"reason": "personal"}),
+            personal,
         )
         .await;
-    assert!(status == 200 || status == 201, "{status} {body}");
-    browser
-        .until_attr(&row("8"), "data-state", "on_break", LIVE)
-        .await;
+    browser.until_state("8", "on_break").await;
     // The roster read the board does after an action (the End wrap-up above) is done by now.
     tokio::time::sleep(Duration::from_secs(1)).await;
     sql_exec(
@@ -733,48 +753,28 @@ async fn board_follows_the_stream(backend: Backend) {
          AND agent_pk = (SELECT id FROM agents WHERE agent_id = '8')",
     )
     .await;
-    c.find(Locator::Css(&format!(
-        "{} button[data-action=\"end-break\"]",
-        row("8")
-    )))
-    .await
-    .unwrap()
-    .click()
-    .await
-    .unwrap();
-    until("the refusal to show", LIVE, || async {
-        let shown = browser.attr("#action-error", "hidden").await.is_none();
-        let text = browser.text("#action-error-text").await.unwrap_or_default();
-        (shown && text.contains("End break for Bob Stone (8) failed: On break is : 0"))
-            .then_some(())
-    })
-    .await;
-    // And the roster read after it shows the truth.
+    browser.click_action("8", "end-break").await;
     browser
-        .until_attr(&row("8"), "data-state", "available", LIVE)
+        .until_message(
+            "the refusal to show",
+            "#action-error",
+            "#action-error-text",
+            "End break for Bob Stone (8) failed: On break is : 0",
+        )
         .await;
-    c.find(Locator::Id("action-error-close"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    // And the roster read after it shows the truth.
+    browser.until_state("8", "available").await;
+    browser.click(Locator::Id("action-error-close")).await;
     assert!(browser.attr("#action-error", "hidden").await.is_some());
 
     // The server goes away: the board says so, reconnects with a new ticket when it is back,
     // and catches up with what changed meanwhile (from the roster, merged by lastEventId).
     server.kill9().await;
-    browser
-        .until_attr("#conn", "data-state", "reconnecting", LIVE)
-        .await;
+    browser.until_conn("reconnecting", LIVE).await;
     admin.start_break("acme", "9", "meeting").await.unwrap();
     let server = Server::start_on(&db, port, &[]).await;
-    browser
-        .until_attr("#conn", "data-state", "live", Duration::from_secs(15))
-        .await;
-    browser
-        .until_attr(&row("9"), "data-state", "on_break", LIVE)
-        .await;
+    browser.until_conn("live", Duration::from_secs(15)).await;
+    browser.until_state("9", "on_break").await;
     // And follows live again.
     let (status, body) = server
         .v1(
@@ -785,9 +785,7 @@ async fn board_follows_the_stream(backend: Backend) {
         )
         .await;
     assert_eq!(status, 200, "{body}");
-    browser
-        .until_attr(&row("9"), "data-state", "offline", LIVE)
-        .await;
+    browser.until_state("9", "offline").await;
 
     // Nothing came from, or went to, any other host.
     let urls = browser.requested_urls(&server.base).await;
@@ -802,12 +800,7 @@ async fn board_follows_the_stream(backend: Backend) {
     );
 
     // Signing out forgets the credentials.
-    c.find(Locator::Id("signout"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    browser.click(Locator::Id("signout")).await;
     until("the sign-in form", LIVE, || async {
         browser
             .attr("#signin", "hidden")
@@ -868,7 +861,6 @@ fn screenshot_path() -> Option<PathBuf> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn board_screenshot_of_a_busy_floor() {
     let db = TestDb::new(Backend::Sqlite).await.unwrap();
-    let _one = ONE_BROWSER.lock().await;
     let Some(browser) = Browser::start().await else {
         return;
     };
@@ -876,22 +868,10 @@ async fn board_screenshot_of_a_busy_floor() {
     let server = Server::start_on(&db, free_port(), &[]).await;
     let c = browser.c();
     c.set_window_size(1400, 1440).await.unwrap();
-    c.goto(&format!("{}/board", server.base)).await.unwrap();
-    browser.sign_in("acme", &floor.token).await;
-    until("40 roster rows", LIVE, || async {
-        (browser.count("#rows tr[data-agent-id]").await == 40).then_some(())
-    })
-    .await;
-    browser
-        .until_attr("#conn", "data-state", "live", LIVE)
-        .await;
     // What needs a supervisor first: sorted by state (breaks past their limit on top).
-    c.find(Locator::Css("button.sort[data-sort=\"state\"]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    browser
+        .open_sorted_by_state(&server, &floor.token, "40 roster rows", 40, LIVE)
+        .await;
     browser
         .until_attr("#rows tr:first-child", "class", "st-on_break over", LIVE)
         .await;
@@ -1067,26 +1047,14 @@ async fn seed_floor(db: &TestDb) -> Floor {
     drop(service);
     let mut conn = sqlx::SqliteConnection::connect(&db.url()).await.unwrap();
     for (i, _, ago) in breaks {
-        sqlx::query(
-            "UPDATE breaks SET started_at = started_at - ?1 WHERE ended_at IS NULL \
-             AND agent_pk = (SELECT id FROM agents WHERE agent_id = ?2)",
-        )
-        .bind(ago)
-        .bind(id(i))
-        .execute(&mut conn)
-        .await
-        .unwrap();
+        let open_break = "UPDATE breaks SET started_at = started_at - ?1 WHERE ended_at IS NULL \
+                          AND agent_pk = (SELECT id FROM agents WHERE agent_id = ?2)";
+        update_agent(&mut conn, open_break, ago, &id(i)).await;
     }
     for (i, _, ago) in wraps {
-        sqlx::query(
-            "UPDATE wrap_ups SET started_at = started_at - ?1, ends_at = ends_at - ?1 \
-             WHERE ended_at IS NULL AND agent_pk = (SELECT id FROM agents WHERE agent_id = ?2)",
-        )
-        .bind(ago)
-        .bind(id(i))
-        .execute(&mut conn)
-        .await
-        .unwrap();
+        let open_wrap = "UPDATE wrap_ups SET started_at = started_at - ?1, ends_at = ends_at - ?1 \
+             WHERE ended_at IS NULL AND agent_pk = (SELECT id FROM agents WHERE agent_id = ?2)";
+        update_agent(&mut conn, open_wrap, ago, &id(i)).await;
     }
     let now = agentprofile::domain::now_unix();
     for (i, mic, ago) in heard {
@@ -1101,17 +1069,21 @@ async fn seed_floor(db: &TestDb) -> Floor {
         .execute(&mut conn)
         .await
         .unwrap();
-        sqlx::query(
-            "UPDATE agent_sessions SET last_seen_at = ?1 WHERE ended_at IS NULL \
-             AND agent_pk = (SELECT id FROM agents WHERE agent_id = ?2)",
-        )
-        .bind(at)
-        .bind(id(i))
-        .execute(&mut conn)
-        .await
-        .unwrap();
+        let session = "UPDATE agent_sessions SET last_seen_at = ?1 WHERE ended_at IS NULL \
+                       AND agent_pk = (SELECT id FROM agents WHERE agent_id = ?2)";
+        update_agent(&mut conn, session, at, &id(i)).await;
     }
     Floor { token }
+}
+
+/// Runs one of `seed_floor`'s SQLite updates: `?1` is a time (or seconds), `?2` the agent id.
+async fn update_agent(conn: &mut sqlx::SqliteConnection, sql: &str, time: i64, agent_id: &str) {
+    sqlx::query(sql)
+        .bind(time)
+        .bind(agent_id)
+        .execute(conn)
+        .await
+        .unwrap();
 }
 
 /// 1,000 agents and 50 changes a second: the board keeps drawing frames, keeps its rows (updated
@@ -1120,7 +1092,6 @@ async fn seed_floor(db: &TestDb) -> Floor {
 async fn board_keeps_up_with_1000_agents_and_50_changes_a_second() {
     const AGENTS: usize = 1000;
     let db = TestDb::new(Backend::Sqlite).await.unwrap();
-    let _one = ONE_BROWSER.lock().await;
     let Some(browser) = Browser::start().await else {
         return;
     };
@@ -1138,23 +1109,11 @@ async fn board_keeps_up_with_1000_agents_and_50_changes_a_second() {
     }
     drop(service);
     let server = Server::start_on(&db, free_port(), &[]).await;
-    let c = browser.c();
-    c.goto(&format!("{}/board", server.base)).await.unwrap();
-    browser.sign_in("acme", &token).await;
-    until("1,000 rows", Duration::from_secs(15), || async {
-        (browser.count("#rows tr[data-agent-id]").await == AGENTS as u64).then_some(())
-    })
-    .await;
-    browser
-        .until_attr("#conn", "data-state", "live", LIVE)
-        .await;
     // Sorted by state: each change moves its row.
-    c.find(Locator::Css("button.sort[data-sort=\"state\"]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    let (rows, timeout) = (AGENTS as u64, Duration::from_secs(15));
+    browser
+        .open_sorted_by_state(&server, &token, "1,000 rows", rows, timeout)
+        .await;
     // Mark the rows, and time the frames and long tasks from here on.
     browser
         .js(
@@ -1217,13 +1176,9 @@ async fn board_keeps_up_with_1000_agents_and_50_changes_a_second() {
     }
 
     // What the API says, the board shows.
-    let (status, body) = server
-        .v1(reqwest::Method::GET, "/v1/roster", &token, Value::Null)
-        .await;
-    assert_eq!(status, 200);
-    let want: serde_json::Map<String, Value> = body["data"]
-        .as_array()
-        .unwrap()
+    let want: serde_json::Map<String, Value> = server
+        .roster(&token)
+        .await
         .iter()
         .map(|e| {
             (
