@@ -1,6 +1,7 @@
 //! `/board`: the supervisor board, a plain HTML/CSS/JS page compiled into the binary from
 //! `assets/board/` (no build step, nothing fetched from another host). Its script and style are
-//! files of their own, never inline, so a `default-src 'self'` Content-Security-Policy fits it.
+//! files of their own, never inline, so it is served with a `default-src 'self'`
+//! Content-Security-Policy.
 //! The page signs in with the account's userId and API token and calls the `/v1` API itself.
 
 use axum::Router;
@@ -44,9 +45,17 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
+/// The page may load and call only this server: its own script, style and icon, and the
+/// `/v1` API (the stream included); no frame may embed it (a wall screen is no reason to).
+const CSP: &str = "default-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
 async fn asset(content_type: &'static str, body: &'static str) -> Response {
     (
         [
+            (
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(CSP),
+            ),
             (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
             // A new binary may serve a new page: the browser asks again (and gets it cheaply).
             (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
