@@ -61,8 +61,8 @@ fn cors(config: &Config) -> Result<CorsLayer, BadOrigin> {
 }
 
 /// The whole service: the API's routes with body limit, timeout and CORS; /metrics; then,
-/// inside out, the panic guard, request metrics, request spans, request ids, and the JSON
-/// content type on every answer.
+/// inside out, the panic guard, request metrics, request spans, request ids, the JSON
+/// content type on every answer, `nosniff`, and HSTS when configured.
 pub fn router(state: AppState) -> Result<Router, BadOrigin> {
     let config = state.config.clone();
     let timeout = ServiceBuilder::new()
@@ -116,6 +116,17 @@ pub fn router(state: AppState) -> Result<Router, BadOrigin> {
             header::CONTENT_TYPE,
             HeaderValue::from_static(JSON_UTF8),
         ))
+        // Browsers must take every answer for what its Content-Type says.
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(tower::util::option_layer(config.hsts.then(|| {
+            SetResponseHeaderLayer::overriding(
+                header::STRICT_TRANSPORT_SECURITY,
+                HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+            )
+        })))
         .with_state(state))
 }
 

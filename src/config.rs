@@ -92,6 +92,11 @@ pub struct Config {
     #[arg(long, env = "CORS_ALLOWED_ORIGINS", default_value = "*", global = true, value_parser = parse_origins)]
     pub cors_allowed_origins: String,
 
+    /// Send `Strict-Transport-Security` (one year, subdomains): only behind HTTPS, since
+    /// browsers then refuse plain HTTP to the host for that long.
+    #[arg(long, env = "HSTS", default_value_t = false, action = clap::ArgAction::Set, global = true)]
+    pub hsts: bool,
+
     /// On a brand-new SQLite database, create a demo account and print how to call it.
     #[arg(long, env = "DEMO_SEED", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub demo_seed: bool,

@@ -16,6 +16,7 @@ mod management;
 mod metrics;
 mod openapi;
 mod postman;
+mod security_headers;
 mod state_engine;
 mod stream;
 mod upstream_routes;
