@@ -491,7 +491,7 @@
     const e = rec.entry;
     const b = e.break;
     const w = e.wrapUp;
-    rec.since = e.state === 'on_break' && b ? b.since : e.state === 'wrap_up' && w ? w.since : rec.seenSince;
+    rec.since = e.stateSince ?? (e.state === 'on_break' && b ? b.since : e.state === 'wrap_up' && w ? w.since : rec.seenSince);
     rec.presence = e.presence || (e.loggedIn ? 'unknown' : 'offline');
     rec.over = isOver(rec, serverNow());
     rec.rank = (STATE_RANK[e.state] ?? 5) * 2 + (rec.over ? 0 : 1);

@@ -85,6 +85,8 @@ pub struct RosterLine {
     pub wrap_up: Option<WrapUp>,
     /// The id of the agent's newest event when the line was read (0: none).
     pub last_event_id: i64,
+    /// When the agent's newest change of state (not of presence or microphone) was recorded.
+    pub last_change_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -98,6 +100,9 @@ pub struct RosterEntry {
     #[serde(rename = "break")]
     pub on_break: Option<RosterBreak>,
     pub wrap_up: Option<RosterWrap>,
+    /// Unix seconds since when the agent is in `state`: the break's or wrap-up's start, else
+    /// the newest recorded change of state (login, logout, an end, a disable); null if none.
+    pub state_since: Option<i64>,
     /// Server time of the last ping, and the microphone permission it reported.
     pub last_ping_at: Option<i64>,
     /// `granted`, `denied` or `prompt`, or null before the first ping.
@@ -163,6 +168,11 @@ impl RosterEntry {
             wrap_e_time: w.ends_at,
         });
         let logged_in = line.live_sessions > 0;
+        let state_since = match (&on_break, &wrap_up) {
+            (Some(b), _) => Some(b.since),
+            (None, Some(w)) => Some(w.since),
+            (None, None) => line.last_change_at,
+        };
         RosterEntry {
             state: AgentState::of(
                 line.agent.disabled,
@@ -176,6 +186,7 @@ impl RosterEntry {
             disabled: line.agent.disabled,
             on_break,
             wrap_up,
+            state_since,
             last_ping_at: line.last_ping_at,
             mic_perm: line.mic_perm.map(MicPerm::as_str),
             presence: presence.at(line.seen.filter(|_| logged_in), now),

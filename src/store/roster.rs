@@ -41,6 +41,7 @@ pub struct RosterRow {
     last_ping_at: Option<i64>,
     mic_perm: Option<MicPerm>,
     last_event_id: Option<i64>,
+    last_change_at: Option<i64>,
     reason_code: Option<String>,
     reason: Option<String>,
     limit_seconds: Option<i64>,
@@ -84,9 +85,14 @@ impl From<RosterRow> for RosterLine {
             on_break,
             wrap_up,
             last_event_id: r.last_event_id.unwrap_or(0),
+            last_change_at: r.last_change_at,
         }
     }
 }
+
+/// The event kinds that change no roster state.
+const NOT_STATE_KINDS: &str =
+    "'mic.change', 'presence.online', 'presence.stale', 'presence.offline'";
 
 /// How many agents are in each state.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, sqlx::FromRow)]
@@ -163,6 +169,9 @@ impl<DB: Backend> Roster for SqlStore<DB> {
                 (SELECT COUNT(*) FROM agent_sessions s WHERE {live}) AS live_sessions,
                 (SELECT MAX(s.last_seen_at) FROM agent_sessions s WHERE {live}) AS seen,
                 (SELECT MAX(e.id) FROM events e WHERE e.agent_pk = g.id) AS last_event_id,
+                (SELECT e.at FROM events e
+                 WHERE e.agent_pk = g.id AND e.kind NOT IN ({NOT_STATE_KINDS})
+                 ORDER BY e.id DESC LIMIT 1) AS last_change_at,
                 b.reason_code, b.reason, b.limit_seconds, b.started_at AS break_started_at,
                 w.call_id, w.customer_number, w.mode AS wrap_mode,
                 w.started_at AS wrap_started_at, w.ends_at AS wrap_ends_at

@@ -5,12 +5,12 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::*;
-use crate::helpers::{TestApp, near_now};
+use crate::helpers::{TestApp, near_now, sql_exec};
 
 on_both_databases! {
     sessions_log_in_and_out, breaks_through_v1, wrap_ups_through_v1_refuse_bad_input,
     break_reasons_are_created_and_patched, disable_logs_out_and_ends_break_and_wrap_up,
-    roster_shows_every_agent_state,
+    roster_shows_every_agent_state, the_roster_says_since_when_each_state_holds,
 }
 
 // ---------------------------------------------------------------- sessions, breaks, wrap-ups
@@ -448,6 +448,7 @@ async fn roster_shows_every_agent_state(app: TestApp) {
             "name",
             "presence",
             "state",
+            "stateSince",
             "wrapUp",
         ];
         want.sort();
@@ -516,4 +517,80 @@ async fn roster_shows_every_agent_state(app: TestApp) {
     assert_eq!(f["break"]["overLimit"], false);
     assert_eq!(f["wrapUp"]["callId"], "call-f");
     assert!((298..=300).contains(&f["wrapUp"]["remaining"].as_i64().unwrap()));
+}
+
+/// `stateSince`: the break's or wrap-up's start, else the newest change of state the
+/// history recorded (never a ping's microphone change); null before any.
+async fn the_roster_says_since_when_each_state_holds(app: TestApp) {
+    let token = app.new_account("acme").await;
+    app.create_agent(&token, json!({"agentId": "7"})).await;
+    let since = |entry: &Value| entry["stateSince"].clone();
+    assert_eq!(since(&app.roster_entry(&token, "7").await), Value::Null);
+    let last_at = |events: &[Value]| events.last().unwrap()["at"].clone();
+
+    // Times in whole seconds: the login is moved an hour back, the microphone change
+    // (newer, but no change of state) a minute on, so that each answer tells them apart.
+    let db = app.db.as_ref().unwrap();
+    let ssid = app.login(&token, "7").await;
+    sql_exec(db, "UPDATE events SET at = at - 3600 WHERE kind = 'login'").await;
+    let entry = app.roster_entry(&token, "7").await;
+    assert_eq!(entry["state"], "available");
+    assert_eq!(since(&entry), last_at(&app.history(&token, "7").await));
+    assert!(
+        since(&entry).as_i64().unwrap() < now_unix() - 3000,
+        "{entry}"
+    );
+    app.call_ok(
+        "setWebPingTime",
+        json!({"ssid": ssid, "mic_perm": "denied"}),
+    )
+    .await;
+    sql_exec(
+        db,
+        "UPDATE events SET at = at + 60 WHERE kind = 'mic.change'",
+    )
+    .await;
+    assert_eq!(
+        app.history(&token, "7").await.last().unwrap()["kind"],
+        "mic.change"
+    );
+    assert_eq!(since(&app.roster_entry(&token, "7").await), since(&entry));
+
+    app.v1_ok(
+        Method::POST,
+        "/v1/agents/7/break",
+        &token,
+        Some(json!({"reason": "lunch"})),
+        201,
+    )
+    .await;
+    let entry = app.roster_entry(&token, "7").await;
+    assert_eq!(since(&entry), entry["break"]["since"]);
+    app.v1_ok(Method::DELETE, "/v1/agents/7/break", &token, None, 200)
+        .await;
+    let history = app.history(&token, "7").await;
+    assert_eq!(history.last().unwrap()["kind"], "break.end");
+    assert_eq!(
+        since(&app.roster_entry(&token, "7").await),
+        last_at(&history)
+    );
+
+    let wrap = json!({"callId": "c-1", "cNumber": "+15550100"});
+    app.v1_ok(
+        Method::POST,
+        "/v1/agents/7/wrap-up",
+        &token,
+        Some(wrap),
+        201,
+    )
+    .await;
+    let entry = app.roster_entry(&token, "7").await;
+    assert_eq!(since(&entry), entry["wrapUp"]["since"]);
+    app.v1_ok(Method::POST, "/v1/agents/7/disable", &token, None, 200)
+        .await;
+    let history = app.history(&token, "7").await;
+    assert_eq!(history.last().unwrap()["kind"], "agent.disabled");
+    let entry = app.roster_entry(&token, "7").await;
+    assert_eq!(entry["state"], "disabled");
+    assert_eq!(since(&entry), last_at(&history));
 }
