@@ -211,7 +211,8 @@ impl Browser {
                 ],
             },
             // Every network request the page makes, from the DevTools protocol.
-            "goog:loggingPrefs": { "performance": "ALL" },
+            // …and the console, where Chromium reports what a Content-Security-Policy refused.
+            "goog:loggingPrefs": { "performance": "ALL", "browser": "ALL" },
         });
         let caps = caps.as_object().unwrap().clone().into_iter().collect();
         let client = ClientBuilder::rustls()
@@ -399,6 +400,22 @@ impl Browser {
             }
         }
         urls
+    }
+
+    /// What the page's Content-Security-Policy refused, from the console log (read once).
+    async fn csp_violations(&self) -> Vec<String> {
+        let log = self
+            .c()
+            .issue_cmd(ChromeLog("browser"))
+            .await
+            .expect("Chromium's console log");
+        log.as_array()
+            .expect("log entries")
+            .iter()
+            .filter_map(|e| e["message"].as_str())
+            .filter(|m| m.contains("Content Security Policy"))
+            .map(str::to_owned)
+            .collect()
     }
 
     async fn close(mut self) {
@@ -795,9 +812,10 @@ async fn board_follows_the_stream(backend: Backend) {
     assert_eq!(status, 200, "{body}");
     browser.until_state("9", "offline").await;
 
-    // Nothing came from, or went to, any other host.
+    // Nothing came from, or went to, any other host, and the page's CSP refused nothing.
     let urls = browser.requested_urls(&server.base).await;
     assert_only_from(&server, &urls);
+    assert_eq!(browser.csp_violations().await, Vec::<String>::new());
     assert!(
         urls.iter().any(|u| u.contains("/v1/stream?ticket=")),
         "the stream was opened with a ticket: {urls:?}"
@@ -861,6 +879,60 @@ fn screenshot_path() -> Option<PathBuf> {
     } else {
         Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
     })
+}
+
+/// `/docs`, Swagger UI, under its Content-Security-Policy: it renders every operation, opens
+/// one, and the policy refused nothing (and nothing came from another host).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn docs_render_under_their_csp() {
+    let db = TestDb::new(Backend::Sqlite).await.unwrap();
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let server = Server::start_on(&db, free_port(), &[]).await;
+    let res = server
+        .client
+        .get(format!("{}/docs/", server.base))
+        .send()
+        .await
+        .unwrap();
+    let csp = res.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(csp.starts_with("default-src 'self';"), "{csp}");
+    let c = browser.c();
+    c.goto(&format!("{}/docs/", server.base)).await.unwrap();
+    // Every route is an operation (40 of them).
+    until("the operations", LIVE, || async {
+        (browser.count(".opblock").await >= 40).then_some(())
+    })
+    .await;
+    browser
+        .click(Locator::Css(".opblock .opblock-summary"))
+        .await;
+    browser
+        .until_count("an opened operation", ".opblock-body", 1, LIVE)
+        .await;
+    assert_eq!(browser.csp_violations().await, Vec::<String>::new());
+    // Everything from the server (the stylesheet's own `data:` images come from no host).
+    let urls = browser.requested_urls(&server.base).await;
+    let origin = format!("{}/", server.base);
+    let foreign: Vec<&String> = urls
+        .iter()
+        .filter(|u| !u.starts_with(&origin) && !u.starts_with("data:"))
+        .collect();
+    assert!(
+        foreign.is_empty(),
+        "/docs loaded from other hosts: {foreign:?}"
+    );
+    for ours in ["/docs/swagger-ui-bundle.js", "/openapi.json"] {
+        assert!(
+            urls.iter().any(|u| u.ends_with(ours)),
+            "no {ours} in {urls:?}"
+        );
+    }
+    browser.close().await;
 }
 
 /// A busy floor (40 agents: breaks of every reason, some past their limit, wrap-ups, offline and
