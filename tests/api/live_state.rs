@@ -20,11 +20,7 @@ fn stats(app: &TestApp) -> ViewStats {
 async fn reads_are_answered_from_memory_once_loaded(app: TestApp) {
     let f = app.fixture("acme", "7").await;
     // The feed goes live soon after the server starts (until then, reads go to the database).
-    let started = std::time::Instant::now();
-    while !stats(&app).live {
-        assert!(started.elapsed().as_secs() < 5, "the feed never went live");
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
+    until_live(&app).await;
     expect(&app, "agentOnBreak", f.by_ssid(), NOT_ON_BREAK).await;
     let loaded = stats(&app);
     assert_eq!((loaded.sessions, loaded.agents), (1, 1));
@@ -87,9 +83,21 @@ async fn the_servers_own_changes_are_seen_at_once(app: TestApp) {
 
 // --------------------------------------------------------------------- coalesced heartbeats
 
-/// A server whose flusher runs only at its start and when it stops.
+/// A server whose flusher runs only at its start and when it stops, once its live view is
+/// up: until then every ping is written before it is answered, as it must be.
 async fn never_flushing(backend: Backend) -> Option<TestApp> {
-    TestApp::spawn_with(backend, |c| c.ping_flush_ms = 3_600_000).await
+    let app = TestApp::spawn_with(backend, |c| c.ping_flush_ms = 3_600_000).await?;
+    until_live(&app).await;
+    Some(app)
+}
+
+/// Waits for the server's change feed to be live (its view to answer).
+async fn until_live(app: &TestApp) {
+    let started = std::time::Instant::now();
+    while !stats(app).live {
+        assert!(started.elapsed().as_secs() < 5, "the feed never went live");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
 }
 
 async fn stored_ping(app: &TestApp) -> (Option<String>, Option<String>, Option<String>) {
