@@ -58,7 +58,8 @@ impl EventStream {
         loop {
             if let Some(event) = self.replayed.pop_front() {
                 self.query.after = event.id;
-                return Some(Arc::new(delivery(&event, self.query.agent_pk, None)));
+                // Sent straight to this stream: no hub filters it by agent.
+                return Some(Arc::new(delivery(&event, None, None)));
             }
             if self.replaying {
                 match self.service.store.events(&self.query).await {

@@ -7,7 +7,7 @@ use super::Result;
 use super::accounts::ACCOUNT_COLUMNS;
 use super::breaks::BREAK_COLUMNS;
 use super::breaks::close_break;
-use super::sql::{Backend, Sql, SqlStore, Tx, close_expired_wraps, record_event};
+use super::sql::{Backend, Sql, SqlStore, Tx, close_expired_wraps};
 use super::wraps::{WRAP_COLUMNS, close_wrap};
 use crate::domain::{Account, Act, Agent, EventKind, MicPerm, WrapMode};
 use crate::live::LiveAgent;
@@ -183,7 +183,7 @@ impl<DB: Backend> Agents for SqlStore<DB> {
         } else {
             EventKind::AgentEnabled
         };
-        record_event::<DB>(&mut tx, agent, kind, actor, now, json!({})).await?;
+        tx.record_event(agent, kind, actor, now, json!({}));
         tx.commit().await?;
         Ok(updated)
     }
@@ -201,18 +201,18 @@ async fn end_everything<DB: Backend>(conn: &mut Tx<DB>, agent: &Agent, act: Act)
     .await?;
     if ended > 0 {
         let details = json!({ "sessions": ended, "how": "disabled" });
-        record_event::<DB>(conn, agent, EventKind::Logout, actor, now, details).await?;
+        conn.record_event(agent, EventKind::Logout, actor, now, details);
     }
     if let Some(b) = close_break::<DB>(conn, agent.id, now).await? {
         let details = json!({ "reasonCode": b.reason_code, "how": "disabled" });
         let at = b.ended_at.unwrap_or(now);
-        record_event::<DB>(conn, agent, EventKind::BreakEnd, actor, at, details).await?;
+        conn.record_event(agent, EventKind::BreakEnd, actor, at, details);
     }
     close_expired_wraps::<DB>(conn, agent.account_pk, Some(agent.id), now).await?;
     if let Some(w) = close_wrap::<DB>(conn, agent.id, now).await? {
         let details = json!({ "callId": w.call_id, "how": "disabled" });
         let at = w.ended_at.unwrap_or(now);
-        record_event::<DB>(conn, agent, EventKind::WrapEnd, actor, at, details).await?;
+        conn.record_event(agent, EventKind::WrapEnd, actor, at, details);
     }
     Ok(())
 }

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use serde_json::json;
 
 use super::Result;
-use super::sql::{Backend, Sql, SqlStore, close_open, lock_enabled_agent, record_event};
+use super::sql::{Backend, Sql, SqlStore, close_open, lock_enabled_agent};
 use crate::domain::{Act, Agent, Break, BreakReason, EventKind};
 
 #[async_trait]
@@ -50,7 +50,7 @@ impl<DB: Backend> Breaks for SqlStore<DB> {
             .await?;
         let details = json!({ "reasonCode": reason.code, "reason": reason.label,
                               "limit": reason.limit_seconds });
-        record_event::<DB>(&mut tx, agent, EventKind::BreakStart, actor, now, details).await?;
+        tx.record_event(agent, EventKind::BreakStart, actor, now, details);
         tx.commit().await?;
         Ok(started)
     }
@@ -64,7 +64,7 @@ impl<DB: Backend> Breaks for SqlStore<DB> {
             let details = json!({ "reasonCode": b.reason_code, "duration": detail.current_duration,
                                   "overLimit": detail.over_limit });
             let at = b.ended_at.unwrap_or(now);
-            record_event::<DB>(&mut tx, agent, EventKind::BreakEnd, actor, at, details).await?;
+            tx.record_event(agent, EventKind::BreakEnd, actor, at, details);
         }
         tx.commit().await?;
         Ok(ended)

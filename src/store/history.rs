@@ -1,5 +1,5 @@
 //! The history of state changes: written by every change in its own transaction (see
-//! `sql::record_event`), read by agent or account and time range, with a cursor.
+//! `sql::Tx::record_event`), read by agent or account and time range, with a cursor.
 
 use async_trait::async_trait;
 

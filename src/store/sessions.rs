@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::accounts::ACCOUNT_COLUMNS;
 use super::agents::AGENT_COLUMNS;
-use super::sql::{AgentRef, Backend, Sql, SqlStore, lock_enabled_agent, record_event};
+use super::sql::{AgentRef, Backend, Sql, SqlStore, lock_enabled_agent};
 use super::{Result, StoreError};
 use crate::domain::{Account, Act, Actor, Agent, EventKind, MicPerm, Session, SessionContext};
 
@@ -71,7 +71,7 @@ impl<DB: Backend> Sessions for SqlStore<DB> {
         .fetch_one(&mut *tx)
         .await?;
         let details = json!({ "session": id, "expiresAt": new.expires_at });
-        record_event::<DB>(&mut tx, agent, EventKind::Login, actor, now, details).await?;
+        tx.record_event(agent, EventKind::Login, actor, now, details);
         tx.commit().await?;
         Ok(id)
     }
@@ -116,7 +116,7 @@ impl<DB: Backend> Sessions for SqlStore<DB> {
             account_pk,
         };
         let details = json!({ "session": session_pk, "sessions": 1 });
-        record_event::<DB>(&mut tx, agent, EventKind::Logout, actor, now, details).await?;
+        tx.record_event(agent, EventKind::Logout, actor, now, details);
         tx.commit().await?;
         Ok(true)
     }
@@ -133,7 +133,7 @@ impl<DB: Backend> Sessions for SqlStore<DB> {
         .await?;
         if ended > 0 {
             let details = json!({ "sessions": ended });
-            record_event::<DB>(&mut tx, agent, EventKind::Logout, actor, now, details).await?;
+            tx.record_event(agent, EventKind::Logout, actor, now, details);
         }
         tx.commit().await?;
         Ok(ended)
@@ -177,7 +177,7 @@ impl<DB: Backend> Sessions for SqlStore<DB> {
         if changed == 1 {
             let details = json!({ "micPerm": ping.mic_perm.as_str() });
             let kind = EventKind::MicChange;
-            record_event::<DB>(&mut tx, agent, kind, actor, ping.received_at, details).await?;
+            tx.record_event(agent, kind, actor, ping.received_at, details);
         }
         tx.commit().await?;
         Ok(())

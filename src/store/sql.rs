@@ -266,6 +266,25 @@ impl<DB: Backend> Drop for Tx<DB> {
 }
 
 impl<DB: Backend> Tx<DB> {
+    /// Records one event of the history, a change of its agent: inserted when the
+    /// transaction commits.
+    pub fn record_event(
+        &mut self,
+        agent: impl Into<AgentRef>,
+        kind: EventKind,
+        actor: Actor,
+        at: i64,
+        details: serde_json::Value,
+    ) {
+        self.events.push(PendingEvent {
+            agent: agent.into(),
+            kind,
+            actor,
+            at,
+            details,
+        });
+    }
+
     /// Notes a change that no event records (an event notes its own).
     pub fn changed(&mut self, account_pk: i64, agent_pk: Option<i64>) {
         self.changes.push(Change {
@@ -386,26 +405,6 @@ pub(super) async fn close_open<DB: Backend + Decode<T>, T>(
         .await
 }
 
-/// Inside a transaction: records one event of the history, a change of its agent (inserted
-/// when the transaction commits).
-pub(super) async fn record_event<DB: Backend>(
-    tx: &mut Tx<DB>,
-    agent: impl Into<AgentRef>,
-    kind: EventKind,
-    actor: Actor,
-    at: i64,
-    details: serde_json::Value,
-) -> Result<()> {
-    tx.events.push(PendingEvent {
-        agent: agent.into(),
-        kind,
-        actor,
-        at,
-        details,
-    });
-    Ok(())
-}
-
 /// Inside a transaction: locks the agent's row until the end of the transaction and makes
 /// sure it is not disabled. A concurrent disable then either commits first (and this write
 /// is refused) or waits for this write (and ends what it opened). The no-op UPDATE takes
@@ -457,15 +456,7 @@ pub(super) async fn close_expired_wraps<DB: Backend>(
                 account_pk,
             };
             let details = serde_json::json!({ "callId": call_id, "how": "expired" });
-            record_event::<DB>(
-                tx,
-                agent,
-                EventKind::WrapEnd,
-                Actor::System,
-                ends_at,
-                details,
-            )
-            .await?;
+            tx.record_event(agent, EventKind::WrapEnd, Actor::System, ends_at, details);
         }
     }
     Ok(())

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use super::Result;
 use super::accounts::{TokenRow, token_account_sql};
 use super::history::EventRow;
-use super::sql::{AgentRef, Backend, Sql, SqlStore, record_event};
+use super::sql::{AgentRef, Backend, Sql, SqlStore};
 use crate::domain::{Account, Actor, Event, EventKind, Presence, PresenceRule};
 
 /// An agent whose presence is not the one last recorded.
@@ -189,7 +189,7 @@ impl<DB: Backend> Streams for SqlStore<DB> {
             account_pk: change.account_pk,
         };
         let details = serde_json::json!({ "from": change.from, "lastSeenAt": change.seen });
-        record_event::<DB>(&mut tx, agent, kind, Actor::System, at, details).await?;
+        tx.record_event(agent, kind, Actor::System, at, details);
         tx.commit().await?;
         Ok(true)
     }

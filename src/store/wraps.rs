@@ -4,9 +4,7 @@ use async_trait::async_trait;
 use serde_json::json;
 
 use super::Result;
-use super::sql::{
-    Backend, Sql, SqlStore, close_expired_wraps, close_open, lock_enabled_agent, record_event,
-};
+use super::sql::{Backend, Sql, SqlStore, close_expired_wraps, close_open, lock_enabled_agent};
 use crate::domain::{Act, Agent, EventKind, WrapMode, WrapUp};
 
 /// A wrap-up to start; `ends_at` None is untimed.
@@ -70,7 +68,7 @@ impl<DB: Backend> Wraps for SqlStore<DB> {
             .await?;
         let details = json!({ "callId": new.call_id, "cNumber": new.customer_number,
                               "mode": new.mode.as_str(), "endsAt": new.ends_at });
-        record_event::<DB>(&mut tx, agent, EventKind::WrapStart, actor, now, details).await?;
+        tx.record_event(agent, EventKind::WrapStart, actor, now, details);
         tx.commit().await?;
         Ok(wrap)
     }
@@ -84,7 +82,7 @@ impl<DB: Backend> Wraps for SqlStore<DB> {
         if let Some(w) = &ended {
             let details = json!({ "callId": w.call_id, "how": "ended" });
             let at = w.ended_at.unwrap_or(now);
-            record_event::<DB>(&mut tx, agent, EventKind::WrapEnd, actor, at, details).await?;
+            tx.record_event(agent, EventKind::WrapEnd, actor, at, details);
         }
         tx.commit().await?;
         Ok(ended)

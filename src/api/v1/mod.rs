@@ -91,14 +91,7 @@ impl FromRequestParts<AppState> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, RestError> {
         let token = bearer(&parts.headers).ok_or(ApiError::InvalidToken)?;
-        let (account, token_pk) = app
-            .service
-            .token_account(token)
-            .await?
-            .ok_or(ApiError::InvalidToken)?;
-        if account.suspended {
-            return Err(ApiError::Suspended.into());
-        }
+        let (account, token_pk) = usable(app.service.token_account(token).await?)?;
         Ok(Caller {
             app: app.clone(),
             account,
@@ -106,6 +99,15 @@ impl FromRequestParts<AppState> for Caller {
             now: now_unix(),
         })
     }
+}
+
+/// The account a credential (token or stream ticket) found, if any and not suspended.
+pub fn usable(found: Option<(Account, i64)>) -> RestResult<(Account, i64)> {
+    let (account, token_pk) = found.ok_or(ApiError::InvalidToken)?;
+    if account.suspended {
+        return Err(ApiError::Suspended.into());
+    }
+    Ok((account, token_pk))
 }
 
 impl Caller {

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{Caller, QueryParams, Rest, RestError, RestResult, created};
+use super::{Caller, QueryParams, Rest, RestError, RestResult, created, usable};
 use crate::api::auth::bearer;
 use crate::api::envelope::SuccessEnvelope;
 use crate::api::error::{ApiError, ErrorEnvelope};
@@ -108,14 +108,16 @@ pub async fn stream(
         (None, Some(token)) => service.token_account(token).await?,
         (None, None) => None,
     };
-    let (account, _) = found.ok_or(ApiError::InvalidToken)?;
-    if account.suspended {
-        return Err(ApiError::Suspended.into());
-    }
-    let last = headers
-        .get("last-event-id")
-        .map(|v| v.to_str().unwrap_or("?").to_owned())
-        .or(params.last_event_id);
+    let (account, _) = usable(found)?;
+    let last = match headers.get("last-event-id") {
+        Some(header) => Some(
+            header
+                .to_str()
+                .map_err(|_| ApiError::InvalidParams)?
+                .to_owned(),
+        ),
+        None => params.last_event_id,
+    };
     let after = match last.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(id) => Some(
