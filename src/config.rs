@@ -92,6 +92,16 @@ pub struct Config {
     #[arg(long, env = "CORS_ALLOWED_ORIGINS", default_value = "*", global = true, value_parser = parse_origins)]
     pub cors_allowed_origins: String,
 
+    /// Failed authentications (unknown ssid or token) allowed per minute from one client
+    /// address, and for one `userId`, before further attempts answer 429; 0 turns it off.
+    #[arg(long, env = "AUTH_FAILURES_PER_MINUTE", default_value_t = 20, global = true)]
+    pub auth_failures_per_minute: u32,
+
+    /// Proxies whose `X-Forwarded-For` names the client (addresses or CIDR networks, comma
+    /// separated); from any other peer the header is ignored.
+    #[arg(long, env = "TRUSTED_PROXIES", default_value = "", global = true, value_parser = parse_proxies)]
+    pub trusted_proxies: String,
+
     /// Send `Strict-Transport-Security` (one year, subdomains): only behind HTTPS, since
     /// browsers then refuse plain HTTP to the host for that long.
     #[arg(long, env = "HSTS", default_value_t = false, action = clap::ArgAction::Set, global = true)]
@@ -146,6 +156,10 @@ fn parse_origins(value: &str) -> Result<String, String> {
         }
     }
     Ok(value.trim().to_owned())
+}
+
+fn parse_proxies(value: &str) -> Result<String, String> {
+    crate::api::throttle::parse_trusted(value).map(|_| value.trim().to_owned())
 }
 
 /// A tracing filter such as `info` or `info,agentprofile=debug`.

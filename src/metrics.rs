@@ -9,6 +9,9 @@
 //!   answer's head is ready: bodies here are small and already in memory)
 //!
 //! Read at each scrape:
+//! - `agentprofile_auth_failures_total` (failed authentications that count as guesses) and
+//!   `agentprofile_auth_throttled_total{by="address"|"user"}` (attempts refused with 429);
+//!
 //! - `agentprofile_db_pool_connections{state="idle"|"in_use"}`, `agentprofile_db_pool_max_connections`
 //! - `agentprofile_agents_logged_in{account}`, `agentprofile_agents_on_break{account}`,
 //!   `agentprofile_agents_in_wrap_up{account}`, and the same summed over every account as
@@ -80,6 +83,11 @@ struct RouteLabels {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct RefusedLabels {
+    by: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct PoolLabels {
     state: &'static str,
 }
@@ -100,6 +108,8 @@ fn latency_histogram() -> Histogram {
 pub struct Metrics {
     requests: Family<RequestLabels, Counter>,
     latency: LatencyFamily,
+    auth_failures: Counter,
+    auth_refused: Family<RefusedLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -113,7 +123,19 @@ impl Metrics {
         Metrics {
             requests: Family::default(),
             latency: Family::new_with_constructor(latency_histogram),
+            auth_failures: Counter::default(),
+            auth_refused: Family::default(),
         }
+    }
+
+    /// Counts a failed authentication that was a guess (see `api::throttle`).
+    pub fn auth_failed(&self) {
+        self.auth_failures.inc();
+    }
+
+    /// Counts an attempt refused by the throttle, `by` the address or the `userId`.
+    pub fn auth_refused(&self, by: &'static str) {
+        self.auth_refused.get_or_create(&RefusedLabels { by }).inc();
     }
 
     /// Counts one answer.
@@ -149,6 +171,17 @@ impl Metrics {
             "http_request_duration_seconds",
             "Time to answer, by route template and method",
             self.latency.clone(),
+        );
+
+        registry.register(
+            "auth_failures",
+            "Failed authentications that count as guesses (unknown ssid or token)",
+            self.auth_failures.clone(),
+        );
+        registry.register(
+            "auth_throttled",
+            "Attempts refused with 429 (1515), by the blocked address or userId",
+            self.auth_refused.clone(),
         );
 
         let pool = store.pool_stats();

@@ -4,6 +4,8 @@
 use std::net::SocketAddr;
 
 use crate::cli::Operator;
+use crate::domain::Scope;
+use crate::service::TokenRequest;
 use crate::state::AppState;
 use crate::store::NewAgent;
 
@@ -29,7 +31,17 @@ pub async fn demo_if_new(state: &AppState, addr: SocketAddr) -> anyhow::Result<(
         ..NewAgent::default()
     };
     admin.create_agent(DEMO_USER, agent).await?;
-    let token = admin.create_token(DEMO_USER).await?;
+    // One token of each scope, to show least privilege: a wallboard needs only `read`.
+    let mut tokens = Vec::new();
+    for scope in Scope::ALL {
+        let request = TokenRequest {
+            scope: *scope,
+            label: format!("demo {scope}"),
+            expires_in: None,
+        };
+        tokens.push(admin.create_scoped_token(DEMO_USER, &request).await?.0);
+    }
+    let [read, supervise, token] = <[String; 3]>::try_from(tokens).expect("three scopes");
     let ssid = admin.create_session(DEMO_USER, DEMO_AGENT).await?;
     admin.start_break(DEMO_USER, DEMO_AGENT, "break").await?;
 
@@ -44,7 +56,9 @@ pub async fn demo_if_new(state: &AppState, addr: SocketAddr) -> anyhow::Result<(
 First run: created a demo account in the new embedded database.
   userId  {DEMO_USER}
   agentId {DEMO_AGENT}   (on a break, so there is something to see)
-  token   {token}
+  token   {token}   (scope admin: everything, tokens included)
+          {supervise}   (scope supervise: breaks, wrap-ups, logins)
+          {read}   (scope read: state, roster, history, stream)
   ssid    {ssid}
 These secrets are shown once. Try:
 

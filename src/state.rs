@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
+use crate::api::throttle::{AuthGuard, parse_trusted};
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::service::Service;
@@ -17,16 +18,26 @@ pub struct AppState {
     pub draining: Arc<AtomicBool>,
     /// This server's request counts, served at `/metrics`.
     pub metrics: Arc<Metrics>,
+    /// The throttle of failed authentication.
+    pub guard: Arc<AuthGuard>,
 }
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, config: Config) -> AppState {
         let config = Arc::new(config);
+        let metrics = Arc::new(Metrics::new());
+        // The setting was checked when it was read.
+        let trusted = parse_trusted(&config.trusted_proxies).unwrap_or_default();
         AppState {
             service: Service::new(store, config.clone()),
+            guard: Arc::new(AuthGuard::new(
+                config.auth_failures_per_minute,
+                trusted,
+                metrics.clone(),
+            )),
             config,
             draining: Arc::new(AtomicBool::new(false)),
-            metrics: Arc::new(Metrics::new()),
+            metrics,
         }
     }
 

@@ -11,12 +11,14 @@ use super::envelope::UpstreamAnswer;
 use super::envelope::{Reply, Success};
 use super::error::ApiError;
 use super::params::Params;
+use crate::domain::Scope;
 use crate::service::EndedBy;
 
 pub struct StartBreak;
 
 impl Route for StartBreak {
     const REQUIRED: &'static [&'static str] = &["reason"];
+    const SCOPE: Scope = Scope::Supervise;
 
     fn check_types(params: &Params) -> Result<(), ApiError> {
         params.string("reason").map(drop)
@@ -24,10 +26,14 @@ impl Route for StartBreak {
 }
 
 pub struct EndBreak;
-impl Route for EndBreak {}
+impl Route for EndBreak {
+    const SCOPE: Scope = Scope::Supervise;
+}
 
 pub struct EndWrapUp;
-impl Route for EndWrapUp {}
+impl Route for EndWrapUp {
+    const SCOPE: Scope = Scope::Supervise;
+}
 
 /// Extension: the agent starts a break.
 ///

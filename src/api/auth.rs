@@ -15,8 +15,9 @@ use utoipa::openapi::schema::{Object, ObjectBuilder, SchemaType, Type};
 
 use super::error::ApiError;
 use super::params::Params;
-use crate::domain::{Account, Act, Actor, Agent, now_unix};
-use crate::service::ServiceError;
+use super::throttle::Attempt;
+use crate::domain::{Account, Act, Actor, Agent, Scope, now_unix};
+use crate::service::{Found, ServiceError};
 use crate::state::AppState;
 
 /// The token of an `Authorization: Bearer <token>` header, if there is a non-empty one.
@@ -33,6 +34,9 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
 pub trait Route: Send + Sync + 'static {
     /// Route parameters that must be present (reported with the auth ones in 1505).
     const REQUIRED: &'static [&'static str] = &[];
+
+    /// What a token must be allowed to do here (a session acts for its own agent).
+    const SCOPE: Scope = Scope::Read;
 
     /// The answer for an unknown, expired or logged-out `ssid`.
     fn bad_ssid() -> ApiError {
@@ -118,6 +122,7 @@ impl<R: Route> FromRequest<AppState> for AgentRequest<R> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, app: &AppState) -> Result<Self, Self::Rejection> {
+        let address = app.guard.address(req.headers(), req.extensions());
         let params = Params::from_request(req, app).await?;
         let creds = Given::read(&params)?;
         R::check_types(&params)?;
@@ -128,6 +133,17 @@ impl<R: Route> FromRequest<AppState> for AgentRequest<R> {
             return Err(ApiError::Missing(missing));
         }
 
+        let attempt = Attempt {
+            address,
+            user_id: creds.user_id.clone(),
+        };
+        app.guard.check(&attempt)?;
+        let guessed = |is_guess: bool| {
+            if is_guess {
+                app.guard.failed(&attempt);
+            }
+        };
+
         let now = now_unix();
         let (account, agent, session_pk, actor) = match creds {
             Given {
@@ -137,7 +153,8 @@ impl<R: Route> FromRequest<AppState> for AgentRequest<R> {
                 agent_id,
             } => {
                 let found = app.service.live_session(&ssid, now).await?;
-                let ctx = found.ok_or_else(R::bad_ssid)?;
+                guessed(found.is_guess());
+                let ctx = found.valid().ok_or_else(R::bad_ssid)?;
                 if ctx.account.suspended {
                     return Err(ApiError::Suspended);
                 }
@@ -160,12 +177,13 @@ impl<R: Route> FromRequest<AppState> for AgentRequest<R> {
                 agent_id: Some(agent_id),
                 ..
             } => {
-                let (account, token_pk) = app
-                    .service
-                    .token_account(&token)
-                    .await?
-                    .filter(|(account, _)| account.user_id == user_id)
-                    .ok_or(ApiError::InvalidToken)?;
+                let found = match app.service.token_account(&token, now).await? {
+                    // A token of another account is a guess at this one.
+                    Found::Valid((account, _)) if account.user_id != user_id => Found::Unknown,
+                    found => found,
+                };
+                guessed(found.is_guess());
+                let (account, token) = found.valid().ok_or(ApiError::InvalidToken)?;
                 if account.suspended {
                     return Err(ApiError::Suspended);
                 }
@@ -177,7 +195,10 @@ impl<R: Route> FromRequest<AppState> for AgentRequest<R> {
                 if agent.disabled {
                     return Err(ApiError::AgentDisabled);
                 }
-                (account, agent, None, Actor::Token(token_pk))
+                if token.scope < R::SCOPE {
+                    return Err(ApiError::OutOfScope);
+                }
+                (account, agent, None, Actor::Token(token.id))
             }
             _ => unreachable!("missing credentials were answered with 1505"),
         };

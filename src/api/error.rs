@@ -83,6 +83,12 @@ pub enum ApiError {
     Suspended,
     #[error("Too many streams")]
     TooManyStreams,
+    /// Too many failed authentications from this address or for this `userId`: the seconds
+    /// until it may try again go in `Retry-After`.
+    #[error("Too many failed attempts")]
+    Throttled(u64) as 60,
+    #[error("Token scope does not allow this")]
+    OutOfScope,
     #[error("Invalid Request Data")]
     InvalidRequest,
     #[error("Invalid Request Data")]
@@ -166,6 +172,11 @@ impl ApiError {
             ApiError::Suspended => row(1039, S::OK, S::FORBIDDEN, "the account is suspended"),
             ApiError::TooManyStreams => row(1514, S::OK, S::TOO_MANY_REQUESTS,
                 "`/v1/stream`: the account has STREAM_MAX_PER_ACCOUNT streams open on this server"),
+            ApiError::Throttled(_) => row(1515, S::TOO_MANY_REQUESTS, S::TOO_MANY_REQUESTS,
+                "more than AUTH_FAILURES_PER_MINUTE failed authentications from the address or \
+                 for the `userId`: every attempt of theirs until `Retry-After` seconds pass"),
+            ApiError::OutOfScope => row(1516, S::OK, S::FORBIDDEN,
+                "a token whose scope does not cover the request (`read` < `supervise` < `admin`)"),
             ApiError::InvalidRequest => row(1047, S::OK, S::UNPROCESSABLE_ENTITY,
                 "an empty or malformed body, a JSON value that is not an object, no parameters"),
             ApiError::BodyTooLarge => row(1047, S::PAYLOAD_TOO_LARGE, S::PAYLOAD_TOO_LARGE,
@@ -231,6 +242,10 @@ impl IntoResponse for ApiError {
 impl ApiError {
     /// The envelope with this HTTP status.
     pub fn into_response_with(self, status: StatusCode) -> Response {
+        let retry_after = match self {
+            ApiError::Throttled(secs) => Some(secs),
+            _ => None,
+        };
         let body = ErrorEnvelope {
             status: ErrorTag::Error,
             message: self.to_string(),
@@ -239,6 +254,11 @@ impl ApiError {
         let mut response = json_response(status, &body);
         // Lets the metrics and access log see the envelope's code, not only the HTTP status.
         response.extensions_mut().insert(AnswerCode(self.code()));
+        if let Some(secs) = retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
         response
     }
 }

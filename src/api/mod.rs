@@ -16,6 +16,7 @@ mod metrics_page;
 pub mod openapi;
 pub mod params;
 mod set_web_ping_time;
+pub mod throttle;
 pub mod v1;
 mod wrap_up;
 

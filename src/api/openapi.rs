@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use std::sync::OnceLock;
 
 use axum::body::Bytes;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
@@ -95,7 +95,8 @@ pub fn finish(api: &mut OpenApi) {
                 .description(Some(
                     "An API token of the account (`agentprofile token create`), as \
                      `Authorization: Bearer <token>`. Missing or not valid: 401 with 1014; \
-                     account suspended: 403 with 1039.",
+                     account suspended: 403 with 1039; a scope below the route's: 403 with \
+                     1516.",
                 ))
                 .build(),
         ),
@@ -115,10 +116,10 @@ pub fn finish(api: &mut OpenApi) {
         let upstream = PREFIXES
             .iter()
             .position(|p| path.starts_with(&format!("{p}/")));
-        for op in operations(item) {
+        for (method, op) in operations(item) {
             match upstream {
                 Some(prefix) => finish_upstream(op, prefix),
-                None if path.starts_with("/v1/") => finish_v1(op, path),
+                None if path.starts_with("/v1/") => finish_v1(op, &method, path),
                 None => {}
             }
         }
@@ -130,20 +131,20 @@ fn tag(op: &mut Operation, name: &str) {
     op.tags.get_or_insert_with(|| vec![name.to_owned()]);
 }
 
-/// The operations of a path item.
-fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
+/// The operations of a path item, with their methods.
+fn operations(item: &mut PathItem) -> impl Iterator<Item = (Method, &mut Operation)> {
     [
-        &mut item.get,
-        &mut item.put,
-        &mut item.post,
-        &mut item.delete,
-        &mut item.options,
-        &mut item.head,
-        &mut item.patch,
-        &mut item.trace,
+        (Method::GET, &mut item.get),
+        (Method::PUT, &mut item.put),
+        (Method::POST, &mut item.post),
+        (Method::DELETE, &mut item.delete),
+        (Method::OPTIONS, &mut item.options),
+        (Method::HEAD, &mut item.head),
+        (Method::PATCH, &mut item.patch),
+        (Method::TRACE, &mut item.trace),
     ]
     .into_iter()
-    .filter_map(Option::as_mut)
+    .filter_map(|(method, op)| op.as_mut().map(|op| (method, op)))
 }
 
 fn error_response(description: &str) -> RefOr<ApiResponse> {
@@ -215,8 +216,14 @@ fn finish_upstream_body(body: &mut RequestBody) {
 }
 
 /// The statuses every `/v1` route can answer.
-fn finish_v1(op: &mut Operation, path: &str) {
+fn finish_v1(op: &mut Operation, method: &Method, path: &str) {
     tag(op, "management (/v1)");
+    let scope = super::v1::scope_of(method, path);
+    let summary = format!("Needs a token of scope `{scope}` or above.");
+    op.description = Some(match op.description.take() {
+        Some(text) => format!("{text}\n\n{summary}"),
+        None => summary,
+    });
     op.security
         .get_or_insert_with(|| vec![SecurityRequirement::new(BEARER, Vec::<String>::new())]);
     if path.contains("{agent_id}") {
@@ -242,7 +249,16 @@ fn finish_v1(op: &mut Operation, path: &str) {
         StatusCode::UNAUTHORIZED,
         "1014: no bearer token, or not a valid one",
     );
-    add_response(op, StatusCode::FORBIDDEN, "1039: the account is suspended");
+    add_response(
+        op,
+        StatusCode::FORBIDDEN,
+        &format!("1039: the account is suspended; 1516: the token's scope is below `{scope}`"),
+    );
+    add_response(
+        op,
+        StatusCode::TOO_MANY_REQUESTS,
+        "1515: too many failed authentications from this address; see `Retry-After`",
+    );
     if op.request_body.is_some() {
         if let Some(body) = &mut op.request_body {
             body.description.get_or_insert_with(|| {

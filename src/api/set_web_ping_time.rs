@@ -11,13 +11,15 @@ use super::envelope::UpstreamAnswer;
 use super::envelope::{Reply, Success};
 use super::error::ApiError;
 use super::params::Params;
-use crate::domain::{MicPerm, parse_ping_time};
+use crate::domain::{MicPerm, Scope, parse_ping_time};
 use crate::store::Ping;
 
 pub struct SetWebPingTime;
 
 impl Route for SetWebPingTime {
     const REQUIRED: &'static [&'static str] = &["mic_perm"];
+    // A heartbeat changes presence and the microphone state.
+    const SCOPE: Scope = Scope::Supervise;
 
     fn bad_ssid() -> ApiError {
         ApiError::PingSsidInvalid

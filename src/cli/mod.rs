@@ -9,7 +9,7 @@ pub use operator::{Operator, OperatorError};
 pub use run::run;
 
 use crate::config::Config;
-use crate::domain::WrapMode;
+use crate::domain::{Scope, WrapMode};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -96,7 +96,23 @@ pub enum AccountCommand {
 #[derive(Debug, Subcommand)]
 pub enum TokenCommand {
     /// Create an API token; prints it alone on one line (it is not shown again).
-    Create { user_id: String },
+    Create {
+        user_id: String,
+        /// read (state, roster, history, stream), supervise (also breaks, wrap-ups,
+        /// logins and logouts, enable/disable) or admin (also agents, reasons, policy, tokens).
+        #[arg(long, default_value = "admin")]
+        scope: Scope,
+        /// A note to tell it apart in `token list`.
+        #[arg(long, default_value = "")]
+        label: String,
+        /// Seconds until it stops working (default: never).
+        #[arg(long, value_parser = clap::value_parser!(i64).range(1..))]
+        expires_in: Option<i64>,
+    },
+    /// List an account's tokens (never the tokens themselves): id, scope, label, times.
+    List { user_id: String },
+    /// Revoke a token by its id (from `token list`), at once.
+    Revoke { user_id: String, token_id: i64 },
 }
 
 #[derive(Debug, Subcommand)]

@@ -2,8 +2,10 @@
 //! each refusal explained in words that name what was refused. The CLI is the actor. The
 //! first-run demo uses it too.
 
-use crate::domain::{Account, Act, Agent, Break, BreakReason, Event, WrapMode, WrapUp, now_unix};
-use crate::service::{EndedBy, Service, ServiceError, WrapRequest};
+use crate::domain::{
+    Account, Act, Agent, Break, BreakReason, Event, Scope, Token, WrapMode, WrapUp, now_unix,
+};
+use crate::service::{EndedBy, Service, ServiceError, TokenRequest, WrapRequest};
 use crate::store::{AgentUpdate, EventQuery, NewAgent, NewReason, ReasonUpdate};
 
 #[derive(Debug, thiserror::Error)]
@@ -16,6 +18,8 @@ pub enum OperatorError {
     AgentExists(String, String),
     #[error("no agent {1:?} in account {0:?}")]
     NoAgent(String, String),
+    #[error("no token {1} in account {0:?}")]
+    NoToken(String, i64),
     #[error("break reason {0:?} already exists")]
     ReasonExists(String),
     #[error("no break reason {0:?}")]
@@ -90,10 +94,37 @@ impl Operator<'_> {
             .await?)
     }
 
-    /// Returns the new token; only its hash is kept.
+    /// Returns a new `admin` token that does not expire; only its hash is kept.
     pub async fn create_token(&self, user_id: &str) -> Result<String> {
+        let request = TokenRequest {
+            scope: Scope::Admin,
+            label: String::new(),
+            expires_in: None,
+        };
+        Ok(self.create_scoped_token(user_id, &request).await?.0)
+    }
+
+    /// Returns the new token (only its hash is kept) and what is listed of it.
+    pub async fn create_scoped_token(
+        &self,
+        user_id: &str,
+        request: &TokenRequest,
+    ) -> Result<(String, Token)> {
         let account = self.account(user_id).await?;
-        Ok(self.service.create_token(&account).await?)
+        Ok(self.service.create_token(&account, request).await?)
+    }
+
+    pub async fn tokens(&self, user_id: &str) -> Result<Vec<Token>> {
+        let account = self.account(user_id).await?;
+        Ok(self.service.tokens(&account).await?)
+    }
+
+    pub async fn revoke_token(&self, user_id: &str, token_id: i64) -> Result<Token> {
+        let account = self.account(user_id).await?;
+        match self.service.revoke_token(&account, token_id).await {
+            Err(ServiceError::NotFound) => Err(OperatorError::NoToken(user_id.to_owned(), token_id)),
+            other => Ok(other?),
+        }
     }
 
     pub async fn create_agent(&self, user_id: &str, new: NewAgent) -> Result<(Account, Agent)> {

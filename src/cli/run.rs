@@ -5,7 +5,7 @@ use super::{
     AccountCommand, AgentCommand, BreakCommand, Command, ReasonCommand, SessionCommand,
     TokenCommand, WrapCommand,
 };
-use crate::service::WrapRequest;
+use crate::service::{TokenRequest, WrapRequest};
 use crate::store::{AgentUpdate, NewAgent, NewReason, ReasonUpdate};
 
 /// Runs an operator command; what it prints on success goes to stdout.
@@ -24,8 +24,38 @@ pub async fn run(admin: &Operator<'_>, command: Command) -> anyhow::Result<()> {
             admin.set_suspended(&user_id, false).await?;
             println!("resumed account {user_id:?}");
         }
-        Command::Token(TokenCommand::Create { user_id }) => {
-            println!("{}", admin.create_token(&user_id).await?);
+        Command::Token(TokenCommand::Create {
+            user_id,
+            scope,
+            label,
+            expires_in,
+        }) => {
+            let request = TokenRequest {
+                scope,
+                label,
+                expires_in,
+            };
+            println!("{}", admin.create_scoped_token(&user_id, &request).await?.0);
+        }
+        Command::Token(TokenCommand::List { user_id }) => {
+            println!("id\tscope\tcreated\texpires\tlast used\trevoked\tlabel");
+            let time = |t: Option<i64>| t.map_or("-".to_owned(), |t| t.to_string());
+            for t in admin.tokens(&user_id).await? {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                    t.id,
+                    t.scope,
+                    t.created_at,
+                    time(t.expires_at),
+                    time(t.last_used_at),
+                    time(t.revoked_at),
+                    t.label
+                );
+            }
+        }
+        Command::Token(TokenCommand::Revoke { user_id, token_id }) => {
+            admin.revoke_token(&user_id, token_id).await?;
+            println!("revoked token {token_id} of account {user_id:?}");
         }
         Command::Account(AccountCommand::WrapPolicy {
             user_id,

@@ -5,6 +5,7 @@ mod model;
 mod ping;
 mod roster;
 pub(crate) mod text_enum;
+mod token;
 mod wrap;
 
 pub use event::{Act, Actor, Event, EventKind};
@@ -17,6 +18,7 @@ pub use roster::{
     AgentState, Presence, PresenceRule, RosterBreak, RosterEntry, RosterLine, RosterWrap,
 };
 pub use text_enum::UnknownName;
+pub use token::{Scope, Token};
 pub use wrap::{WrapMode, WrapPolicy};
 
 /// Current time as Unix seconds. Every rule takes `now` as a parameter, so it is testable

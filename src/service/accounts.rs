@@ -1,9 +1,24 @@
 //! Accounts and their API tokens.
 
-use super::{OnConflict, Result, Service, ServiceError, at_least, required};
-use crate::domain::{Account, WrapMode, WrapPolicy, now_unix};
+use super::{Found, OnConflict, Result, Service, ServiceError, at_least, required};
+use crate::domain::{Account, Scope, Token, WrapMode, WrapPolicy, now_unix};
 use crate::secrets;
-use crate::store::NewAccount;
+use crate::store::{NewAccount, NewToken};
+
+/// How stale a token's `last_used_at` may get: it is written at most this often per token.
+const LAST_USED_RESOLUTION_SECS: i64 = 60;
+
+/// Longest a token label may be.
+const MAX_LABEL_CHARS: usize = 200;
+
+/// What a new token may do, and for how long.
+#[derive(Debug, Clone)]
+pub struct TokenRequest {
+    pub scope: Scope,
+    pub label: String,
+    /// Seconds from now; None: it does not expire.
+    pub expires_in: Option<i64>,
+}
 
 impl Service {
     /// True on a brand-new database.
@@ -55,17 +70,74 @@ impl Service {
         Ok(self.store.set_account_wrap_policy(account.id, wrap).await?)
     }
 
-    /// Returns the new token; only its hash is kept.
-    pub async fn create_token(&self, account: &Account) -> Result<String> {
+    /// Returns the new token, shown this once (only its hash is kept), and what is listed of it.
+    pub async fn create_token(
+        &self,
+        account: &Account,
+        request: &TokenRequest,
+    ) -> Result<(String, Token)> {
+        at_least("expiresIn", request.expires_in, 1)?;
+        let label = request.label.trim();
+        if label.chars().count() > MAX_LABEL_CHARS {
+            return Err(ServiceError::OutOfRange("label"));
+        }
+        let now = now_unix();
         let token = secrets::new_token();
-        self.store
-            .create_token(account.id, &secrets::hash(&token), now_unix())
-            .await?;
-        Ok(token)
+        let new = NewToken {
+            token_hash: &secrets::hash(&token),
+            scope: request.scope,
+            label,
+            expires_at: request.expires_in.map(|secs| now.saturating_add(secs)),
+        };
+        let listed = self.store.create_token(account.id, &new, now).await?;
+        Ok((token, listed))
     }
 
-    /// The account an API token belongs to, and the token's id.
-    pub async fn token_account(&self, token: &str) -> Result<Option<(Account, i64)>> {
-        Ok(self.store.token_account(&secrets::hash(token)).await?)
+    /// The account's tokens, newest first (never the tokens themselves).
+    pub async fn tokens(&self, account: &Account) -> Result<Vec<Token>> {
+        Ok(self.store.tokens(account.id).await?)
+    }
+
+    /// Revokes one of the account's tokens at once, on every instance (tokens are looked up
+    /// in the database on each request).
+    pub async fn revoke_token(&self, account: &Account, token_pk: i64) -> Result<Token> {
+        self.store
+            .revoke_token(account.id, token_pk, now_unix())
+            .await?
+            .ok_or(ServiceError::NotFound)
+    }
+
+    /// The account an API token belongs to, and the token, if it works now.
+    pub async fn token_account(&self, token: &str, now: i64) -> Result<Found<(Account, Token)>> {
+        let found = self.store.token_account(&secrets::hash(token)).await?;
+        Ok(self.usable_token(found, now))
+    }
+
+    /// Valid when the token works at `now`; notes its use (at most once a minute, off the
+    /// request's path: a lost note costs only the last-used time's precision).
+    pub(super) fn usable_token(
+        &self,
+        found: Option<(Account, Token)>,
+        now: i64,
+    ) -> Found<(Account, Token)> {
+        let Some((account, token)) = found else {
+            return Found::Unknown;
+        };
+        if !token.is_usable(now) {
+            return Found::Stale;
+        }
+        if token
+            .last_used_at
+            .is_none_or(|at| at <= now - LAST_USED_RESOLUTION_SECS)
+        {
+            let store = self.store.clone();
+            let id = token.id;
+            tokio::spawn(async move {
+                if let Err(err) = store.touch_token(id, now).await {
+                    tracing::warn!(error = %err, token = id, "cannot note a token's last use");
+                }
+            });
+        }
+        Found::Valid((account, token))
     }
 }

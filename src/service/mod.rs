@@ -20,7 +20,32 @@ use crate::live::{LiveAgent, Pings};
 use crate::store::{Store, StoreError};
 
 pub use stream::{EventStream, TICKET_TTL_SECS};
+pub use accounts::TokenRequest;
 pub use wraps::{EndedBy, WrapRequest};
+
+/// What a credential (ssid, token, stream ticket) turned out to be.
+#[derive(Debug)]
+pub enum Found<T> {
+    /// It authenticates.
+    Valid(T),
+    /// It was real but no longer works (ended, revoked, expired): a stale client.
+    Stale,
+    /// It was never issued: a guess.
+    Unknown,
+}
+
+impl<T> Found<T> {
+    pub fn valid(self) -> Option<T> {
+        match self {
+            Found::Valid(found) => Some(found),
+            Found::Stale | Found::Unknown => None,
+        }
+    }
+
+    pub fn is_guess(&self) -> bool {
+        matches!(self, Found::Unknown)
+    }
+}
 
 /// Refusals, in words that read after the thing's name (`agent "7" is already on break`).
 #[derive(Debug, thiserror::Error)]

@@ -1,7 +1,7 @@
 //! Logins, logouts and the heartbeat.
 
 use super::agents::enabled;
-use super::{Result, Service};
+use super::{Found, Result, Service};
 use crate::domain::{Account, Act, Actor, Agent, SessionContext, now_unix};
 use crate::live::key_of;
 use crate::secrets;
@@ -24,7 +24,7 @@ impl Service {
 
     /// What an ssid resolves to, if it is live at `now` and its agent is enabled: from the
     /// live view when it knows, else from the database (and then the view knows).
-    pub async fn live_session(&self, ssid: &str, now: i64) -> Result<Option<SessionContext>> {
+    pub async fn live_session(&self, ssid: &str, now: i64) -> Result<Found<SessionContext>> {
         let digest = secrets::digest(ssid);
         let key = key_of(&digest);
         let view = self.store.feed().view();
@@ -35,13 +35,13 @@ impl Service {
                 account: Account::clone(&account),
             };
             if self.is_usable(&found, now) {
-                return Ok(Some(found));
+                return Ok(Found::Valid(found));
             }
             // Ended, expired and disabled are final; idle is only what this instance saw:
             // another one may have been pinged since. The database says.
             let s = &found.session;
             if s.ended_at.is_some() || now >= s.expires_at || found.agent.disabled {
-                return Ok(None);
+                return Ok(Found::Stale);
             }
         }
         let ticket = view.ticket();
@@ -51,7 +51,11 @@ impl Service {
         {
             view.install(ticket, Some((key, &found.session)), state, account);
         }
-        Ok(found.filter(|c| self.is_usable(c, now)))
+        Ok(match found {
+            None => Found::Unknown,
+            Some(c) if self.is_usable(&c, now) => Found::Valid(c),
+            Some(_) => Found::Stale,
+        })
     }
 
     /// Live, by the latest ping this instance saw too; and the agent is enabled (a disabled

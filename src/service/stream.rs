@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use tokio::sync::mpsc;
 
-use super::{Result, Service};
-use crate::domain::{Account, Event, RosterEntry, now_unix};
+use super::{Found, Result, Service};
+use crate::domain::{Account, Event, RosterEntry, Token, now_unix};
 use crate::live::{Delivery, Refusal};
 use crate::secrets;
 use crate::store::EventQuery;
@@ -97,11 +97,12 @@ impl Service {
     }
 
     /// Uses a ticket up: the account and token it opens a stream for.
-    pub async fn redeem_ticket(&self, ticket: &str, now: i64) -> Result<Option<(Account, i64)>> {
-        Ok(self
+    pub async fn redeem_ticket(&self, ticket: &str, now: i64) -> Result<Found<(Account, Token)>> {
+        let found = self
             .store
             .redeem_ticket(&secrets::hash(ticket), now)
-            .await?)
+            .await?;
+        Ok(self.usable_token(found, now))
     }
 
     /// Opens a stream of the account's events (one agent's, with `agent_pk`): those after

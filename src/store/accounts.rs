@@ -4,7 +4,16 @@ use async_trait::async_trait;
 
 use super::Result;
 use super::sql::{Backend, Sql, SqlStore};
-use crate::domain::{Account, WrapPolicy, default_break_reasons};
+use crate::domain::{Account, Scope, Token, WrapPolicy, default_break_reasons};
+
+/// A new API token, by the hash of its secret.
+#[derive(Debug, Clone)]
+pub struct NewToken<'a> {
+    pub token_hash: &'a str,
+    pub scope: Scope,
+    pub label: &'a str,
+    pub expires_at: Option<i64>,
+}
 
 /// A new account, with its default wrap-up policy.
 #[derive(Debug, Clone)]
@@ -23,38 +32,48 @@ pub trait Accounts: Send + Sync {
     async fn account(&self, user_id: &str) -> Result<Option<Account>>;
     async fn set_suspended(&self, account_pk: i64, suspended: bool) -> Result<Account>;
     async fn set_account_wrap_policy(&self, account_pk: i64, wrap: WrapPolicy) -> Result<Account>;
-    /// Returns the new token's id.
-    async fn create_token(&self, account_pk: i64, token_hash: &str, now: i64) -> Result<i64>;
-    /// The account owning an unrevoked token of this hash, and the token's id.
-    async fn token_account(&self, token_hash: &str) -> Result<Option<(Account, i64)>>;
+    async fn create_token(&self, account_pk: i64, new: &NewToken<'_>, now: i64) -> Result<Token>;
+    /// The token of this hash and its account, revoked or expired ones too.
+    async fn token_account(&self, token_hash: &str) -> Result<Option<(Account, Token)>>;
+    /// The account's tokens, newest first.
+    async fn tokens(&self, account_pk: i64) -> Result<Vec<Token>>;
+    /// Revokes a token of the account (kept as it was when already revoked); None: no such token.
+    async fn revoke_token(&self, account_pk: i64, token_pk: i64, now: i64)
+    -> Result<Option<Token>>;
+    /// Notes that the token authenticated a request at `now`.
+    async fn touch_token(&self, token_pk: i64, now: i64) -> Result<()>;
 }
+
+/// A token's columns, as [`Token`] reads them.
+const TOKEN_COLUMNS: &str =
+    "id, scope, label, created_at, expires_at, last_used_at, revoked_at";
 
 /// `Account`'s columns, named so that they never clash with an agent's in a join.
 pub(super) const ACCOUNT_COLUMNS: &str = "id AS account_id, user_id, name AS account_name, \
     suspended, wrap_seconds AS account_wrap_seconds, wrap_mode AS account_wrap_mode";
 
-/// The token (`token_pk`) and its account, for the unrevoked token that `condition` on
-/// `api_tokens t` selects.
+/// The token that `condition` on `api_tokens t` selects, and its account.
 pub(super) fn token_account_sql(condition: &str) -> String {
     format!(
-        "SELECT t.id AS token_pk, a.*
+        "SELECT t.id, t.scope, t.label, t.created_at, t.expires_at, t.last_used_at,
+                t.revoked_at, a.*
          FROM api_tokens t JOIN (SELECT {ACCOUNT_COLUMNS} FROM accounts) a
            ON a.account_id = t.account_pk
-         WHERE {condition} AND t.revoked_at IS NULL"
+         WHERE {condition}"
     )
 }
 
 #[derive(sqlx::FromRow)]
 pub struct TokenRow {
-    token_pk: i64,
+    #[sqlx(flatten)]
+    token: Token,
     #[sqlx(flatten)]
     account: Account,
 }
 
 impl TokenRow {
-    /// The account, and the token's id.
-    pub fn into_parts(self) -> (Account, i64) {
-        (self.account, self.token_pk)
+    pub fn into_parts(self) -> (Account, Token) {
+        (self.account, self.token)
     }
 }
 
@@ -137,20 +156,71 @@ impl<DB: Backend> Accounts for SqlStore<DB> {
         Ok(account)
     }
 
-    async fn create_token(&self, account_pk: i64, token_hash: &str, now: i64) -> Result<i64> {
-        let (id,): (i64,) = Sql::<DB>::new(
-            "INSERT INTO api_tokens (account_pk, token_hash, created_at) VALUES ($1, $2, $3)
-             RETURNING id",
-        )
-        .bind(account_pk)
-        .bind(token_hash)
-        .bind(now)
-        .fetch_one(&mut *self.conn().await?)
-        .await?;
-        Ok(id)
+    async fn create_token(&self, account_pk: i64, new: &NewToken<'_>, now: i64) -> Result<Token> {
+        let sql = format!(
+            "INSERT INTO api_tokens (account_pk, token_hash, scope, label, expires_at, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING {TOKEN_COLUMNS}"
+        );
+        Sql::<DB>::new(&sql)
+            .bind(account_pk)
+            .bind(new.token_hash)
+            .bind(new.scope)
+            .bind(new.label)
+            .bind(new.expires_at)
+            .bind(now)
+            .fetch_one(&mut *self.conn().await?)
+            .await
     }
 
-    async fn token_account(&self, token_hash: &str) -> Result<Option<(Account, i64)>> {
+    async fn tokens(&self, account_pk: i64) -> Result<Vec<Token>> {
+        let sql = format!(
+            "SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE account_pk = $1 ORDER BY id DESC"
+        );
+        Sql::<DB>::new(&sql)
+            .bind(account_pk)
+            .fetch_all(&mut *self.conn().await?)
+            .await
+    }
+
+    async fn revoke_token(
+        &self,
+        account_pk: i64,
+        token_pk: i64,
+        now: i64,
+    ) -> Result<Option<Token>> {
+        let sql = format!(
+            "UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, $3)
+             WHERE account_pk = $1 AND id = $2 RETURNING {TOKEN_COLUMNS}"
+        );
+        let mut tx = self.begin().await?;
+        let token = Sql::<DB>::new(&sql)
+            .bind(account_pk)
+            .bind(token_pk)
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await?;
+        // Its stream tickets go with it.
+        Sql::<DB>::new("DELETE FROM stream_tickets WHERE token_pk = $1")
+            .bind(token_pk)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(token)
+    }
+
+    async fn touch_token(&self, token_pk: i64, now: i64) -> Result<()> {
+        Sql::<DB>::new(
+            "UPDATE api_tokens SET last_used_at = $2
+             WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $2)",
+        )
+        .bind(token_pk)
+        .bind(now)
+        .execute(&mut *self.conn().await?)
+        .await?;
+        Ok(())
+    }
+
+    async fn token_account(&self, token_hash: &str) -> Result<Option<(Account, Token)>> {
         let row: Option<TokenRow> = Sql::<DB>::new(&token_account_sql("t.token_hash = $1"))
             .bind(token_hash)
             .fetch_optional(&mut *self.conn().await?)

@@ -28,7 +28,7 @@ use sqlx::{Postgres, Sqlite};
 use crate::config::Config;
 use crate::live::{Feed, PendingPings};
 
-pub use accounts::{Accounts, NewAccount};
+pub use accounts::{Accounts, NewAccount, NewToken};
 pub use agents::{AgentUpdate, Agents, NewAgent};
 pub use breaks::Breaks;
 pub use history::{EventQuery, History};

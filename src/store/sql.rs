@@ -19,7 +19,8 @@ use std::sync::Arc;
 use super::{PoolStats, Result, StoreError};
 use crate::config::Config;
 use crate::domain::{
-    Account, Actor, Agent, Break, BreakReason, EventKind, MicPerm, Presence, WrapMode, WrapUp,
+    Account, Actor, Agent, Break, BreakReason, EventKind, MicPerm, Presence, Scope, Token, WrapMode,
+    WrapUp,
 };
 use crate::live::{Change, Feed, PendingPings};
 
@@ -104,6 +105,7 @@ pub trait Backend:
     + for<'q> Bind<'q, Option<bool>> + for<'q> Bind<'q, &'q str> + for<'q> Bind<'q, Option<&'q str>>
     + for<'q> Bind<'q, String> + for<'q> Bind<'q, WrapMode> + for<'q> Bind<'q, Option<WrapMode>>
     + for<'q> Bind<'q, MicPerm> + for<'q> Bind<'q, EventKind> + for<'q> Bind<'q, Presence>
+    + for<'q> Bind<'q, Scope> + Decode<Token>
     + Decode<Account> + Decode<Agent> + Decode<Break> + Decode<BreakReason> + Decode<WrapUp>
     + Decode<(i64,)> + Decode<(i64, i64)> + Decode<(String, i64)>
     + Decode<(i64, i64, String, i64)> + Decode<super::accounts::TokenRow>

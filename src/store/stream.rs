@@ -7,7 +7,7 @@ use super::Result;
 use super::accounts::{TokenRow, token_account_sql};
 use super::history::EventRow;
 use super::sql::{AgentRef, Backend, Sql, SqlStore};
-use crate::domain::{Account, Actor, Event, EventKind, Presence, PresenceRule};
+use crate::domain::{Account, Actor, Event, EventKind, Presence, PresenceRule, Token};
 
 /// An agent whose presence is not the one last recorded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,7 +32,7 @@ pub trait Streams: Send + Sync {
     ) -> Result<()>;
 
     /// Uses a ticket up: the account and token it was made for, if it was valid at `now`.
-    async fn redeem_ticket(&self, ticket_hash: &str, now: i64) -> Result<Option<(Account, i64)>>;
+    async fn redeem_ticket(&self, ticket_hash: &str, now: i64) -> Result<Option<(Account, Token)>>;
 
     /// These events with their account and agent, by id.
     async fn events_by_id(&self, ids: &[i64]) -> Result<Vec<(i64, Option<i64>, Event)>>;
@@ -91,7 +91,7 @@ impl<DB: Backend> Streams for SqlStore<DB> {
         tx.commit().await
     }
 
-    async fn redeem_ticket(&self, ticket_hash: &str, now: i64) -> Result<Option<(Account, i64)>> {
+    async fn redeem_ticket(&self, ticket_hash: &str, now: i64) -> Result<Option<(Account, Token)>> {
         let mut tx = self.begin().await?;
         let used: Option<(i64,)> = Sql::<DB>::new(
             "DELETE FROM stream_tickets WHERE ticket_hash = $1 AND expires_at > $2

@@ -243,7 +243,7 @@ async fn tickets_open_one_stream_once(app: TestApp) {
         assert_eq!((status, code(&body)), (401, 1014), "{query}: {body}");
     }
     // An expired ticket.
-    let (_, token_pk) = app
+    let (_, token) = app
         .store
         .token_account(&agentprofile::secrets::hash(&f.token))
         .await
@@ -251,7 +251,7 @@ async fn tickets_open_one_stream_once(app: TestApp) {
         .unwrap();
     let (old, _) = app
         .service
-        .create_ticket(token_pk, now_unix() - 31)
+        .create_ticket(token.id, now_unix() - 31)
         .await
         .unwrap();
     let (status, body) = raw(&app, &format!("/v1/stream?ticket={old}"), None).await;

@@ -9,9 +9,10 @@ mod reasons;
 mod roster;
 mod states;
 mod stream;
+mod tokens;
 
-use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
-use axum::http::StatusCode;
+use axum::extract::{FromRequest, FromRequestParts, MatchedPath, Path, Query, Request};
+use axum::http::{Method, StatusCode};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
@@ -23,7 +24,9 @@ use super::auth::bearer;
 use super::envelope::success_response;
 use super::error::ApiError;
 use super::params::read_body;
-use crate::domain::{Account, Act, Actor, Agent, now_unix};
+use super::throttle::Attempt;
+use crate::domain::{Account, Act, Actor, Agent, Scope, Token, now_unix};
+use crate::service::Found;
 use crate::state::AppState;
 
 /// The routes and their OpenAPI description, from the handlers' `#[utoipa::path]` (each
@@ -37,6 +40,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(reasons::routes())
         .merge(roster::routes())
         .merge(stream::routes())
+        .merge(tokens::routes())
 }
 
 /// An error of the management API: the envelope with a real HTTP status.
@@ -82,6 +86,8 @@ impl<T: Serialize> IntoResponse for Answer<T> {
 pub struct Caller {
     pub app: AppState,
     pub account: Account,
+    /// The token it called with.
+    pub token: Token,
     pub actor: Actor,
     pub now: i64,
 }
@@ -91,23 +97,66 @@ impl FromRequestParts<AppState> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, RestError> {
         let token = bearer(&parts.headers).ok_or(ApiError::InvalidToken)?;
-        let (account, token_pk) = usable(app.service.token_account(token).await?)?;
+        let attempt = Attempt {
+            address: app.guard.address(&parts.headers, &parts.extensions),
+            user_id: None,
+        };
+        let now = now_unix();
+        let (account, token) = authenticate(app, &attempt, async || {
+            app.service.token_account(token, now).await
+        })
+        .await?;
+        let route = parts.extensions.get::<MatchedPath>();
+        if token.scope < scope_of(&parts.method, route.map_or("", MatchedPath::as_str)) {
+            return Err(ApiError::OutOfScope.into());
+        }
         Ok(Caller {
             app: app.clone(),
+            actor: Actor::Token(token.id),
             account,
-            actor: Actor::Token(token_pk),
-            now: now_unix(),
+            token,
+            now,
         })
     }
 }
 
-/// The account a credential (token or stream ticket) found, if any and not suspended.
-pub fn usable(found: Option<(Account, i64)>) -> RestResult<(Account, i64)> {
-    let (account, token_pk) = found.ok_or(ApiError::InvalidToken)?;
+/// What a token must be allowed to do to call this route. A route not named here needs
+/// `admin`: a new route is closed until it is placed.
+pub fn scope_of(method: &Method, route: &str) -> Scope {
+    match (method.as_str(), route) {
+        ("GET", "/v1/tokens") => Scope::Admin,
+        ("GET", _) | ("POST", "/v1/stream/tickets") => Scope::Read,
+        (
+            "POST" | "DELETE",
+            "/v1/agents/{agent_id}/sessions"
+            | "/v1/agents/{agent_id}/break"
+            | "/v1/agents/{agent_id}/wrap-up",
+        )
+        | (
+            "POST",
+            "/v1/sessions/logout" | "/v1/agents/{agent_id}/disable" | "/v1/agents/{agent_id}/enable",
+        ) => Scope::Supervise,
+        _ => Scope::Admin,
+    }
+}
+
+/// Checks a credential under the throttle: a blocked client is refused before the lookup,
+/// a guess counts against it; the account must not be suspended.
+pub async fn authenticate(
+    app: &AppState,
+    attempt: &Attempt,
+    lookup: impl AsyncFnOnce() -> crate::service::Result<Found<(Account, Token)>>,
+) -> RestResult<(Account, Token)> {
+    app.guard.check(attempt)?;
+    let found = lookup().await?;
+    if found.is_guess() {
+        app.guard.failed(attempt);
+    }
+    let (account, token) = found.valid().ok_or(ApiError::InvalidToken)?;
     if account.suspended {
         return Err(ApiError::Suspended.into());
     }
-    Ok((account, token_pk))
+    Ok((account, token))
 }
 
 impl Caller {

@@ -6,13 +6,14 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
+use axum::http::{Extensions, HeaderMap, HeaderName, HeaderValue, header};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{Caller, QueryParams, Rest, RestError, RestResult, created, usable};
+use super::{Caller, QueryParams, Rest, RestResult, authenticate, created};
+use crate::api::throttle::Attempt;
 use crate::api::auth::bearer;
 use crate::api::envelope::SuccessEnvelope;
 use crate::api::error::{ApiError, ErrorEnvelope};
@@ -50,14 +51,10 @@ pub struct Ticket {
     ),
 )]
 pub async fn create_ticket(caller: Caller) -> Rest<Ticket> {
-    let token_pk = match caller.actor {
-        crate::domain::Actor::Token(pk) => pk,
-        _ => return Err(RestError(ApiError::InvalidToken)),
-    };
     let (ticket, expires_at) = caller
         .app
         .service
-        .create_ticket(token_pk, caller.now)
+        .create_ticket(caller.token.id, caller.now)
         .await?;
     Ok(created(Ticket { ticket, expires_at }))
 }
@@ -99,16 +96,25 @@ pub struct StreamParams {
 pub async fn stream(
     State(app): State<AppState>,
     headers: HeaderMap,
+    extensions: Extensions,
     QueryParams(params): QueryParams<StreamParams>,
 ) -> RestResult<Response> {
     let now = now_unix();
     let service = &app.service;
-    let found = match (params.ticket.as_deref(), bearer(&headers)) {
-        (Some(ticket), _) => service.redeem_ticket(ticket, now).await?,
-        (None, Some(token)) => service.token_account(token).await?,
-        (None, None) => None,
+    let attempt = Attempt {
+        address: app.guard.address(&headers, &extensions),
+        user_id: None,
     };
-    let (account, _) = usable(found)?;
+    // Every scope may read the stream.
+    let (account, _) = match (params.ticket.as_deref(), bearer(&headers)) {
+        (Some(ticket), _) => {
+            authenticate(&app, &attempt, async || service.redeem_ticket(ticket, now).await).await?
+        }
+        (None, Some(token)) => {
+            authenticate(&app, &attempt, async || service.token_account(token, now).await).await?
+        }
+        (None, None) => return Err(ApiError::InvalidToken.into()),
+    };
     let last = match headers.get("last-event-id") {
         Some(header) => Some(
             header

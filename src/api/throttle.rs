@@ -1,0 +1,257 @@
+//! Throttling of failed authentication, per client address and per `userId`.
+//!
+//! `governor` counts the failures (GCRA: a burst of `AUTH_FAILURES_PER_MINUTE`, then one more
+//! each 60/N seconds). A key over its quota is blocked until governor would let the next
+//! failure through; while blocked, every attempt of that key is refused with 429 before any
+//! credential is looked up, so guessing costs the database nothing.
+//!
+//! Only guesses count: an unknown ssid or token, a token of another account. A real but
+//! ended ssid, or a revoked or expired token, is a stale client, not a guess (an office of
+//! forgotten tabs behind one address must not lock itself out).
+//!
+//! A blocked `userId` refuses only addresses that have failed themselves within the window:
+//! otherwise anyone who knows an account's (public) userId could lock its telephony backend
+//! out with twenty wrong tokens.
+
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::ConnectInfo;
+use axum::http::{Extensions, HeaderMap};
+use dashmap::DashMap;
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use ipnet::IpNet;
+
+use super::error::ApiError;
+use crate::metrics::Metrics;
+
+/// What failures are counted against.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Key {
+    Address(IpAddr),
+    User(String),
+}
+
+/// How long an address counts as "has failed" for a blocked `userId`.
+const WINDOW: Duration = Duration::from_secs(60);
+
+pub struct AuthGuard {
+    /// None when throttling is off (`AUTH_FAILURES_PER_MINUTE=0`).
+    limiter: Option<DefaultKeyedRateLimiter<Key>>,
+    blocked: DashMap<Key, Instant>,
+    failed_from: DashMap<IpAddr, Instant>,
+    trusted: Vec<IpNet>,
+    metrics: Arc<Metrics>,
+}
+
+/// Who is attempting: the client's address (None when the server cannot tell) and the
+/// `userId` it names, if any.
+#[derive(Debug, Clone, Default)]
+pub struct Attempt {
+    pub address: Option<IpAddr>,
+    pub user_id: Option<String>,
+}
+
+impl AuthGuard {
+    pub fn new(failures_per_minute: u32, trusted: Vec<IpNet>, metrics: Arc<Metrics>) -> AuthGuard {
+        AuthGuard {
+            limiter: NonZeroU32::new(failures_per_minute)
+                .map(|n| RateLimiter::keyed(Quota::per_minute(n))),
+            blocked: DashMap::new(),
+            failed_from: DashMap::new(),
+            trusted,
+            metrics,
+        }
+    }
+
+    /// The client's address: the peer's, or, when the peer is a trusted proxy, the last
+    /// address of `X-Forwarded-For` that is not itself a trusted proxy (the ones before it
+    /// are the client's to write).
+    pub fn address(&self, headers: &HeaderMap, extensions: &Extensions) -> Option<IpAddr> {
+        let peer = extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip())?;
+        if !self.is_trusted(peer) {
+            return Some(peer);
+        }
+        let forwarded = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .collect::<Vec<_>>();
+        let mut client = peer;
+        for hop in forwarded.iter().rev() {
+            match hop.parse::<IpAddr>() {
+                Ok(addr) if self.is_trusted(addr) => client = addr,
+                Ok(addr) => return Some(addr),
+                // Garbage in the header: the last trusted hop is all we know.
+                Err(_) => return Some(client),
+            }
+        }
+        Some(client)
+    }
+
+    fn is_trusted(&self, addr: IpAddr) -> bool {
+        let addr = addr.to_canonical();
+        self.trusted.iter().any(|net| net.contains(&addr))
+    }
+
+    /// Refuses an attempt of a blocked key, with the seconds until it may try again.
+    pub fn check(&self, attempt: &Attempt) -> Result<(), ApiError> {
+        if self.limiter.is_none() {
+            return Ok(());
+        }
+        let now = Instant::now();
+        if let Some(address) = attempt.address
+            && let Some(wait) = self.blocked_for(&Key::Address(address), now)
+        {
+            self.metrics.auth_refused("address");
+            return Err(ApiError::Throttled(wait));
+        }
+        if let Some(user_id) = &attempt.user_id
+            && let Some(wait) = self.blocked_for(&Key::User(user_id.clone()), now)
+            && attempt.address.is_none_or(|a| self.has_failed(a, now))
+        {
+            self.metrics.auth_refused("user");
+            return Err(ApiError::Throttled(wait));
+        }
+        Ok(())
+    }
+
+    /// Counts a failed attempt (a guess) against its address and `userId`.
+    pub fn failed(&self, attempt: &Attempt) {
+        self.metrics.auth_failed();
+        let Some(limiter) = &self.limiter else {
+            return;
+        };
+        let now = Instant::now();
+        let clock = DefaultClock::default();
+        let mut keys = Vec::with_capacity(2);
+        if let Some(address) = attempt.address {
+            self.failed_from.insert(address, now);
+            keys.push(Key::Address(address));
+        }
+        if let Some(user_id) = &attempt.user_id {
+            keys.push(Key::User(user_id.clone()));
+        }
+        for key in keys {
+            if let Err(not_until) = limiter.check_key(&key) {
+                let wait = not_until.wait_time_from(clock.now());
+                self.blocked.insert(key, now + wait);
+            }
+        }
+    }
+
+    /// Whole seconds (at least 1) until the key may try again, if it is blocked.
+    fn blocked_for(&self, key: &Key, now: Instant) -> Option<u64> {
+        let until = *self.blocked.get(key)?;
+        let left = until.checked_duration_since(now)?;
+        Some((left.as_secs_f64().ceil() as u64).max(1))
+    }
+
+    fn has_failed(&self, address: IpAddr, now: Instant) -> bool {
+        self.failed_from
+            .get(&address)
+            .is_some_and(|at| now.duration_since(*at) < WINDOW)
+    }
+
+    /// Forgets keys whose window has passed, so that memory follows the recent failures only.
+    pub fn tidy(&self) {
+        let Some(limiter) = &self.limiter else {
+            return;
+        };
+        let now = Instant::now();
+        limiter.retain_recent();
+        limiter.shrink_to_fit();
+        self.blocked.retain(|_, until| *until > now);
+        self.failed_from
+            .retain(|_, at| now.duration_since(*at) < WINDOW);
+    }
+}
+
+/// Parses `TRUSTED_PROXIES`: addresses or CIDR networks, separated by commas.
+pub fn parse_trusted(value: &str) -> Result<Vec<IpNet>, String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<IpNet>()
+                .or_else(|_| s.parse::<IpAddr>().map(IpNet::from))
+                .map_err(|_| format!("{s:?} is not an address or a network like 10.0.0.0/8"))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn guard(per_minute: u32, trusted: &str) -> AuthGuard {
+        AuthGuard::new(
+            per_minute,
+            parse_trusted(trusted).unwrap(),
+            Arc::new(Metrics::new()),
+        )
+    }
+
+    fn from(peer: &str, forwarded: Option<&str>) -> (HeaderMap, Extensions) {
+        let mut headers = HeaderMap::new();
+        if let Some(f) = forwarded {
+            headers.insert("x-forwarded-for", HeaderValue::from_str(f).unwrap());
+        }
+        let mut ext = Extensions::new();
+        ext.insert(ConnectInfo(SocketAddr::new(peer.parse().unwrap(), 4000)));
+        (headers, ext)
+    }
+
+    #[test]
+    fn forwarded_for_counts_only_from_a_trusted_proxy() {
+        let g = guard(20, "10.0.0.0/8, 127.0.0.1");
+        let ip = |s: &str| Some(s.parse::<IpAddr>().unwrap());
+        let (h, e) = from("203.0.113.9", Some("198.51.100.1"));
+        assert_eq!(g.address(&h, &e), ip("203.0.113.9"), "untrusted peer");
+        let (h, e) = from("10.1.2.3", Some("1.1.1.1, 198.51.100.1, 10.9.9.9"));
+        assert_eq!(g.address(&h, &e), ip("198.51.100.1"), "last untrusted hop");
+        let (h, e) = from("127.0.0.1", None);
+        assert_eq!(g.address(&h, &e), ip("127.0.0.1"), "no header");
+        let (h, e) = from("127.0.0.1", Some("not-an-ip"));
+        assert_eq!(g.address(&h, &e), ip("127.0.0.1"), "garbage");
+        assert!(parse_trusted("10.0.0.0/33").is_err());
+        assert!(parse_trusted("").unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_burst_of_failures_blocks_the_address_then_the_window_passes() {
+        let g = guard(20, "");
+        let attempt = Attempt {
+            address: "203.0.113.5".parse().ok(),
+            user_id: None,
+        };
+        for _ in 0..20 {
+            assert!(g.check(&attempt).is_ok());
+            g.failed(&attempt);
+        }
+        match g.check(&attempt) {
+            Err(ApiError::Throttled(secs)) => assert!((1..=3).contains(&secs), "{secs}"),
+            other => panic!("not throttled: {other:?}"),
+        }
+        let other = Attempt {
+            address: "203.0.113.6".parse().ok(),
+            user_id: None,
+        };
+        assert!(g.check(&other).is_ok(), "another address is not slowed");
+        // Off: never refuses.
+        let off = guard(0, "");
+        for _ in 0..100 {
+            off.failed(&attempt);
+        }
+        assert!(off.check(&attempt).is_ok());
+    }
+}
