@@ -8,6 +8,10 @@
 //! - `agentprofile_http_request_duration_seconds{route, method}` (histogram; until the
 //!   answer's head is ready: bodies here are small and already in memory)
 //!
+//! Counted by the server loop (`net`): `agentprofile_connections_open`,
+//! `agentprofile_connections_accepted_total`, `agentprofile_connections_timed_out_total{timeout="header"|"idle"}`,
+//! `agentprofile_connections_limit_waits_total` (accepting paused at `MAX_CONNECTIONS`).
+//!
 //! Read at each scrape:
 //! - `agentprofile_db_pool_connections{state="idle"|"in_use"}`, `agentprofile_db_pool_max_connections`
 //! - `agentprofile_agents_logged_in{account}`, `agentprofile_agents_on_break{account}`,
@@ -100,6 +104,8 @@ fn latency_histogram() -> Histogram {
 pub struct Metrics {
     requests: Family<RequestLabels, Counter>,
     latency: LatencyFamily,
+    /// Counted by the server loop (`net`).
+    pub connections: crate::net::ConnectionMetrics,
 }
 
 impl Default for Metrics {
@@ -113,6 +119,7 @@ impl Metrics {
         Metrics {
             requests: Family::default(),
             latency: Family::new_with_constructor(latency_histogram),
+            connections: crate::net::ConnectionMetrics::default(),
         }
     }
 
@@ -150,6 +157,7 @@ impl Metrics {
             "Time to answer, by route template and method",
             self.latency.clone(),
         );
+        self.connections.register(&mut registry);
 
         let pool = store.pool_stats();
         let connections = Family::<PoolLabels, Gauge>::default();
