@@ -109,7 +109,6 @@ pub struct Config {
     #[arg(long, env = "HTTP2_MAX_CONCURRENT_STREAMS", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=10_000), global = true)]
     pub http2_max_concurrent_streams: u32,
     // ---- end of client connections.
-
     /// Browser origins allowed by CORS: `*` for any, or a comma-separated list.
     #[arg(long, env = "CORS_ALLOWED_ORIGINS", default_value = "*", global = true, value_parser = parse_origins)]
     pub cors_allowed_origins: String,
