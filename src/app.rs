@@ -130,7 +130,8 @@ pub fn router(state: AppState) -> Result<Router, BadOrigin> {
         .with_state(state))
 }
 
-/// Serves until `shutdown` resolves, then lets in-flight requests finish.
+/// Serves until `shutdown` resolves, then lets in-flight requests finish (connection limits
+/// and timeouts: see [`crate::net`]).
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
@@ -138,6 +139,8 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let service = state.service.clone();
     let flush_every = Duration::from_millis(state.config.ping_flush_ms);
+    let limits = crate::net::Limits::from(&*state.config);
+    let connections = state.metrics.connections.clone();
     let router = router(state)?;
     // The change feed, the heartbeat flusher, the delivery of events to streams and the
     // sweeper, stopped with the server (dropped too).
@@ -172,11 +175,9 @@ pub async fn serve(
         shutdown.await;
         closer.close_streams();
     };
-    let served = axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await;
+    crate::net::serve(listener, router, limits, connections, shutdown).await;
     background.shutdown().await;
     // What the last requests noted is written before the process ends.
     service.flush_pings_now().await;
-    Ok(served?)
+    Ok(())
 }

@@ -88,6 +88,27 @@ pub struct Config {
     )]
     pub shutdown_timeout_secs: u64,
 
+    // ---- Client connections (see `net`): what closes idle and half-sent ones.
+    /// Seconds a client has to send a request's head in full: from the connection's opening,
+    /// and on a kept-alive connection from the first byte of the next request. Closes
+    /// connections that send nothing or half a header (slowloris).
+    #[arg(long, env = "HEADER_READ_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300), global = true)]
+    pub header_read_timeout_secs: u64,
+
+    /// Seconds a connection is kept open after an answer, waiting for the client's next
+    /// request (HTTP/1.1 keep-alive, and HTTP/2); an open event stream is not idle.
+    #[arg(long, env = "KEEP_ALIVE_TIMEOUT_SECS", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=3600), global = true)]
+    pub keep_alive_timeout_secs: u64,
+
+    /// Most client connections open at once; further clients wait in the listen backlog
+    /// until one closes. Needs as many open files (the server raises its soft limit).
+    #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=1_000_000), global = true)]
+    pub max_connections: u32,
+
+    /// HTTP/2: most requests one connection may have in progress at once.
+    #[arg(long, env = "HTTP2_MAX_CONCURRENT_STREAMS", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=10_000), global = true)]
+    pub http2_max_concurrent_streams: u32,
+    // ---- end of client connections.
     /// Browser origins allowed by CORS: `*` for any, or a comma-separated list.
     #[arg(long, env = "CORS_ALLOWED_ORIGINS", default_value = "*", global = true, value_parser = parse_origins)]
     pub cors_allowed_origins: String,

@@ -15,6 +15,7 @@ pub mod config;
 pub mod domain;
 pub mod live;
 pub mod metrics;
+pub mod net;
 pub mod secrets;
 pub mod seed;
 pub mod service;

@@ -45,6 +45,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 async fn serve(store: std::sync::Arc<dyn store::Store>, config: Config) -> anyhow::Result<()> {
+    // Each client connection is an open file.
+    agentprofile::net::raise_open_file_limit(config.max_connections);
     let listener = tokio::net::TcpListener::bind(config.bind_addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {} (BIND_ADDR): {e}", config.bind_addr))?;

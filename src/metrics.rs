@@ -8,10 +8,15 @@
 //! - `agentprofile_http_request_duration_seconds{route, method}` (histogram; until the
 //!   answer's head is ready: bodies here are small and already in memory)
 //!
-//! Read at each scrape:
-//! - `agentprofile_auth_failures_total` (failed authentications that count as guesses) and
-//!   `agentprofile_auth_throttled_total{by="address"|"user"}` (attempts refused with 429);
+//! Counted by the server loop (`net`): `agentprofile_connections_open`,
+//! `agentprofile_connections_accepted_total`, `agentprofile_connections_timed_out_total{timeout="header"|"idle"}`,
+//! `agentprofile_connections_limit_waits_total` (accepting paused at `MAX_CONNECTIONS`).
 //!
+//! Counted by the auth throttle (`api::throttle`): `agentprofile_auth_failures_total`
+//! (failed authentications that count as guesses) and
+//! `agentprofile_auth_throttled_total{by="address"|"user"}` (attempts refused with 429).
+//!
+//! Read at each scrape:
 //! - `agentprofile_db_pool_connections{state="idle"|"in_use"}`, `agentprofile_db_pool_max_connections`
 //! - `agentprofile_agents_logged_in{account}`, `agentprofile_agents_on_break{account}`,
 //!   `agentprofile_agents_in_wrap_up{account}`, and the same summed over every account as
@@ -110,6 +115,8 @@ pub struct Metrics {
     latency: LatencyFamily,
     auth_failures: Counter,
     auth_refused: Family<RefusedLabels, Counter>,
+    /// Counted by the server loop (`net`).
+    pub connections: crate::net::ConnectionMetrics,
 }
 
 impl Default for Metrics {
@@ -125,6 +132,7 @@ impl Metrics {
             latency: Family::new_with_constructor(latency_histogram),
             auth_failures: Counter::default(),
             auth_refused: Family::default(),
+            connections: crate::net::ConnectionMetrics::default(),
         }
     }
 
@@ -172,6 +180,7 @@ impl Metrics {
             "Time to answer, by route template and method",
             self.latency.clone(),
         );
+        self.connections.register(&mut registry);
 
         registry.register(
             "auth_failures",

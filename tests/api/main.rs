@@ -8,6 +8,7 @@ mod auth_and_codes;
 mod cli;
 mod clients;
 mod concurrency;
+mod connections;
 mod deploy_files;
 mod instances;
 mod lifecycle;
