@@ -141,9 +141,10 @@ pub async fn serve(
     let flush_every = Duration::from_millis(state.config.ping_flush_ms);
     let limits = crate::net::Limits::from(&*state.config);
     let connections = state.metrics.connections.clone();
+    let guard = state.guard.clone();
     let router = router(state)?;
-    // The change feed, the heartbeat flusher, the delivery of events to streams and the
-    // sweeper, stopped with the server (dropped too).
+    // The change feed, the heartbeat flusher, the delivery of events to streams, the
+    // sweeper and the throttle's tidying, stopped with the server (dropped too).
     let mut background = JoinSet::new();
     background.spawn({
         let service = service.clone();
@@ -168,6 +169,14 @@ pub async fn serve(
             }
         });
     }
+    // The throttle forgets clients whose window has passed.
+    background.spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            every.tick().await;
+            guard.tidy();
+        }
+    });
     // Streams never end by themselves: they are ended when the shutdown begins, so that
     // the graceful shutdown does not wait for them.
     let closer = service.clone();

@@ -115,7 +115,12 @@ pub struct Config {
 
     /// Failed authentications (unknown ssid or token) allowed per minute from one client
     /// address, and for one `userId`, before further attempts answer 429; 0 turns it off.
-    #[arg(long, env = "AUTH_FAILURES_PER_MINUTE", default_value_t = 20, global = true)]
+    #[arg(
+        long,
+        env = "AUTH_FAILURES_PER_MINUTE",
+        default_value_t = 20,
+        global = true
+    )]
     pub auth_failures_per_minute: u32,
 
     /// Proxies whose `X-Forwarded-For` names the client (addresses or CIDR networks, comma

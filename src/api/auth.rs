@@ -138,10 +138,9 @@ impl<R: Route> FromRequest<AppState> for AgentRequest<R> {
             user_id: creds.user_id.clone(),
         };
         app.guard.check(&attempt)?;
-        let guessed = |is_guess: bool| {
-            if is_guess {
-                app.guard.failed(&attempt);
-            }
+        let guessed = |is_guess: bool| match is_guess {
+            true => app.guard.failed(&attempt),
+            false => Ok(()),
         };
 
         let now = now_unix();
@@ -153,7 +152,7 @@ impl<R: Route> FromRequest<AppState> for AgentRequest<R> {
                 agent_id,
             } => {
                 let found = app.service.live_session(&ssid, now).await?;
-                guessed(found.is_guess());
+                guessed(found.is_guess())?;
                 let ctx = found.valid().ok_or_else(R::bad_ssid)?;
                 if ctx.account.suspended {
                     return Err(ApiError::Suspended);
@@ -182,7 +181,7 @@ impl<R: Route> FromRequest<AppState> for AgentRequest<R> {
                     Found::Valid((account, _)) if account.user_id != user_id => Found::Unknown,
                     found => found,
                 };
-                guessed(found.is_guess());
+                guessed(found.is_guess())?;
                 let (account, token) = found.valid().ok_or(ApiError::InvalidToken)?;
                 if account.suspended {
                     return Err(ApiError::Suspended);

@@ -35,6 +35,16 @@ enum Key {
     User(String),
 }
 
+impl Key {
+    /// The metrics' label.
+    fn name(&self) -> &'static str {
+        match self {
+            Key::Address(_) => "address",
+            Key::User(_) => "user",
+        }
+    }
+}
+
 /// How long an address counts as "has failed" for a blocked `userId`.
 const WINDOW: Duration = Duration::from_secs(60);
 
@@ -123,11 +133,12 @@ impl AuthGuard {
         Ok(())
     }
 
-    /// Counts a failed attempt (a guess) against its address and `userId`.
-    pub fn failed(&self, attempt: &Attempt) {
+    /// Counts a failed attempt (a guess) against its address and `userId`; the one past the
+    /// burst is answered 429 instead of its failure, and blocks the key.
+    pub fn failed(&self, attempt: &Attempt) -> Result<(), ApiError> {
         self.metrics.auth_failed();
         let Some(limiter) = &self.limiter else {
-            return;
+            return Ok(());
         };
         let now = Instant::now();
         let clock = DefaultClock::default();
@@ -139,19 +150,22 @@ impl AuthGuard {
         if let Some(user_id) = &attempt.user_id {
             keys.push(Key::User(user_id.clone()));
         }
+        let mut refused = None;
         for key in keys {
             if let Err(not_until) = limiter.check_key(&key) {
                 let wait = not_until.wait_time_from(clock.now());
+                self.metrics.auth_refused(key.name());
                 self.blocked.insert(key, now + wait);
+                refused = refused.max(Some(whole_secs(wait)));
             }
         }
+        refused.map_or(Ok(()), |secs| Err(ApiError::Throttled(secs)))
     }
 
-    /// Whole seconds (at least 1) until the key may try again, if it is blocked.
+    /// Whole seconds until the key may try again, if it is blocked.
     fn blocked_for(&self, key: &Key, now: Instant) -> Option<u64> {
         let until = *self.blocked.get(key)?;
-        let left = until.checked_duration_since(now)?;
-        Some((left.as_secs_f64().ceil() as u64).max(1))
+        until.checked_duration_since(now).map(whole_secs)
     }
 
     fn has_failed(&self, address: IpAddr, now: Instant) -> bool {
@@ -172,6 +186,11 @@ impl AuthGuard {
         self.failed_from
             .retain(|_, at| now.duration_since(*at) < WINDOW);
     }
+}
+
+/// For `Retry-After`: rounded up, at least 1.
+fn whole_secs(wait: Duration) -> u64 {
+    (wait.as_secs_f64().ceil() as u64).max(1)
 }
 
 /// Parses `TRUSTED_PROXIES`: addresses or CIDR networks, separated by commas.
@@ -236,8 +255,9 @@ mod tests {
         };
         for _ in 0..20 {
             assert!(g.check(&attempt).is_ok());
-            g.failed(&attempt);
+            assert!(g.failed(&attempt).is_ok());
         }
+        assert!(matches!(g.failed(&attempt), Err(ApiError::Throttled(_))));
         match g.check(&attempt) {
             Err(ApiError::Throttled(secs)) => assert!((1..=3).contains(&secs), "{secs}"),
             other => panic!("not throttled: {other:?}"),
@@ -250,7 +270,7 @@ mod tests {
         // Off: never refuses.
         let off = guard(0, "");
         for _ in 0..100 {
-            off.failed(&attempt);
+            assert!(off.failed(&attempt).is_ok());
         }
         assert!(off.check(&attempt).is_ok());
     }

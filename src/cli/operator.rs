@@ -122,7 +122,9 @@ impl Operator<'_> {
     pub async fn revoke_token(&self, user_id: &str, token_id: i64) -> Result<Token> {
         let account = self.account(user_id).await?;
         match self.service.revoke_token(&account, token_id).await {
-            Err(ServiceError::NotFound) => Err(OperatorError::NoToken(user_id.to_owned(), token_id)),
+            Err(ServiceError::NotFound) => {
+                Err(OperatorError::NoToken(user_id.to_owned(), token_id))
+            }
             other => Ok(other?),
         }
     }

@@ -19,8 +19,8 @@ use crate::domain::Agent;
 use crate::live::{LiveAgent, Pings};
 use crate::store::{Store, StoreError};
 
-pub use stream::{EventStream, TICKET_TTL_SECS};
 pub use accounts::TokenRequest;
+pub use stream::{EventStream, TICKET_TTL_SECS};
 pub use wraps::{EndedBy, WrapRequest};
 
 /// What a credential (ssid, token, stream ticket) turned out to be.

@@ -45,8 +45,7 @@ pub trait Accounts: Send + Sync {
 }
 
 /// A token's columns, as [`Token`] reads them.
-const TOKEN_COLUMNS: &str =
-    "id, scope, label, created_at, expires_at, last_used_at, revoked_at";
+const TOKEN_COLUMNS: &str = "id, scope, label, created_at, expires_at, last_used_at, revoked_at";
 
 /// `Account`'s columns, named so that they never clash with an agent's in a join.
 pub(super) const ACCOUNT_COLUMNS: &str = "id AS account_id, user_id, name AS account_name, \

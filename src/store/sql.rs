@@ -19,8 +19,8 @@ use std::sync::Arc;
 use super::{PoolStats, Result, StoreError};
 use crate::config::Config;
 use crate::domain::{
-    Account, Actor, Agent, Break, BreakReason, EventKind, MicPerm, Presence, Scope, Token, WrapMode,
-    WrapUp,
+    Account, Actor, Agent, Break, BreakReason, EventKind, MicPerm, Presence, Scope, Token,
+    WrapMode, WrapUp,
 };
 use crate::live::{Change, Feed, PendingPings};
 

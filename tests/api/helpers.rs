@@ -55,6 +55,10 @@ pub const ALREADY_IN_WRAP_UP: &str =
     r#"{"status":"error","message":"Agent already in wrap time","code":1511}"#;
 pub const NOT_FOUND: &str = r#"{"status":"error","message":"Not found","code":1512}"#;
 pub const ALREADY_EXISTS: &str = r#"{"status":"error","message":"Already exists","code":1513}"#;
+pub const THROTTLED: &str =
+    r#"{"status":"error","message":"Too many failed attempts","code":1515}"#;
+pub const OUT_OF_SCOPE: &str =
+    r#"{"status":"error","message":"Token scope does not allow this","code":1516}"#;
 
 /// The 1505 envelope naming these parameters, e.g. `missing("token,agentId")`.
 pub fn missing(names: &str) -> String {
@@ -84,6 +88,8 @@ pub fn envelope_of(code: u16) -> Option<&'static str> {
         1511 => ALREADY_IN_WRAP_UP,
         1512 => NOT_FOUND,
         1513 => ALREADY_EXISTS,
+        1515 => THROTTLED,
+        1516 => OUT_OF_SCOPE,
         other => panic!("{other} is not a code of the contract"),
     })
 }

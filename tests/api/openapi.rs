@@ -26,7 +26,7 @@ const UPSTREAM_ROUTES: [&str; 7] = [
 ];
 
 /// Every route that is not on the upstream surface, as (method, path).
-const OTHER_ROUTES: [(&str, &str); 26] = [
+const OTHER_ROUTES: [(&str, &str); 29] = [
     ("get", "/healthz"),
     ("get", "/readyz"),
     ("get", "/openapi.json"),
@@ -53,10 +53,13 @@ const OTHER_ROUTES: [(&str, &str); 26] = [
     ("get", "/v1/roster"),
     ("get", "/v1/stream"),
     ("post", "/v1/stream/tickets"),
+    ("get", "/v1/tokens"),
+    ("post", "/v1/tokens"),
+    ("delete", "/v1/tokens/{token_id}"),
 ];
 
 /// The contract's codes and their exact messages (1505's is followed by the names).
-const CONTRACT_CODES: [(u64, &str); 21] = [
+const CONTRACT_CODES: [(u64, &str); 23] = [
     (1000, "Invalid parameter(s)"),
     (1001, "Invalid data type"),
     (1010, "Error in DB connect"),
@@ -81,6 +84,8 @@ const CONTRACT_CODES: [(u64, &str); 21] = [
     (1512, "Not found"),
     (1513, "Already exists"),
     (1514, "Too many streams"),
+    (1515, "Too many failed attempts"),
+    (1516, "Token scope does not allow this"),
 ];
 
 const METHODS: [&str; 8] = [

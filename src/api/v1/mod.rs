@@ -12,8 +12,8 @@ mod stream;
 mod tokens;
 
 use axum::extract::{FromRequest, FromRequestParts, MatchedPath, Path, Query, Request};
-use axum::http::{Method, StatusCode};
 use axum::http::request::Parts;
+use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -134,7 +134,9 @@ pub fn scope_of(method: &Method, route: &str) -> Scope {
         )
         | (
             "POST",
-            "/v1/sessions/logout" | "/v1/agents/{agent_id}/disable" | "/v1/agents/{agent_id}/enable",
+            "/v1/sessions/logout"
+            | "/v1/agents/{agent_id}/disable"
+            | "/v1/agents/{agent_id}/enable",
         ) => Scope::Supervise,
         _ => Scope::Admin,
     }
@@ -150,7 +152,7 @@ pub async fn authenticate(
     app.guard.check(attempt)?;
     let found = lookup().await?;
     if found.is_guess() {
-        app.guard.failed(attempt);
+        app.guard.failed(attempt)?;
     }
     let (account, token) = found.valid().ok_or(ApiError::InvalidToken)?;
     if account.suspended {

@@ -13,10 +13,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{Caller, QueryParams, Rest, RestResult, authenticate, created};
-use crate::api::throttle::Attempt;
 use crate::api::auth::bearer;
 use crate::api::envelope::SuccessEnvelope;
 use crate::api::error::{ApiError, ErrorEnvelope};
+use crate::api::throttle::Attempt;
 use crate::domain::now_unix;
 use crate::live::Refusal;
 use crate::service::EventStream;
@@ -108,10 +108,16 @@ pub async fn stream(
     // Every scope may read the stream.
     let (account, _) = match (params.ticket.as_deref(), bearer(&headers)) {
         (Some(ticket), _) => {
-            authenticate(&app, &attempt, async || service.redeem_ticket(ticket, now).await).await?
+            authenticate(&app, &attempt, async || {
+                service.redeem_ticket(ticket, now).await
+            })
+            .await?
         }
         (None, Some(token)) => {
-            authenticate(&app, &attempt, async || service.token_account(token, now).await).await?
+            authenticate(&app, &attempt, async || {
+                service.token_account(token, now).await
+            })
+            .await?
         }
         (None, None) => return Err(ApiError::InvalidToken.into()),
     };

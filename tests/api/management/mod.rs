@@ -3,6 +3,7 @@
 mod agents;
 mod history;
 mod states;
+mod tokens;
 
 use serde_json::Value;
 
