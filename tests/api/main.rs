@@ -20,5 +20,6 @@ mod postman;
 mod security_headers;
 mod state_engine;
 mod stream;
+mod throttle;
 mod upstream_routes;
 mod web_ping;
