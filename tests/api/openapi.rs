@@ -139,7 +139,11 @@ async fn get_spec(app: &TestApp) -> Value {
 /// Sends `method path` as a client of that surface would, with real credentials and a body
 /// that the route can act on.
 async fn send(app: &TestApp, method: &str, path: &str, ssid: &str, token: &str) -> (u16, Value) {
-    let path = path.replace("{agent_id}", "7").replace("{code}", "lunch");
+    let path = path
+        .replace("{agent_id}", "7")
+        .replace("{code}", "lunch")
+        // The token `POST /v1/tokens` made (the fixture's is 1): deletes come after posts.
+        .replace("{token_id}", "2");
     let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
     let mut req = app
         .client
