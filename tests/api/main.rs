@@ -9,6 +9,7 @@ mod cli;
 mod clients;
 mod concurrency;
 mod deploy_files;
+mod faults;
 mod instances;
 mod lifecycle;
 mod live_state;
