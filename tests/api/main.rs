@@ -17,6 +17,7 @@ mod management;
 mod metrics;
 mod openapi;
 mod postman;
+mod schemathesis;
 mod security_headers;
 mod state_engine;
 mod stream;
