@@ -10,6 +10,7 @@ mod clients;
 mod concurrency;
 mod deploy_files;
 mod faults;
+mod fuzz;
 mod instances;
 mod lifecycle;
 mod live_state;
