@@ -264,6 +264,9 @@ fn finish_v1(op: &mut Operation, method: &Method, path: &str) {
             body.description.get_or_insert_with(|| {
                 "JSON, whatever the Content-Type; an empty body reads as `{}`.".to_owned()
             });
+            // An empty body reads as `{}`: the body may be left out (schemathesis found
+            // the description saying otherwise).
+            body.required = Some(Required::False);
         }
         add_response(
             op,

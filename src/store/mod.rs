@@ -67,15 +67,25 @@ impl From<sqlx::Error> for StoreError {
     fn from(err: sqlx::Error) -> Self {
         match &err {
             sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict,
-            // SQLite's "database is locked" after the busy timeout: too busy to answer.
-            sqlx::Error::Database(db) if db.code().as_deref() == Some("5") => {
+            // SQLite (extended codes; the primary one is the low byte): "database is locked"
+            // after the busy timeout (BUSY, 5), and storage that refuses writes: READONLY (8),
+            // IOERR (10), FULL (13), CANTOPEN (14). The database cannot take the request now:
+            // 1010 with HTTP 503, retryable, not a 1032 "something unexpected".
+            sqlx::Error::Database(db)
+                if sqlite_code(db.as_ref()).is_some_and(|c| matches!(c, 5 | 8 | 10 | 13 | 14)) =>
+            {
                 StoreError::Unavailable(err)
             }
             // PostgreSQL: connection exceptions (08…), the server shutting down or starting
-            // (57P01–57P03), the database gone (3D000).
+            // (57P01–57P03), the database gone (3D000), out of resources such as a full disk
+            // (53…), a read-only server, e.g. a standby (25006).
             sqlx::Error::Database(db)
                 if db.code().is_some_and(|c| {
-                    c.starts_with("08") || c.starts_with("57P0") || c == "3D000"
+                    c.starts_with("08")
+                        || c.starts_with("57P0")
+                        || c.starts_with("53")
+                        || c == "3D000"
+                        || c == "25006"
                 }) =>
             {
                 StoreError::Unavailable(err)
@@ -94,6 +104,12 @@ impl From<sqlx::Error> for StoreError {
             _ => StoreError::Database(err),
         }
     }
+}
+
+/// The primary result code (the low byte of the extended one) of an SQLite error.
+pub(crate) fn sqlite_code(err: &dyn sqlx::error::DatabaseError) -> Option<i32> {
+    let err = err.try_downcast_ref::<sqlx::sqlite::SqliteError>()?;
+    Some(sqlx::error::DatabaseError::code(err)?.parse::<i32>().ok()? & 0xff)
 }
 
 /// The connection pool at one moment, for the metrics.

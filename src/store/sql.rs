@@ -225,8 +225,32 @@ impl<DB: Backend> SqlStore<DB> {
 
     /// A write transaction, begun the backend's way.
     pub(super) async fn begin(&self) -> Result<Tx<DB>> {
-        let mut conn = self.pool.acquire().await?;
-        DB::TransactionManager::begin(&mut conn, Some(DB::BEGIN.into())).await?;
+        // Connections that cannot begin are closed, and another taken:
+        // - one whose rollback failed stays, for sqlx, inside a transaction it will never
+        //   begin another from (SQLite rolls back by itself on an I/O error or a full disk,
+        //   then refuses the ROLLBACK sqlx sends);
+        // - an SQLite connection opened while the file could not be written is read-only
+        //   for good (SQLITE_READONLY): without this the server would not write again
+        //   once the file can be written. At most one try per pooled connection, plus one.
+        let mut read_only = 0;
+        let conn = loop {
+            let mut conn = self.pool.acquire().await?;
+            match DB::TransactionManager::begin(&mut conn, Some(DB::BEGIN.into())).await {
+                Ok(()) => break conn,
+                Err(sqlx::Error::InvalidSavePointStatement) => {
+                    tracing::warn!("closing a connection left inside a failed transaction");
+                    let _ = conn.close().await;
+                }
+                Err(sqlx::Error::Database(db)) if super::sqlite_code(db.as_ref()) == Some(8) => {
+                    let _ = conn.close().await;
+                    read_only += 1;
+                    if read_only > self.pool.options().get_max_connections() {
+                        return Err(sqlx::Error::Database(db).into());
+                    }
+                }
+                Err(err) => return Err(err.into()),
+            }
+        };
         Ok(Tx {
             conn,
             open: true,
@@ -318,6 +342,10 @@ impl<DB: Backend> Tx<DB> {
         }
         let committed = DB::TransactionManager::commit(&mut self.conn).await;
         self.feed.committed(&self.changes);
+        if committed.is_err() {
+            // Its state is unknown (see `begin`): it does not go back to the pool.
+            self.conn.close_on_drop();
+        }
         committed?;
         self.open = false;
         if let Some(barrier) = DB::DURABLE {

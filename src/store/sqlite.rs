@@ -20,7 +20,11 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 impl Backend for Sqlite {
     const KIND: &'static str = "sqlite";
     /// Takes the write lock at once: two writers never both read, then fail to upgrade.
-    const BEGIN: &'static str = "BEGIN IMMEDIATE";
+    /// The DELETE that deletes nothing is a write all the same: on a connection SQLite
+    /// opened read-only (the file could not be written then, and the connection stays so)
+    /// it fails with SQLITE_READONLY here, where `begin` replaces the connection, and not
+    /// halfway through a change (BEGIN IMMEDIATE alone succeeds on it).
+    const BEGIN: &'static str = "BEGIN IMMEDIATE; DELETE FROM feed_changes WHERE 0";
     /// Commits are durable when they return (synchronous FULL).
     const DURABLE: Option<&'static str> = None;
 

@@ -89,6 +89,19 @@ impl<DB: Backend> Wraps for SqlStore<DB> {
     }
 
     async fn close_expired_wrap_ups(&self, account_pk: i64, now: i64) -> Result<()> {
+        // A read first: a history read takes the write lock (and needs a database that
+        // takes writes: it still answers when the disk is full) only to record something.
+        let expired: Option<(i64,)> = Sql::<DB>::new(
+            "SELECT w.id FROM wrap_ups w JOIN agents g ON g.id = w.agent_pk
+             WHERE g.account_pk = $1 AND w.ended_at IS NULL AND w.ends_at <= $2 LIMIT 1",
+        )
+        .bind(account_pk)
+        .bind(now)
+        .fetch_optional(&mut *self.conn().await?)
+        .await?;
+        if expired.is_none() {
+            return Ok(());
+        }
         let mut tx = self.begin().await?;
         close_expired_wraps::<DB>(&mut tx, account_pk, None, now).await?;
         tx.commit().await?;

@@ -135,7 +135,8 @@ fn postgres_admin_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
 }
 
-fn in_ci() -> bool {
+/// Whether this is CI (CI=true): there, what a test needs and lacks is a failure, not a skip.
+pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
 }
 
@@ -724,6 +725,17 @@ pub struct ServerProcess {
 impl ServerProcess {
     /// Starts it on `port` with `env`, and waits until its live view is up.
     pub async fn start_on(db: &TestDb, port: u16, env: &[(&str, &str)]) -> ServerProcess {
+        ServerProcess::start_with(db, port, env, |_| {}).await
+    }
+
+    /// `start_on`, with `prepare` applied to the command before it is spawned (e.g. a
+    /// `pre_exec` that sets what the process inherits).
+    pub async fn start_with(
+        db: &TestDb,
+        port: u16,
+        env: &[(&str, &str)],
+        prepare: impl FnOnce(&mut tokio::process::Command),
+    ) -> ServerProcess {
         let dir = tempfile::tempdir().unwrap();
         let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_agentprofile"));
         cmd.env_clear()
@@ -739,6 +751,7 @@ impl ServerProcess {
         if std::env::var_os("TEST_LOG").is_none() {
             cmd.stderr(std::process::Stdio::null());
         }
+        prepare(&mut cmd);
         let server = ServerProcess {
             child: cmd.spawn().expect("start the server"),
             base: format!("http://127.0.0.1:{port}"),

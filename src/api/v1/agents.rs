@@ -86,8 +86,9 @@ pub async fn list(caller: Caller, QueryParams(page): QueryParams<Page>) -> Rest<
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct NewAgent {
-    /// Required (1505 without it): a string or an integer.
-    #[schema(required, value_type = IdValue)]
+    /// Required (1505 without it): a string or an integer (0 up to 2^64 - 1: wider than
+    /// `IdValue`'s own int64 would say).
+    #[schema(required, schema_with = crate::api::auth::string_or_integer)]
     agent_id: Option<IdValue>,
     #[serde(default)]
     name: String,

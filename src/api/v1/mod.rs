@@ -219,6 +219,10 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
         let bytes = read_body(req, state).await?;
         let text = std::str::from_utf8(&bytes).map_err(|_| ApiError::InvalidRequest)?;
         let text = if text.trim().is_empty() { "{}" } else { text };
+        // serde would read a struct from an array too (`[null, null]`): objects only.
+        if !text.trim_start().starts_with('{') {
+            return Err(RestError(ApiError::InvalidRequest));
+        }
         serde_json::from_str(text).map(JsonBody).map_err(|err| {
             RestError(match err.classify() {
                 serde_json::error::Category::Data => ApiError::InvalidType,

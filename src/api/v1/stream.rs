@@ -59,6 +59,19 @@ pub async fn create_ticket(caller: Caller) -> Rest<Ticket> {
     Ok(created(Ticket { ticket, expires_at }))
 }
 
+/// One message of the stream as an SSE client reads it (the schema of each message, not of
+/// the whole body).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct SseMessage {
+    /// The event id: resume after it with `Last-Event-ID`.
+    id: Option<String>,
+    /// `message`.
+    event: Option<String>,
+    /// The event, as JSON (an `Event`, live ones with `agent`).
+    data: String,
+}
+
 #[derive(Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase")]
 #[into_params(parameter_in = Query)]
@@ -82,7 +95,7 @@ pub struct StreamParams {
         ("Last-Event-ID" = Option<String>, Header, description = "Resume after this event id"),
     ),
     responses(
-        (status = 200, content_type = "text/event-stream", body = String,
+        (status = 200, content_type = "text/event-stream", body = SseMessage,
             description = "The stream: `id: N` and `data: {event}` per event"),
         (status = 401, body = ErrorEnvelope,
             description = "1014: no bearer token or ticket, or a bad, used or expired one"),
