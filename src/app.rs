@@ -143,9 +143,14 @@ pub async fn serve(
     let connections = state.metrics.connections.clone();
     let guard = state.guard.clone();
     let router = router(state)?;
-    // The change feed, the heartbeat flusher, the delivery of events to streams, the
-    // sweeper and the throttle's tidying, stopped with the server (dropped too).
+    // The database's health probe, the change feed, the heartbeat flusher, the delivery of
+    // events to streams, the sweeper and the throttle's tidying, stopped with the server
+    // (dropped too).
     let mut background = JoinSet::new();
+    background.spawn({
+        let service = service.clone();
+        async move { service.store().watch_health().await }
+    });
     background.spawn({
         let service = service.clone();
         async move { service.follow_changes().await }

@@ -18,6 +18,7 @@
 //!
 //! Read at each scrape:
 //! - `agentprofile_db_pool_connections{state="idle"|"in_use"}`, `agentprofile_db_pool_max_connections`
+//! - `agentprofile_db_up` (0 while the health probe cannot reach the database)
 //! - `agentprofile_agents_logged_in{account}`, `agentprofile_agents_on_break{account}`,
 //!   `agentprofile_agents_in_wrap_up{account}`, and the same summed over every account as
 //!   `…_all_accounts` (no label: `sum()` over the labelled series stays correct), from one
@@ -212,6 +213,14 @@ impl Metrics {
             "db_pool_max_connections",
             "Most connections the pool opens (DB_MAX_CONNECTIONS)",
             max,
+        );
+
+        let up = Gauge::<i64>::default();
+        up.set((!store.health().is_down()).into());
+        registry.register(
+            "db_up",
+            "1 while the health probe reaches the database, 0 while requests answer 1010 at once",
+            up,
         );
 
         register_live(&mut registry, store, pings);

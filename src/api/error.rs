@@ -290,6 +290,8 @@ impl From<StoreError> for ApiError {
             StoreError::BadText => ApiError::InvalidType,
             StoreError::AgentDisabled => ApiError::AgentDisabled,
             StoreError::SessionEnded => ApiError::PingSsidInvalid,
+            // Logged once, when the probe found it (see `store::Health`).
+            StoreError::Down => ApiError::DbUnavailable,
             StoreError::Unavailable(_) => {
                 tracing::error!(error = %err, "database unavailable");
                 ApiError::DbUnavailable

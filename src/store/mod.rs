@@ -10,6 +10,7 @@
 mod accounts;
 mod agents;
 mod breaks;
+mod health;
 mod history;
 mod postgres;
 mod reasons;
@@ -31,6 +32,7 @@ use crate::live::{Feed, PendingPings};
 pub use accounts::{Accounts, NewAccount, NewToken};
 pub use agents::{AgentUpdate, Agents, NewAgent};
 pub use breaks::Breaks;
+pub use health::Health;
 pub use history::{EventQuery, History};
 pub use reasons::{NewReason, ReasonUpdate, Reasons};
 pub use roster::{AccountCounts, AgentCounts, Roster, StateCounts};
@@ -57,6 +59,9 @@ pub enum StoreError {
     BadText,
     #[error("database unreachable: {0}")]
     Unavailable(#[source] sqlx::Error),
+    /// The health probe cannot reach the database: refused without trying (see [`Health`]).
+    #[error("database known unreachable")]
+    Down,
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),
     #[error("migration failed: {0}")]
@@ -152,6 +157,10 @@ pub trait Store:
     async fn ping(&self) -> Result<()>;
     /// How many connections the pool holds and how many of them are idle.
     fn pool_stats(&self) -> PoolStats;
+    /// Whether the database can be reached, as the last probe found.
+    fn health(&self) -> &Health;
+    /// Probes the database, keeping [`Store::health`] current, for as long as it is polled.
+    async fn watch_health(&self);
     /// Where this store announces its commits, and the view they keep coherent.
     fn feed(&self) -> &Arc<Feed>;
     /// Follows what other processes commit, keeping the view coherent (or off), for as long

@@ -168,7 +168,8 @@ async fn listen(options: PgConnectOptions, feed: Arc<Feed>) {
         }
         feed.lost();
         tokio::time::sleep(retry).await;
-        retry = (retry * 2).min(Duration::from_secs(5));
+        // At most a second: the view is back soon after the database is.
+        retry = (retry * 2).min(Duration::from_secs(1));
     }
 }
 

@@ -11,12 +11,14 @@
 use async_trait::async_trait;
 use sqlx::pool::PoolConnection;
 use sqlx::query::Query;
-use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, Pool, TransactionManager, Type};
+use sqlx::{
+    Connection, Database, Encode, Executor, FromRow, IntoArguments, Pool, TransactionManager, Type,
+};
 
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 
-use super::{PoolStats, Result, StoreError};
+use super::{Health, PoolStats, Result, StoreError, health};
 use crate::config::Config;
 use crate::domain::{
     Account, Actor, Agent, Break, BreakReason, EventKind, MicPerm, Presence, Scope, Token,
@@ -208,6 +210,7 @@ impl<'q, DB: Backend> Sql<'q, DB> {
 pub struct SqlStore<DB: Backend> {
     pub(super) pool: Pool<DB>,
     pub(super) feed: Arc<Feed>,
+    health: Health,
 }
 
 impl<DB: Backend> SqlStore<DB> {
@@ -215,12 +218,15 @@ impl<DB: Backend> SqlStore<DB> {
         Ok(SqlStore {
             pool: DB::connect(url, config).await?,
             feed: Feed::new(),
+            health: Health::default(),
         })
     }
 
     /// A connection for reads.
     pub(super) async fn conn(&self) -> Result<sqlx::pool::PoolConnection<DB>> {
-        Ok(self.pool.acquire().await?)
+        self.health
+            .unless_down(async { Ok(self.pool.acquire().await?) })
+            .await
     }
 
     /// A write transaction, begun the backend's way.
@@ -234,7 +240,7 @@ impl<DB: Backend> SqlStore<DB> {
         //   once the file can be written. At most one try per pooled connection, plus one.
         let mut read_only = 0;
         let conn = loop {
-            let mut conn = self.pool.acquire().await?;
+            let mut conn = self.conn().await?;
             match DB::TransactionManager::begin(&mut conn, Some(DB::BEGIN.into())).await {
                 Ok(()) => break conn,
                 Err(sqlx::Error::InvalidSavePointStatement) => {
@@ -511,6 +517,38 @@ impl<DB: Backend> super::Store for SqlStore<DB> {
 
     fn feed(&self) -> &Arc<Feed> {
         &self.feed
+    }
+
+    fn health(&self) -> &Health {
+        &self.health
+    }
+
+    async fn watch_health(&self) {
+        let options = self.pool.connect_options();
+        let mut probe: Option<DB::Connection> = None;
+        let mut every = tokio::time::interval(health::PROBE_EVERY);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            every.tick().await;
+            let asked = tokio::time::timeout(health::PROBE_TIMEOUT, async {
+                let conn = match &mut probe {
+                    Some(conn) => conn,
+                    None => probe.insert(DB::Connection::connect_with(&*options).await?),
+                };
+                conn.ping().await
+            })
+            .await;
+            let result = match asked {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(err)) => Err(err.to_string()),
+                Err(_) => Err(format!("no answer within {:?}", health::PROBE_TIMEOUT)),
+            };
+            if result.is_err() {
+                // A new connection next time: this one may be dead or half-open.
+                probe = None;
+            }
+            self.health.probed(result);
+        }
     }
 
     async fn sweeper_lease(&self) -> Result<Option<super::Lease>> {

@@ -18,6 +18,7 @@ mod live_state;
 mod management;
 mod metrics;
 mod openapi;
+mod outage;
 mod postman;
 mod schemathesis;
 mod security_headers;
