@@ -14,13 +14,11 @@ use crate::helpers::*;
 /// agents and an API token.
 async fn acme(backend: Backend, agents: &[String]) -> Option<(TestDb, String)> {
     let db = TestDb::new(backend).await?;
-    let service = operator_on(&db).await;
-    let admin = Operator { service: &service };
-    admin.create_account("acme", "").await.unwrap();
-    for id in agents {
-        admin.create_agent("acme", agent(id)).await.unwrap();
-    }
-    let token = admin.create_token("acme").await.unwrap();
+    let service = acme_on(&db, agents).await;
+    let token = Operator { service: &service }
+        .create_token("acme")
+        .await
+        .unwrap();
     Some((db, token))
 }
 

@@ -713,6 +713,21 @@ pub async fn operator_on(db: &TestDb) -> Service {
     Service::new(store, Arc::new(config))
 }
 
+/// The account `acme` with these agents on `db`, made by a service of the test's own
+/// (returned, to make more).
+pub async fn acme_on(db: &TestDb, agents: &[impl AsRef<str>]) -> Service {
+    let service = operator_on(db).await;
+    let admin = Operator { service: &service };
+    admin.create_account("acme", "").await.unwrap();
+    for id in agents {
+        admin
+            .create_agent("acme", agent(id.as_ref()))
+            .await
+            .unwrap();
+    }
+    service
+}
+
 /// The server binary as it is deployed: a process on `db`, configured by its environment
 /// only (no `.env`), on its own port.
 pub struct ServerProcess {

@@ -64,12 +64,7 @@ impl ServerProcess {
 /// agents, and a service of the test's own on it: what each of these tests starts from.
 async fn acme_with_agents(backend: Backend, agents: &[&str]) -> Option<(TestDb, Service)> {
     let db = TestDb::new(backend).await?;
-    let service = operator_on(&db).await;
-    let admin = Operator { service: &service };
-    admin.create_account("acme", "").await.unwrap();
-    for id in agents {
-        admin.create_agent("acme", agent(id)).await.unwrap();
-    }
+    let service = acme_on(&db, agents).await;
     Some((db, service))
 }
 

@@ -222,15 +222,11 @@ mod postgres {
             name: "outage".into(),
         };
         let agents: Vec<String> = (0..6).map(|i| format!("a{i}")).collect();
-        let token = {
-            let service = operator_on(&db).await;
-            let admin = Operator { service: &service };
-            admin.create_account("acme", "").await.unwrap();
-            for id in &agents {
-                admin.create_agent("acme", agent(id)).await.unwrap();
-            }
-            admin.create_token("acme").await.unwrap()
-        };
+        let service = acme_on(&db, &agents).await;
+        let token = Operator { service: &service }
+            .create_token("acme")
+            .await
+            .unwrap();
         let config = test_config(&db);
         assert_eq!(config.db_acquire_timeout_secs, 5, "the default pool wait");
         let app = Arc::new(TestApp::start(db, config).await);
