@@ -255,7 +255,7 @@ async fn connection(
     mut stopping: watch::Receiver<()>,
     slot: Slot,
 ) {
-    let activity = Arc::new(Activity::new());
+    let activity = Arc::new(Activity::new(limits));
     let io = TokioIo::new(Watched {
         io: stream,
         activity: activity.clone(),
@@ -283,7 +283,7 @@ async fn connection(
     let mut conn = pin!(builder.serve_connection(io, service));
     let mut stop_sent = false;
     loop {
-        let deadline = activity.deadline(&limits);
+        let deadline = activity.arm();
         let expired = async {
             match deadline {
                 Some((at, _)) => tokio::time::sleep_until(at).await,
@@ -305,7 +305,7 @@ async fn connection(
             () = activity.changed.notified() => {}
             () = expired => {
                 // Read again: a request may have begun since.
-                if let Some((at, why)) = activity.deadline(&limits) {
+                if let Some((at, why)) = activity.arm() {
                     if at <= Instant::now() {
                         tracing::debug!(%peer, timeout = why.timeout, "closing the connection");
                         slot.metrics.timed_out.get_or_create(&why).inc();
@@ -321,8 +321,9 @@ async fn connection(
 /// service (a request begins) and the answers' bodies (a request ends).
 struct Activity {
     phase: Mutex<Phase>,
-    /// Wakes the watchdog when the deadline may have moved.
+    /// Wakes the watchdog when the deadline came sooner than the one it waits for.
     changed: Notify,
+    limits: Limits,
 }
 
 struct Phase {
@@ -336,10 +337,14 @@ struct Phase {
     /// The first byte after `idle_since`: the next request's head is on its way.
     head_since: Option<Instant>,
     http2: bool,
+    /// The deadline the watchdog waits for (None: it waits for a wake). Only a sooner one
+    /// wakes it: at a later one it reads the deadline again, so a request that began
+    /// meanwhile is never cut, and a kept-alive connection costs one wake per request.
+    armed: Option<Instant>,
 }
 
 impl Activity {
-    fn new() -> Activity {
+    fn new(limits: Limits) -> Activity {
         let now = Instant::now();
         Activity {
             phase: Mutex::new(Phase {
@@ -349,8 +354,10 @@ impl Activity {
                 idle_since: now,
                 head_since: None,
                 http2: false,
+                armed: None,
             }),
             changed: Notify::new(),
+            limits,
         }
     }
 
@@ -359,20 +366,24 @@ impl Activity {
         self.phase.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// When the connection is to be closed, and why; None while a request is in progress.
-    fn deadline(&self, limits: &Limits) -> Option<(Instant, TimeoutLabels)> {
-        let phase = self.phase();
-        if phase.in_progress > 0 {
-            None
-        } else if !phase.served {
-            Some((phase.opened + limits.header_read_timeout, HEADER))
-        } else {
-            match phase.head_since {
-                // HTTP/2 sends frames (PING, SETTINGS, WINDOW_UPDATE) between requests:
-                // bytes do not mean a request is on its way.
-                Some(at) if !phase.http2 => Some((at + limits.header_read_timeout, HEADER)),
-                _ => Some((phase.idle_since + limits.keep_alive_timeout, IDLE)),
-            }
+    /// When the connection is to be closed, and why, noted as what the watchdog waits for.
+    fn arm(&self) -> Option<(Instant, TimeoutLabels)> {
+        let mut phase = self.phase();
+        let deadline = phase.deadline(&self.limits);
+        phase.armed = deadline.map(|(at, _)| at);
+        deadline
+    }
+
+    /// Wakes the watchdog if the deadline is now sooner than the one it waits for.
+    fn moved(&self, phase: std::sync::MutexGuard<'_, Phase>) {
+        let sooner = match (phase.deadline(&self.limits), phase.armed) {
+            (Some((at, _)), Some(armed)) => at < armed,
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        drop(phase);
+        if sooner {
+            self.changed.notify_one();
         }
     }
 
@@ -380,8 +391,7 @@ impl Activity {
         let mut phase = self.phase();
         if phase.in_progress == 0 && phase.head_since.is_none() {
             phase.head_since = Some(Instant::now());
-            drop(phase);
-            self.changed.notify_one();
+            self.moved(phase);
         }
     }
 
@@ -391,9 +401,27 @@ impl Activity {
         phase.served = true;
         phase.head_since = None;
         phase.http2 |= version == Version::HTTP_2;
+        // No deadline now: never sooner, so the watchdog is not woken.
         drop(phase);
-        self.changed.notify_one();
         InProgress(self.clone())
+    }
+}
+
+impl Phase {
+    /// When the connection is to be closed, and why; None while a request is in progress.
+    fn deadline(&self, limits: &Limits) -> Option<(Instant, TimeoutLabels)> {
+        if self.in_progress > 0 {
+            None
+        } else if !self.served {
+            Some((self.opened + limits.header_read_timeout, HEADER))
+        } else {
+            match self.head_since {
+                // HTTP/2 sends frames (PING, SETTINGS, WINDOW_UPDATE) between requests:
+                // bytes do not mean a request is on its way.
+                Some(at) if !self.http2 => Some((at + limits.header_read_timeout, HEADER)),
+                _ => Some((self.idle_since + limits.keep_alive_timeout, IDLE)),
+            }
+        }
     }
 }
 
@@ -408,8 +436,7 @@ impl Drop for InProgress {
             phase.idle_since = Instant::now();
             phase.head_since = None;
         }
-        drop(phase);
-        self.0.changed.notify_one();
+        self.0.moved(phase);
     }
 }
 

@@ -144,6 +144,25 @@ async fn a_kept_alive_connection_is_reused_then_closed_after_the_idle_timeout() 
     assert!(sent.is_empty(), "{sent:?}");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_half_sent_next_head_on_a_kept_alive_connection_is_closed_at_the_header_timeout() {
+    let app = server(1, 4, |_| {}).await;
+    let mut stream = TcpStream::connect(app.addr).await.unwrap();
+    for _ in 0..3 {
+        let (status, _) = get_on(&mut stream, "/healthz").await;
+        assert_eq!(status, "HTTP/1.1 200 OK");
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHo")
+        .await
+        .unwrap();
+    let (elapsed, sent) = until_closed(&mut stream, Instant::now(), 6 * SECOND).await;
+    // The header timeout from the first byte, not the idle one from the last answer.
+    assert_between(elapsed, 0.8, 2.5, "a half-sent head after answers");
+    assert!(sent.is_empty(), "{sent:?}");
+}
+
 /// HTTP/2 with prior knowledge: the preface and SETTINGS, then no request.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_http2_connection_without_a_request_is_closed_after_the_header_timeout() {
