@@ -10,18 +10,6 @@ use serde_json::{Map, Value, json};
 
 use crate::helpers::*;
 
-/// The upstream routes, each under both prefixes.
-const ROUTES: [&str; 7] = [
-    "agentOnBreak",
-    "setWebPingTime",
-    "wrapUp",
-    "checkAgentInWrapUp",
-    "startBreak",
-    "endBreak",
-    "endWrapUp",
-];
-const PREFIXES: [&str; 2] = [PREFIX, "/deepcall/api/v2/agentProfile"];
-
 /// The parameter names the routes read, and a few they do not.
 const NAMES: [&str; 10] = [
     "ssid",
@@ -235,7 +223,7 @@ fn any_query() -> impl Strategy<Value = String> {
 fn any_request_answers_an_envelope_of_the_contract_and_changes_nothing_unless_it_succeeds() {
     let (rt, app, fixture) = server();
     let strategy = (
-        prop::sample::select(ROUTES.to_vec()),
+        prop::sample::select(UPSTREAM_ROUTES.to_vec()),
         prop::sample::select(PREFIXES.to_vec()),
         any_query(),
         any_content_type(),

@@ -22,6 +22,18 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub const PREFIX: &str = "/api/v2/agentProfile";
+/// Both prefixes the upstream routes are served under.
+pub const PREFIXES: [&str; 2] = [PREFIX, "/deepcall/api/v2/agentProfile"];
+/// Every upstream route.
+pub const UPSTREAM_ROUTES: [&str; 7] = [
+    "agentOnBreak",
+    "setWebPingTime",
+    "wrapUp",
+    "checkAgentInWrapUp",
+    "startBreak",
+    "endBreak",
+    "endWrapUp",
+];
 pub const JSON_UTF8: &str = "application/json; charset=utf-8";
 
 // ---------------------------------------------------------------- the contract's error envelopes
@@ -368,6 +380,17 @@ impl TestApp {
     }
 
     // ------------------------------------------------------------ the upstream routes
+
+    /// GETs a path of this server; returns the HTTP status and body.
+    pub async fn get(&self, path: &str) -> (u16, String) {
+        let res = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        (res.status().as_u16(), res.text().await.unwrap())
+    }
 
     /// POSTs a raw body (no Content-Type) to an upstream route; returns the HTTP status and body.
     pub async fn post_raw(&self, route: &str, body: impl Into<reqwest::Body>) -> (u16, String) {

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::helpers::{TestApp, code};
+use crate::helpers::{PREFIXES, TestApp, UPSTREAM_ROUTES, code};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -12,18 +12,6 @@ on_both_databases! {
     every_error_code_of_the_contract_is_documented_with_its_message,
     the_description_is_structurally_sound, the_docs_page_is_served_from_our_own_assets,
 }
-
-const PREFIXES: [&str; 2] = ["/api/v2/agentProfile", "/deepcall/api/v2/agentProfile"];
-
-const UPSTREAM_ROUTES: [&str; 7] = [
-    "agentOnBreak",
-    "setWebPingTime",
-    "wrapUp",
-    "checkAgentInWrapUp",
-    "startBreak",
-    "endBreak",
-    "endWrapUp",
-];
 
 /// Every route that is not on the upstream surface, as (method, path).
 const OTHER_ROUTES: [(&str, &str); 29] = [

@@ -171,21 +171,10 @@ impl Answer {
     }
 }
 
-/// `/readyz` as (status, body).
-async fn readyz(app: &TestApp) -> (u16, String) {
-    let res = app
-        .client
-        .get(format!("{}/readyz", app.base))
-        .send()
-        .await
-        .unwrap();
-    (res.status().as_u16(), res.text().await.unwrap())
-}
-
 /// How long after `since` `/readyz` first answers `status` (polled every 20 ms, up to 10 s).
 async fn until_ready_is(app: &TestApp, status: u16, since: Instant) -> Duration {
     loop {
-        let (got, body) = readyz(app).await;
+        let (got, body) = app.get("/readyz").await;
         if got == status {
             if status == 503 {
                 assert_eq!(body, DB_CONNECT);

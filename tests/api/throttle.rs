@@ -156,15 +156,7 @@ async fn wrong_tokens_from_one_address_are_refused_after_the_burst(backend: Back
         }
     }
     // Counted in the metrics.
-    let metrics = app
-        .client
-        .get(format!("{}/metrics", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let (_, metrics) = app.get("/metrics").await;
     let refused = metric(
         &metrics,
         "agentprofile_auth_throttled_total{by=\"address\"}",
