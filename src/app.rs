@@ -1,6 +1,6 @@
 //! Builds the router and its layers, and serves it until the shutdown future resolves.
 
-pub use crate::state::AppState;
+pub use crate::api::AppState;
 
 use std::future::Future;
 use std::time::Duration;
@@ -23,9 +23,9 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 use tracing::Span;
 
-use crate::api::{self, ApiError, envelope::JSON_UTF8};
+use crate::api::envelope::{AnswerCode, JSON_UTF8};
+use crate::api::{self, ApiError};
 use crate::config::{Config, origin_list};
-use crate::metrics::{self, AnswerCode};
 
 #[derive(Debug, thiserror::Error)]
 #[error("CORS_ALLOWED_ORIGINS: {0:?} is not a valid origin")]
@@ -94,7 +94,7 @@ pub fn router(state: AppState) -> Result<Router, BadOrigin> {
                 "answered"
             );
         });
-    let count = middleware::from_fn_with_state(state.metrics.clone(), metrics::track);
+    let count = middleware::from_fn_with_state(state.metrics.clone(), api::track);
     Ok(api::routes()
         .layer(DefaultBodyLimit::max(config.body_limit_bytes as usize))
         .layer(timeout)
@@ -149,7 +149,7 @@ pub async fn serve(
     let mut background = JoinSet::new();
     background.spawn({
         let service = service.clone();
-        async move { service.store().watch_health().await }
+        async move { service.watch_health().await }
     });
     background.spawn({
         let service = service.clone();

@@ -1,9 +1,10 @@
 //! Every setting, read from the command line, the environment and `.env`, with defaults.
 //! One struct, passed down; nothing global.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use clap::{Parser, ValueEnum};
+use ipnet::IpNet;
 
 #[derive(Debug, Clone, Parser)]
 #[command(name = "agentprofile")]
@@ -185,8 +186,23 @@ fn parse_origins(value: &str) -> Result<String, String> {
 }
 
 fn parse_proxies(value: &str) -> Result<String, String> {
-    crate::api::throttle::parse_trusted(value).map(|_| value.trim().to_owned())
+    parse_trusted(value).map(|_| value.trim().to_owned())
 }
+
+/// Parses `TRUSTED_PROXIES`: addresses or CIDR networks, separated by commas.
+pub fn parse_trusted(value: &str) -> Result<Vec<IpNet>, String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<IpNet>()
+                .or_else(|_| s.parse::<IpAddr>().map(IpNet::from))
+                .map_err(|_| format!("{s:?} is not an address or a network like 10.0.0.0/8"))
+        })
+        .collect()
+}
+
 
 /// A tracing filter such as `info` or `info,agentprofile=debug`.
 fn parse_log_filter(value: &str) -> Result<String, String> {
@@ -225,6 +241,11 @@ impl Config {
             stale_secs: self.presence_stale_secs,
             offline_secs: self.presence_offline_secs,
         }
+    }
+
+    /// `TRUSTED_PROXIES`, parsed (it was checked when it was read).
+    pub fn trusted_proxies(&self) -> Vec<IpNet> {
+        parse_trusted(&self.trusted_proxies).unwrap_or_default()
     }
 
     pub fn is_postgres(&self) -> bool {
@@ -279,6 +300,8 @@ mod tests {
                 .contains("PRESENCE_OFFLINE_SECS")
         );
         assert!(Config::defaults().check().is_ok());
+        assert!(parse_trusted("10.0.0.0/33").is_err());
+        assert!(parse_trusted("").unwrap().is_empty());
     }
 
     #[test]

@@ -17,8 +17,6 @@ pub mod live;
 pub mod metrics;
 pub mod net;
 pub mod secrets;
-pub mod seed;
 pub mod service;
-pub mod state;
 pub mod store;
 pub mod telemetry;

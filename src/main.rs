@@ -4,10 +4,11 @@ use std::time::Duration;
 
 use clap::Parser;
 
-use agentprofile::app::{self, AppState};
+use agentprofile::api::AppState;
 use agentprofile::cli::{Cli, Command, Operator};
 use agentprofile::config::Config;
-use agentprofile::{seed, store, telemetry};
+use agentprofile::service::Service;
+use agentprofile::{app, cli, net, store, telemetry};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -35,25 +36,22 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         command => {
-            let state = AppState::new(store, config);
-            let operator = Operator {
-                service: &state.service,
-            };
-            agentprofile::cli::run(&operator, command).await
+            let service = Service::new(store, std::sync::Arc::new(config));
+            cli::run(&Operator { service: &service }, command).await
         }
     }
 }
 
 async fn serve(store: std::sync::Arc<dyn store::Store>, config: Config) -> anyhow::Result<()> {
     // Each client connection is an open file.
-    agentprofile::net::raise_open_file_limit(config.max_connections);
+    net::raise_open_file_limit(config.max_connections);
     let listener = tokio::net::TcpListener::bind(config.bind_addr)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {} (BIND_ADDR): {e}", config.bind_addr))?;
     let addr = listener.local_addr()?;
     let grace = Duration::from_secs(config.shutdown_timeout_secs);
     let state = AppState::new(store.clone(), config);
-    seed::demo_if_new(&state, addr).await?;
+    cli::demo_if_new(&state.service, addr).await?;
     let draining = state.draining.clone();
     let service = state.service.clone();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

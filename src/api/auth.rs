@@ -18,7 +18,7 @@ use super::params::Params;
 use super::throttle::Attempt;
 use crate::domain::{Account, Act, Actor, Agent, Scope, now_unix};
 use crate::service::{Found, ServiceError};
-use crate::state::AppState;
+use crate::api::AppState;
 
 /// The token of an `Authorization: Bearer <token>` header, if there is a non-empty one.
 pub fn bearer(headers: &HeaderMap) -> Option<&str> {

@@ -9,7 +9,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
-use crate::state::AppState;
+use crate::api::AppState;
 
 /// Where the board is served.
 pub const BOARD_PATH: &str = "/board";

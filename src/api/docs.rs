@@ -11,7 +11,7 @@ use axum::routing::get;
 
 use super::error::ApiError;
 use super::openapi::SPEC_PATH;
-use crate::state::AppState;
+use crate::api::AppState;
 
 /// Where Swagger UI is served.
 pub const DOCS_PATH: &str = "/docs";

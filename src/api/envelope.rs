@@ -9,6 +9,11 @@ use super::error::ErrorEnvelope;
 
 pub const JSON_UTF8: &str = "application/json; charset=utf-8";
 
+/// The envelope code an error answer carries (in its extensions), for the metrics and the
+/// access log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AnswerCode(pub u16);
+
 pub fn json_response<T: Serialize>(status: StatusCode, body: &T) -> Response {
     match serde_json::to_vec(body) {
         Ok(bytes) => (

@@ -5,10 +5,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::envelope::json_response;
-use crate::metrics::AnswerCode;
+use super::envelope::{AnswerCode, json_response};
 use crate::service::ServiceError;
-use crate::store::StoreError;
 
 /// Declares [`ApiError`] and [`ApiError::every`] from one list, so the list of every variant (the
 /// OpenAPI description's table of codes and messages) cannot miss one. A variant with a field
@@ -278,25 +276,16 @@ impl From<ServiceError> for ApiError {
             ServiceError::AgentDisabled => ApiError::AgentDisabled,
             ServiceError::Missing(name) => ApiError::Missing(vec![name]),
             ServiceError::OutOfRange(_) => ApiError::InvalidParams,
-            ServiceError::Store(e) => e.into(),
-        }
-    }
-}
-
-/// Store failures: the detail goes to the log (inside the request's span), never to the client.
-impl From<StoreError> for ApiError {
-    fn from(err: StoreError) -> Self {
-        match err {
-            StoreError::BadText => ApiError::InvalidType,
-            StoreError::AgentDisabled => ApiError::AgentDisabled,
-            StoreError::SessionEnded => ApiError::PingSsidInvalid,
+            ServiceError::BadText => ApiError::InvalidType,
+            ServiceError::SessionEnded => ApiError::PingSsidInvalid,
             // Logged once, when the probe found it (see `store::Health`).
-            StoreError::Down => ApiError::DbUnavailable,
-            StoreError::Unavailable(_) => {
+            ServiceError::Down => ApiError::DbUnavailable,
+            // The detail goes to the log (inside the request's span), never to the client.
+            ServiceError::Unavailable(err) => {
                 tracing::error!(error = %err, "database unavailable");
                 ApiError::DbUnavailable
             }
-            _ => {
+            ServiceError::Storage(err) => {
                 tracing::error!(error = %err, "store error");
                 ApiError::Internal
             }

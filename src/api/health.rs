@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 
 use super::envelope::{Success, SuccessEnvelope};
 use super::error::{ApiError, ErrorEnvelope};
-use crate::state::AppState;
+use crate::api::AppState;
 
 #[derive(Serialize, ToSchema)]
 pub struct Alive {
@@ -45,9 +45,9 @@ pub async fn readyz(State(app): State<AppState>) -> Result<Success<Ready>, ApiEr
     if app.draining.load(Ordering::Relaxed) {
         return Err(ApiError::Draining);
     }
-    app.store().ping().await?;
+    app.service.ping_database().await?;
     Ok(Success(Ready {
-        database: app.store().kind(),
+        database: app.service.database_kind(),
         ready: true,
     }))
 }

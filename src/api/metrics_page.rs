@@ -1,16 +1,26 @@
-//! `GET /metrics`: the Prometheus page, optionally behind `METRICS_TOKEN`.
+//! `GET /metrics`: the Prometheus page (text format 0.0.4), optionally behind
+//! `METRICS_TOKEN`: this server's counters, and gauges read at each scrape from the store, the
+//! live view, the streams and the heartbeat buffer. README "Observability" lists every series.
 
 use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use prometheus_client::encoding::prometheus_text;
+use prometheus_client::encoding::{EncodeLabelSet, prometheus_text};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
 
 use super::auth::bearer;
 use super::error::ApiError;
+use super::state::AppState;
 use crate::secrets;
-use crate::state::AppState;
+use crate::service::{AccountCounts, AgentCounts, Status};
+
+/// Above this many accounts the agent gauges are given only in all, not per account.
+pub const MAX_ACCOUNT_LABELS: i64 = 1000;
 
 /// `GET /metrics`.
 async fn scrape(State(state): State<AppState>, headers: HeaderMap) -> Response {
@@ -26,14 +36,7 @@ async fn scrape(State(state): State<AppState>, headers: HeaderMap) -> Response {
             return ApiError::InvalidToken.into_response_with(StatusCode::UNAUTHORIZED);
         }
     }
-    let page = state
-        .metrics
-        .render(
-            state.store(),
-            state.service.pings(),
-            state.config.session_idle_timeout_secs,
-        )
-        .await;
+    let page = render(&state).await;
     (
         [(
             header::CONTENT_TYPE,
@@ -49,4 +52,177 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/metrics", get(scrape))
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+}
+
+/// The page. A failing database leaves the agent gauges out (logged) rather than the whole
+/// page: the request counts matter most when the database is in trouble.
+async fn render(state: &AppState) -> String {
+    let mut registry = Registry::with_prefix("agentprofile");
+    state.metrics.register(&mut registry);
+    register_status(&mut registry, &state.service.status());
+    match state.service.state_counts(MAX_ACCOUNT_LABELS).await {
+        Ok(counts) => register_agent_states(&mut registry, &counts.total, counts.accounts),
+        Err(err) => tracing::warn!(error = %err, "metrics: cannot count agent states"),
+    }
+    let mut page = String::new();
+    // Writing to a String cannot fail.
+    let _ = prometheus_text::encode(&mut page, &registry);
+    page
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct PoolLabels {
+    state: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct ResultLabels {
+    result: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct AccountLabels {
+    account: String,
+}
+
+fn gauge(value: i64) -> Gauge {
+    let gauge = Gauge::<i64>::default();
+    gauge.set(value);
+    gauge
+}
+
+fn count(value: u64) -> Counter {
+    let counter = Counter::<u64>::default();
+    counter.inc_by(value);
+    counter
+}
+
+/// The pool, the health probe, the live view, the streams and the heartbeat buffer.
+fn register_status(registry: &mut Registry, s: &Status) {
+    let connections = Family::<PoolLabels, Gauge>::default();
+    connections
+        .get_or_create(&PoolLabels { state: "idle" })
+        .set(s.pool.idle.into());
+    connections
+        .get_or_create(&PoolLabels { state: "in_use" })
+        .set(s.pool.in_use().into());
+    registry.register(
+        "db_pool_connections",
+        "Open database connections, idle or in use",
+        connections,
+    );
+    registry.register(
+        "db_pool_max_connections",
+        "Most connections the pool opens (DB_MAX_CONNECTIONS)",
+        gauge(s.pool.max.into()),
+    );
+    registry.register(
+        "db_up",
+        "1 while the health probe reaches the database, 0 while requests answer 1010 at once",
+        gauge(s.db_up.into()),
+    );
+    registry.register(
+        "live_view_up",
+        "1 while reads are answered from memory, 0 while the change feed is down",
+        gauge(s.view.live.into()),
+    );
+    registry.register(
+        "live_view_sessions",
+        "Sessions the live view holds",
+        gauge(s.view.sessions as i64),
+    );
+    registry.register(
+        "live_view_agents",
+        "Agents the live view holds",
+        gauge(s.view.agents as i64),
+    );
+    let lookups = Family::<ResultLabels, Counter>::default();
+    for (result, n) in [("hit", s.view.hits), ("miss", s.view.misses)] {
+        lookups.get_or_create(&ResultLabels { result }).inc_by(n);
+    }
+    registry.register(
+        "live_view_lookups",
+        "Reads of the live view, by whether it knew the answer",
+        lookups,
+    );
+    registry.register(
+        "streams_open",
+        "Event streams (GET /v1/stream) open on this server",
+        gauge(s.streams_open as i64),
+    );
+    registry.register(
+        "streams_ended",
+        "Event streams this server ended because the client did not keep up or left",
+        count(s.streams_ended),
+    );
+    registry.register(
+        "pings_pending",
+        "Agents with a heartbeat waiting for the next flush",
+        gauge(s.pings_pending as i64),
+    );
+    registry.register(
+        "pings_flushed",
+        "Agents' heartbeats written by the flusher",
+        count(s.pings_flushed),
+    );
+}
+
+/// One agent state gauge: its name, help, and count.
+struct AgentState {
+    name: &'static str,
+    help: &'static str,
+    count: fn(&AgentCounts) -> i64,
+}
+
+const STATES: [AgentState; 3] = [
+    AgentState {
+        name: "agents_logged_in",
+        help: "Agents with a live session (not ended, expired or idle)",
+        count: |c| c.logged_in,
+    },
+    AgentState {
+        name: "agents_on_break",
+        help: "Agents with an open break",
+        count: |c| c.on_break,
+    },
+    AgentState {
+        name: "agents_in_wrap_up",
+        help: "Agents in a wrap-up that has not ended or run out",
+        count: |c| c.in_wrap_up,
+    },
+];
+
+/// The agent gauges in all (`…_all_accounts`: `sum()` over the labelled series stays
+/// correct) and, up to [`MAX_ACCOUNT_LABELS`] accounts, per account (`user_id`).
+fn register_agent_states(
+    registry: &mut Registry,
+    total: &AgentCounts,
+    accounts: Option<Vec<AccountCounts>>,
+) {
+    for AgentState { name, help, count } in STATES {
+        registry.register(
+            format!("{name}_all_accounts"),
+            format!("{help}, in all accounts"),
+            gauge(count(total)),
+        );
+    }
+    registry.register(
+        "agents_per_account_omitted",
+        format!("1 when there are over {MAX_ACCOUNT_LABELS} accounts: the agent gauges are then given only in all"),
+        gauge(accounts.is_none().into()),
+    );
+    let Some(accounts) = accounts else {
+        return;
+    };
+    for AgentState { name, help, count } in STATES {
+        let family = Family::<AccountLabels, Gauge>::default();
+        for a in &accounts {
+            family
+                .get_or_create(&AccountLabels {
+                    account: a.user_id.clone(),
+                })
+                .set(count(&a.counts));
+        }
+        registry.register(name, format!("{help}, by account (user_id)"), family);
+    }
 }

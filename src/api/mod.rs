@@ -16,7 +16,9 @@ mod metrics_page;
 pub mod openapi;
 pub mod params;
 mod set_web_ping_time;
+mod state;
 pub mod throttle;
+mod track;
 pub mod v1;
 mod wrap_up;
 
@@ -25,9 +27,10 @@ use utoipa::OpenApi as _;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::state::AppState;
 pub use error::ApiError;
+pub use state::AppState;
 pub use metrics_page::routes as metrics_routes;
+pub use track::track;
 
 /// Both prefixes upstream clients use.
 pub const PREFIXES: [&str; 2] = ["/api/v2/agentProfile", "/deepcall/api/v2/agentProfile"];

@@ -9,7 +9,7 @@ use super::auth::{AgentRequest, Route};
 use super::envelope::UpstreamAnswer;
 use super::envelope::{Reply, Success};
 use super::error::ApiError;
-use crate::state::AppState;
+use crate::api::AppState;
 
 pub struct WrapUpRoute;
 impl Route for WrapUpRoute {}

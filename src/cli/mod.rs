@@ -2,9 +2,11 @@
 
 use clap::{Parser, Subcommand};
 
+mod demo;
 mod operator;
 mod run;
 
+pub use demo::demo_if_new;
 pub use operator::{Operator, OperatorError};
 pub use run::run;
 

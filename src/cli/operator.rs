@@ -49,9 +49,13 @@ pub struct Operator<'a> {
 /// Names the refusal: `NotFound`/`AlreadyExists` become `named`, state refusals name the agent.
 fn about(agent: &Agent, err: ServiceError) -> OperatorError {
     match err {
-        ServiceError::Missing(_) | ServiceError::OutOfRange(_) | ServiceError::Store(_) => {
-            err.into()
-        }
+        ServiceError::Missing(_)
+        | ServiceError::OutOfRange(_)
+        | ServiceError::BadText
+        | ServiceError::SessionEnded
+        | ServiceError::Down
+        | ServiceError::Unavailable(_)
+        | ServiceError::Storage(_) => err.into(),
         other => OperatorError::Agent(agent.agent_id.clone(), other),
     }
 }

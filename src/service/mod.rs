@@ -9,6 +9,7 @@ mod agents;
 mod breaks;
 mod reasons;
 mod sessions;
+mod status;
 mod stream;
 mod wraps;
 
@@ -20,6 +21,7 @@ use crate::live::{LiveAgent, Pings};
 use crate::store::{Store, StoreError};
 
 pub use accounts::TokenRequest;
+pub use status::{AccountCounts, AgentCounts, PoolStats, StateCounts, Status};
 pub use stream::{EventStream, TICKET_TTL_SECS};
 pub use wraps::{EndedBy, WrapRequest};
 
@@ -76,15 +78,35 @@ pub enum ServiceError {
     /// A number outside what the field allows; names the parameter.
     #[error("{0} is out of range")]
     OutOfRange(&'static str),
+    /// Text the database cannot store (a NUL character): bad input, not a fault.
+    #[error("holds text the database cannot store")]
+    BadText,
+    /// The session was ended by a change that committed first.
+    #[error("session has ended")]
+    SessionEnded,
+    /// The health probe cannot reach the database: refused without trying (logged once, by
+    /// the probe).
+    #[error("database known unreachable")]
+    Down,
+    /// The database cannot take the request now: retryable.
     #[error(transparent)]
-    Store(StoreError),
+    Unavailable(StoreError),
+    /// Anything else the store failed at: a fault, for the log.
+    #[error(transparent)]
+    Storage(StoreError),
 }
 
+/// The store's failures in the service's words: the one place where they are sorted, so
+/// that the adapters never name the store.
 impl From<StoreError> for ServiceError {
     fn from(err: StoreError) -> Self {
         match err {
             StoreError::AgentDisabled => ServiceError::AgentDisabled,
-            other => ServiceError::Store(other),
+            StoreError::SessionEnded => ServiceError::SessionEnded,
+            StoreError::BadText => ServiceError::BadText,
+            StoreError::Down => ServiceError::Down,
+            StoreError::Unavailable(_) => ServiceError::Unavailable(err),
+            other => ServiceError::Storage(other),
         }
     }
 }

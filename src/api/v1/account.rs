@@ -7,7 +7,7 @@ use super::{Answer, Caller, JsonBody, Rest, ok};
 use crate::api::envelope::SuccessEnvelope;
 use crate::api::error::ErrorEnvelope;
 use crate::domain::{Account, WrapMode};
-use crate::state::AppState;
+use crate::api::AppState;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 

@@ -7,7 +7,7 @@ use super::{AgentPath, Caller, JsonBody, Page, Paged, QueryParams, Rest, created
 use crate::api::envelope::SuccessEnvelope;
 use crate::api::error::ErrorEnvelope;
 use crate::domain::{Account, Agent, WrapMode};
-use crate::state::AppState;
+use crate::api::AppState;
 use crate::store::{self, AgentUpdate};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;

@@ -7,7 +7,7 @@ use super::{AgentPath, Caller, Page, Paged, QueryParams, Rest, RestError, ok};
 use crate::api::envelope::SuccessEnvelope;
 use crate::api::error::{ApiError, ErrorEnvelope};
 use crate::domain::Event;
-use crate::state::AppState;
+use crate::api::AppState;
 use crate::store::EventQuery;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;

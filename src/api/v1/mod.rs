@@ -27,7 +27,7 @@ use super::params::read_body;
 use super::throttle::Attempt;
 use crate::domain::{Account, Act, Actor, Agent, Scope, Token, now_unix};
 use crate::service::Found;
-use crate::state::AppState;
+use crate::api::AppState;
 
 /// The routes and their OpenAPI description, from the handlers' `#[utoipa::path]` (each
 /// handler's method and path are taken from there, for the router and the description alike).

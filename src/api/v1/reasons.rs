@@ -8,7 +8,7 @@ use super::{Caller, JsonBody, Rest, created, nullable, ok};
 use crate::api::envelope::SuccessEnvelope;
 use crate::api::error::ErrorEnvelope;
 use crate::domain::BreakReason;
-use crate::state::AppState;
+use crate::api::AppState;
 use crate::store::{self, ReasonUpdate};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;

@@ -3,7 +3,7 @@
 use super::{Caller, Rest, ok};
 use crate::api::envelope::SuccessEnvelope;
 use crate::domain::RosterEntry;
-use crate::state::AppState;
+use crate::api::AppState;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 

@@ -8,7 +8,7 @@ use crate::api::envelope::SuccessEnvelope;
 use crate::api::error::{ApiError, ErrorEnvelope};
 use crate::domain::{BreakDetail, WrapMode, WrapUp};
 use crate::service::{EndedBy, WrapRequest};
-use crate::state::AppState;
+use crate::api::AppState;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 

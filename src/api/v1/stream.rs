@@ -20,7 +20,7 @@ use crate::api::throttle::Attempt;
 use crate::domain::now_unix;
 use crate::live::Refusal;
 use crate::service::EventStream;
-use crate::state::AppState;
+use crate::api::AppState;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 

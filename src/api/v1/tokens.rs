@@ -10,7 +10,7 @@ use crate::api::envelope::SuccessEnvelope;
 use crate::api::error::{ApiError, ErrorEnvelope};
 use crate::domain::{Scope, Token};
 use crate::service::TokenRequest;
-use crate::state::AppState;
+use crate::api::AppState;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use crate::api::throttle::{AuthGuard, parse_trusted};
+use super::throttle::AuthGuard;
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::service::Service;
@@ -26,13 +26,11 @@ impl AppState {
     pub fn new(store: Arc<dyn Store>, config: Config) -> AppState {
         let config = Arc::new(config);
         let metrics = Arc::new(Metrics::new());
-        // The setting was checked when it was read.
-        let trusted = parse_trusted(&config.trusted_proxies).unwrap_or_default();
         AppState {
             service: Service::new(store, config.clone()),
             guard: Arc::new(AuthGuard::new(
                 config.auth_failures_per_minute,
-                trusted,
+                config.trusted_proxies(),
                 metrics.clone(),
             )),
             config,

@@ -3,19 +3,20 @@
 
 use std::net::SocketAddr;
 
-use crate::cli::Operator;
+use super::Operator;
 use crate::domain::Scope;
-use crate::service::TokenRequest;
-use crate::state::AppState;
+use crate::service::{Service, TokenRequest};
 use crate::store::NewAgent;
 
 pub const DEMO_USER: &str = "demo";
 pub const DEMO_AGENT: &str = "demo-agent";
 
 /// Seeds and prints the demo when the database is SQLite and has no account yet.
-pub async fn demo_if_new(state: &AppState, addr: SocketAddr) -> anyhow::Result<()> {
-    let service = &state.service;
-    if !state.config.demo_seed || service.store().kind() != "sqlite" || !service.is_empty().await? {
+pub async fn demo_if_new(service: &Service, addr: SocketAddr) -> anyhow::Result<()> {
+    if !service.config().demo_seed
+        || service.database_kind() != "sqlite"
+        || !service.is_empty().await?
+    {
         return Ok(());
     }
     let admin = Operator { service };
