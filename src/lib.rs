@@ -20,3 +20,6 @@ pub mod secrets;
 pub mod service;
 pub mod store;
 pub mod telemetry;
+
+#[cfg(test)]
+mod layering;

@@ -50,7 +50,7 @@ async fn serve(store: std::sync::Arc<dyn store::Store>, config: Config) -> anyho
         .map_err(|e| anyhow::anyhow!("cannot listen on {} (BIND_ADDR): {e}", config.bind_addr))?;
     let addr = listener.local_addr()?;
     let grace = Duration::from_secs(config.shutdown_timeout_secs);
-    let state = AppState::new(store.clone(), config);
+    let state = AppState::new(Service::new(store.clone(), std::sync::Arc::new(config)));
     cli::demo_if_new(&state.service, addr).await?;
     let draining = state.draining.clone();
     let service = state.service.clone();

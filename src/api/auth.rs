@@ -13,12 +13,11 @@ use serde_json::json;
 use utoipa::ToSchema;
 use utoipa::openapi::schema::{Object, ObjectBuilder, SchemaType, Type};
 
+use super::credentials::{AuthError, Credential, authenticate};
 use super::error::ApiError;
 use super::params::Params;
-use super::throttle::Attempt;
+use super::state::AppState;
 use crate::domain::{Account, Act, Actor, Agent, Scope, now_unix};
-use crate::service::{Found, ServiceError};
-use crate::api::AppState;
 
 /// The token of an `Authorization: Bearer <token>` header, if there is a non-empty one.
 pub fn bearer(headers: &HeaderMap) -> Option<&str> {
@@ -83,6 +82,7 @@ impl<R: Route> AgentRequest<R> {
     }
 }
 
+/// The four credential parameters as sent.
 struct Given {
     ssid: Option<String>,
     user_id: Option<String>,
@@ -100,6 +100,7 @@ impl Given {
         })
     }
 
+    /// The names a 1505 lists: `ssid` when nothing authenticates, else what a token lacks.
     fn missing(&self) -> Vec<&'static str> {
         if self.ssid.is_some() {
             return vec![];
@@ -116,6 +117,30 @@ impl Given {
         .filter_map(|(name, missing)| missing.then_some(name))
         .collect()
     }
+
+    /// The credential, once nothing is missing. Upstream: "when userId and token are used,
+    /// ssid should not be present" (1000).
+    fn credential(self) -> Result<Credential, ApiError> {
+        match self {
+            Given {
+                ssid: Some(ssid),
+                user_id: None,
+                token: None,
+                agent_id,
+            } => Ok(Credential::Session { ssid, agent_id }),
+            Given {
+                ssid: None,
+                user_id: Some(user_id),
+                token: Some(token),
+                agent_id: Some(agent_id),
+            } => Ok(Credential::AgentToken {
+                user_id,
+                token,
+                agent_id,
+            }),
+            _ => Err(ApiError::InvalidParams),
+        }
+    }
 }
 
 impl<R: Route> FromRequest<AppState> for AgentRequest<R> {
@@ -124,94 +149,51 @@ impl<R: Route> FromRequest<AppState> for AgentRequest<R> {
     async fn from_request(req: Request, app: &AppState) -> Result<Self, Self::Rejection> {
         let address = app.guard.address(req.headers(), req.extensions());
         let params = Params::from_request(req, app).await?;
-        let creds = Given::read(&params)?;
+        let given = Given::read(&params)?;
         R::check_types(&params)?;
 
-        let mut missing = creds.missing();
+        let mut missing = given.missing();
         missing.extend(R::REQUIRED.iter().filter(|name| !params.has(name)));
         if !missing.is_empty() {
             return Err(ApiError::Missing(missing));
         }
-
-        let attempt = Attempt {
-            address,
-            user_id: creds.user_id.clone(),
-        };
-        app.guard.check(&attempt)?;
-        let guessed = |is_guess: bool| match is_guess {
-            true => app.guard.failed(&attempt),
-            false => Ok(()),
-        };
+        let credential = given.credential()?;
 
         let now = now_unix();
-        let (account, agent, session_pk, actor) = match creds {
-            Given {
-                ssid: Some(ssid),
-                user_id: None,
-                token: None,
-                agent_id,
-            } => {
-                let found = app.service.live_session(&ssid, now).await?;
-                guessed(found.is_guess())?;
-                let ctx = found.valid().ok_or_else(R::bad_ssid)?;
-                if ctx.account.suspended {
-                    return Err(ApiError::Suspended);
-                }
-                if agent_id.is_some_and(|id| id != ctx.agent.agent_id) {
-                    return Err(ApiError::AgentMismatch);
-                }
-                let session_pk = ctx.session.id;
-                (
-                    ctx.account,
-                    ctx.agent,
-                    Some(session_pk),
-                    Actor::Session(session_pk),
-                )
-            }
-            // Upstream: "when userId and token are used, ssid should not be present".
-            Given { ssid: Some(_), .. } => return Err(ApiError::InvalidParams),
-            Given {
-                user_id: Some(user_id),
-                token: Some(token),
-                agent_id: Some(agent_id),
-                ..
-            } => {
-                let found = match app.service.token_account(&token, now).await? {
-                    // A token of another account is a guess at this one.
-                    Found::Valid((account, _)) if account.user_id != user_id => Found::Unknown,
-                    found => found,
-                };
-                guessed(found.is_guess())?;
-                let (account, token) = found.valid().ok_or(ApiError::InvalidToken)?;
-                if account.suspended {
-                    return Err(ApiError::Suspended);
-                }
-                // Unknown here and "belongs to another account" answer alike.
-                let agent = match app.service.agent(&account, &agent_id).await {
-                    Err(ServiceError::NotFound) => return Err(ApiError::AgentMismatch),
-                    found => found?,
-                };
-                if agent.disabled {
-                    return Err(ApiError::AgentDisabled);
-                }
-                if token.scope < R::SCOPE {
-                    return Err(ApiError::OutOfScope);
-                }
-                (account, agent, None, Actor::Token(token.id))
-            }
-            _ => unreachable!("missing credentials were answered with 1505"),
-        };
-
+        let who = authenticate(app, address, &credential, now)
+            .await
+            .map_err(|err| match err {
+                AuthError::BadSession => R::bad_ssid(),
+                other => other.into(),
+            })?;
+        if who.token.as_ref().is_some_and(|token| token.scope < R::SCOPE) {
+            return Err(ApiError::OutOfScope);
+        }
         Ok(AgentRequest {
             app: app.clone(),
             params,
-            account,
-            agent,
-            session_pk,
-            actor,
+            account: who.account,
+            agent: who.agent.expect("a session or an agent token names its agent"),
+            session_pk: who.session_pk,
+            actor: who.actor,
             now,
             route: PhantomData,
         })
+    }
+}
+
+/// Each surface's answer but the upstream routes' bad session (the route's own).
+impl From<AuthError> for ApiError {
+    fn from(err: AuthError) -> Self {
+        match err {
+            AuthError::Throttled(secs) => ApiError::Throttled(secs),
+            AuthError::BadSession => ApiError::InvalidParams,
+            AuthError::BadToken => ApiError::InvalidToken,
+            AuthError::Suspended => ApiError::Suspended,
+            AuthError::AgentMismatch => ApiError::AgentMismatch,
+            AuthError::AgentDisabled => ApiError::AgentDisabled,
+            AuthError::Service(err) => err.into(),
+        }
     }
 }
 

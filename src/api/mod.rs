@@ -8,6 +8,7 @@ mod agent_actions;
 mod agent_on_break;
 pub mod auth;
 mod board;
+mod credentials;
 mod docs;
 pub mod envelope;
 pub mod error;

@@ -7,7 +7,6 @@ use super::throttle::AuthGuard;
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::service::Service;
-use crate::store::Store;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -23,11 +22,11 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(store: Arc<dyn Store>, config: Config) -> AppState {
-        let config = Arc::new(config);
+    pub fn new(service: Service) -> AppState {
+        let config = service.shared_config();
         let metrics = Arc::new(Metrics::new());
         AppState {
-            service: Service::new(store, config.clone()),
+            service,
             guard: Arc::new(AuthGuard::new(
                 config.auth_failures_per_minute,
                 config.trusted_proxies(),
@@ -37,9 +36,5 @@ impl AppState {
             draining: Arc::new(AtomicBool::new(false)),
             metrics,
         }
-    }
-
-    pub fn store(&self) -> &dyn Store {
-        self.service.store()
     }
 }

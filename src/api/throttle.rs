@@ -25,7 +25,6 @@ use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use ipnet::IpNet;
 
-use super::error::ApiError;
 use crate::metrics::Metrics;
 
 /// What failures are counted against.
@@ -56,6 +55,10 @@ pub struct AuthGuard {
     trusted: Vec<IpNet>,
     metrics: Arc<Metrics>,
 }
+
+/// Refused by the throttle: the whole seconds until the key may try again (`Retry-After`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Throttled(pub u64);
 
 /// Who is attempting: the client's address (None when the server cannot tell) and the
 /// `userId` it names, if any.
@@ -112,7 +115,7 @@ impl AuthGuard {
     }
 
     /// Refuses an attempt of a blocked key, with the seconds until it may try again.
-    pub fn check(&self, attempt: &Attempt) -> Result<(), ApiError> {
+    pub fn check(&self, attempt: &Attempt) -> Result<(), Throttled> {
         if self.limiter.is_none() {
             return Ok(());
         }
@@ -121,21 +124,21 @@ impl AuthGuard {
             && let Some(wait) = self.blocked_for(&Key::Address(address), now)
         {
             self.metrics.auth_refused("address");
-            return Err(ApiError::Throttled(wait));
+            return Err(Throttled(wait));
         }
         if let Some(user_id) = &attempt.user_id
             && let Some(wait) = self.blocked_for(&Key::User(user_id.clone()), now)
             && attempt.address.is_none_or(|a| self.has_failed(a, now))
         {
             self.metrics.auth_refused("user");
-            return Err(ApiError::Throttled(wait));
+            return Err(Throttled(wait));
         }
         Ok(())
     }
 
     /// Counts a failed attempt (a guess) against its address and `userId`; the one past the
     /// burst is answered 429 instead of its failure, and blocks the key.
-    pub fn failed(&self, attempt: &Attempt) -> Result<(), ApiError> {
+    pub fn failed(&self, attempt: &Attempt) -> Result<(), Throttled> {
         self.metrics.auth_failed();
         let Some(limiter) = &self.limiter else {
             return Ok(());
@@ -159,7 +162,7 @@ impl AuthGuard {
                 refused = refused.max(Some(whole_secs(wait)));
             }
         }
-        refused.map_or(Ok(()), |secs| Err(ApiError::Throttled(secs)))
+        refused.map_or(Ok(()), |secs| Err(Throttled(secs)))
     }
 
     /// Whole seconds until the key may try again, if it is blocked.
@@ -241,9 +244,9 @@ mod tests {
             assert!(g.check(&attempt).is_ok());
             assert!(g.failed(&attempt).is_ok());
         }
-        assert!(matches!(g.failed(&attempt), Err(ApiError::Throttled(_))));
+        assert!(g.failed(&attempt).is_err());
         match g.check(&attempt) {
-            Err(ApiError::Throttled(secs)) => assert!((1..=3).contains(&secs), "{secs}"),
+            Err(Throttled(secs)) => assert!((1..=3).contains(&secs), "{secs}"),
             other => panic!("not throttled: {other:?}"),
         }
         let other = Attempt {

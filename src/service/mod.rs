@@ -22,6 +22,7 @@ use crate::store::{Store, StoreError};
 
 pub use accounts::TokenRequest;
 pub use status::{AccountCounts, AgentCounts, PoolStats, StateCounts, Status};
+pub use crate::live::Refusal as StreamRefusal;
 pub use stream::{EventStream, TICKET_TTL_SECS};
 pub use wraps::{EndedBy, WrapRequest};
 
@@ -41,6 +42,14 @@ impl<T> Found<T> {
         match self {
             Found::Valid(found) => Some(found),
             Found::Stale | Found::Unknown => None,
+        }
+    }
+
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Found<U> {
+        match self {
+            Found::Valid(found) => Found::Valid(f(found)),
+            Found::Stale => Found::Stale,
+            Found::Unknown => Found::Unknown,
         }
     }
 
@@ -170,6 +179,11 @@ impl Service {
 
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// The settings, to keep beside the service (the HTTP layers read them).
+    pub fn shared_config(&self) -> Arc<Config> {
+        self.config.clone()
     }
 
     pub fn pings(&self) -> &Pings {

@@ -295,7 +295,7 @@ impl TestApp {
             .unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
-        let state = AppState::new(store.clone(), config.clone());
+        let state = AppState::new(Service::new(store.clone(), std::sync::Arc::new(config.clone())));
         let service = state.service.clone();
         let server = tokio::spawn(app::serve(listener, state, async {
             let _ = stopped.await;

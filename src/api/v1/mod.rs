@@ -13,7 +13,7 @@ mod tokens;
 
 use axum::extract::{FromRequest, FromRequestParts, MatchedPath, Path, Query, Request};
 use axum::http::request::Parts;
-use axum::http::{Method, StatusCode};
+use axum::http::{Extensions, HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -21,12 +21,11 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 
 use super::auth::bearer;
+use super::credentials::{Credential, authenticate};
 use super::envelope::success_response;
 use super::error::ApiError;
 use super::params::read_body;
-use super::throttle::Attempt;
 use crate::domain::{Account, Act, Actor, Agent, Scope, Token, now_unix};
-use crate::service::Found;
 use crate::api::AppState;
 
 /// The routes and their OpenAPI description, from the handlers' `#[utoipa::path]` (each
@@ -97,26 +96,14 @@ impl FromRequestParts<AppState> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, RestError> {
         let token = bearer(&parts.headers).ok_or(ApiError::InvalidToken)?;
-        let attempt = Attempt {
-            address: app.guard.address(&parts.headers, &parts.extensions),
-            user_id: None,
-        };
-        let now = now_unix();
-        let (account, token) = authenticate(app, &attempt, async || {
-            app.service.token_account(token, now).await
-        })
-        .await?;
+        let credential = Credential::Bearer(token.to_owned());
+        let caller = Caller::authenticate(app, &parts.headers, &parts.extensions, &credential)
+            .await?;
         let route = parts.extensions.get::<MatchedPath>();
-        if token.scope < scope_of(&parts.method, route.map_or("", MatchedPath::as_str)) {
+        if caller.token.scope < scope_of(&parts.method, route.map_or("", MatchedPath::as_str)) {
             return Err(ApiError::OutOfScope.into());
         }
-        Ok(Caller {
-            app: app.clone(),
-            actor: Actor::Token(token.id),
-            account,
-            token,
-            now,
-        })
+        Ok(caller)
     }
 }
 
@@ -142,26 +129,26 @@ pub fn scope_of(method: &Method, route: &str) -> Scope {
     }
 }
 
-/// Checks a credential under the throttle: a blocked client is refused before the lookup,
-/// a guess counts against it; the account must not be suspended.
-pub async fn authenticate(
-    app: &AppState,
-    attempt: &Attempt,
-    lookup: impl AsyncFnOnce() -> crate::service::Result<Found<(Account, Token)>>,
-) -> RestResult<(Account, Token)> {
-    app.guard.check(attempt)?;
-    let found = lookup().await?;
-    if found.is_guess() {
-        app.guard.failed(attempt)?;
-    }
-    let (account, token) = found.valid().ok_or(ApiError::InvalidToken)?;
-    if account.suspended {
-        return Err(ApiError::Suspended.into());
-    }
-    Ok((account, token))
-}
-
 impl Caller {
+    /// The caller a bearer token or a stream ticket names (any scope).
+    pub async fn authenticate(
+        app: &AppState,
+        headers: &HeaderMap,
+        extensions: &Extensions,
+        credential: &Credential,
+    ) -> RestResult<Caller> {
+        let address = app.guard.address(headers, extensions);
+        let now = now_unix();
+        let who = authenticate(app, address, credential, now).await?;
+        Ok(Caller {
+            app: app.clone(),
+            account: who.account,
+            token: who.token.expect("a token or a ticket names its token"),
+            actor: who.actor,
+            now,
+        })
+    }
+
     /// Who acts, and when.
     pub fn act(&self) -> Act {
         Act {

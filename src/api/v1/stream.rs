@@ -12,15 +12,13 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{Caller, QueryParams, Rest, RestResult, authenticate, created};
+use super::{Caller, QueryParams, Rest, RestResult, created};
+use crate::api::AppState;
 use crate::api::auth::bearer;
+use crate::api::credentials::Credential;
 use crate::api::envelope::SuccessEnvelope;
 use crate::api::error::{ApiError, ErrorEnvelope};
-use crate::api::throttle::Attempt;
-use crate::domain::now_unix;
-use crate::live::Refusal;
-use crate::service::EventStream;
-use crate::api::AppState;
+use crate::service::{EventStream, StreamRefusal};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -112,28 +110,15 @@ pub async fn stream(
     extensions: Extensions,
     QueryParams(params): QueryParams<StreamParams>,
 ) -> RestResult<Response> {
-    let now = now_unix();
-    let service = &app.service;
-    let attempt = Attempt {
-        address: app.guard.address(&headers, &extensions),
-        user_id: None,
-    };
     // Every scope may read the stream.
-    let (account, _) = match (params.ticket.as_deref(), bearer(&headers)) {
-        (Some(ticket), _) => {
-            authenticate(&app, &attempt, async || {
-                service.redeem_ticket(ticket, now).await
-            })
-            .await?
-        }
-        (None, Some(token)) => {
-            authenticate(&app, &attempt, async || {
-                service.token_account(token, now).await
-            })
-            .await?
-        }
+    let credential = match (params.ticket, bearer(&headers)) {
+        (Some(ticket), _) => Credential::Ticket(ticket),
+        (None, Some(token)) => Credential::Bearer(token.to_owned()),
         (None, None) => return Err(ApiError::InvalidToken.into()),
     };
+    let Caller { account, .. } =
+        Caller::authenticate(&app, &headers, &extensions, &credential).await?;
+    let service = &app.service;
     let last = match headers.get("last-event-id") {
         Some(header) => Some(
             header
@@ -160,8 +145,8 @@ pub async fn stream(
         .open_stream(account.id, agent_pk, after)
         .await?
         .map_err(|refusal| match refusal {
-            Refusal::NotLive => ApiError::DbUnavailable,
-            Refusal::TooMany => ApiError::TooManyStreams,
+            StreamRefusal::NotLive => ApiError::DbUnavailable,
+            StreamRefusal::TooMany => ApiError::TooManyStreams,
         })?;
     let sse = Sse::new(messages(events)).keep_alive(KeepAlive::new().interval(KEEP_ALIVE));
     let mut response = sse.into_response();
