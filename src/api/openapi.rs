@@ -178,16 +178,20 @@ fn finish_upstream(op: &mut Operation, prefix: usize) {
     if let Some(body) = &mut op.request_body {
         finish_upstream_body(body);
     }
-    add_response(
-        op,
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "1047: the body is larger than the body limit",
-    );
-    add_response(
-        op,
-        StatusCode::SERVICE_UNAVAILABLE,
-        "1010: the database cannot be reached; 1032: the request timed out",
-    );
+    add_too_large(op);
+    add_unavailable(op);
+}
+
+/// What a route with a body answers for one over the body limit.
+fn add_too_large(op: &mut Operation) {
+    let description = "1047: the body is larger than the body limit";
+    add_response(op, StatusCode::PAYLOAD_TOO_LARGE, description);
+}
+
+/// What every route answers when the database is down or the request timed out.
+fn add_unavailable(op: &mut Operation) {
+    let description = "1010: the database cannot be reached; 1032: the request timed out";
+    add_response(op, StatusCode::SERVICE_UNAVAILABLE, description);
 }
 
 fn finish_upstream_body(body: &mut RequestBody) {
@@ -268,22 +272,14 @@ fn finish_v1(op: &mut Operation, method: &Method, path: &str) {
             // the description saying otherwise).
             body.required = Some(Required::False);
         }
-        add_response(
-            op,
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "1047: the body is larger than the body limit",
-        );
+        add_too_large(op);
     }
     add_response(
         op,
         StatusCode::INTERNAL_SERVER_ERROR,
         "1032: something unexpected (details only in the server's log)",
     );
-    add_response(
-        op,
-        StatusCode::SERVICE_UNAVAILABLE,
-        "1010: the database cannot be reached; 1032: the request timed out",
-    );
+    add_unavailable(op);
 }
 
 /// Every code, once, in order.

@@ -35,7 +35,7 @@ type Result<T> = std::result::Result<T, OperatorError>;
 
 /// Which events `history` lists: `from <= at < to`, after the event id `after`.
 #[derive(Debug, Clone, Copy)]
-pub struct Page {
+pub struct HistoryWindow {
     pub from: i64,
     pub to: i64,
     pub after: i64,
@@ -270,7 +270,7 @@ impl Operator<'_> {
         &self,
         user_id: &str,
         agent_id: Option<&str>,
-        page: Page,
+        page: HistoryWindow,
     ) -> Result<Vec<Event>> {
         let account = self.account(user_id).await?;
         let agent_pk = match agent_id {

@@ -1,6 +1,6 @@
 //! Runs an operator command through the [`Operator`]; what it prints on success goes to stdout.
 
-use super::operator::{Operator, Page};
+use super::operator::{Operator, HistoryWindow};
 use super::{
     AccountCommand, AgentCommand, BreakCommand, Command, ReasonCommand, SessionCommand,
     TokenCommand, WrapCommand,
@@ -164,7 +164,7 @@ pub async fn run(admin: &Operator<'_>, command: Command) -> anyhow::Result<()> {
             after,
             limit,
         } => {
-            let page = Page {
+            let page = HistoryWindow {
                 from,
                 to,
                 after,

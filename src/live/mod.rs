@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 pub use hub::{Delivery, Hub, Refusal, STREAM_BUFFER};
 pub use pings::{PendingPings, Pings};
-pub use view::{LiveAgent, SsidKey, Ticket, View, ViewStats, key_of};
+pub use view::{Generation, LiveAgent, SsidKey, View, ViewStats, key_of};
 
 /// The PostgreSQL channel the feed is announced on.
 pub const CHANNEL: &str = "agentprofile_changes";

@@ -5,7 +5,7 @@
 //! read. A change forgets what it touched. The race between the two (a load that read the
 //! old state, installing after the change was forgotten) is closed by generations: every
 //! forget takes a new generation and marks the agent (or account) with it; a load takes a
-//! [`Ticket`] (the generation) *before* it reads, and installs only if nothing it read was
+//! [`Generation`] *before* it reads, and installs only if nothing it read was
 //! forgotten since. So an installed entry is never older than the last change announced.
 //! A session is kept with the generation it was read at, and counts only while its agent
 //! has not been forgotten since: forgetting an agent needs no list of its sessions, and the
@@ -44,7 +44,7 @@ pub struct LiveAgent {
 
 /// Taken before a load reads the database; see the module's doc.
 #[derive(Debug, Clone, Copy)]
-pub struct Ticket(u64);
+pub struct Generation(u64);
 
 /// The view's size and use, for the metrics.
 #[derive(Debug, Clone, Copy, Default)]
@@ -68,7 +68,7 @@ struct Inner {
     /// Off until the feed is live, and whenever it may have missed a change.
     live: bool,
     generation: u64,
-    /// Loads whose ticket is older than this never install (the view was emptied since).
+    /// Loads whose generation is older than this never install (the view was emptied since).
     floor: u64,
     sessions: HashMap<SsidKey, SessionSlot>,
     /// Sweep `sessions` when it grows past this.
@@ -97,10 +97,10 @@ struct AccountSlot {
 }
 
 impl View {
-    /// A ticket for a load that may install, or None while the view is off.
-    pub fn ticket(&self) -> Option<Ticket> {
+    /// The generation a load that may install reads under, or None while the view is off.
+    pub fn generation(&self) -> Option<Generation> {
         let inner = self.read();
-        inner.live.then_some(Ticket(inner.generation))
+        inner.live.then_some(Generation(inner.generation))
     }
 
     /// What an ssid resolves to, when the view knows it.
@@ -135,12 +135,12 @@ impl View {
         found
     }
 
-    /// Keeps what a load read under `ticket` (and the session it came through), unless a
+    /// Keeps what a load read under `read_under` (and the session it came through), unless a
     /// change to that agent or account was forgotten since. Returns the state either way:
     /// it is what the database said, good for the request that read it.
     pub fn install(
         &self,
-        ticket: Ticket,
+        read_under: Generation,
         session: Option<(SsidKey, &Session)>,
         state: LiveAgent,
         account: Account,
@@ -148,9 +148,9 @@ impl View {
         let (agent_pk, account_pk) = (state.agent.id, state.agent.account_pk);
         let mut inner = self.write();
         let inner = &mut *inner;
-        let stale = |forgotten: u64| forgotten > ticket.0;
+        let stale = |forgotten: u64| forgotten > read_under.0;
         if !inner.live
-            || ticket.0 < inner.floor
+            || read_under.0 < inner.floor
             || inner
                 .agents
                 .get(&agent_pk)
@@ -172,7 +172,7 @@ impl View {
         if let Some((key, session)) = session {
             let slot = SessionSlot {
                 session: session.clone(),
-                read_at: ticket.0,
+                read_at: read_under.0,
             };
             inner.sessions.insert(key, slot);
             inner.sweep_if_crowded();
@@ -338,27 +338,27 @@ mod tests {
     #[test]
     fn answers_nothing_until_the_feed_is_live() {
         let view = View::default();
-        assert!(view.ticket().is_none());
+        assert!(view.generation().is_none());
         view.restart();
-        let ticket = view.ticket().unwrap();
-        view.install(ticket, Some((7, &session(7))), state(7), account());
+        let read = view.generation().unwrap();
+        view.install(read, Some((7, &session(7))), state(7), account());
         assert!(view.session(&7).is_some());
         view.stop();
         assert!(view.session(&7).is_none());
-        assert!(view.ticket().is_none());
+        assert!(view.generation().is_none());
     }
 
     #[test]
     fn a_load_that_raced_a_change_is_not_kept() {
         let view = View::default();
         view.restart();
-        let before = view.ticket().unwrap();
+        let before = view.generation().unwrap();
         view.changed(&agent_change(7)); // committed while the load was reading
         view.install(before, Some((7, &session(7))), state(7), account());
         assert!(view.session(&7).is_none());
         assert!(view.agent(7).is_none());
         // Another agent's change does not spoil this one's load.
-        let after = view.ticket().unwrap();
+        let after = view.generation().unwrap();
         view.changed(&agent_change(8));
         view.install(after, None, state(7), account());
         assert!(view.agent(7).is_some());
@@ -368,9 +368,9 @@ mod tests {
     fn a_change_forgets_the_agent_and_its_sessions_and_an_account_change_all_its_agents() {
         let view = View::default();
         view.restart();
-        let ticket = view.ticket().unwrap();
-        view.install(ticket, Some((7, &session(7))), state(7), account());
-        view.install(ticket, Some((8, &session(8))), state(8), account());
+        let read = view.generation().unwrap();
+        view.install(read, Some((7, &session(7))), state(7), account());
+        view.install(read, Some((8, &session(8))), state(8), account());
         view.changed(&agent_change(7));
         assert!(view.session(&7).is_none());
         assert!(view.session(&8).is_some());
@@ -381,8 +381,8 @@ mod tests {
         });
         assert!(view.session(&8).is_none());
         // Reloaded, a session counts again.
-        let ticket = view.ticket().unwrap();
-        view.install(ticket, Some((8, &session(8))), state(8), account());
+        let read = view.generation().unwrap();
+        view.install(read, Some((8, &session(8))), state(8), account());
         assert!(view.session(&8).is_some());
     }
 
@@ -390,7 +390,7 @@ mod tests {
     fn a_restart_refuses_loads_from_before_it() {
         let view = View::default();
         view.restart();
-        let before = view.ticket().unwrap();
+        let before = view.generation().unwrap();
         view.stop();
         view.restart();
         view.install(before, None, state(7), account());

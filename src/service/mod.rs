@@ -197,7 +197,7 @@ impl Service {
         if let Some(state) = view.agent(agent.id) {
             return Ok(Some(state));
         }
-        let Some(ticket) = view.ticket() else {
+        let Some(generation) = view.generation() else {
             return Ok(None);
         };
         let (state, account) = self
@@ -205,6 +205,6 @@ impl Service {
             .live_agent(agent.id)
             .await?
             .ok_or(ServiceError::NotFound)?;
-        Ok(Some(view.install(ticket, None, state, account)))
+        Ok(Some(view.install(generation, None, state, account)))
     }
 }

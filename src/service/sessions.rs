@@ -44,12 +44,12 @@ impl Service {
                 return Ok(Found::Stale);
             }
         }
-        let ticket = view.ticket();
+        let generation = view.generation();
         let found = self.store.session(&hex::encode(digest)).await?;
-        if let (Some(ticket), Some(found)) = (ticket, &found)
+        if let (Some(generation), Some(found)) = (generation, &found)
             && let Some((state, account)) = self.store.live_agent(found.agent.id).await?
         {
-            view.install(ticket, Some((key, &found.session)), state, account);
+            view.install(generation, Some((key, &found.session)), state, account);
         }
         Ok(match found {
             None => Found::Unknown,

@@ -85,7 +85,8 @@ pub async fn list(caller: Caller, QueryParams(page): QueryParams<Page>) -> Rest<
 
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct NewAgent {
+#[schema(as = NewAgent)]
+pub struct AgentBody {
     /// Required (1505 without it): a string or an integer (0 up to 2^64 - 1: wider than
     /// `IdValue`'s own int64 would say).
     #[schema(required, schema_with = crate::api::auth::string_or_integer)]
@@ -117,7 +118,7 @@ impl IdValue {
 }
 
 /// Creates an agent.
-#[utoipa::path(post, path = "/v1/agents", operation_id = "createAgent", request_body = NewAgent,
+#[utoipa::path(post, path = "/v1/agents", operation_id = "createAgent", request_body = AgentBody,
     responses(
         (status = 201, body = SuccessEnvelope<AgentView>, description = "The agent created"),
         (status = 409, body = ErrorEnvelope, description = "1513: the `agentId` is taken"),
@@ -125,7 +126,7 @@ impl IdValue {
             description = "1505 no `agentId`; 1000 a negative `wrapSeconds`; 1001 a value of the wrong type; 1047 not JSON"),
     ),
 )]
-pub async fn create(caller: Caller, JsonBody(new): JsonBody<NewAgent>) -> Rest<AgentView> {
+pub async fn create(caller: Caller, JsonBody(new): JsonBody<AgentBody>) -> Rest<AgentView> {
     let new = store::NewAgent {
         agent_id: new.agent_id.map(IdValue::into_string).unwrap_or_default(),
         name: new.name,

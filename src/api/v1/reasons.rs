@@ -30,7 +30,8 @@ pub async fn list(caller: Caller) -> Rest<Vec<BreakReason>> {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct NewReason {
+#[schema(as = NewReason)]
+pub struct ReasonBody {
     /// Required, unique in the account.
     #[schema(required, value_type = String, example = "coffee")]
     code: Option<String>,
@@ -44,7 +45,7 @@ pub struct NewReason {
 
 /// Adds a break reason.
 #[utoipa::path(post, path = "/v1/break-reasons", operation_id = "createBreakReason",
-    request_body = NewReason,
+    request_body = ReasonBody,
     responses(
         (status = 201, body = SuccessEnvelope<BreakReason>, description = "The reason created"),
         (status = 409, body = ErrorEnvelope, description = "1513: the code is taken"),
@@ -52,7 +53,7 @@ pub struct NewReason {
             description = "1505 no `code` or `label`; 1000 a `limitSeconds` below 1; 1001 a value of the wrong type; 1047 not JSON"),
     ),
 )]
-pub async fn create(caller: Caller, JsonBody(new): JsonBody<NewReason>) -> Rest<BreakReason> {
+pub async fn create(caller: Caller, JsonBody(new): JsonBody<ReasonBody>) -> Rest<BreakReason> {
     let new = store::NewReason {
         code: new.code.unwrap_or_default(),
         label: new.label.unwrap_or_default(),

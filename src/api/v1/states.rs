@@ -94,7 +94,8 @@ pub async fn logout_one(caller: Caller, JsonBody(body): JsonBody<Logout>) -> Res
 }
 
 #[derive(Deserialize, ToSchema)]
-pub struct NewBreak {
+#[schema(as = NewBreak)]
+pub struct BreakBody {
     /// Required: a code or label of the account's break reasons (any case).
     #[schema(required, value_type = String, example = "lunch")]
     reason: Option<String>,
@@ -102,7 +103,7 @@ pub struct NewBreak {
 
 /// Puts the agent on break.
 #[utoipa::path(post, path = "/v1/agents/{agent_id}/break", operation_id = "startBreak_v1",
-    request_body = NewBreak,
+    request_body = BreakBody,
     responses(
         (status = 201, body = SuccessEnvelope<BreakDetail>, description = "The break that started"),
         (status = 409, body = ErrorEnvelope,
@@ -111,7 +112,7 @@ pub struct NewBreak {
             description = "1505 no `reason`; 1508 not an active reason of the account; 1001 a value of the wrong type; 1047 not JSON"),
     ),
 )]
-pub async fn start_break(at: AgentPath, JsonBody(body): JsonBody<NewBreak>) -> Rest<BreakDetail> {
+pub async fn start_break(at: AgentPath, JsonBody(body): JsonBody<BreakBody>) -> Rest<BreakDetail> {
     let agent = at.agent().await?;
     let reason = body.reason.unwrap_or_default();
     let started = at
@@ -138,7 +139,8 @@ pub async fn end_break(at: AgentPath) -> Rest<BreakDetail> {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct NewWrapUp {
+#[schema(as = NewWrapUp)]
+pub struct WrapUpBody {
     /// Required: the call that ended.
     #[schema(required, value_type = String)]
     call_id: Option<String>,
@@ -181,7 +183,7 @@ impl From<WrapUp> for WrapView {
 
 /// When a call ends: the agent enters wrap-up under their policy.
 #[utoipa::path(post, path = "/v1/agents/{agent_id}/wrap-up", operation_id = "startWrapUp",
-    request_body = NewWrapUp,
+    request_body = WrapUpBody,
     responses(
         (status = 201, body = SuccessEnvelope<WrapView>, description = "The wrap-up that started"),
         (status = 409, body = ErrorEnvelope,
@@ -190,7 +192,7 @@ impl From<WrapUp> for WrapView {
             description = "1505 no `callId`; 1000 negative `seconds`; 1001 a value of the wrong type; 1047 not JSON"),
     ),
 )]
-pub async fn start_wrap_up(at: AgentPath, JsonBody(body): JsonBody<NewWrapUp>) -> Rest<WrapView> {
+pub async fn start_wrap_up(at: AgentPath, JsonBody(body): JsonBody<WrapUpBody>) -> Rest<WrapView> {
     let agent = at.agent().await?;
     let request = WrapRequest {
         call_id: body.call_id.unwrap_or_default(),

@@ -32,7 +32,8 @@ pub async fn list(caller: Caller) -> Rest<Vec<Token>> {
 
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct NewToken {
+#[schema(as = NewToken)]
+pub struct TokenBody {
     /// What it may do; default `read`, the least.
     scope: Option<Scope>,
     /// A note to tell it apart in the list (up to 200 characters).
@@ -56,14 +57,14 @@ pub struct CreatedToken {
 
 /// Creates a token.
 #[utoipa::path(post, path = "/v1/tokens", operation_id = "createToken",
-    request_body = NewToken,
+    request_body = TokenBody,
     responses(
         (status = 201, body = SuccessEnvelope<CreatedToken>, description = "The token, shown once"),
         (status = 422, body = ErrorEnvelope,
             description = "1000 an `expiresIn` below 1 or a label over 200 characters; 1001 a value of the wrong type; 1047 not JSON"),
     ),
 )]
-pub async fn create(caller: Caller, JsonBody(new): JsonBody<NewToken>) -> Rest<CreatedToken> {
+pub async fn create(caller: Caller, JsonBody(new): JsonBody<TokenBody>) -> Rest<CreatedToken> {
     let request = TokenRequest {
         scope: new.scope.unwrap_or(Scope::Read),
         label: new.label.unwrap_or_default(),
