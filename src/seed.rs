@@ -4,10 +4,9 @@
 use std::net::SocketAddr;
 
 use crate::cli::Operator;
-use crate::domain::Scope;
+use crate::domain::{NewAgent, Scope};
 use crate::service::TokenRequest;
 use crate::state::AppState;
-use crate::store::NewAgent;
 
 pub const DEMO_USER: &str = "demo";
 pub const DEMO_AGENT: &str = "demo-agent";

@@ -1,9 +1,8 @@
 //! Accounts and their API tokens.
 
 use super::{Found, OnConflict, Result, Service, ServiceError, at_least, required};
-use crate::domain::{Account, Scope, Token, WrapMode, WrapPolicy, now_unix};
+use crate::domain::{Account, NewAccount, NewToken, Scope, Token, WrapMode, WrapPolicy, now_unix};
 use crate::secrets;
-use crate::store::{NewAccount, NewToken};
 
 /// How stale a token's `last_used_at` may get: it is written at most this often per token.
 const LAST_USED_RESOLUTION_SECS: i64 = 60;

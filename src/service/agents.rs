@@ -1,8 +1,7 @@
 //! Agents: created, updated, disabled and enabled.
 
 use super::{OnConflict, Result, Service, ServiceError, at_least, required};
-use crate::domain::{Account, Act, Agent, now_unix};
-use crate::store::{AgentUpdate, NewAgent};
+use crate::domain::{Account, Act, Agent, AgentUpdate, NewAgent, now_unix};
 
 impl Service {
     /// Creates an agent of the account; without overrides the account's wrap-up applies.

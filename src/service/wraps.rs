@@ -2,8 +2,7 @@
 
 use super::agents::enabled;
 use super::{OnConflict, Result, Service, ServiceError, at_least, required};
-use crate::domain::{Account, Act, Agent, Event, RosterEntry, WrapUp};
-use crate::store::{EventQuery, NewWrapUp};
+use crate::domain::{Account, Act, Agent, Event, EventQuery, NewWrapUp, RosterEntry, WrapUp};
 
 /// A wrap-up asked for when a call ends; `seconds` overrides the policy's length.
 #[derive(Debug, Clone, Default)]

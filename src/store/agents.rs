@@ -1,33 +1,18 @@
 //! Agents: created, listed, updated, disabled and enabled.
 
 use async_trait::async_trait;
-use serde_json::json;
 
-use super::Result;
 use super::accounts::ACCOUNT_COLUMNS;
-use super::breaks::BREAK_COLUMNS;
-use super::breaks::close_break;
-use super::sql::{Backend, Sql, SqlStore, Tx, close_expired_wraps};
-use super::wraps::{WRAP_COLUMNS, close_wrap};
-use crate::domain::{Account, Act, Agent, EventKind, MicPerm, WrapMode};
+use super::backend::{Backend, Sql};
+use super::breaks::{OPEN_BREAK, close_break};
+use super::sql::SqlStore;
+use super::tx::Tx;
+use super::wraps::{ExpiredOf, UNENDED_WRAP, close_expired_wraps, close_wrap};
+use super::{Result, StoreError};
+use crate::domain::{
+    Account, Act, Agent, AgentUpdate, BreakEnding, Ending, EventDetails, MicPerm, NewAgent,
+};
 use crate::live::LiveAgent;
-
-/// A new agent; without overrides the account's wrap-up policy applies.
-#[derive(Debug, Clone, Default)]
-pub struct NewAgent {
-    pub agent_id: String,
-    pub name: String,
-    pub wrap_seconds: Option<i64>,
-    pub wrap_mode: Option<WrapMode>,
-}
-
-/// A partial update; `Some(None)` clears an override so the account's policy applies.
-#[derive(Debug, Clone, Default)]
-pub struct AgentUpdate {
-    pub name: Option<String>,
-    pub wrap_seconds: Option<Option<i64>>,
-    pub wrap_mode: Option<Option<WrapMode>>,
-}
 
 #[async_trait]
 pub trait Agents: Send + Sync {
@@ -44,7 +29,8 @@ pub trait Agents: Send + Sync {
     async fn live_agent(&self, agent_pk: i64) -> Result<Option<(LiveAgent, Account)>>;
 }
 
-/// `Agent`'s columns.
+/// `Agent`'s columns, in the statements that read an agent alongside other rows (a join
+/// names them apart), and in those that return one.
 pub(super) const AGENT_COLUMNS: &str =
     "id, account_pk, agent_id, name, wrap_seconds, wrap_mode, disabled";
 
@@ -116,7 +102,7 @@ impl<DB: Backend> Agents for SqlStore<DB> {
             .bind(update.wrap_mode.flatten())
             .fetch_one(&mut *tx)
             .await?;
-        tx.changed(updated.account_pk, Some(updated.id));
+        tx.agent_changed(&updated);
         tx.commit().await?;
         Ok(updated)
     }
@@ -125,7 +111,7 @@ impl<DB: Backend> Agents for SqlStore<DB> {
         let mut conn = self.conn().await?;
         let sql = format!(
             "SELECT g.*, a.* FROM (SELECT {AGENT_COLUMNS}, mic_perm FROM agents WHERE id = $1) g
-             JOIN (SELECT {ACCOUNT_COLUMNS} FROM accounts) a ON a.account_id = g.account_pk"
+             JOIN (SELECT {ACCOUNT_COLUMNS} FROM accounts) a ON a.account_pk = g.account_pk"
         );
         let found: Option<AgentRow> = Sql::<DB>::new(&sql)
             .bind(agent_pk)
@@ -139,15 +125,11 @@ impl<DB: Backend> Agents for SqlStore<DB> {
         else {
             return Ok(None);
         };
-        let sql =
-            format!("SELECT {BREAK_COLUMNS} FROM breaks WHERE agent_pk = $1 AND ended_at IS NULL");
-        let open_break = Sql::<DB>::new(&sql)
+        let open_break = Sql::<DB>::new(OPEN_BREAK)
             .bind(agent_pk)
             .fetch_optional(&mut conn)
             .await?;
-        let sql =
-            format!("SELECT {WRAP_COLUMNS} FROM wrap_ups WHERE agent_pk = $1 AND ended_at IS NULL");
-        let wrap = Sql::<DB>::new(&sql)
+        let wrap = Sql::<DB>::new(UNENDED_WRAP)
             .bind(agent_pk)
             .fetch_optional(&mut conn)
             .await?;
@@ -178,12 +160,12 @@ impl<DB: Backend> Agents for SqlStore<DB> {
         if disabled {
             end_everything::<DB>(&mut tx, agent, act).await?;
         }
-        let kind = if disabled {
-            EventKind::AgentDisabled
+        let details = if disabled {
+            EventDetails::AgentDisabled
         } else {
-            EventKind::AgentEnabled
+            EventDetails::AgentEnabled
         };
-        tx.record_event(agent, kind, actor, now, json!({}));
+        tx.record_event(agent, details, actor, now);
         tx.commit().await?;
         Ok(updated)
     }
@@ -200,19 +182,46 @@ async fn end_everything<DB: Backend>(conn: &mut Tx<DB>, agent: &Agent, act: Act)
     .execute(conn)
     .await?;
     if ended > 0 {
-        let details = json!({ "sessions": ended, "how": "disabled" });
-        conn.record_event(agent, EventKind::Logout, actor, now, details);
+        let details = EventDetails::Logout {
+            session: None,
+            sessions: ended,
+            disabled: true,
+        };
+        conn.record_event(agent, details, actor, now);
     }
     if let Some(b) = close_break::<DB>(conn, agent.id, now).await? {
-        let details = json!({ "reasonCode": b.reason_code, "how": "disabled" });
-        let at = b.ended_at.unwrap_or(now);
-        conn.record_event(agent, EventKind::BreakEnd, actor, at, details);
+        let details = EventDetails::BreakEnd {
+            reason_code: b.reason_code,
+            how: BreakEnding::Disabled,
+        };
+        conn.record_event(agent, details, actor, b.ended_at.unwrap_or(now));
     }
-    close_expired_wraps::<DB>(conn, agent.account_pk, Some(agent.id), now).await?;
+    close_expired_wraps::<DB>(conn, ExpiredOf::Agent(agent.into()), now).await?;
     if let Some(w) = close_wrap::<DB>(conn, agent.id, now).await? {
-        let details = json!({ "callId": w.call_id, "how": "disabled" });
-        let at = w.ended_at.unwrap_or(now);
-        conn.record_event(agent, EventKind::WrapEnd, actor, at, details);
+        let details = EventDetails::WrapEnd {
+            call_id: w.call_id,
+            how: Ending::Disabled,
+        };
+        conn.record_event(agent, details, actor, w.ended_at.unwrap_or(now));
+    }
+    Ok(())
+}
+
+/// Inside a transaction: locks the agent's row until the end of the transaction and makes
+/// sure it is not disabled. A concurrent disable then either commits first (and this write
+/// is refused) or waits for this write (and ends what it opened). The no-op UPDATE takes
+/// the row lock on PostgreSQL; SQLite's BEGIN IMMEDIATE serialises writers already.
+pub(super) async fn lock_enabled_agent<DB: Backend>(
+    conn: &mut DB::Connection,
+    agent_pk: i64,
+) -> Result<()> {
+    let locked =
+        Sql::<DB>::new("UPDATE agents SET disabled = disabled WHERE id = $1 AND NOT disabled")
+            .bind(agent_pk)
+            .execute(conn)
+            .await?;
+    if locked == 0 {
+        return Err(StoreError::AgentDisabled);
     }
     Ok(())
 }

@@ -1,12 +1,14 @@
 //! Every agent of an account with its state at once (the roster), and the counts of agents
 //! in each state that the metrics show.
 
+use std::sync::LazyLock;
+
 use async_trait::async_trait;
 
 use super::Result;
-use super::agents::AGENT_COLUMNS;
-use super::sql::{Backend, Sql, SqlStore};
-use crate::domain::{Agent, Break, MicPerm, RosterLine, WrapMode, WrapUp};
+use super::backend::{Backend, Sql};
+use super::sql::SqlStore;
+use crate::domain::{Agent, Break, EventKind, MicPerm, RosterLine, WrapMode, WrapUp};
 
 #[async_trait]
 pub trait Roster: Send + Sync {
@@ -90,9 +92,47 @@ impl From<RosterRow> for RosterLine {
     }
 }
 
-/// The event kinds that change no roster state.
-const NOT_STATE_KINDS: &str =
-    "'mic.change', 'presence.online', 'presence.stale', 'presence.offline'";
+/// The event kinds that change no roster state, as an SQL list (`'mic.change', …`): from
+/// [`EventKind::changes_state`], so a new kind cannot go unnoticed in `stateSince`.
+static NOT_STATE_KINDS: LazyLock<String> = LazyLock::new(|| {
+    let kinds: Vec<String> = EventKind::ALL
+        .iter()
+        .filter(|kind| !kind.changes_state())
+        .map(|kind| format!("'{kind}'"))
+        .collect();
+    kinds.join(", ")
+});
+
+/// Every agent of the account `$1`, or only those whose primary keys are in the JSON array
+/// `$4` when it is not null, with its state at `$2`; a live session is one neither ended,
+/// expired nor idle since `$3`. `{ids}` is the backend's subquery of the ids in `$4`.
+fn roster_sql<DB: Backend>() -> String {
+    format!(
+        "SELECT g.*,
+            (SELECT COUNT(*) FROM agent_sessions s
+             WHERE s.agent_pk = g.id AND s.ended_at IS NULL
+               AND s.expires_at > $2 AND s.last_seen_at > $3) AS live_sessions,
+            (SELECT MAX(s.last_seen_at) FROM agent_sessions s
+             WHERE s.agent_pk = g.id AND s.ended_at IS NULL
+               AND s.expires_at > $2 AND s.last_seen_at > $3) AS seen,
+            (SELECT MAX(e.id) FROM events e WHERE e.agent_pk = g.id) AS last_event_id,
+            (SELECT e.at FROM events e
+             WHERE e.agent_pk = g.id AND e.kind NOT IN ({not_state_kinds})
+             ORDER BY e.id DESC LIMIT 1) AS last_change_at,
+            b.reason_code, b.reason, b.limit_seconds, b.started_at AS break_started_at,
+            w.call_id, w.customer_number, w.mode AS wrap_mode,
+            w.started_at AS wrap_started_at, w.ends_at AS wrap_ends_at
+         FROM (SELECT id, account_pk, agent_id, name, wrap_seconds, wrap_mode, disabled,
+                      last_ping_at, mic_perm
+               FROM agents WHERE account_pk = $1 AND ($4 IS NULL OR id IN ({ids}))) g
+         LEFT JOIN breaks b ON b.agent_pk = g.id AND b.ended_at IS NULL
+         LEFT JOIN wrap_ups w ON w.agent_pk = g.id AND w.ended_at IS NULL
+                              AND (w.ends_at IS NULL OR w.ends_at > $2)
+         ORDER BY g.agent_id",
+        not_state_kinds = *NOT_STATE_KINDS,
+        ids = DB::json_ids("$4"),
+    )
+}
 
 /// How many agents are in each state.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, sqlx::FromRow)]
@@ -157,39 +197,12 @@ impl<DB: Backend> Roster for SqlStore<DB> {
         now: i64,
         idle_timeout_secs: i64,
     ) -> Result<Vec<RosterLine>> {
-        // A live session: neither ended, expired nor idle since $3.
-        let live = "s.agent_pk = g.id AND s.ended_at IS NULL
-                    AND s.expires_at > $2 AND s.last_seen_at > $3";
-        let only = match agents {
-            Some(_) => format!("AND id IN ({})", DB::json_ids("$4")),
-            None => "AND $4 = ''".to_owned(),
-        };
-        let sql = format!(
-            "SELECT g.*,
-                (SELECT COUNT(*) FROM agent_sessions s WHERE {live}) AS live_sessions,
-                (SELECT MAX(s.last_seen_at) FROM agent_sessions s WHERE {live}) AS seen,
-                (SELECT MAX(e.id) FROM events e WHERE e.agent_pk = g.id) AS last_event_id,
-                (SELECT e.at FROM events e
-                 WHERE e.agent_pk = g.id AND e.kind NOT IN ({NOT_STATE_KINDS})
-                 ORDER BY e.id DESC LIMIT 1) AS last_change_at,
-                b.reason_code, b.reason, b.limit_seconds, b.started_at AS break_started_at,
-                w.call_id, w.customer_number, w.mode AS wrap_mode,
-                w.started_at AS wrap_started_at, w.ends_at AS wrap_ends_at
-             FROM (SELECT {AGENT_COLUMNS}, last_ping_at, mic_perm FROM agents
-                   WHERE account_pk = $1 {only}) g
-             LEFT JOIN breaks b ON b.agent_pk = g.id AND b.ended_at IS NULL
-             LEFT JOIN wrap_ups w ON w.agent_pk = g.id AND w.ended_at IS NULL
-                                  AND (w.ends_at IS NULL OR w.ends_at > $2)
-             ORDER BY g.agent_id"
-        );
-        let ids = agents.map_or_else(String::new, |ids| {
-            serde_json::to_string(ids).unwrap_or_default()
-        });
-        let rows: Vec<RosterRow> = Sql::<DB>::new(&sql)
+        let ids = agents.map(|ids| serde_json::to_string(ids).unwrap_or_default());
+        let rows: Vec<RosterRow> = Sql::<DB>::new(&roster_sql::<DB>())
             .bind(account_pk)
             .bind(now)
             .bind(now - idle_timeout_secs)
-            .bind(ids)
+            .bind(ids.as_deref())
             .fetch_all(&mut *self.conn().await?)
             .await?;
         Ok(rows.into_iter().map(RosterLine::from).collect())
@@ -235,5 +248,18 @@ impl<DB: Backend> Roster for SqlStore<DB> {
             total,
             accounts: None,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_kinds_that_change_no_state_are_listed_for_sql() {
+        assert_eq!(
+            *NOT_STATE_KINDS,
+            "'mic.change', 'presence.online', 'presence.stale', 'presence.offline'"
+        );
     }
 }

@@ -1,29 +1,16 @@
 //! Login sessions (the upstream `ssid`) and the pings that keep them alive.
 
 use async_trait::async_trait;
-use serde_json::json;
 
 use super::accounts::ACCOUNT_COLUMNS;
-use super::agents::AGENT_COLUMNS;
-use super::sql::{AgentRef, Backend, Sql, SqlStore, lock_enabled_agent};
+use super::agents::{AGENT_COLUMNS, lock_enabled_agent};
+use super::backend::{Backend, Sql};
+use super::sql::SqlStore;
+use super::tx::AgentRef;
 use super::{Result, StoreError};
-use crate::domain::{Account, Act, Actor, Agent, EventKind, MicPerm, Session, SessionContext};
-
-/// A login: the new ssid's hash and when the session expires.
-#[derive(Debug, Clone)]
-pub struct NewSession {
-    pub ssid_hash: String,
-    pub expires_at: i64,
-}
-
-/// What `setWebPingTime` records, and the session it came through (None with a token).
-#[derive(Debug, Clone, Copy)]
-pub struct Ping {
-    pub session_pk: Option<i64>,
-    pub received_at: i64,
-    pub client_time: Option<i64>,
-    pub mic_perm: MicPerm,
-}
+use crate::domain::{
+    Account, Act, Actor, Agent, EventDetails, NewSession, Ping, Session, SessionContext,
+};
 
 #[async_trait]
 pub trait Sessions: Send + Sync {
@@ -43,7 +30,8 @@ pub trait Sessions: Send + Sync {
 /// `Session`'s columns.
 const SESSION_COLUMNS: &str = "id AS session_id, agent_pk, last_seen_at, expires_at, ended_at";
 
-/// A session with its agent and account, in one row: their column names do not clash.
+/// A session with its agent and account, in one row: their column names do not clash (but
+/// for `account_pk`, the same in both by the join).
 #[derive(sqlx::FromRow)]
 pub struct SessionRow {
     #[sqlx(flatten)]
@@ -70,8 +58,11 @@ impl<DB: Backend> Sessions for SqlStore<DB> {
         .bind(new.expires_at)
         .fetch_one(&mut *tx)
         .await?;
-        let details = json!({ "session": id, "expiresAt": new.expires_at });
-        tx.record_event(agent, EventKind::Login, actor, now, details);
+        let details = EventDetails::Login {
+            session: id,
+            expires_at: new.expires_at,
+        };
+        tx.record_event(agent, details, actor, now);
         tx.commit().await?;
         Ok(id)
     }
@@ -81,7 +72,7 @@ impl<DB: Backend> Sessions for SqlStore<DB> {
             "SELECT s.*, g.*, a.*
              FROM (SELECT {SESSION_COLUMNS} FROM agent_sessions WHERE ssid_hash = $1) s
              JOIN (SELECT {AGENT_COLUMNS} FROM agents) g ON g.id = s.agent_pk
-             JOIN (SELECT {ACCOUNT_COLUMNS} FROM accounts) a ON a.account_id = g.account_pk"
+             JOIN (SELECT {ACCOUNT_COLUMNS} FROM accounts) a ON a.account_pk = g.account_pk"
         );
         let row: Option<SessionRow> = Sql::<DB>::new(&sql)
             .bind(ssid_hash)
@@ -112,11 +103,15 @@ impl<DB: Backend> Sessions for SqlStore<DB> {
             return Ok(false);
         };
         let agent = AgentRef {
-            id: agent_pk,
             account_pk,
+            agent_pk,
         };
-        let details = json!({ "session": session_pk, "sessions": 1 });
-        tx.record_event(agent, EventKind::Logout, actor, now, details);
+        let details = EventDetails::Logout {
+            session: Some(session_pk),
+            sessions: 1,
+            disabled: false,
+        };
+        tx.record_event(agent, details, actor, now);
         tx.commit().await?;
         Ok(true)
     }
@@ -132,8 +127,12 @@ impl<DB: Backend> Sessions for SqlStore<DB> {
         .execute(&mut tx)
         .await?;
         if ended > 0 {
-            let details = json!({ "sessions": ended });
-            tx.record_event(agent, EventKind::Logout, actor, now, details);
+            let details = EventDetails::Logout {
+                session: None,
+                sessions: ended,
+                disabled: false,
+            };
+            tx.record_event(agent, details, actor, now);
         }
         tx.commit().await?;
         Ok(ended)
@@ -175,9 +174,10 @@ impl<DB: Backend> Sessions for SqlStore<DB> {
         .execute(&mut tx)
         .await?;
         if changed == 1 {
-            let details = json!({ "micPerm": ping.mic_perm.as_str() });
-            let kind = EventKind::MicChange;
-            tx.record_event(agent, kind, actor, ping.received_at, details);
+            let details = EventDetails::MicChange {
+                mic_perm: ping.mic_perm,
+            };
+            tx.record_event(agent, details, actor, ping.received_at);
         }
         tx.commit().await?;
         Ok(())
