@@ -78,6 +78,31 @@ pub struct NewWrapUp {
     pub ends_at: Option<i64>,
 }
 
+/// A page of the account's agents in creation order, after the agent of primary key `after`.
+#[derive(Debug, Clone, Copy)]
+pub struct AgentPage {
+    pub account_pk: i64,
+    pub after: i64,
+    pub limit: i64,
+}
+
+/// A token by its account's primary key and its own: one of another account is not found.
+#[derive(Debug, Clone, Copy)]
+pub struct AccountToken {
+    pub account_pk: i64,
+    pub token_pk: i64,
+}
+
+/// The roster of the account (or of only its `agents`, by primary key) at `now`; a session
+/// idle for `idle_timeout_secs` is no longer live.
+#[derive(Debug, Clone, Copy)]
+pub struct RosterQuery<'a> {
+    pub account_pk: i64,
+    pub agents: Option<&'a [i64]>,
+    pub now: i64,
+    pub idle_timeout_secs: i64,
+}
+
 /// A single-use stream ticket, by its hash, for the token `token_pk` until `expires_at`.
 #[derive(Debug, Clone, Copy)]
 pub struct NewTicket<'a> {

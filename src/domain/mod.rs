@@ -11,8 +11,8 @@ mod wrap;
 
 pub use event::{Act, Actor, BreakEnding, Ending, Event, EventDetails, EventKind};
 pub use input::{
-    AgentUpdate, EventQuery, NewAccount, NewAgent, NewReason, NewSession, NewTicket, NewToken,
-    NewWrapUp, Ping, ReasonUpdate,
+    AccountToken, AgentPage, AgentUpdate, EventQuery, NewAccount, NewAgent, NewReason, NewSession,
+    NewTicket, NewToken, NewWrapUp, Ping, ReasonUpdate, RosterQuery,
 };
 pub use model::{
     Account, Agent, Break, BreakDetail, BreakReason, Session, SessionContext, WrapUp,

@@ -5,7 +5,9 @@ use async_trait::async_trait;
 use super::Result;
 use super::backend::{Backend, Sql};
 use super::sql::SqlStore;
-use crate::domain::{Account, NewAccount, NewToken, Token, WrapPolicy, default_break_reasons};
+use crate::domain::{
+    Account, AccountToken, NewAccount, NewToken, Token, WrapPolicy, default_break_reasons,
+};
 
 #[async_trait]
 pub trait Accounts: Send + Sync {
@@ -22,15 +24,14 @@ pub trait Accounts: Send + Sync {
     /// The account's tokens, newest first.
     async fn tokens(&self, account_pk: i64) -> Result<Vec<Token>>;
     /// Revokes a token of the account (kept as it was when already revoked); None: no such token.
-    async fn revoke_token(&self, account_pk: i64, token_pk: i64, now: i64)
-    -> Result<Option<Token>>;
+    async fn revoke_token(&self, token: AccountToken, now: i64) -> Result<Option<Token>>;
     /// Notes that the token authenticated a request at `now`.
     async fn touch_token(&self, token_pk: i64, now: i64) -> Result<()>;
 }
 
-/// `Account`'s columns, named so that they never clash with an agent's in a join (but for
-/// `account_pk`, which the join makes the same).
-pub(super) const ACCOUNT_COLUMNS: &str = "id AS account_pk, user_id, name AS account_name, \
+/// `Account`'s columns, named so that they never clash with an agent's or a token's in a
+/// join (as `LIVE_AGENT`, `SESSION_BY_HASH` and `TOKEN_BY_HASH` join them).
+const ACCOUNT_COLUMNS: &str = "id AS account_pk, user_id, name AS account_name, \
     suspended, wrap_seconds AS account_wrap_seconds, wrap_mode AS account_wrap_mode";
 
 const CREATE_TOKEN: &str =
@@ -173,12 +174,11 @@ impl<DB: Backend> Accounts for SqlStore<DB> {
             .await
     }
 
-    async fn revoke_token(
-        &self,
-        account_pk: i64,
-        token_pk: i64,
-        now: i64,
-    ) -> Result<Option<Token>> {
+    async fn revoke_token(&self, token: AccountToken, now: i64) -> Result<Option<Token>> {
+        let AccountToken {
+            account_pk,
+            token_pk,
+        } = token;
         let mut tx = self.begin().await?;
         let token = Sql::<DB>::new(REVOKE_TOKEN)
             .bind(account_pk)

@@ -2,7 +2,6 @@
 
 use async_trait::async_trait;
 
-use super::accounts::ACCOUNT_COLUMNS;
 use super::backend::{Backend, Sql};
 use super::breaks::{OPEN_BREAK, close_break};
 use super::sql::SqlStore;
@@ -10,7 +9,8 @@ use super::tx::Tx;
 use super::wraps::{ExpiredOf, UNENDED_WRAP, close_expired_wraps, close_wrap};
 use super::{Result, StoreError};
 use crate::domain::{
-    Account, Act, Agent, AgentUpdate, BreakEnding, Ending, EventDetails, MicPerm, NewAgent,
+    Account, Act, Agent, AgentPage, AgentUpdate, BreakEnding, Ending, EventDetails, MicPerm,
+    NewAgent,
 };
 use crate::live::LiveAgent;
 
@@ -19,8 +19,7 @@ pub trait Agents: Send + Sync {
     /// `Conflict` when the account has an agent of this id.
     async fn create_agent(&self, account_pk: i64, new: &NewAgent, now: i64) -> Result<Agent>;
     async fn agent(&self, account_pk: i64, agent_id: &str) -> Result<Option<Agent>>;
-    /// Agents in creation order, after the agent with internal id `after`.
-    async fn list_agents(&self, account_pk: i64, after: i64, limit: i64) -> Result<Vec<Agent>>;
+    async fn list_agents(&self, page: AgentPage) -> Result<Vec<Agent>>;
     async fn update_agent(&self, agent_pk: i64, update: &AgentUpdate) -> Result<Agent>;
     /// Disabling logs the agent out and ends their break and wrap-up, all in one transaction.
     async fn set_agent_disabled(&self, agent: &Agent, disabled: bool, act: Act) -> Result<Agent>;
@@ -29,10 +28,18 @@ pub trait Agents: Send + Sync {
     async fn live_agent(&self, agent_pk: i64) -> Result<Option<(LiveAgent, Account)>>;
 }
 
-/// `Agent`'s columns, in the statements that read an agent alongside other rows (a join
-/// names them apart), and in those that return one.
-pub(super) const AGENT_COLUMNS: &str =
-    "id, account_pk, agent_id, name, wrap_seconds, wrap_mode, disabled";
+/// `Agent`'s columns, in the statements that read or return agents alone. Those that join
+/// an agent with other rows name them too: `LIVE_AGENT`, `SESSION_BY_HASH`, the roster's.
+const AGENT_COLUMNS: &str = "id, account_pk, agent_id, name, wrap_seconds, wrap_mode, disabled";
+
+/// The agent `$1` with its microphone and its account, as [`AgentRow`] reads them: columns
+/// named apart (see `ACCOUNT_COLUMNS`); the agent's `account_pk` is the account's too.
+const LIVE_AGENT: &str =
+    "SELECT g.id, g.account_pk, g.agent_id, g.name, g.wrap_seconds, g.wrap_mode, g.disabled,
+        g.mic_perm, a.user_id, a.name AS account_name, a.suspended,
+        a.wrap_seconds AS account_wrap_seconds, a.wrap_mode AS account_wrap_mode
+     FROM agents g JOIN accounts a ON a.id = g.account_pk
+     WHERE g.id = $1";
 
 /// An agent with its account, in one row.
 #[derive(sqlx::FromRow)]
@@ -72,15 +79,15 @@ impl<DB: Backend> Agents for SqlStore<DB> {
             .await
     }
 
-    async fn list_agents(&self, account_pk: i64, after: i64, limit: i64) -> Result<Vec<Agent>> {
+    async fn list_agents(&self, page: AgentPage) -> Result<Vec<Agent>> {
         let sql = format!(
             "SELECT {AGENT_COLUMNS} FROM agents WHERE account_pk = $1 AND id > $2
              ORDER BY id LIMIT $3"
         );
         Sql::<DB>::new(&sql)
-            .bind(account_pk)
-            .bind(after)
-            .bind(limit)
+            .bind(page.account_pk)
+            .bind(page.after)
+            .bind(page.limit)
             .fetch_all(&mut *self.conn().await?)
             .await
     }
@@ -109,11 +116,7 @@ impl<DB: Backend> Agents for SqlStore<DB> {
 
     async fn live_agent(&self, agent_pk: i64) -> Result<Option<(LiveAgent, Account)>> {
         let mut conn = self.conn().await?;
-        let sql = format!(
-            "SELECT g.*, a.* FROM (SELECT {AGENT_COLUMNS}, mic_perm FROM agents WHERE id = $1) g
-             JOIN (SELECT {ACCOUNT_COLUMNS} FROM accounts) a ON a.account_pk = g.account_pk"
-        );
-        let found: Option<AgentRow> = Sql::<DB>::new(&sql)
+        let found: Option<AgentRow> = Sql::<DB>::new(LIVE_AGENT)
             .bind(agent_pk)
             .fetch_optional(&mut conn)
             .await?;

@@ -8,19 +8,13 @@ use async_trait::async_trait;
 use super::Result;
 use super::backend::{Backend, Sql};
 use super::sql::SqlStore;
-use crate::domain::{Agent, Break, EventKind, MicPerm, RosterLine, WrapMode, WrapUp};
+use crate::domain::{Agent, Break, EventKind, MicPerm, RosterLine, RosterQuery, WrapMode, WrapUp};
 
 #[async_trait]
 pub trait Roster: Send + Sync {
-    /// Every agent of the account (or only those of `agents`, by primary key) with its
-    /// current state, in agent id order.
-    async fn roster(
-        &self,
-        account_pk: i64,
-        agents: Option<&[i64]>,
-        now: i64,
-        idle_timeout_secs: i64,
-    ) -> Result<Vec<RosterLine>>;
+    /// Every agent of the account (or only those asked for) with its current state, in
+    /// agent id order.
+    async fn roster(&self, query: RosterQuery<'_>) -> Result<Vec<RosterLine>>;
 
     /// How many agents are logged in, on break and in wrap-up at `now`, in all and (when there
     /// are at most `max_accounts` accounts) per account: read-only, for the metrics.
@@ -190,13 +184,13 @@ const COUNT_SUMS: &str = "COALESCE(SUM(f.logged_in), 0) AS logged_in,
 
 #[async_trait]
 impl<DB: Backend> Roster for SqlStore<DB> {
-    async fn roster(
-        &self,
-        account_pk: i64,
-        agents: Option<&[i64]>,
-        now: i64,
-        idle_timeout_secs: i64,
-    ) -> Result<Vec<RosterLine>> {
+    async fn roster(&self, query: RosterQuery<'_>) -> Result<Vec<RosterLine>> {
+        let RosterQuery {
+            account_pk,
+            agents,
+            now,
+            idle_timeout_secs,
+        } = query;
         let ids = agents.map(|ids| serde_json::to_string(ids).unwrap_or_default());
         let rows: Vec<RosterRow> = Sql::<DB>::new(&roster_sql::<DB>())
             .bind(account_pk)

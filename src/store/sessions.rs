@@ -2,8 +2,7 @@
 
 use async_trait::async_trait;
 
-use super::accounts::ACCOUNT_COLUMNS;
-use super::agents::{AGENT_COLUMNS, lock_enabled_agent};
+use super::agents::lock_enabled_agent;
 use super::backend::{Backend, Sql};
 use super::sql::SqlStore;
 use super::tx::AgentRef;
@@ -27,11 +26,20 @@ pub trait Sessions: Send + Sync {
     async fn record_ping(&self, agent: &Agent, ping: Ping, actor: Actor) -> Result<()>;
 }
 
-/// `Session`'s columns.
-const SESSION_COLUMNS: &str = "id AS session_id, agent_pk, last_seen_at, expires_at, ended_at";
+/// The session of the ssid hash `$1`, with its agent and account, as [`SessionRow`] reads
+/// them: columns named apart (see `ACCOUNT_COLUMNS`); the agent's `account_pk` is the
+/// account's primary key too.
+const SESSION_BY_HASH: &str =
+    "SELECT s.id AS session_id, s.agent_pk, s.last_seen_at, s.expires_at, s.ended_at,
+        g.id, g.account_pk, g.agent_id, g.name, g.wrap_seconds, g.wrap_mode, g.disabled,
+        a.user_id, a.name AS account_name, a.suspended,
+        a.wrap_seconds AS account_wrap_seconds, a.wrap_mode AS account_wrap_mode
+     FROM agent_sessions s
+     JOIN agents g ON g.id = s.agent_pk
+     JOIN accounts a ON a.id = g.account_pk
+     WHERE s.ssid_hash = $1";
 
-/// A session with its agent and account, in one row: their column names do not clash (but
-/// for `account_pk`, the same in both by the join).
+/// A session with its agent and account, in one row.
 #[derive(sqlx::FromRow)]
 pub struct SessionRow {
     #[sqlx(flatten)]
@@ -68,13 +76,7 @@ impl<DB: Backend> Sessions for SqlStore<DB> {
     }
 
     async fn session(&self, ssid_hash: &str) -> Result<Option<SessionContext>> {
-        let sql = format!(
-            "SELECT s.*, g.*, a.*
-             FROM (SELECT {SESSION_COLUMNS} FROM agent_sessions WHERE ssid_hash = $1) s
-             JOIN (SELECT {AGENT_COLUMNS} FROM agents) g ON g.id = s.agent_pk
-             JOIN (SELECT {ACCOUNT_COLUMNS} FROM accounts) a ON a.account_pk = g.account_pk"
-        );
-        let row: Option<SessionRow> = Sql::<DB>::new(&sql)
+        let row: Option<SessionRow> = Sql::<DB>::new(SESSION_BY_HASH)
             .bind(ssid_hash)
             .fetch_optional(&mut *self.conn().await?)
             .await?;
