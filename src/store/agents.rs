@@ -4,6 +4,7 @@ use async_trait::async_trait;
 
 use super::backend::{Backend, Sql};
 use super::breaks::{OPEN_BREAK, close_break};
+use super::sessions::log_out_agent;
 use super::sql::SqlStore;
 use super::tx::Tx;
 use super::wraps::{ExpiredOf, UNENDED_WRAP, close_expired_wraps, close_wrap};
@@ -177,21 +178,7 @@ impl<DB: Backend> Agents for SqlStore<DB> {
 /// Inside the disable's transaction: ends the agent's sessions, break and wrap-up.
 async fn end_everything<DB: Backend>(conn: &mut Tx<DB>, agent: &Agent, act: Act) -> Result<()> {
     let Act { actor, now } = act;
-    let ended = Sql::<DB>::new(
-        "UPDATE agent_sessions SET ended_at = $2 WHERE agent_pk = $1 AND ended_at IS NULL",
-    )
-    .bind(agent.id)
-    .bind(now)
-    .execute(conn)
-    .await?;
-    if ended > 0 {
-        let details = EventDetails::Logout {
-            session: None,
-            sessions: ended,
-            disabled: true,
-        };
-        conn.record_event(agent, details, actor, now);
-    }
+    log_out_agent::<DB>(conn, agent, act, true).await?;
     if let Some(b) = close_break::<DB>(conn, agent.id, now).await? {
         let details = EventDetails::BreakEnd {
             reason_code: b.reason_code,

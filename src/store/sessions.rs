@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use super::agents::lock_enabled_agent;
 use super::backend::{Backend, Sql};
 use super::sql::SqlStore;
-use super::tx::AgentRef;
+use super::tx::{AgentRef, Tx};
 use super::{Result, StoreError};
 use crate::domain::{
     Account, Act, Actor, Agent, EventDetails, NewSession, Ping, Session, SessionContext,
@@ -119,23 +119,8 @@ impl<DB: Backend> Sessions for SqlStore<DB> {
     }
 
     async fn end_agent_sessions(&self, agent: &Agent, act: Act) -> Result<u64> {
-        let Act { actor, now } = act;
         let mut tx = self.begin().await?;
-        let ended = Sql::<DB>::new(
-            "UPDATE agent_sessions SET ended_at = $2 WHERE agent_pk = $1 AND ended_at IS NULL",
-        )
-        .bind(agent.id)
-        .bind(now)
-        .execute(&mut tx)
-        .await?;
-        if ended > 0 {
-            let details = EventDetails::Logout {
-                session: None,
-                sessions: ended,
-                disabled: false,
-            };
-            tx.record_event(agent, details, actor, now);
-        }
+        let ended = log_out_agent::<DB>(&mut tx, agent, act, false).await?;
         tx.commit().await?;
         Ok(ended)
     }
@@ -184,4 +169,31 @@ impl<DB: Backend> Sessions for SqlStore<DB> {
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// Inside a transaction: logs every open session of the agent out, recording one `logout`
+/// (`disabled`: the agent's disabling does it); returns how many.
+pub(super) async fn log_out_agent<DB: Backend>(
+    tx: &mut Tx<DB>,
+    agent: &Agent,
+    act: Act,
+    disabled: bool,
+) -> Result<u64> {
+    let Act { actor, now } = act;
+    let ended = Sql::<DB>::new(
+        "UPDATE agent_sessions SET ended_at = $2 WHERE agent_pk = $1 AND ended_at IS NULL",
+    )
+    .bind(agent.id)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    if ended > 0 {
+        let details = EventDetails::Logout {
+            session: None,
+            sessions: ended,
+            disabled,
+        };
+        tx.record_event(agent, details, actor, now);
+    }
+    Ok(ended)
 }
