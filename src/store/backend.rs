@@ -103,7 +103,7 @@ pub trait Backend:
     + for<'q> Bind<'q, MicPerm> + for<'q> Bind<'q, EventKind> + for<'q> Bind<'q, Presence>
     + for<'q> Bind<'q, Scope> + Decode<Token>
     + Decode<Account> + Decode<Agent> + Decode<Break> + Decode<BreakReason> + Decode<WrapUp>
-    + Decode<(i64,)> + Decode<(i64, i64)> + Decode<(String, i64)>
+    + Decode<(i64,)> + Decode<(i64, i64)>
     + Decode<(i64, i64, String, i64)> + Decode<super::accounts::TokenRow>
     + Decode<super::sessions::SessionRow> + Decode<super::history::EventRow>
     + Decode<super::agents::AgentRow> + Decode<super::stream::PresenceRow>

@@ -97,10 +97,22 @@ static NOT_STATE_KINDS: LazyLock<String> = LazyLock::new(|| {
     kinds.join(", ")
 });
 
-/// Every agent of the account `$1`, or only those whose primary keys are in the JSON array
-/// `$4` when it is not null, with its state at `$2`; a live session is one neither ended,
-/// expired nor idle since `$3`. `{ids}` is the backend's subquery of the ids in `$4`.
-fn roster_sql<DB: Backend>() -> String {
+/// The agents a roster is of: all of the account's (`$1`), or only those whose primary keys
+/// are in the JSON array `$4`. Two statements, not one with `$4 IS NULL OR …`: PostgreSQL
+/// may cache one plan per statement, and the few agents of a stream's batch are then read
+/// by their keys, not by a scan of the account's.
+enum RosterOf {
+    Account,
+    Chosen,
+}
+
+/// The roster of [`RosterOf`], with each agent's state at `$2`; a live session is one neither
+/// ended, expired nor idle since `$3`.
+fn roster_sql<DB: Backend>(of: RosterOf) -> String {
+    let which = match of {
+        RosterOf::Account => "account_pk = $1".to_owned(),
+        RosterOf::Chosen => format!("account_pk = $1 AND id IN ({})", DB::json_ids("$4")),
+    };
     format!(
         "SELECT g.*,
             (SELECT COUNT(*) FROM agent_sessions s
@@ -118,13 +130,12 @@ fn roster_sql<DB: Backend>() -> String {
             w.started_at AS wrap_started_at, w.ends_at AS wrap_ends_at
          FROM (SELECT id, account_pk, agent_id, name, wrap_seconds, wrap_mode, disabled,
                       last_ping_at, mic_perm
-               FROM agents WHERE account_pk = $1 AND ($4 IS NULL OR id IN ({ids}))) g
+               FROM agents WHERE {which}) g
          LEFT JOIN breaks b ON b.agent_pk = g.id AND b.ended_at IS NULL
          LEFT JOIN wrap_ups w ON w.agent_pk = g.id AND w.ended_at IS NULL
                               AND (w.ends_at IS NULL OR w.ends_at > $2)
          ORDER BY g.agent_id",
         not_state_kinds = *NOT_STATE_KINDS,
-        ids = DB::json_ids("$4"),
     )
 }
 
@@ -213,14 +224,18 @@ impl<DB: Backend> Roster for SqlStore<DB> {
             now,
             idle_timeout_secs,
         } = query;
-        let ids = agents.map(|ids| serde_json::to_string(ids).unwrap_or_default());
-        let rows: Vec<RosterRow> = Sql::<DB>::new(&roster_sql::<DB>())
+        let sql = roster_sql::<DB>(match agents {
+            None => RosterOf::Account,
+            Some(_) => RosterOf::Chosen,
+        });
+        let mut roster = Sql::<DB>::new(&sql)
             .bind(account_pk)
             .bind(now)
-            .bind(now - idle_timeout_secs)
-            .bind(ids.as_deref())
-            .fetch_all(&mut *self.conn().await?)
-            .await?;
+            .bind(now - idle_timeout_secs);
+        if let Some(ids) = agents {
+            roster = roster.bind(serde_json::to_string(ids).unwrap_or_default());
+        }
+        let rows: Vec<RosterRow> = roster.fetch_all(&mut *self.conn().await?).await?;
         Ok(rows.into_iter().map(RosterLine::from).collect())
     }
 
