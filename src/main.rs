@@ -28,7 +28,7 @@ async fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = cli.config;
     config.check().map_err(anyhow::Error::msg)?;
-    let store = store::connect(&config).await?;
+    let store = agentprofile::service::connect(&config).await?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(store, config).await,
         Command::Migrate => {

@@ -11,8 +11,7 @@ use super::envelope::UpstreamAnswer;
 use super::envelope::{Reply, Success};
 use super::error::ApiError;
 use super::params::Params;
-use crate::domain::{MicPerm, Scope, parse_ping_time};
-use crate::store::Ping;
+use crate::domain::{MicPerm, Ping, Scope, parse_ping_time};
 
 pub struct SetWebPingTime;
 

@@ -4,9 +4,8 @@
 use std::net::SocketAddr;
 
 use super::Operator;
-use crate::domain::Scope;
+use crate::domain::{NewAgent, Scope};
 use crate::service::{Service, TokenRequest};
-use crate::store::NewAgent;
 
 pub const DEMO_USER: &str = "demo";
 pub const DEMO_AGENT: &str = "demo-agent";

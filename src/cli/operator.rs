@@ -3,10 +3,10 @@
 //! first-run demo uses it too.
 
 use crate::domain::{
-    Account, Act, Agent, Break, BreakReason, Event, Scope, Token, WrapMode, WrapUp, now_unix,
+    Account, Act, Agent, AgentUpdate, Break, BreakReason, Event, EventQuery, NewAgent, NewReason,
+    ReasonUpdate, Scope, Token, WrapMode, WrapUp, now_unix,
 };
 use crate::service::{EndedBy, Service, ServiceError, TokenRequest, WrapRequest};
-use crate::store::{AgentUpdate, EventQuery, NewAgent, NewReason, ReasonUpdate};
 
 #[derive(Debug, thiserror::Error)]
 pub enum OperatorError {

@@ -5,8 +5,8 @@ use super::{
     AccountCommand, AgentCommand, BreakCommand, Command, ReasonCommand, SessionCommand,
     TokenCommand, WrapCommand,
 };
+use crate::domain::{AgentUpdate, NewAgent, NewReason, ReasonUpdate};
 use crate::service::{TokenRequest, WrapRequest};
-use crate::store::{AgentUpdate, NewAgent, NewReason, ReasonUpdate};
 
 /// Runs an operator command; what it prints on success goes to stdout.
 pub async fn run(admin: &Operator<'_>, command: Command) -> anyhow::Result<()> {

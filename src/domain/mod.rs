@@ -1,6 +1,7 @@
 //! Agents, sessions, breaks, wrap-ups, presence and history: the types and the pure rules (no I/O).
 
 mod event;
+mod input;
 mod model;
 mod ping;
 mod roster;
@@ -8,7 +9,11 @@ pub(crate) mod text_enum;
 mod token;
 mod wrap;
 
-pub use event::{Act, Actor, Event, EventKind};
+pub use event::{Act, Actor, BreakEnding, Ending, Event, EventDetails, EventKind};
+pub use input::{
+    AccountToken, AgentPage, AgentUpdate, EventQuery, NewAccount, NewAgent, NewReason, NewSession,
+    NewTicket, NewToken, NewWrapUp, Ping, ReasonUpdate, RosterQuery,
+};
 pub use model::{
     Account, Agent, Break, BreakDetail, BreakReason, Session, SessionContext, WrapUp,
     default_break_reasons,

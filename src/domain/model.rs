@@ -8,7 +8,7 @@ use super::wrap::{WrapMode, WrapPolicy};
 /// `ACCOUNT_COLUMNS`).
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Account {
-    #[sqlx(rename = "account_id")]
+    #[sqlx(rename = "account_pk")]
     pub id: i64,
     pub user_id: String,
     #[sqlx(rename = "account_name")]

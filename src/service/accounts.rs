@@ -1,9 +1,10 @@
 //! Accounts and their API tokens.
 
 use super::{Found, OnConflict, Result, Service, ServiceError, at_least, required};
-use crate::domain::{Account, Scope, Token, WrapMode, WrapPolicy, now_unix};
+use crate::domain::{
+    Account, AccountToken, NewAccount, NewToken, Scope, Token, WrapMode, WrapPolicy, now_unix,
+};
 use crate::secrets;
-use crate::store::{NewAccount, NewToken};
 
 /// How stale a token's `last_used_at` may get: it is written at most this often per token.
 const LAST_USED_RESOLUTION_SECS: i64 = 60;
@@ -101,8 +102,12 @@ impl Service {
     /// Revokes one of the account's tokens at once, on every instance (tokens are looked up
     /// in the database on each request).
     pub async fn revoke_token(&self, account: &Account, token_pk: i64) -> Result<Token> {
+        let token = AccountToken {
+            account_pk: account.id,
+            token_pk,
+        };
         self.store
-            .revoke_token(account.id, token_pk, now_unix())
+            .revoke_token(token, now_unix())
             .await?
             .ok_or(ServiceError::NotFound)
     }

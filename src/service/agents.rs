@@ -1,8 +1,7 @@
 //! Agents: created, updated, disabled and enabled.
 
 use super::{OnConflict, Result, Service, ServiceError, at_least, required};
-use crate::domain::{Account, Act, Agent, now_unix};
-use crate::store::{AgentUpdate, NewAgent};
+use crate::domain::{Account, Act, Agent, AgentPage, AgentUpdate, NewAgent, now_unix};
 
 impl Service {
     /// Creates an agent of the account; without overrides the account's wrap-up applies.
@@ -29,7 +28,12 @@ impl Service {
 
     /// The account's agents in creation order, after the agent with internal id `after`.
     pub async fn agents(&self, account: &Account, after: i64, limit: i64) -> Result<Vec<Agent>> {
-        Ok(self.store.list_agents(account.id, after, limit).await?)
+        let page = AgentPage {
+            account_pk: account.id,
+            after,
+            limit,
+        };
+        Ok(self.store.list_agents(page).await?)
     }
 
     pub async fn update_agent(&self, agent: &Agent, update: AgentUpdate) -> Result<Agent> {

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use crate::config::Config;
 use crate::domain::Agent;
 use crate::live::{LiveAgent, Pings};
-use crate::store::{Store, StoreError};
+use crate::store::{Store, StoreError, StoreOptions};
 
 pub use accounts::TokenRequest;
 pub use status::{AccountCounts, AgentCounts, PoolStats, StateCounts, Status};
@@ -207,4 +207,14 @@ impl Service {
             .ok_or(ServiceError::NotFound)?;
         Ok(Some(view.install(generation, None, state, account)))
     }
+}
+
+/// Opens the database the configuration names (see [`crate::store::connect`]).
+pub async fn connect(config: &Config) -> crate::store::Result<Arc<dyn Store>> {
+    let options = StoreOptions {
+        url: config.database_url.clone(),
+        max_connections: config.db_max_connections,
+        acquire_timeout: std::time::Duration::from_secs(config.db_acquire_timeout_secs),
+    };
+    crate::store::connect(&options).await
 }

@@ -1,8 +1,7 @@
 //! Each account's break reasons.
 
 use super::{OnConflict, Result, Service, ServiceError, at_least, required};
-use crate::domain::{Account, BreakReason, now_unix};
-use crate::store::{NewReason, ReasonUpdate};
+use crate::domain::{Account, BreakReason, NewReason, ReasonUpdate, now_unix};
 
 impl Service {
     pub async fn reasons(&self, account: &Account) -> Result<Vec<BreakReason>> {

@@ -2,10 +2,9 @@
 
 use super::agents::enabled;
 use super::{Found, Result, Service};
-use crate::domain::{Account, Act, Actor, Agent, SessionContext, now_unix};
+use crate::domain::{Account, Act, Actor, Agent, NewSession, Ping, SessionContext, now_unix};
 use crate::live::key_of;
 use crate::secrets;
-use crate::store::{NewSession, Ping};
 
 impl Service {
     /// Logs the agent in; returns the new ssid (only its hash is kept) and when it expires.

@@ -10,10 +10,9 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 
 use super::{Found, Result, Service};
-use crate::domain::{Account, Event, RosterEntry, Token, now_unix};
+use crate::domain::{Account, Event, EventQuery, NewTicket, RosterEntry, Token, now_unix};
 use crate::live::{Delivery, Refusal};
 use crate::secrets;
-use crate::store::EventQuery;
 
 /// How long a stream ticket may wait to be used.
 pub const TICKET_TTL_SECS: i64 = 30;
@@ -90,9 +89,12 @@ impl Service {
     pub async fn create_ticket(&self, token_pk: i64, now: i64) -> Result<(String, i64)> {
         let ticket = secrets::new_ticket();
         let expires_at = now + TICKET_TTL_SECS;
-        self.store
-            .create_ticket(&secrets::hash(&ticket), token_pk, expires_at, now)
-            .await?;
+        let new = NewTicket {
+            ticket_hash: &secrets::hash(&ticket),
+            token_pk,
+            expires_at,
+        };
+        self.store.create_ticket(new, now).await?;
         Ok((ticket, expires_at))
     }
 

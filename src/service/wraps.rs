@@ -2,8 +2,9 @@
 
 use super::agents::enabled;
 use super::{OnConflict, Result, Service, ServiceError, at_least, required};
-use crate::domain::{Account, Act, Agent, Event, RosterEntry, WrapUp};
-use crate::store::{EventQuery, NewWrapUp};
+use crate::domain::{
+    Account, Act, Agent, Event, EventQuery, NewWrapUp, RosterEntry, RosterQuery, WrapUp,
+};
 
 /// A wrap-up asked for when a call ends; `seconds` overrides the policy's length.
 #[derive(Debug, Clone, Default)]
@@ -77,8 +78,13 @@ impl Service {
         agents: Option<&[i64]>,
         now: i64,
     ) -> Result<Vec<RosterEntry>> {
-        let idle = self.config.session_idle_timeout_secs;
-        let lines = self.store.roster(account_pk, agents, now, idle).await?;
+        let query = RosterQuery {
+            account_pk,
+            agents,
+            now,
+            idle_timeout_secs: self.config.session_idle_timeout_secs,
+        };
+        let lines = self.store.roster(query).await?;
         let rule = self.config.presence();
         Ok(lines
             .into_iter()

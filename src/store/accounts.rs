@@ -3,25 +3,11 @@
 use async_trait::async_trait;
 
 use super::Result;
-use super::sql::{Backend, Sql, SqlStore};
-use crate::domain::{Account, Scope, Token, WrapPolicy, default_break_reasons};
-
-/// A new API token, by the hash of its secret.
-#[derive(Debug, Clone)]
-pub struct NewToken<'a> {
-    pub token_hash: &'a str,
-    pub scope: Scope,
-    pub label: &'a str,
-    pub expires_at: Option<i64>,
-}
-
-/// A new account, with its default wrap-up policy.
-#[derive(Debug, Clone)]
-pub struct NewAccount {
-    pub user_id: String,
-    pub name: String,
-    pub wrap: WrapPolicy,
-}
+use super::backend::{Backend, Sql};
+use super::sql::SqlStore;
+use crate::domain::{
+    Account, AccountToken, NewAccount, NewToken, Token, WrapPolicy, default_break_reasons,
+};
 
 #[async_trait]
 pub trait Accounts: Send + Sync {
@@ -38,29 +24,43 @@ pub trait Accounts: Send + Sync {
     /// The account's tokens, newest first.
     async fn tokens(&self, account_pk: i64) -> Result<Vec<Token>>;
     /// Revokes a token of the account (kept as it was when already revoked); None: no such token.
-    async fn revoke_token(&self, account_pk: i64, token_pk: i64, now: i64)
-    -> Result<Option<Token>>;
+    async fn revoke_token(&self, token: AccountToken, now: i64) -> Result<Option<Token>>;
     /// Notes that the token authenticated a request at `now`.
     async fn touch_token(&self, token_pk: i64, now: i64) -> Result<()>;
 }
 
-/// A token's columns, as [`Token`] reads them.
-const TOKEN_COLUMNS: &str = "id, scope, label, created_at, expires_at, last_used_at, revoked_at";
-
-/// `Account`'s columns, named so that they never clash with an agent's in a join.
-pub(super) const ACCOUNT_COLUMNS: &str = "id AS account_id, user_id, name AS account_name, \
+/// `Account`'s columns, named so that they never clash with an agent's or a token's in a
+/// join (as `LIVE_AGENT`, `SESSION_BY_HASH` and `TOKEN_BY_HASH` join them).
+const ACCOUNT_COLUMNS: &str = "id AS account_pk, user_id, name AS account_name, \
     suspended, wrap_seconds AS account_wrap_seconds, wrap_mode AS account_wrap_mode";
 
-/// The token that `condition` on `api_tokens t` selects, and its account.
-pub(super) fn token_account_sql(condition: &str) -> String {
-    format!(
-        "SELECT t.id, t.scope, t.label, t.created_at, t.expires_at, t.last_used_at,
-                t.revoked_at, a.*
-         FROM api_tokens t JOIN (SELECT {ACCOUNT_COLUMNS} FROM accounts) a
-           ON a.account_id = t.account_pk
-         WHERE {condition}"
-    )
-}
+const CREATE_TOKEN: &str =
+    "INSERT INTO api_tokens (account_pk, token_hash, scope, label, expires_at, created_at)
+     VALUES ($1, $2, $3, $4, $5, $6)
+     RETURNING id, scope, label, created_at, expires_at, last_used_at, revoked_at";
+
+const ACCOUNT_TOKENS: &str =
+    "SELECT id, scope, label, created_at, expires_at, last_used_at, revoked_at
+     FROM api_tokens WHERE account_pk = $1 ORDER BY id DESC";
+
+/// Revokes the account's (`$1`) token `$2` at `$3`, unless it already was.
+const REVOKE_TOKEN: &str = "UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, $3)
+     WHERE account_pk = $1 AND id = $2
+     RETURNING id, scope, label, created_at, expires_at, last_used_at, revoked_at";
+
+/// The token of the hash `$1`, and its account, as [`TokenRow`] reads them.
+const TOKEN_BY_HASH: &str = "SELECT t.id, t.scope, t.label, t.created_at, t.expires_at,
+        t.last_used_at, t.revoked_at, a.id AS account_pk, a.user_id, a.name AS account_name,
+        a.suspended, a.wrap_seconds AS account_wrap_seconds, a.wrap_mode AS account_wrap_mode
+     FROM api_tokens t JOIN accounts a ON a.id = t.account_pk
+     WHERE t.token_hash = $1";
+
+/// The token of the id `$1`, and its account, as [`TokenRow`] reads them.
+pub(super) const TOKEN_BY_ID: &str = "SELECT t.id, t.scope, t.label, t.created_at, t.expires_at,
+        t.last_used_at, t.revoked_at, a.id AS account_pk, a.user_id, a.name AS account_name,
+        a.suspended, a.wrap_seconds AS account_wrap_seconds, a.wrap_mode AS account_wrap_mode
+     FROM api_tokens t JOIN accounts a ON a.id = t.account_pk
+     WHERE t.id = $1";
 
 #[derive(sqlx::FromRow)]
 pub struct TokenRow {
@@ -133,7 +133,7 @@ impl<DB: Backend> Accounts for SqlStore<DB> {
             .bind(suspended)
             .fetch_one(&mut *tx)
             .await?;
-        tx.changed(account_pk, None);
+        tx.account_changed(account_pk);
         tx.commit().await?;
         Ok(account)
     }
@@ -150,17 +150,13 @@ impl<DB: Backend> Accounts for SqlStore<DB> {
             .bind(wrap.mode)
             .fetch_one(&mut *tx)
             .await?;
-        tx.changed(account_pk, None);
+        tx.account_changed(account_pk);
         tx.commit().await?;
         Ok(account)
     }
 
     async fn create_token(&self, account_pk: i64, new: &NewToken<'_>, now: i64) -> Result<Token> {
-        let sql = format!(
-            "INSERT INTO api_tokens (account_pk, token_hash, scope, label, expires_at, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING {TOKEN_COLUMNS}"
-        );
-        Sql::<DB>::new(&sql)
+        Sql::<DB>::new(CREATE_TOKEN)
             .bind(account_pk)
             .bind(new.token_hash)
             .bind(new.scope)
@@ -172,27 +168,19 @@ impl<DB: Backend> Accounts for SqlStore<DB> {
     }
 
     async fn tokens(&self, account_pk: i64) -> Result<Vec<Token>> {
-        let sql = format!(
-            "SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE account_pk = $1 ORDER BY id DESC"
-        );
-        Sql::<DB>::new(&sql)
+        Sql::<DB>::new(ACCOUNT_TOKENS)
             .bind(account_pk)
             .fetch_all(&mut *self.conn().await?)
             .await
     }
 
-    async fn revoke_token(
-        &self,
-        account_pk: i64,
-        token_pk: i64,
-        now: i64,
-    ) -> Result<Option<Token>> {
-        let sql = format!(
-            "UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, $3)
-             WHERE account_pk = $1 AND id = $2 RETURNING {TOKEN_COLUMNS}"
-        );
+    async fn revoke_token(&self, token: AccountToken, now: i64) -> Result<Option<Token>> {
+        let AccountToken {
+            account_pk,
+            token_pk,
+        } = token;
         let mut tx = self.begin().await?;
-        let token = Sql::<DB>::new(&sql)
+        let token = Sql::<DB>::new(REVOKE_TOKEN)
             .bind(account_pk)
             .bind(token_pk)
             .bind(now)
@@ -220,7 +208,7 @@ impl<DB: Backend> Accounts for SqlStore<DB> {
     }
 
     async fn token_account(&self, token_hash: &str) -> Result<Option<(Account, Token)>> {
-        let row: Option<TokenRow> = Sql::<DB>::new(&token_account_sql("t.token_hash = $1"))
+        let row: Option<TokenRow> = Sql::<DB>::new(TOKEN_BY_HASH)
             .bind(token_hash)
             .fetch_optional(&mut *self.conn().await?)
             .await?;

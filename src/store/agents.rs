@@ -1,41 +1,26 @@
 //! Agents: created, listed, updated, disabled and enabled.
 
 use async_trait::async_trait;
-use serde_json::json;
 
-use super::Result;
-use super::accounts::ACCOUNT_COLUMNS;
-use super::breaks::BREAK_COLUMNS;
-use super::breaks::close_break;
-use super::sql::{Backend, Sql, SqlStore, Tx, close_expired_wraps};
-use super::wraps::{WRAP_COLUMNS, close_wrap};
-use crate::domain::{Account, Act, Agent, EventKind, MicPerm, WrapMode};
+use super::backend::{Backend, Sql};
+use super::breaks::{OPEN_BREAK, close_break};
+use super::sessions::log_out_agent;
+use super::sql::SqlStore;
+use super::tx::Tx;
+use super::wraps::{ExpiredOf, UNENDED_WRAP, close_expired_wraps, close_wrap};
+use super::{Result, StoreError};
+use crate::domain::{
+    Account, Act, Agent, AgentPage, AgentUpdate, BreakEnding, Ending, EventDetails, MicPerm,
+    NewAgent,
+};
 use crate::live::LiveAgent;
-
-/// A new agent; without overrides the account's wrap-up policy applies.
-#[derive(Debug, Clone, Default)]
-pub struct NewAgent {
-    pub agent_id: String,
-    pub name: String,
-    pub wrap_seconds: Option<i64>,
-    pub wrap_mode: Option<WrapMode>,
-}
-
-/// A partial update; `Some(None)` clears an override so the account's policy applies.
-#[derive(Debug, Clone, Default)]
-pub struct AgentUpdate {
-    pub name: Option<String>,
-    pub wrap_seconds: Option<Option<i64>>,
-    pub wrap_mode: Option<Option<WrapMode>>,
-}
 
 #[async_trait]
 pub trait Agents: Send + Sync {
     /// `Conflict` when the account has an agent of this id.
     async fn create_agent(&self, account_pk: i64, new: &NewAgent, now: i64) -> Result<Agent>;
     async fn agent(&self, account_pk: i64, agent_id: &str) -> Result<Option<Agent>>;
-    /// Agents in creation order, after the agent with internal id `after`.
-    async fn list_agents(&self, account_pk: i64, after: i64, limit: i64) -> Result<Vec<Agent>>;
+    async fn list_agents(&self, page: AgentPage) -> Result<Vec<Agent>>;
     async fn update_agent(&self, agent_pk: i64, update: &AgentUpdate) -> Result<Agent>;
     /// Disabling logs the agent out and ends their break and wrap-up, all in one transaction.
     async fn set_agent_disabled(&self, agent: &Agent, disabled: bool, act: Act) -> Result<Agent>;
@@ -44,9 +29,18 @@ pub trait Agents: Send + Sync {
     async fn live_agent(&self, agent_pk: i64) -> Result<Option<(LiveAgent, Account)>>;
 }
 
-/// `Agent`'s columns.
-pub(super) const AGENT_COLUMNS: &str =
-    "id, account_pk, agent_id, name, wrap_seconds, wrap_mode, disabled";
+/// `Agent`'s columns, in the statements that read or return agents alone. Those that join
+/// an agent with other rows name them too: `LIVE_AGENT`, `SESSION_BY_HASH`, the roster's.
+const AGENT_COLUMNS: &str = "id, account_pk, agent_id, name, wrap_seconds, wrap_mode, disabled";
+
+/// The agent `$1` with its microphone and its account, as [`AgentRow`] reads them: columns
+/// named apart (see `ACCOUNT_COLUMNS`); the agent's `account_pk` is the account's too.
+const LIVE_AGENT: &str =
+    "SELECT g.id, g.account_pk, g.agent_id, g.name, g.wrap_seconds, g.wrap_mode, g.disabled,
+        g.mic_perm, a.user_id, a.name AS account_name, a.suspended,
+        a.wrap_seconds AS account_wrap_seconds, a.wrap_mode AS account_wrap_mode
+     FROM agents g JOIN accounts a ON a.id = g.account_pk
+     WHERE g.id = $1";
 
 /// An agent with its account, in one row.
 #[derive(sqlx::FromRow)]
@@ -86,15 +80,15 @@ impl<DB: Backend> Agents for SqlStore<DB> {
             .await
     }
 
-    async fn list_agents(&self, account_pk: i64, after: i64, limit: i64) -> Result<Vec<Agent>> {
+    async fn list_agents(&self, page: AgentPage) -> Result<Vec<Agent>> {
         let sql = format!(
             "SELECT {AGENT_COLUMNS} FROM agents WHERE account_pk = $1 AND id > $2
              ORDER BY id LIMIT $3"
         );
         Sql::<DB>::new(&sql)
-            .bind(account_pk)
-            .bind(after)
-            .bind(limit)
+            .bind(page.account_pk)
+            .bind(page.after)
+            .bind(page.limit)
             .fetch_all(&mut *self.conn().await?)
             .await
     }
@@ -116,18 +110,14 @@ impl<DB: Backend> Agents for SqlStore<DB> {
             .bind(update.wrap_mode.flatten())
             .fetch_one(&mut *tx)
             .await?;
-        tx.changed(updated.account_pk, Some(updated.id));
+        tx.agent_changed(&updated);
         tx.commit().await?;
         Ok(updated)
     }
 
     async fn live_agent(&self, agent_pk: i64) -> Result<Option<(LiveAgent, Account)>> {
         let mut conn = self.conn().await?;
-        let sql = format!(
-            "SELECT g.*, a.* FROM (SELECT {AGENT_COLUMNS}, mic_perm FROM agents WHERE id = $1) g
-             JOIN (SELECT {ACCOUNT_COLUMNS} FROM accounts) a ON a.account_id = g.account_pk"
-        );
-        let found: Option<AgentRow> = Sql::<DB>::new(&sql)
+        let found: Option<AgentRow> = Sql::<DB>::new(LIVE_AGENT)
             .bind(agent_pk)
             .fetch_optional(&mut conn)
             .await?;
@@ -139,15 +129,11 @@ impl<DB: Backend> Agents for SqlStore<DB> {
         else {
             return Ok(None);
         };
-        let sql =
-            format!("SELECT {BREAK_COLUMNS} FROM breaks WHERE agent_pk = $1 AND ended_at IS NULL");
-        let open_break = Sql::<DB>::new(&sql)
+        let open_break = Sql::<DB>::new(OPEN_BREAK)
             .bind(agent_pk)
             .fetch_optional(&mut conn)
             .await?;
-        let sql =
-            format!("SELECT {WRAP_COLUMNS} FROM wrap_ups WHERE agent_pk = $1 AND ended_at IS NULL");
-        let wrap = Sql::<DB>::new(&sql)
+        let wrap = Sql::<DB>::new(UNENDED_WRAP)
             .bind(agent_pk)
             .fetch_optional(&mut conn)
             .await?;
@@ -178,12 +164,12 @@ impl<DB: Backend> Agents for SqlStore<DB> {
         if disabled {
             end_everything::<DB>(&mut tx, agent, act).await?;
         }
-        let kind = if disabled {
-            EventKind::AgentDisabled
+        let details = if disabled {
+            EventDetails::AgentDisabled
         } else {
-            EventKind::AgentEnabled
+            EventDetails::AgentEnabled
         };
-        tx.record_event(agent, kind, actor, now, json!({}));
+        tx.record_event(agent, details, actor, now);
         tx.commit().await?;
         Ok(updated)
     }
@@ -192,27 +178,40 @@ impl<DB: Backend> Agents for SqlStore<DB> {
 /// Inside the disable's transaction: ends the agent's sessions, break and wrap-up.
 async fn end_everything<DB: Backend>(conn: &mut Tx<DB>, agent: &Agent, act: Act) -> Result<()> {
     let Act { actor, now } = act;
-    let ended = Sql::<DB>::new(
-        "UPDATE agent_sessions SET ended_at = $2 WHERE agent_pk = $1 AND ended_at IS NULL",
-    )
-    .bind(agent.id)
-    .bind(now)
-    .execute(conn)
-    .await?;
-    if ended > 0 {
-        let details = json!({ "sessions": ended, "how": "disabled" });
-        conn.record_event(agent, EventKind::Logout, actor, now, details);
-    }
+    log_out_agent::<DB>(conn, agent, act, true).await?;
     if let Some(b) = close_break::<DB>(conn, agent.id, now).await? {
-        let details = json!({ "reasonCode": b.reason_code, "how": "disabled" });
-        let at = b.ended_at.unwrap_or(now);
-        conn.record_event(agent, EventKind::BreakEnd, actor, at, details);
+        let details = EventDetails::BreakEnd {
+            reason_code: b.reason_code,
+            how: BreakEnding::Disabled,
+        };
+        conn.record_event(agent, details, actor, b.ended_at.unwrap_or(now));
     }
-    close_expired_wraps::<DB>(conn, agent.account_pk, Some(agent.id), now).await?;
+    close_expired_wraps::<DB>(conn, ExpiredOf::Agent(agent.into()), now).await?;
     if let Some(w) = close_wrap::<DB>(conn, agent.id, now).await? {
-        let details = json!({ "callId": w.call_id, "how": "disabled" });
-        let at = w.ended_at.unwrap_or(now);
-        conn.record_event(agent, EventKind::WrapEnd, actor, at, details);
+        let details = EventDetails::WrapEnd {
+            call_id: w.call_id,
+            how: Ending::Disabled,
+        };
+        conn.record_event(agent, details, actor, w.ended_at.unwrap_or(now));
+    }
+    Ok(())
+}
+
+/// Inside a transaction: locks the agent's row until the end of the transaction and makes
+/// sure it is not disabled. A concurrent disable then either commits first (and this write
+/// is refused) or waits for this write (and ends what it opened). The no-op UPDATE takes
+/// the row lock on PostgreSQL; SQLite's BEGIN IMMEDIATE serialises writers already.
+pub(super) async fn lock_enabled_agent<DB: Backend>(
+    conn: &mut DB::Connection,
+    agent_pk: i64,
+) -> Result<()> {
+    let locked =
+        Sql::<DB>::new("UPDATE agents SET disabled = disabled WHERE id = $1 AND NOT disabled")
+            .bind(agent_pk)
+            .execute(conn)
+            .await?;
+    if locked == 0 {
+        return Err(StoreError::AgentDisabled);
     }
     Ok(())
 }

@@ -1,11 +1,12 @@
 //! Breaks: at most one open per agent (a partial unique index), each with its reason.
 
 use async_trait::async_trait;
-use serde_json::json;
 
 use super::Result;
-use super::sql::{Backend, Sql, SqlStore, close_open, lock_enabled_agent};
-use crate::domain::{Act, Agent, Break, BreakReason, EventKind};
+use super::agents::lock_enabled_agent;
+use super::backend::{Backend, Sql};
+use super::sql::SqlStore;
+use crate::domain::{Act, Agent, Break, BreakEnding, BreakReason, EventDetails};
 
 #[async_trait]
 pub trait Breaks: Send + Sync {
@@ -16,15 +17,27 @@ pub trait Breaks: Send + Sync {
     async fn end_break(&self, agent: &Agent, act: Act) -> Result<Option<Break>>;
 }
 
-/// `Break`'s columns.
-pub(super) const BREAK_COLUMNS: &str = "reason_code, reason, limit_seconds, started_at, ended_at";
+/// The agent's (`$1`) open break, as `Break` reads it.
+pub(super) const OPEN_BREAK: &str =
+    "SELECT reason_code, reason, limit_seconds, started_at, ended_at
+    FROM breaks WHERE agent_pk = $1 AND ended_at IS NULL";
+
+const START_BREAK: &str =
+    "INSERT INTO breaks (agent_pk, reason_pk, reason_code, reason, limit_seconds, started_at)
+     VALUES ($1, $2, $3, $4, $5, $6)
+     RETURNING reason_code, reason, limit_seconds, started_at, ended_at";
+
+/// Ends the agent's (`$1`) open break at `$2`, never before its start: a start that
+/// committed in between may carry a later second than the end request read its clock.
+const CLOSE_BREAK: &str =
+    "UPDATE breaks SET ended_at = CASE WHEN $2 < started_at THEN started_at ELSE $2 END
+     WHERE agent_pk = $1 AND ended_at IS NULL
+     RETURNING reason_code, reason, limit_seconds, started_at, ended_at";
 
 #[async_trait]
 impl<DB: Backend> Breaks for SqlStore<DB> {
     async fn open_break(&self, agent_pk: i64) -> Result<Option<Break>> {
-        let sql =
-            format!("SELECT {BREAK_COLUMNS} FROM breaks WHERE agent_pk = $1 AND ended_at IS NULL");
-        Sql::<DB>::new(&sql)
+        Sql::<DB>::new(OPEN_BREAK)
             .bind(agent_pk)
             .fetch_optional(&mut *self.conn().await?)
             .await
@@ -35,11 +48,7 @@ impl<DB: Backend> Breaks for SqlStore<DB> {
         let mut tx = self.begin().await?;
         lock_enabled_agent::<DB>(&mut tx, agent.id).await?;
         // The partial unique index refuses a second open break: `Conflict`.
-        let sql = format!(
-            "INSERT INTO breaks (agent_pk, reason_pk, reason_code, reason, limit_seconds, started_at)
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING {BREAK_COLUMNS}"
-        );
-        let started: Break = Sql::<DB>::new(&sql)
+        let started: Break = Sql::<DB>::new(START_BREAK)
             .bind(agent.id)
             .bind(reason.id)
             .bind(reason.code.as_str())
@@ -48,9 +57,12 @@ impl<DB: Backend> Breaks for SqlStore<DB> {
             .bind(now)
             .fetch_one(&mut *tx)
             .await?;
-        let details = json!({ "reasonCode": reason.code, "reason": reason.label,
-                              "limit": reason.limit_seconds });
-        tx.record_event(agent, EventKind::BreakStart, actor, now, details);
+        let details = EventDetails::BreakStart {
+            reason_code: reason.code.clone(),
+            reason: reason.label.clone(),
+            limit: reason.limit_seconds,
+        };
+        tx.record_event(agent, details, actor, now);
         tx.commit().await?;
         Ok(started)
     }
@@ -61,10 +73,15 @@ impl<DB: Backend> Breaks for SqlStore<DB> {
         let ended = close_break::<DB>(&mut tx, agent.id, now).await?;
         if let Some(b) = &ended {
             let detail = b.detail(now);
-            let details = json!({ "reasonCode": b.reason_code, "duration": detail.current_duration,
-                                  "overLimit": detail.over_limit });
-            let at = b.ended_at.unwrap_or(now);
-            tx.record_event(agent, EventKind::BreakEnd, actor, at, details);
+            let how = BreakEnding::Ended {
+                duration: detail.current_duration,
+                over_limit: detail.over_limit,
+            };
+            let details = EventDetails::BreakEnd {
+                reason_code: b.reason_code.clone(),
+                how,
+            };
+            tx.record_event(agent, details, actor, b.ended_at.unwrap_or(now));
         }
         tx.commit().await?;
         Ok(ended)
@@ -77,5 +94,9 @@ pub(super) async fn close_break<DB: Backend>(
     agent_pk: i64,
     now: i64,
 ) -> Result<Option<Break>> {
-    close_open::<DB, Break>(conn, ("breaks", BREAK_COLUMNS), agent_pk, now).await
+    Sql::<DB>::new(CLOSE_BREAK)
+        .bind(agent_pk)
+        .bind(now)
+        .fetch_optional(conn)
+        .await
 }

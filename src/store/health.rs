@@ -9,15 +9,16 @@
 use std::future::Future;
 use std::time::Duration;
 
+use sqlx::{Connection, Database, Pool};
 use tokio::sync::watch;
 
 use super::StoreError;
 
 /// How often the probe asks, up or down.
-pub const PROBE_EVERY: Duration = Duration::from_millis(250);
+const PROBE_EVERY: Duration = Duration::from_millis(250);
 /// A probe that takes longer than this failed: a database that slow cannot serve requests
 /// either, and an unreachable host may never answer a connection attempt at all.
-pub const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
+const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
 
 pub struct Health {
     /// True while the last probe failed.
@@ -69,6 +70,36 @@ impl Health {
             // The sender lives as long as the store: wait_for ends only when it goes down.
             Ok(_) = down.wait_for(|down| *down) => Err(StoreError::Down),
         }
+    }
+}
+
+/// Probes the database of `pool` on a connection of its own (a busy pool must not make it
+/// look down), keeping `health` current, for as long as it is polled.
+pub(super) async fn watch<DB: Database>(pool: &Pool<DB>, health: &Health) {
+    let options = pool.connect_options();
+    let mut probe: Option<DB::Connection> = None;
+    let mut every = tokio::time::interval(PROBE_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        let asked = tokio::time::timeout(PROBE_TIMEOUT, async {
+            let conn = match &mut probe {
+                Some(conn) => conn,
+                None => probe.insert(DB::Connection::connect_with(&*options).await?),
+            };
+            conn.ping().await
+        })
+        .await;
+        let result = match asked {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(err)) => Err(err.to_string()),
+            Err(_) => Err(format!("no answer within {PROBE_TIMEOUT:?}")),
+        };
+        if result.is_err() {
+            // A new connection next time: this one may be dead or half-open.
+            probe = None;
+        }
+        health.probed(result);
     }
 }
 

@@ -1,22 +1,12 @@
 //! The history of state changes: written by every change in its own transaction (see
-//! `sql::Tx::record_event`), read by agent or account and time range, with a cursor.
+//! `tx::Tx::record_event`), read by agent or account and time range, with a cursor.
 
 use async_trait::async_trait;
 
-use super::sql::{Backend, Sql, SqlStore};
+use super::backend::{Backend, Sql};
+use super::sql::SqlStore;
 use super::{Result, StoreError};
-use crate::domain::{Event, EventKind};
-
-/// A page of history: events with `from <= at < to`, after the event id `after`, oldest first.
-#[derive(Debug, Clone)]
-pub struct EventQuery {
-    pub account_pk: i64,
-    pub agent_pk: Option<i64>,
-    pub from: i64,
-    pub to: i64,
-    pub after: i64,
-    pub limit: i64,
-}
+use crate::domain::{Event, EventKind, EventQuery};
 
 #[async_trait]
 pub trait History: Send + Sync {
@@ -39,43 +29,48 @@ impl TryFrom<EventRow> for Event {
     type Error = StoreError;
 
     fn try_from(r: EventRow) -> Result<Event> {
+        let undecodable = |e: Box<dyn std::error::Error + Send + Sync>| {
+            StoreError::Database(sqlx::Error::Decode(e))
+        };
         Ok(Event {
             id: r.id,
             agent_id: r.agent_id,
             kind: r.kind,
-            actor: r.actor,
+            actor: r.actor.parse().map_err(|e| undecodable(Box::new(e)))?,
             at: r.at,
-            details: serde_json::from_str(&r.details)
-                .map_err(|e| StoreError::Database(sqlx::Error::Decode(e.into())))?,
+            details: serde_json::from_str(&r.details).map_err(|e| undecodable(Box::new(e)))?,
         })
     }
 }
 
+/// A page of the account's (`$1`) events, each statement on its own index.
+const ACCOUNT_EVENTS: &str = "SELECT e.id, g.agent_id, e.kind, e.actor, e.at, e.details
+     FROM events e LEFT JOIN agents g ON g.id = e.agent_pk
+     WHERE e.account_pk = $1 AND e.at >= $2 AND e.at < $3 AND e.id > $4
+     ORDER BY e.id LIMIT $5";
+
+/// … and of one of its agents (`$6`).
+const AGENT_EVENTS: &str = "SELECT e.id, g.agent_id, e.kind, e.actor, e.at, e.details
+     FROM events e LEFT JOIN agents g ON g.id = e.agent_pk
+     WHERE e.account_pk = $1 AND e.at >= $2 AND e.at < $3 AND e.id > $4 AND e.agent_pk = $6
+     ORDER BY e.id LIMIT $5";
+
 #[async_trait]
 impl<DB: Backend> History for SqlStore<DB> {
     async fn events(&self, q: &EventQuery) -> Result<Vec<Event>> {
-        // One agent's events, or the whole account's: two statements, so that each uses its
-        // own index. Both bind the same six values; `$6 = 0` only keeps $6 in the account's.
-        let agent_filter = if q.agent_pk.is_some() {
-            "AND e.agent_pk = $6"
-        } else {
-            "AND $6 = 0"
+        let page = |sql| {
+            Sql::<DB>::new(sql)
+                .bind(q.account_pk)
+                .bind(q.from)
+                .bind(q.to)
+                .bind(q.after)
+                .bind(q.limit)
         };
-        let sql = format!(
-            "SELECT e.id, g.agent_id, e.kind, e.actor, e.at, e.details
-             FROM events e LEFT JOIN agents g ON g.id = e.agent_pk
-             WHERE e.account_pk = $1 AND e.at >= $2 AND e.at < $3 AND e.id > $4 {agent_filter}
-             ORDER BY e.id LIMIT $5"
-        );
-        let rows: Vec<EventRow> = Sql::<DB>::new(&sql)
-            .bind(q.account_pk)
-            .bind(q.from)
-            .bind(q.to)
-            .bind(q.after)
-            .bind(q.limit)
-            .bind(q.agent_pk.unwrap_or(0))
-            .fetch_all(&mut *self.conn().await?)
-            .await?;
+        let query = match q.agent_pk {
+            None => page(ACCOUNT_EVENTS),
+            Some(agent_pk) => page(AGENT_EVENTS).bind(agent_pk),
+        };
+        let rows: Vec<EventRow> = query.fetch_all(&mut *self.conn().await?).await?;
         rows.into_iter().map(Event::try_from).collect()
     }
 

@@ -3,12 +3,14 @@
 //! `Store` is made of one small trait per thing kept, each in its own file with its SQL:
 //! accounts (and API tokens), agents, sessions (and pings), reasons, breaks, wraps, history,
 //! roster (and the metrics' counts). All of them are implemented once, by `SqlStore<DB>`
-//! (`sql.rs`), for any `DB: Backend`; `postgres.rs` and `sqlite.rs` say what differs.
-//! Every write is one transaction (`sql::Tx`) with its history event; each commit announces
-//! what it changed on the change feed (`crate::live`).
+//! (`sql.rs`), for any `DB: Backend` (`backend.rs`); `postgres.rs` and `sqlite.rs` say what
+//! differs. Every write is one transaction (`tx::Tx`) with its history events; each commit
+//! announces what it changed on the change feed (`crate::live`). What the store is given to
+//! write is named in `crate::domain` (`input.rs`), what it records in `domain::EventDetails`.
 
 mod accounts;
 mod agents;
+mod backend;
 mod breaks;
 mod health;
 mod history;
@@ -19,27 +21,28 @@ mod sessions;
 mod sql;
 mod sqlite;
 mod stream;
+mod tx;
 mod wraps;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::{Postgres, Sqlite};
 
-use crate::config::Config;
 use crate::live::{Feed, PendingPings};
 
-pub use accounts::{Accounts, NewAccount, NewToken};
-pub use agents::{AgentUpdate, Agents, NewAgent};
+pub use accounts::Accounts;
+pub use agents::Agents;
 pub use breaks::Breaks;
 pub use health::Health;
-pub use history::{EventQuery, History};
-pub use reasons::{NewReason, ReasonUpdate, Reasons};
+pub use history::History;
+pub use reasons::Reasons;
 pub use roster::{AccountCounts, AgentCounts, Roster, StateCounts};
-pub use sessions::{NewSession, Ping, Sessions};
+pub use sessions::Sessions;
 use sql::SqlStore;
 pub use stream::{PresenceChange, Streams};
-pub use wraps::{NewWrapUp, Wraps};
+pub use wraps::Wraps;
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
@@ -190,14 +193,32 @@ impl Lease {
     }
 }
 
-/// Opens the database named by `DATABASE_URL`: PostgreSQL for `postgres://` and
-/// `postgresql://` URLs, otherwise an embedded SQLite file. Migrations are applied.
-pub async fn connect(config: &Config) -> Result<Arc<dyn Store>> {
-    let url = config.database_url.as_str();
-    let store: Arc<dyn Store> = if config.is_postgres() {
-        Arc::new(SqlStore::<Postgres>::connect(url, config).await?)
+/// Where the database is and how the pool uses it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreOptions {
+    /// `postgres://…` or `postgresql://…` for PostgreSQL; otherwise an SQLite file
+    /// (`sqlite://PATH`, `sqlite:PATH` or a path).
+    pub url: String,
+    /// Most connections in the pool.
+    pub max_connections: u32,
+    /// How long to wait for a connection (shorter than the request timeout, so that an
+    /// unreachable database answers 1010).
+    pub acquire_timeout: Duration,
+}
+
+impl StoreOptions {
+    pub fn is_postgres(&self) -> bool {
+        self.url.starts_with("postgres://") || self.url.starts_with("postgresql://")
+    }
+}
+
+/// Opens the database: PostgreSQL for `postgres://` and `postgresql://` URLs, otherwise an
+/// embedded SQLite file. Migrations are applied.
+pub async fn connect(options: &StoreOptions) -> Result<Arc<dyn Store>> {
+    let store: Arc<dyn Store> = if options.is_postgres() {
+        Arc::new(SqlStore::<Postgres>::connect(options).await?)
     } else {
-        Arc::new(SqlStore::<Sqlite>::connect(url, config).await?)
+        Arc::new(SqlStore::<Sqlite>::connect(options).await?)
     };
     store.migrate().await?;
     Ok(store)

@@ -8,8 +8,8 @@ use sqlx::postgres::{
 };
 use sqlx::{Connection, Executor, Pool};
 
-use super::sql::{Backend, BoxFuture, RowsAffected};
-use crate::config::Config;
+use super::StoreOptions;
+use super::backend::{Backend, BoxFuture, RowsAffected};
 use crate::live::{CHANNEL, Change, Feed, PendingPings};
 
 /// How often each instance announces a probe, so a listener that hears nothing for
@@ -35,13 +35,12 @@ impl Backend for Postgres {
     /// flushes the WAL up to it: the write committed just before is then durable.
     const DURABLE: Option<&'static str> = Some("SELECT pg_current_xact_id()");
 
-    fn connect(url: &str, config: &Config) -> BoxFuture<'static, super::Result<Pool<Self>>> {
-        let options = PgPoolOptions::new()
-            .max_connections(config.db_max_connections)
-            // Shorter than the request timeout, so an unreachable database answers 1010.
-            .acquire_timeout(Duration::from_secs(config.db_acquire_timeout_secs));
-        let url = url.to_owned();
-        Box::pin(async move { Ok(options.connect(&url).await?) })
+    fn connect(options: &StoreOptions) -> BoxFuture<'static, super::Result<Pool<Self>>> {
+        let pool = PgPoolOptions::new()
+            .max_connections(options.max_connections)
+            .acquire_timeout(options.acquire_timeout);
+        let url = options.url.clone();
+        Box::pin(async move { Ok(pool.connect(&url).await?) })
     }
 
     fn migrate(pool: &Pool<Self>) -> BoxFuture<'_, super::Result<()>> {
@@ -56,6 +55,7 @@ impl Backend for Postgres {
             RETURNING id)
         SELECT id, pg_notify('agentprofile_changes', concat_ws(' ', $7::text, $1, $2, id))
         FROM e";
+    const RECORD_EVENT_ANNOUNCES: bool = true;
 
     fn json_ids(param: &str) -> String {
         format!("SELECT json_array_elements_text(CAST({param} AS json))::bigint")

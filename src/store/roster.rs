@@ -1,24 +1,20 @@
 //! Every agent of an account with its state at once (the roster), and the counts of agents
 //! in each state that the metrics show.
 
+use std::sync::LazyLock;
+
 use async_trait::async_trait;
 
 use super::Result;
-use super::agents::AGENT_COLUMNS;
-use super::sql::{Backend, Sql, SqlStore};
-use crate::domain::{Agent, Break, MicPerm, RosterLine, WrapMode, WrapUp};
+use super::backend::{Backend, Sql};
+use super::sql::SqlStore;
+use crate::domain::{Agent, Break, EventKind, MicPerm, RosterLine, RosterQuery, WrapMode, WrapUp};
 
 #[async_trait]
 pub trait Roster: Send + Sync {
-    /// Every agent of the account (or only those of `agents`, by primary key) with its
-    /// current state, in agent id order.
-    async fn roster(
-        &self,
-        account_pk: i64,
-        agents: Option<&[i64]>,
-        now: i64,
-        idle_timeout_secs: i64,
-    ) -> Result<Vec<RosterLine>>;
+    /// Every agent of the account (or only those asked for) with its current state, in
+    /// agent id order.
+    async fn roster(&self, query: RosterQuery<'_>) -> Result<Vec<RosterLine>>;
 
     /// How many agents are logged in, on break and in wrap-up at `now`, in all and (when there
     /// are at most `max_accounts` accounts) per account: read-only, for the metrics.
@@ -90,9 +86,58 @@ impl From<RosterRow> for RosterLine {
     }
 }
 
-/// The event kinds that change no roster state.
-const NOT_STATE_KINDS: &str =
-    "'mic.change', 'presence.online', 'presence.stale', 'presence.offline'";
+/// The event kinds that change no roster state, as an SQL list (`'mic.change', …`): from
+/// [`EventKind::changes_state`], so a new kind cannot go unnoticed in `stateSince`.
+static NOT_STATE_KINDS: LazyLock<String> = LazyLock::new(|| {
+    let kinds: Vec<String> = EventKind::ALL
+        .iter()
+        .filter(|kind| !kind.changes_state())
+        .map(|kind| format!("'{kind}'"))
+        .collect();
+    kinds.join(", ")
+});
+
+/// The agents a roster is of: all of the account's (`$1`), or only those whose primary keys
+/// are in the JSON array `$4`. Two statements, not one with `$4 IS NULL OR …`: PostgreSQL
+/// may cache one plan per statement, and the few agents of a stream's batch are then read
+/// by their keys, not by a scan of the account's.
+enum RosterOf {
+    Account,
+    Chosen,
+}
+
+/// The roster of [`RosterOf`], with each agent's state at `$2`; a live session is one neither
+/// ended, expired nor idle since `$3`.
+fn roster_sql<DB: Backend>(of: RosterOf) -> String {
+    let which = match of {
+        RosterOf::Account => "account_pk = $1".to_owned(),
+        RosterOf::Chosen => format!("account_pk = $1 AND id IN ({})", DB::json_ids("$4")),
+    };
+    format!(
+        "SELECT g.*,
+            (SELECT COUNT(*) FROM agent_sessions s
+             WHERE s.agent_pk = g.id AND s.ended_at IS NULL
+               AND s.expires_at > $2 AND s.last_seen_at > $3) AS live_sessions,
+            (SELECT MAX(s.last_seen_at) FROM agent_sessions s
+             WHERE s.agent_pk = g.id AND s.ended_at IS NULL
+               AND s.expires_at > $2 AND s.last_seen_at > $3) AS seen,
+            (SELECT MAX(e.id) FROM events e WHERE e.agent_pk = g.id) AS last_event_id,
+            (SELECT e.at FROM events e
+             WHERE e.agent_pk = g.id AND e.kind NOT IN ({not_state_kinds})
+             ORDER BY e.id DESC LIMIT 1) AS last_change_at,
+            b.reason_code, b.reason, b.limit_seconds, b.started_at AS break_started_at,
+            w.call_id, w.customer_number, w.mode AS wrap_mode,
+            w.started_at AS wrap_started_at, w.ends_at AS wrap_ends_at
+         FROM (SELECT id, account_pk, agent_id, name, wrap_seconds, wrap_mode, disabled,
+                      last_ping_at, mic_perm
+               FROM agents WHERE {which}) g
+         LEFT JOIN breaks b ON b.agent_pk = g.id AND b.ended_at IS NULL
+         LEFT JOIN wrap_ups w ON w.agent_pk = g.id AND w.ended_at IS NULL
+                              AND (w.ends_at IS NULL OR w.ends_at > $2)
+         ORDER BY g.agent_id",
+        not_state_kinds = *NOT_STATE_KINDS,
+    )
+}
 
 /// How many agents are in each state.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, sqlx::FromRow)]
@@ -126,72 +171,71 @@ pub struct StateCounts {
     pub accounts: Option<Vec<AccountCounts>>,
 }
 
-/// One row per agent with its account and a 1 or 0 for each state at `$1` (now): logged in
-/// (a session neither ended, expired nor idle since `$2`), on break (an open break), in
-/// wrap-up (an open wrap-up that has not run out). Each test is one indexed lookup.
-const AGENT_STATE_FLAGS: &str = "SELECT g.account_pk,
-        CASE WHEN EXISTS (SELECT 1 FROM agent_sessions s
-                          WHERE s.agent_pk = g.id AND s.ended_at IS NULL
-                            AND s.expires_at > $1 AND s.last_seen_at > $2)
-             THEN 1 ELSE 0 END AS logged_in,
-        CASE WHEN EXISTS (SELECT 1 FROM breaks b
-                          WHERE b.agent_pk = g.id AND b.ended_at IS NULL)
-             THEN 1 ELSE 0 END AS on_break,
-        CASE WHEN EXISTS (SELECT 1 FROM wrap_ups w
-                          WHERE w.agent_pk = g.id AND w.ended_at IS NULL
-                            AND (w.ends_at IS NULL OR w.ends_at > $1))
-             THEN 1 ELSE 0 END AS in_wrap_up
-     FROM agents g";
-
-/// The sums of [`AGENT_STATE_FLAGS`] over the rows `f`.
-const COUNT_SUMS: &str = "COALESCE(SUM(f.logged_in), 0) AS logged_in,
+/// Each account's (up to `$3`) agents logged in (a session neither ended, expired nor idle
+/// since `$2`), on break (an open break) and in wrap-up (an open one not run out at `$1`):
+/// a 1 or 0 per agent and state, each one indexed lookup, summed.
+const ACCOUNT_STATE_COUNTS: &str = "SELECT a.user_id,
+        COALESCE(SUM(f.logged_in), 0) AS logged_in,
         COALESCE(SUM(f.on_break), 0) AS on_break,
-        COALESCE(SUM(f.in_wrap_up), 0) AS in_wrap_up";
+        COALESCE(SUM(f.in_wrap_up), 0) AS in_wrap_up
+     FROM accounts a LEFT JOIN (
+        SELECT g.account_pk,
+            CASE WHEN EXISTS (SELECT 1 FROM agent_sessions s
+                              WHERE s.agent_pk = g.id AND s.ended_at IS NULL
+                                AND s.expires_at > $1 AND s.last_seen_at > $2)
+                 THEN 1 ELSE 0 END AS logged_in,
+            CASE WHEN EXISTS (SELECT 1 FROM breaks b
+                              WHERE b.agent_pk = g.id AND b.ended_at IS NULL)
+                 THEN 1 ELSE 0 END AS on_break,
+            CASE WHEN EXISTS (SELECT 1 FROM wrap_ups w
+                              WHERE w.agent_pk = g.id AND w.ended_at IS NULL
+                                AND (w.ends_at IS NULL OR w.ends_at > $1))
+                 THEN 1 ELSE 0 END AS in_wrap_up
+        FROM agents g) f ON f.account_pk = a.id
+     GROUP BY a.id, a.user_id
+     LIMIT $3";
+
+/// The same counts over every agent.
+const TOTAL_STATE_COUNTS: &str = "SELECT
+        COALESCE(SUM(f.logged_in), 0) AS logged_in,
+        COALESCE(SUM(f.on_break), 0) AS on_break,
+        COALESCE(SUM(f.in_wrap_up), 0) AS in_wrap_up
+     FROM (
+        SELECT
+            CASE WHEN EXISTS (SELECT 1 FROM agent_sessions s
+                              WHERE s.agent_pk = g.id AND s.ended_at IS NULL
+                                AND s.expires_at > $1 AND s.last_seen_at > $2)
+                 THEN 1 ELSE 0 END AS logged_in,
+            CASE WHEN EXISTS (SELECT 1 FROM breaks b
+                              WHERE b.agent_pk = g.id AND b.ended_at IS NULL)
+                 THEN 1 ELSE 0 END AS on_break,
+            CASE WHEN EXISTS (SELECT 1 FROM wrap_ups w
+                              WHERE w.agent_pk = g.id AND w.ended_at IS NULL
+                                AND (w.ends_at IS NULL OR w.ends_at > $1))
+                 THEN 1 ELSE 0 END AS in_wrap_up
+        FROM agents g) f";
 
 #[async_trait]
 impl<DB: Backend> Roster for SqlStore<DB> {
-    async fn roster(
-        &self,
-        account_pk: i64,
-        agents: Option<&[i64]>,
-        now: i64,
-        idle_timeout_secs: i64,
-    ) -> Result<Vec<RosterLine>> {
-        // A live session: neither ended, expired nor idle since $3.
-        let live = "s.agent_pk = g.id AND s.ended_at IS NULL
-                    AND s.expires_at > $2 AND s.last_seen_at > $3";
-        let only = match agents {
-            Some(_) => format!("AND id IN ({})", DB::json_ids("$4")),
-            None => "AND $4 = ''".to_owned(),
-        };
-        let sql = format!(
-            "SELECT g.*,
-                (SELECT COUNT(*) FROM agent_sessions s WHERE {live}) AS live_sessions,
-                (SELECT MAX(s.last_seen_at) FROM agent_sessions s WHERE {live}) AS seen,
-                (SELECT MAX(e.id) FROM events e WHERE e.agent_pk = g.id) AS last_event_id,
-                (SELECT e.at FROM events e
-                 WHERE e.agent_pk = g.id AND e.kind NOT IN ({NOT_STATE_KINDS})
-                 ORDER BY e.id DESC LIMIT 1) AS last_change_at,
-                b.reason_code, b.reason, b.limit_seconds, b.started_at AS break_started_at,
-                w.call_id, w.customer_number, w.mode AS wrap_mode,
-                w.started_at AS wrap_started_at, w.ends_at AS wrap_ends_at
-             FROM (SELECT {AGENT_COLUMNS}, last_ping_at, mic_perm FROM agents
-                   WHERE account_pk = $1 {only}) g
-             LEFT JOIN breaks b ON b.agent_pk = g.id AND b.ended_at IS NULL
-             LEFT JOIN wrap_ups w ON w.agent_pk = g.id AND w.ended_at IS NULL
-                                  AND (w.ends_at IS NULL OR w.ends_at > $2)
-             ORDER BY g.agent_id"
-        );
-        let ids = agents.map_or_else(String::new, |ids| {
-            serde_json::to_string(ids).unwrap_or_default()
+    async fn roster(&self, query: RosterQuery<'_>) -> Result<Vec<RosterLine>> {
+        let RosterQuery {
+            account_pk,
+            agents,
+            now,
+            idle_timeout_secs,
+        } = query;
+        let sql = roster_sql::<DB>(match agents {
+            None => RosterOf::Account,
+            Some(_) => RosterOf::Chosen,
         });
-        let rows: Vec<RosterRow> = Sql::<DB>::new(&sql)
+        let mut roster = Sql::<DB>::new(&sql)
             .bind(account_pk)
             .bind(now)
-            .bind(now - idle_timeout_secs)
-            .bind(ids)
-            .fetch_all(&mut *self.conn().await?)
-            .await?;
+            .bind(now - idle_timeout_secs);
+        if let Some(ids) = agents {
+            roster = roster.bind(serde_json::to_string(ids).unwrap_or_default());
+        }
+        let rows: Vec<RosterRow> = roster.fetch_all(&mut *self.conn().await?).await?;
         Ok(rows.into_iter().map(RosterLine::from).collect())
     }
 
@@ -203,13 +247,7 @@ impl<DB: Backend> Roster for SqlStore<DB> {
     ) -> Result<StateCounts> {
         let mut conn = self.conn().await?;
         // One more than allowed, to tell "at the cap" from "over it".
-        let sql = format!(
-            "SELECT a.user_id, {COUNT_SUMS}
-             FROM accounts a LEFT JOIN ({AGENT_STATE_FLAGS}) f ON f.account_pk = a.id
-             GROUP BY a.id, a.user_id
-             LIMIT $3"
-        );
-        let accounts: Vec<AccountCounts> = Sql::<DB>::new(&sql)
+        let accounts: Vec<AccountCounts> = Sql::<DB>::new(ACCOUNT_STATE_COUNTS)
             .bind(now)
             .bind(now - idle_timeout_secs)
             .bind(max_accounts.saturating_add(1))
@@ -225,8 +263,7 @@ impl<DB: Backend> Roster for SqlStore<DB> {
                 accounts: Some(accounts),
             });
         }
-        let sql = format!("SELECT {COUNT_SUMS} FROM ({AGENT_STATE_FLAGS}) f");
-        let total: AgentCounts = Sql::<DB>::new(&sql)
+        let total: AgentCounts = Sql::<DB>::new(TOTAL_STATE_COUNTS)
             .bind(now)
             .bind(now - idle_timeout_secs)
             .fetch_one(&mut conn)
@@ -235,5 +272,18 @@ impl<DB: Backend> Roster for SqlStore<DB> {
             total,
             accounts: None,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_kinds_that_change_no_state_are_listed_for_sql() {
+        assert_eq!(
+            *NOT_STATE_KINDS,
+            "'mic.change', 'presence.online', 'presence.stale', 'presence.offline'"
+        );
     }
 }

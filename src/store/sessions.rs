@@ -1,29 +1,15 @@
 //! Login sessions (the upstream `ssid`) and the pings that keep them alive.
 
 use async_trait::async_trait;
-use serde_json::json;
 
-use super::accounts::ACCOUNT_COLUMNS;
-use super::agents::AGENT_COLUMNS;
-use super::sql::{AgentRef, Backend, Sql, SqlStore, lock_enabled_agent};
+use super::agents::lock_enabled_agent;
+use super::backend::{Backend, Sql};
+use super::sql::SqlStore;
+use super::tx::{AgentRef, Tx};
 use super::{Result, StoreError};
-use crate::domain::{Account, Act, Actor, Agent, EventKind, MicPerm, Session, SessionContext};
-
-/// A login: the new ssid's hash and when the session expires.
-#[derive(Debug, Clone)]
-pub struct NewSession {
-    pub ssid_hash: String,
-    pub expires_at: i64,
-}
-
-/// What `setWebPingTime` records, and the session it came through (None with a token).
-#[derive(Debug, Clone, Copy)]
-pub struct Ping {
-    pub session_pk: Option<i64>,
-    pub received_at: i64,
-    pub client_time: Option<i64>,
-    pub mic_perm: MicPerm,
-}
+use crate::domain::{
+    Account, Act, Actor, Agent, EventDetails, NewSession, Ping, Session, SessionContext,
+};
 
 #[async_trait]
 pub trait Sessions: Send + Sync {
@@ -40,10 +26,20 @@ pub trait Sessions: Send + Sync {
     async fn record_ping(&self, agent: &Agent, ping: Ping, actor: Actor) -> Result<()>;
 }
 
-/// `Session`'s columns.
-const SESSION_COLUMNS: &str = "id AS session_id, agent_pk, last_seen_at, expires_at, ended_at";
+/// The session of the ssid hash `$1`, with its agent and account, as [`SessionRow`] reads
+/// them: columns named apart (see `ACCOUNT_COLUMNS`); the agent's `account_pk` is the
+/// account's primary key too.
+const SESSION_BY_HASH: &str =
+    "SELECT s.id AS session_id, s.agent_pk, s.last_seen_at, s.expires_at, s.ended_at,
+        g.id, g.account_pk, g.agent_id, g.name, g.wrap_seconds, g.wrap_mode, g.disabled,
+        a.user_id, a.name AS account_name, a.suspended,
+        a.wrap_seconds AS account_wrap_seconds, a.wrap_mode AS account_wrap_mode
+     FROM agent_sessions s
+     JOIN agents g ON g.id = s.agent_pk
+     JOIN accounts a ON a.id = g.account_pk
+     WHERE s.ssid_hash = $1";
 
-/// A session with its agent and account, in one row: their column names do not clash.
+/// A session with its agent and account, in one row.
 #[derive(sqlx::FromRow)]
 pub struct SessionRow {
     #[sqlx(flatten)]
@@ -70,20 +66,17 @@ impl<DB: Backend> Sessions for SqlStore<DB> {
         .bind(new.expires_at)
         .fetch_one(&mut *tx)
         .await?;
-        let details = json!({ "session": id, "expiresAt": new.expires_at });
-        tx.record_event(agent, EventKind::Login, actor, now, details);
+        let details = EventDetails::Login {
+            session: id,
+            expires_at: new.expires_at,
+        };
+        tx.record_event(agent, details, actor, now);
         tx.commit().await?;
         Ok(id)
     }
 
     async fn session(&self, ssid_hash: &str) -> Result<Option<SessionContext>> {
-        let sql = format!(
-            "SELECT s.*, g.*, a.*
-             FROM (SELECT {SESSION_COLUMNS} FROM agent_sessions WHERE ssid_hash = $1) s
-             JOIN (SELECT {AGENT_COLUMNS} FROM agents) g ON g.id = s.agent_pk
-             JOIN (SELECT {ACCOUNT_COLUMNS} FROM accounts) a ON a.account_id = g.account_pk"
-        );
-        let row: Option<SessionRow> = Sql::<DB>::new(&sql)
+        let row: Option<SessionRow> = Sql::<DB>::new(SESSION_BY_HASH)
             .bind(ssid_hash)
             .fetch_optional(&mut *self.conn().await?)
             .await?;
@@ -112,29 +105,22 @@ impl<DB: Backend> Sessions for SqlStore<DB> {
             return Ok(false);
         };
         let agent = AgentRef {
-            id: agent_pk,
             account_pk,
+            agent_pk,
         };
-        let details = json!({ "session": session_pk, "sessions": 1 });
-        tx.record_event(agent, EventKind::Logout, actor, now, details);
+        let details = EventDetails::Logout {
+            session: Some(session_pk),
+            sessions: 1,
+            disabled: false,
+        };
+        tx.record_event(agent, details, actor, now);
         tx.commit().await?;
         Ok(true)
     }
 
     async fn end_agent_sessions(&self, agent: &Agent, act: Act) -> Result<u64> {
-        let Act { actor, now } = act;
         let mut tx = self.begin().await?;
-        let ended = Sql::<DB>::new(
-            "UPDATE agent_sessions SET ended_at = $2 WHERE agent_pk = $1 AND ended_at IS NULL",
-        )
-        .bind(agent.id)
-        .bind(now)
-        .execute(&mut tx)
-        .await?;
-        if ended > 0 {
-            let details = json!({ "sessions": ended });
-            tx.record_event(agent, EventKind::Logout, actor, now, details);
-        }
+        let ended = log_out_agent::<DB>(&mut tx, agent, act, false).await?;
         tx.commit().await?;
         Ok(ended)
     }
@@ -175,11 +161,39 @@ impl<DB: Backend> Sessions for SqlStore<DB> {
         .execute(&mut tx)
         .await?;
         if changed == 1 {
-            let details = json!({ "micPerm": ping.mic_perm.as_str() });
-            let kind = EventKind::MicChange;
-            tx.record_event(agent, kind, actor, ping.received_at, details);
+            let details = EventDetails::MicChange {
+                mic_perm: ping.mic_perm,
+            };
+            tx.record_event(agent, details, actor, ping.received_at);
         }
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// Inside a transaction: logs every open session of the agent out, recording one `logout`
+/// (`disabled`: the agent's disabling does it); returns how many.
+pub(super) async fn log_out_agent<DB: Backend>(
+    tx: &mut Tx<DB>,
+    agent: &Agent,
+    act: Act,
+    disabled: bool,
+) -> Result<u64> {
+    let Act { actor, now } = act;
+    let ended = Sql::<DB>::new(
+        "UPDATE agent_sessions SET ended_at = $2 WHERE agent_pk = $1 AND ended_at IS NULL",
+    )
+    .bind(agent.id)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    if ended > 0 {
+        let details = EventDetails::Logout {
+            session: None,
+            sessions: ended,
+            disabled,
+        };
+        tx.record_event(agent, details, actor, now);
+    }
+    Ok(ended)
 }

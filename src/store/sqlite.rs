@@ -11,8 +11,8 @@ use sqlx::sqlite::{
     SqliteQueryResult, SqliteSynchronous,
 };
 
-use super::sql::{Backend, BoxFuture, RowsAffected};
-use crate::config::Config;
+use super::StoreOptions;
+use super::backend::{Backend, BoxFuture, RowsAffected};
 use crate::live::{Change, Feed, PendingPings};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -30,14 +30,15 @@ impl Backend for Sqlite {
 
     /// Opens (creating it and its folders if needed) the file named by `url`:
     /// `sqlite://path`, `sqlite:path` or a plain path.
-    fn connect(url: &str, config: &Config) -> BoxFuture<'static, super::Result<Pool<Self>>> {
+    fn connect(options: &StoreOptions) -> BoxFuture<'static, super::Result<Pool<Self>>> {
+        let url = options.url.as_str();
         let path = url
             .strip_prefix("sqlite://")
             .or_else(|| url.strip_prefix("sqlite:"))
             .unwrap_or(url)
             .to_owned();
-        let wait = Duration::from_secs(config.db_acquire_timeout_secs);
-        let max_connections = config.db_max_connections;
+        let wait = options.acquire_timeout;
+        let max_connections = options.max_connections;
         Box::pin(async move {
             if let Some(dir) = Path::new(&path)
                 .parent()
@@ -67,6 +68,8 @@ impl Backend for Sqlite {
     const RECORD_EVENT: &'static str =
         "INSERT INTO events (account_pk, agent_pk, kind, actor, at, details)
          VALUES ($1, $2, $3, $4, $5, $6) RETURNING id";
+    /// Other processes read the file's `events` back (see `follow`).
+    const RECORD_EVENT_ANNOUNCES: bool = false;
 
     fn json_ids(param: &str) -> String {
         format!("SELECT value FROM json_each({param})")

@@ -4,10 +4,14 @@
 use async_trait::async_trait;
 
 use super::Result;
-use super::accounts::{TokenRow, token_account_sql};
+use super::accounts::{TOKEN_BY_ID, TokenRow};
+use super::backend::{Backend, Sql};
 use super::history::EventRow;
-use super::sql::{AgentRef, Backend, Sql, SqlStore};
-use crate::domain::{Account, Actor, Event, EventKind, Presence, PresenceRule, Token};
+use super::sql::SqlStore;
+use super::tx::AgentRef;
+use crate::domain::{
+    Account, Actor, Event, EventDetails, NewTicket, Presence, PresenceRule, Token,
+};
 
 /// An agent whose presence is not the one last recorded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,14 +26,8 @@ pub struct PresenceChange {
 
 #[async_trait]
 pub trait Streams: Send + Sync {
-    /// Keeps a ticket (by its hash) for the token until `expires_at`; drops expired ones.
-    async fn create_ticket(
-        &self,
-        ticket_hash: &str,
-        token_pk: i64,
-        expires_at: i64,
-        now: i64,
-    ) -> Result<()>;
+    /// Keeps a ticket until it expires; drops those expired at `now`.
+    async fn create_ticket(&self, ticket: NewTicket<'_>, now: i64) -> Result<()>;
 
     /// Uses a ticket up: the account and token it was made for, if it was valid at `now`.
     async fn redeem_ticket(&self, ticket_hash: &str, now: i64) -> Result<Option<(Account, Token)>>;
@@ -68,13 +66,7 @@ pub struct AddressedEventRow {
 
 #[async_trait]
 impl<DB: Backend> Streams for SqlStore<DB> {
-    async fn create_ticket(
-        &self,
-        ticket_hash: &str,
-        token_pk: i64,
-        expires_at: i64,
-        now: i64,
-    ) -> Result<()> {
+    async fn create_ticket(&self, ticket: NewTicket<'_>, now: i64) -> Result<()> {
         let mut tx = self.begin().await?;
         Sql::<DB>::new("DELETE FROM stream_tickets WHERE expires_at <= $1")
             .bind(now)
@@ -83,9 +75,9 @@ impl<DB: Backend> Streams for SqlStore<DB> {
         Sql::<DB>::new(
             "INSERT INTO stream_tickets (ticket_hash, token_pk, expires_at) VALUES ($1, $2, $3)",
         )
-        .bind(ticket_hash)
-        .bind(token_pk)
-        .bind(expires_at)
+        .bind(ticket.ticket_hash)
+        .bind(ticket.token_pk)
+        .bind(ticket.expires_at)
         .execute(&mut tx)
         .await?;
         tx.commit().await
@@ -104,7 +96,7 @@ impl<DB: Backend> Streams for SqlStore<DB> {
         let Some((token_pk,)) = used else {
             return Ok(None);
         };
-        let row: Option<TokenRow> = Sql::<DB>::new(&token_account_sql("t.id = $1"))
+        let row: Option<TokenRow> = Sql::<DB>::new(TOKEN_BY_ID)
             .bind(token_pk)
             .fetch_optional(&mut tx)
             .await?;
@@ -116,8 +108,8 @@ impl<DB: Backend> Streams for SqlStore<DB> {
         let sql = format!(
             "SELECT e.account_pk, e.agent_pk, e.id, g.agent_id, e.kind, e.actor, e.at, e.details
              FROM events e LEFT JOIN agents g ON g.id = e.agent_pk
-             WHERE e.id IN ({}) ORDER BY e.id",
-            DB::json_ids("$1")
+             WHERE e.id IN ({ids}) ORDER BY e.id",
+            ids = DB::json_ids("$1")
         );
         let ids = serde_json::to_string(ids).unwrap_or_default();
         let rows: Vec<AddressedEventRow> = Sql::<DB>::new(&sql)
@@ -179,17 +171,16 @@ impl<DB: Backend> Streams for SqlStore<DB> {
         if updated == 0 {
             return Ok(false);
         }
-        let kind = match change.to {
-            Presence::Online => EventKind::PresenceOnline,
-            Presence::Stale => EventKind::PresenceStale,
-            Presence::Offline => EventKind::PresenceOffline,
-        };
         let agent = AgentRef {
-            id: change.agent_pk,
             account_pk: change.account_pk,
+            agent_pk: change.agent_pk,
         };
-        let details = serde_json::json!({ "from": change.from, "lastSeenAt": change.seen });
-        tx.record_event(agent, kind, Actor::System, at, details);
+        let details = EventDetails::Presence {
+            from: change.from,
+            to: change.to,
+            last_seen_at: change.seen,
+        };
+        tx.record_event(agent, details, Actor::System, at);
         tx.commit().await?;
         Ok(true)
     }

@@ -1,20 +1,13 @@
 //! After-call wrap-ups: at most one open per agent; a timed one is over when its time runs out.
 
 use async_trait::async_trait;
-use serde_json::json;
 
 use super::Result;
-use super::sql::{Backend, Sql, SqlStore, close_expired_wraps, close_open, lock_enabled_agent};
-use crate::domain::{Act, Agent, EventKind, WrapMode, WrapUp};
-
-/// A wrap-up to start; `ends_at` None is untimed.
-#[derive(Debug, Clone)]
-pub struct NewWrapUp {
-    pub call_id: String,
-    pub customer_number: String,
-    pub mode: WrapMode,
-    pub ends_at: Option<i64>,
-}
+use super::agents::lock_enabled_agent;
+use super::backend::{Backend, Sql};
+use super::sql::SqlStore;
+use super::tx::{AgentRef, Tx};
+use crate::domain::{Act, Actor, Agent, Ending, EventDetails, NewWrapUp, WrapUp};
 
 #[async_trait]
 pub trait Wraps: Send + Sync {
@@ -30,18 +23,32 @@ pub trait Wraps: Send + Sync {
     async fn accounts_with_expired_wrap_ups(&self, now: i64) -> Result<Vec<i64>>;
 }
 
-/// `WrapUp`'s columns.
-pub(super) const WRAP_COLUMNS: &str =
-    "call_id, customer_number, mode, started_at, ends_at, ended_at";
+/// The agent's (`$1`) wrap-up not yet closed, as `WrapUp` reads it: it may have run out.
+pub(super) const UNENDED_WRAP: &str =
+    "SELECT call_id, customer_number, mode, started_at, ends_at, ended_at
+     FROM wrap_ups WHERE agent_pk = $1 AND ended_at IS NULL";
+
+/// The agent's (`$1`) wrap-up still running at `$2`.
+const ACTIVE_WRAP: &str = "SELECT call_id, customer_number, mode, started_at, ends_at, ended_at
+     FROM wrap_ups
+     WHERE agent_pk = $1 AND ended_at IS NULL AND (ends_at IS NULL OR ends_at > $2)";
+
+const START_WRAP: &str =
+    "INSERT INTO wrap_ups (agent_pk, call_id, customer_number, mode, started_at, ends_at)
+     VALUES ($1, $2, $3, $4, $5, $6)
+     RETURNING call_id, customer_number, mode, started_at, ends_at, ended_at";
+
+/// Ends the agent's (`$1`) open wrap-up at `$2`, never before its start: a start that
+/// committed in between may carry a later second than the end request read its clock.
+const CLOSE_WRAP: &str =
+    "UPDATE wrap_ups SET ended_at = CASE WHEN $2 < started_at THEN started_at ELSE $2 END
+     WHERE agent_pk = $1 AND ended_at IS NULL
+     RETURNING call_id, customer_number, mode, started_at, ends_at, ended_at";
 
 #[async_trait]
 impl<DB: Backend> Wraps for SqlStore<DB> {
     async fn active_wrap_up(&self, agent_pk: i64, now: i64) -> Result<Option<WrapUp>> {
-        let sql = format!(
-            "SELECT {WRAP_COLUMNS} FROM wrap_ups
-             WHERE agent_pk = $1 AND ended_at IS NULL AND (ends_at IS NULL OR ends_at > $2)"
-        );
-        Sql::<DB>::new(&sql)
+        Sql::<DB>::new(ACTIVE_WRAP)
             .bind(agent_pk)
             .bind(now)
             .fetch_optional(&mut *self.conn().await?)
@@ -52,12 +59,8 @@ impl<DB: Backend> Wraps for SqlStore<DB> {
         let Act { actor, now } = act;
         let mut tx = self.begin().await?;
         lock_enabled_agent::<DB>(&mut tx, agent.id).await?;
-        close_expired_wraps::<DB>(&mut tx, agent.account_pk, Some(agent.id), now).await?;
-        let sql = format!(
-            "INSERT INTO wrap_ups (agent_pk, call_id, customer_number, mode, started_at, ends_at)
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING {WRAP_COLUMNS}"
-        );
-        let wrap: WrapUp = Sql::<DB>::new(&sql)
+        close_expired_wraps::<DB>(&mut tx, ExpiredOf::Agent(agent.into()), now).await?;
+        let wrap: WrapUp = Sql::<DB>::new(START_WRAP)
             .bind(agent.id)
             .bind(new.call_id.as_str())
             .bind(new.customer_number.as_str())
@@ -66,9 +69,13 @@ impl<DB: Backend> Wraps for SqlStore<DB> {
             .bind(new.ends_at)
             .fetch_one(&mut *tx)
             .await?;
-        let details = json!({ "callId": new.call_id, "cNumber": new.customer_number,
-                              "mode": new.mode.as_str(), "endsAt": new.ends_at });
-        tx.record_event(agent, EventKind::WrapStart, actor, now, details);
+        let details = EventDetails::WrapStart {
+            call_id: new.call_id.clone(),
+            customer_number: new.customer_number.clone(),
+            mode: new.mode,
+            ends_at: new.ends_at,
+        };
+        tx.record_event(agent, details, actor, now);
         tx.commit().await?;
         Ok(wrap)
     }
@@ -77,12 +84,14 @@ impl<DB: Backend> Wraps for SqlStore<DB> {
         let Act { actor, now } = act;
         let mut tx = self.begin().await?;
         // One that already ran out is recorded as ended at its own time, not now.
-        close_expired_wraps::<DB>(&mut tx, agent.account_pk, Some(agent.id), now).await?;
+        close_expired_wraps::<DB>(&mut tx, ExpiredOf::Agent(agent.into()), now).await?;
         let ended = close_wrap::<DB>(&mut tx, agent.id, now).await?;
         if let Some(w) = &ended {
-            let details = json!({ "callId": w.call_id, "how": "ended" });
-            let at = w.ended_at.unwrap_or(now);
-            tx.record_event(agent, EventKind::WrapEnd, actor, at, details);
+            let details = EventDetails::WrapEnd {
+                call_id: w.call_id.clone(),
+                how: Ending::Ended,
+            };
+            tx.record_event(agent, details, actor, w.ended_at.unwrap_or(now));
         }
         tx.commit().await?;
         Ok(ended)
@@ -103,7 +112,7 @@ impl<DB: Backend> Wraps for SqlStore<DB> {
             return Ok(());
         }
         let mut tx = self.begin().await?;
-        close_expired_wraps::<DB>(&mut tx, account_pk, None, now).await?;
+        close_expired_wraps::<DB>(&mut tx, ExpiredOf::Account(account_pk), now).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -126,5 +135,60 @@ pub(super) async fn close_wrap<DB: Backend>(
     agent_pk: i64,
     now: i64,
 ) -> Result<Option<WrapUp>> {
-    close_open::<DB, WrapUp>(conn, ("wrap_ups", WRAP_COLUMNS), agent_pk, now).await
+    Sql::<DB>::new(CLOSE_WRAP)
+        .bind(agent_pk)
+        .bind(now)
+        .fetch_optional(conn)
+        .await
+}
+
+/// Whose run-out wrap-ups to close: a whole account's, or one agent's.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum ExpiredOf {
+    Account(i64),
+    Agent(AgentRef),
+}
+
+/// Inside a transaction: closes the timed wrap-ups whose time ran out, each at its own end
+/// time, with a `wrap.end` by the system.
+pub(super) async fn close_expired_wraps<DB: Backend>(
+    tx: &mut Tx<DB>,
+    of: ExpiredOf,
+    now: i64,
+) -> Result<()> {
+    let (account_pk, agent_pk) = match of {
+        ExpiredOf::Account(account_pk) => (account_pk, None),
+        ExpiredOf::Agent(agent) => (agent.account_pk, Some(agent.agent_pk)),
+    };
+    let expired: Vec<(i64, i64, String, i64)> = Sql::<DB>::new(
+        "SELECT w.id, w.agent_pk, w.call_id, w.ends_at FROM wrap_ups w
+         JOIN agents g ON g.id = w.agent_pk
+         WHERE g.account_pk = $1 AND ($2 = 0 OR w.agent_pk = $2)
+           AND w.ended_at IS NULL AND w.ends_at <= $3 ORDER BY w.id",
+    )
+    .bind(account_pk)
+    .bind(agent_pk.unwrap_or(0))
+    .bind(now)
+    .fetch_all(tx)
+    .await?;
+    for (wrap_pk, agent_pk, call_id, ends_at) in expired {
+        let closed = Sql::<DB>::new(
+            "UPDATE wrap_ups SET ended_at = ends_at WHERE id = $1 AND ended_at IS NULL",
+        )
+        .bind(wrap_pk)
+        .execute(tx)
+        .await?;
+        if closed == 1 {
+            let agent = AgentRef {
+                account_pk,
+                agent_pk,
+            };
+            let details = EventDetails::WrapEnd {
+                call_id,
+                how: Ending::Expired,
+            };
+            tx.record_event(agent, details, Actor::System, ends_at);
+        }
+    }
+    Ok(())
 }

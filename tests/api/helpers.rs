@@ -11,10 +11,10 @@ use std::sync::Arc;
 use agentprofile::app::{self, AppState};
 use agentprofile::cli::Operator;
 use agentprofile::config::Config;
-use agentprofile::domain::now_unix;
+use agentprofile::domain::{NewAgent, now_unix};
 use agentprofile::secrets;
-use agentprofile::service::{Service, WrapRequest};
-use agentprofile::store::{self, NewAgent, Store};
+use agentprofile::service::{self, Service, WrapRequest};
+use agentprofile::store::Store;
 use reqwest::Method;
 use serde_json::{Value, json};
 use sqlx::Connection;
@@ -287,7 +287,7 @@ impl TestApp {
 
     /// Starts a server on an existing database with this configuration.
     pub async fn start(db: TestDb, config: Config) -> TestApp {
-        let store = store::connect(&config)
+        let store = service::connect(&config)
             .await
             .expect("connect test database");
         let listener = tokio::net::TcpListener::bind(config.bind_addr)
@@ -732,7 +732,7 @@ pub fn free_port() -> u16 {
 /// changes are announced like any instance's).
 pub async fn operator_on(db: &TestDb) -> Service {
     let config = test_config(db);
-    let store = store::connect(&config).await.unwrap();
+    let store = service::connect(&config).await.unwrap();
     Service::new(store, Arc::new(config))
 }
 

@@ -6,9 +6,8 @@ use utoipa::ToSchema;
 use super::{AgentPath, Caller, JsonBody, Page, Paged, QueryParams, Rest, created, nullable, ok};
 use crate::api::envelope::SuccessEnvelope;
 use crate::api::error::ErrorEnvelope;
-use crate::domain::{Account, Agent, WrapMode};
 use crate::api::AppState;
-use crate::store::{self, AgentUpdate};
+use crate::domain::{self, Account, Agent, AgentUpdate, WrapMode};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -127,7 +126,7 @@ impl IdValue {
     ),
 )]
 pub async fn create(caller: Caller, JsonBody(new): JsonBody<AgentBody>) -> Rest<AgentView> {
-    let new = store::NewAgent {
+    let new = domain::NewAgent {
         agent_id: new.agent_id.map(IdValue::into_string).unwrap_or_default(),
         name: new.name,
         wrap_seconds: new.wrap_seconds,

@@ -6,9 +6,8 @@ use utoipa::IntoParams;
 use super::{AgentPath, Caller, Page, Paged, QueryParams, Rest, RestError, ok};
 use crate::api::envelope::SuccessEnvelope;
 use crate::api::error::{ApiError, ErrorEnvelope};
-use crate::domain::Event;
 use crate::api::AppState;
-use crate::store::EventQuery;
+use crate::domain::{Event, EventQuery};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 

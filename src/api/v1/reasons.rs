@@ -7,9 +7,8 @@ use utoipa::ToSchema;
 use super::{Caller, JsonBody, Rest, created, nullable, ok};
 use crate::api::envelope::SuccessEnvelope;
 use crate::api::error::ErrorEnvelope;
-use crate::domain::BreakReason;
 use crate::api::AppState;
-use crate::store::{self, ReasonUpdate};
+use crate::domain::{self, BreakReason, ReasonUpdate};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -54,7 +53,7 @@ pub struct ReasonBody {
     ),
 )]
 pub async fn create(caller: Caller, JsonBody(new): JsonBody<ReasonBody>) -> Rest<BreakReason> {
-    let new = store::NewReason {
+    let new = domain::NewReason {
         code: new.code.unwrap_or_default(),
         label: new.label.unwrap_or_default(),
         limit_seconds: new.limit_seconds,

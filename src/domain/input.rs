@@ -1,0 +1,123 @@
+//! What the service hands the store to create or change: plain records, named here so that
+//! the service, the API and the CLI name them without naming the store.
+
+use super::{MicPerm, Scope, WrapMode, WrapPolicy};
+
+/// A new account, with its default wrap-up policy.
+#[derive(Debug, Clone)]
+pub struct NewAccount {
+    pub user_id: String,
+    pub name: String,
+    pub wrap: WrapPolicy,
+}
+
+/// A new API token, by the hash of its secret.
+#[derive(Debug, Clone)]
+pub struct NewToken<'a> {
+    pub token_hash: &'a str,
+    pub scope: Scope,
+    pub label: &'a str,
+    pub expires_at: Option<i64>,
+}
+
+/// A new agent; without overrides the account's wrap-up policy applies.
+#[derive(Debug, Clone, Default)]
+pub struct NewAgent {
+    pub agent_id: String,
+    pub name: String,
+    pub wrap_seconds: Option<i64>,
+    pub wrap_mode: Option<WrapMode>,
+}
+
+/// A partial update; `Some(None)` clears an override so the account's policy applies.
+#[derive(Debug, Clone, Default)]
+pub struct AgentUpdate {
+    pub name: Option<String>,
+    pub wrap_seconds: Option<Option<i64>>,
+    pub wrap_mode: Option<Option<WrapMode>>,
+}
+
+/// A new break reason; `Conflict` when the account has one of this code.
+#[derive(Debug, Clone, Default)]
+pub struct NewReason {
+    pub code: String,
+    pub label: String,
+    pub limit_seconds: Option<i64>,
+}
+
+/// A partial update of a break reason; `limit_seconds: Some(None)` removes the limit.
+#[derive(Debug, Clone, Default)]
+pub struct ReasonUpdate {
+    pub label: Option<String>,
+    pub limit_seconds: Option<Option<i64>>,
+    pub active: Option<bool>,
+}
+
+/// A login: the new ssid's hash and when the session expires.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub ssid_hash: String,
+    pub expires_at: i64,
+}
+
+/// What `setWebPingTime` records, and the session it came through (None with a token).
+#[derive(Debug, Clone, Copy)]
+pub struct Ping {
+    pub session_pk: Option<i64>,
+    pub received_at: i64,
+    pub client_time: Option<i64>,
+    pub mic_perm: MicPerm,
+}
+
+/// A wrap-up to start; `ends_at` None is untimed.
+#[derive(Debug, Clone)]
+pub struct NewWrapUp {
+    pub call_id: String,
+    pub customer_number: String,
+    pub mode: WrapMode,
+    pub ends_at: Option<i64>,
+}
+
+/// A page of the account's agents in creation order, after the agent of primary key `after`.
+#[derive(Debug, Clone, Copy)]
+pub struct AgentPage {
+    pub account_pk: i64,
+    pub after: i64,
+    pub limit: i64,
+}
+
+/// A token by its account's primary key and its own: one of another account is not found.
+#[derive(Debug, Clone, Copy)]
+pub struct AccountToken {
+    pub account_pk: i64,
+    pub token_pk: i64,
+}
+
+/// The roster of the account (or of only its `agents`, by primary key) at `now`; a session
+/// idle for `idle_timeout_secs` is no longer live.
+#[derive(Debug, Clone, Copy)]
+pub struct RosterQuery<'a> {
+    pub account_pk: i64,
+    pub agents: Option<&'a [i64]>,
+    pub now: i64,
+    pub idle_timeout_secs: i64,
+}
+
+/// A single-use stream ticket, by its hash, for the token `token_pk` until `expires_at`.
+#[derive(Debug, Clone, Copy)]
+pub struct NewTicket<'a> {
+    pub ticket_hash: &'a str,
+    pub token_pk: i64,
+    pub expires_at: i64,
+}
+
+/// A page of history: events with `from <= at < to`, after the event id `after`, oldest first.
+#[derive(Debug, Clone)]
+pub struct EventQuery {
+    pub account_pk: i64,
+    pub agent_pk: Option<i64>,
+    pub from: i64,
+    pub to: i64,
+    pub after: i64,
+    pub limit: i64,
+}

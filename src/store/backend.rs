@@ -1,0 +1,204 @@
+//! What the store asks of a database, and the query builder its SQL runs through.
+//!
+//! The SQL is the subset PostgreSQL and SQLite share (`$n` binds, `RETURNING`, partial unique
+//! indexes). Generic sqlx code normally repeats a long `where` clause (every bound type, the
+//! executor, the row decoders) on every impl; here [`Backend`] states those facts once, as
+//! supertraits, so each store file is a plain `impl<DB: Backend> … for SqlStore<DB>`.
+//! [`Sql`] is a thin builder over `sqlx::query` that asks for nothing but `DB: Backend`.
+//! What really differs between the databases (connecting, migrations, how a write transaction
+//! begins) is in `postgres.rs` and `sqlite.rs`.
+
+use sqlx::query::Query;
+use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, Pool, Type};
+
+use std::sync::Arc;
+
+use super::{Result, StoreError, StoreOptions};
+use crate::domain::{
+    Account, Agent, Break, BreakReason, EventKind, MicPerm, Presence, Scope, Token, WrapMode,
+    WrapUp,
+};
+use crate::live::{Change, Feed, PendingPings};
+
+type Args<'q, DB> = <DB as Database>::Arguments<'q>;
+/// What sqlx's executors answer (the same type as `futures::future::BoxFuture`).
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
+/// `DB` takes a `T` as a bind parameter.
+pub trait Bind<'q, T>: Database {
+    fn bind(query: Query<'q, Self, Args<'q, Self>>, value: T) -> Query<'q, Self, Args<'q, Self>>;
+}
+
+impl<'q, T: 'q + Encode<'q, DB> + Type<DB>, DB: Database> Bind<'q, T> for DB {
+    fn bind(query: Query<'q, DB, Args<'q, DB>>, value: T) -> Query<'q, DB, Args<'q, DB>> {
+        query.bind(value)
+    }
+}
+
+/// `DB` reads a `T` from one of its rows.
+pub trait Decode<T>: Database {
+    fn decode(row: &Self::Row) -> sqlx::Result<T>;
+}
+
+impl<T: for<'r> FromRow<'r, DB::Row>, DB: Database> Decode<T> for DB {
+    fn decode(row: &DB::Row) -> sqlx::Result<T> {
+        T::from_row(row)
+    }
+}
+
+/// `DB` runs queries on its connections.
+pub trait Run: Database {
+    fn fetch_all<'c, 'q: 'c>(
+        conn: &'c mut Self::Connection,
+        query: Query<'q, Self, Args<'q, Self>>,
+    ) -> BoxFuture<'c, sqlx::Result<Vec<Self::Row>>>;
+    fn fetch_optional<'c, 'q: 'c>(
+        conn: &'c mut Self::Connection,
+        query: Query<'q, Self, Args<'q, Self>>,
+    ) -> BoxFuture<'c, sqlx::Result<Option<Self::Row>>>;
+    fn execute<'c, 'q: 'c>(
+        conn: &'c mut Self::Connection,
+        query: Query<'q, Self, Args<'q, Self>>,
+    ) -> BoxFuture<'c, sqlx::Result<Self::QueryResult>>;
+}
+
+impl<DB: Database> Run for DB
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> Args<'q, DB>: IntoArguments<'q, DB>,
+{
+    fn fetch_all<'c, 'q: 'c>(
+        conn: &'c mut DB::Connection,
+        query: Query<'q, DB, Args<'q, DB>>,
+    ) -> BoxFuture<'c, sqlx::Result<Vec<DB::Row>>> {
+        Box::pin(query.fetch_all(conn))
+    }
+    fn fetch_optional<'c, 'q: 'c>(
+        conn: &'c mut DB::Connection,
+        query: Query<'q, DB, Args<'q, DB>>,
+    ) -> BoxFuture<'c, sqlx::Result<Option<DB::Row>>> {
+        Box::pin(query.fetch_optional(conn))
+    }
+    fn execute<'c, 'q: 'c>(
+        conn: &'c mut DB::Connection,
+        query: Query<'q, DB, Args<'q, DB>>,
+    ) -> BoxFuture<'c, sqlx::Result<DB::QueryResult>> {
+        Box::pin(query.execute(conn))
+    }
+}
+
+/// How many rows a statement changed.
+pub trait RowsAffected {
+    fn rows_affected(&self) -> u64;
+}
+
+/// A database the store runs on: what it binds, what it reads, how it starts.
+/// Adding a bind type or a row type to the SQL means adding it here.
+#[rustfmt::skip]
+pub trait Backend:
+    Database<QueryResult: RowsAffected> + Sync + Run
+    + for<'q> Bind<'q, i64> + for<'q> Bind<'q, Option<i64>> + for<'q> Bind<'q, bool>
+    + for<'q> Bind<'q, Option<bool>> + for<'q> Bind<'q, &'q str> + for<'q> Bind<'q, Option<&'q str>>
+    + for<'q> Bind<'q, String> + for<'q> Bind<'q, WrapMode> + for<'q> Bind<'q, Option<WrapMode>>
+    + for<'q> Bind<'q, MicPerm> + for<'q> Bind<'q, EventKind> + for<'q> Bind<'q, Presence>
+    + for<'q> Bind<'q, Scope> + Decode<Token>
+    + Decode<Account> + Decode<Agent> + Decode<Break> + Decode<BreakReason> + Decode<WrapUp>
+    + Decode<(i64,)> + Decode<(i64, i64)>
+    + Decode<(i64, i64, String, i64)> + Decode<super::accounts::TokenRow>
+    + Decode<super::sessions::SessionRow> + Decode<super::history::EventRow>
+    + Decode<super::agents::AgentRow> + Decode<super::stream::PresenceRow>
+    + Decode<super::stream::AddressedEventRow>
+    + Decode<super::roster::RosterRow> + Decode<super::roster::AccountCounts>
+    + Decode<super::roster::AgentCounts>
+{
+    /// `postgres` or `sqlite`.
+    const KIND: &'static str;
+    /// The statement that opens a write transaction.
+    const BEGIN: &'static str;
+    /// Run after a commit, when the commit itself may return before it is durable: returns
+    /// once it is.
+    const DURABLE: Option<&'static str>;
+    /// Opens the pool.
+    fn connect(options: &StoreOptions) -> BoxFuture<'static, Result<Pool<Self>>>;
+    /// Applies this database's migrations.
+    fn migrate(pool: &Pool<Self>) -> BoxFuture<'_, Result<()>>;
+    /// Inserts an event (`$1`–`$6`: account, agent, kind, actor, at, details) and returns
+    /// its id; on PostgreSQL it first takes the account's event lock (see
+    /// [`super::tx::Tx::commit`]).
+    const RECORD_EVENT: &'static str;
+    /// Whether [`Self::RECORD_EVENT`] also announces the change on the feed, in the same
+    /// statement: it then takes this instance's id, as text, at `$7`.
+    const RECORD_EVENT_ANNOUNCES: bool;
+    /// A subquery of the ids in the JSON array bound at `param` (e.g. `$4`).
+    fn json_ids(param: &str) -> String;
+    /// Announces, inside the transaction, changes that no event recorded.
+    fn announce<'c>(
+        conn: &'c mut Self::Connection,
+        changes: &'c [Change],
+        instance: u64,
+    ) -> BoxFuture<'c, Result<()>>;
+    /// Writes pending heartbeats in one statement per table, never over a newer one, never
+    /// to a disabled agent or an ended session.
+    fn flush_pings<'c>(
+        conn: &'c mut Self::Connection,
+        pings: &'c PendingPings,
+    ) -> BoxFuture<'c, Result<()>>;
+    /// Follows the changes other processes commit, for as long as it is polled: on
+    /// PostgreSQL a listener connection (the view is off whenever it is down); on SQLite a
+    /// poll of the file's `events` and `feed_changes`.
+    fn follow(pool: &Pool<Self>, feed: Arc<Feed>) -> BoxFuture<'static, ()>;
+    /// Takes the sweeper's lease if no other instance holds it.
+    fn lease(pool: &Pool<Self>) -> BoxFuture<'static, Result<Option<super::Lease>>>;
+}
+
+/// A query of the store's SQL, bound and run like `sqlx::query`.
+pub struct Sql<'q, DB: Backend> {
+    query: Query<'q, DB, Args<'q, DB>>,
+}
+
+impl<'q, DB: Backend> Sql<'q, DB> {
+    pub fn new(sql: &'q str) -> Self {
+        Sql {
+            query: sqlx::query(sql),
+        }
+    }
+
+    pub fn bind<T>(self, value: T) -> Self
+    where
+        DB: Bind<'q, T>,
+    {
+        Sql {
+            query: DB::bind(self.query, value),
+        }
+    }
+
+    pub async fn fetch_all<T>(self, conn: &mut DB::Connection) -> Result<Vec<T>>
+    where
+        DB: Decode<T>,
+    {
+        let rows = DB::fetch_all(conn, self.query).await?;
+        Ok(rows.iter().map(DB::decode).collect::<sqlx::Result<_>>()?)
+    }
+
+    pub async fn fetch_optional<T>(self, conn: &mut DB::Connection) -> Result<Option<T>>
+    where
+        DB: Decode<T>,
+    {
+        let row = DB::fetch_optional(conn, self.query).await?;
+        Ok(row.as_ref().map(DB::decode).transpose()?)
+    }
+
+    pub async fn fetch_one<T>(self, conn: &mut DB::Connection) -> Result<T>
+    where
+        DB: Decode<T>,
+    {
+        self.fetch_optional(conn)
+            .await?
+            .ok_or(StoreError::Database(sqlx::Error::RowNotFound))
+    }
+
+    /// Runs it; returns how many rows it changed.
+    pub async fn execute(self, conn: &mut DB::Connection) -> Result<u64> {
+        Ok(DB::execute(conn, self.query).await?.rows_affected())
+    }
+}
