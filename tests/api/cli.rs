@@ -4,7 +4,7 @@
 use std::process::{Output, Stdio};
 use std::time::Duration;
 
-use crate::helpers::{Backend, TestApp, TestDb, code};
+use crate::support::{Backend, TestApp, TestDb, code};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use crate::helpers::{PREFIX, TestApp, code};
+use crate::support::{PREFIX, TestApp, code};
 use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::task::JoinSet;

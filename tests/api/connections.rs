@@ -17,7 +17,7 @@ use axum::routing::get;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::helpers::*;
+use crate::support::*;
 use crate::stream::Stream;
 
 const SECOND: Duration = Duration::from_secs(1);

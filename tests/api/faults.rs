@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use agentprofile::cli::Operator;
 use serde_json::{Value, json};
 
-use crate::helpers::*;
+use crate::support::*;
 
 /// A fresh `backend` database (None where it is skipped) with the account `acme`, these
 /// agents and an API token.
@@ -329,7 +329,7 @@ async fn writes_fail_cleanly_while(
         } else {
             assert_eq!(
                 answer,
-                (503, DB_CONNECT.to_owned()),
+                (503, DB_CONNECT.as_str().to_owned()),
                 "{surface:?} start={start}"
             );
             refused += 1;

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::helpers::{PREFIX, TestApp, code, wrap};
+use crate::support::{PREFIX, TestApp, code, wrap};
 use agentprofile::cli::OperatorError;
 use agentprofile::service::ServiceError;
 use serde_json::{Value, json};

@@ -2,7 +2,7 @@
 //! once made, latency histograms, pool gauges, agent state gauges per account, and no
 //! secret or agent id in any label.
 
-use crate::helpers::{Backend, INVALID_TOKEN, PREFIX, TestApp, agent, wrap};
+use crate::support::{Backend, INVALID_TOKEN, PREFIX, TestApp, agent, wrap};
 use agentprofile::domain::now_unix;
 use reqwest::Method;
 use serde_json::json;
@@ -274,7 +274,7 @@ async fn metrics_token_guards_the_page() {
     .await
     .unwrap();
     let (status, _, refused) = app.send(Method::GET, "/metrics", None, None).await;
-    assert_eq!((status, refused.as_str()), (401, INVALID_TOKEN));
+    assert_eq!((status, refused.as_str()), (401, INVALID_TOKEN.as_str()));
     let (status, _, _) = app
         .send(Method::GET, "/metrics", Some("Bearer nope"), None)
         .await;

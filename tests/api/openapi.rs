@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::helpers::{PREFIXES, TestApp, UPSTREAM_ROUTES, code};
+use crate::support::{PREFIXES, TestApp, UPSTREAM_ROUTES, code};
 use reqwest::Method;
 use serde_json::{Value, json};
 

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use agentprofile::cli::Operator;
 use serde_json::json;
 
-use crate::helpers::*;
+use crate::support::*;
 
 /// A PostgreSQL cluster of the test's own; stopped and removed when dropped.
 struct Cluster {
@@ -167,7 +167,7 @@ impl Answer {
     }
 
     fn refused(&self) -> bool {
-        self.status == 503 && self.body == DB_CONNECT
+        self.status == 503 && self.body == DB_CONNECT.as_str()
     }
 }
 
@@ -177,7 +177,7 @@ async fn until_ready_is(app: &TestApp, status: u16, since: Instant) -> Duration 
         let (got, body) = app.get("/readyz").await;
         if got == status {
             if status == 503 {
-                assert_eq!(body, DB_CONNECT);
+                assert_eq!(body, DB_CONNECT.as_str());
             }
             return since.elapsed();
         }

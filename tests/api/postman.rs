@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use crate::helpers::TestApp;
+use crate::support::TestApp;
 use serde_json::Value;
 
 fn collection() -> Value {

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use agentprofile::cli::Operator;
 
-use crate::helpers::*;
+use crate::support::*;
 
 /// The `st` binary (SCHEMATHESIS names another), if it runs.
 fn schemathesis() -> Option<String> {

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::*;
+use crate::support::*;
 use agentprofile::domain::now_unix;
 
 on_both_databases! {

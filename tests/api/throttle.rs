@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{
+use crate::support::{
     Backend, INVALID_PARAMETERS, INVALID_TOKEN, PREFIX, THROTTLED, TestApp, code,
 };
 
@@ -72,7 +72,7 @@ async fn answer(res: reqwest::Response) -> Answer {
 }
 
 fn throttled(a: &Answer) -> bool {
-    a.status == 429 && a.text == THROTTLED && a.retry_after.is_some_and(|s| (1..=60).contains(&s))
+    a.status == 429 && a.text == THROTTLED.as_str() && a.retry_after.is_some_and(|s| (1..=60).contains(&s))
 }
 
 async fn wrong_tokens_from_one_address_are_refused_after_the_burst(backend: Backend) {
@@ -94,7 +94,7 @@ async fn wrong_tokens_from_one_address_are_refused_after_the_burst(backend: Back
         if i < 20 {
             assert_eq!(
                 (a.status, a.text.as_str()),
-                (200, INVALID_TOKEN),
+                (200, INVALID_TOKEN.as_str()),
                 "attempt {i}"
             );
         } else {
@@ -150,7 +150,7 @@ async fn wrong_tokens_from_one_address_are_refused_after_the_burst(backend: Back
         )
         .await;
         if i < 20 {
-            assert_eq!(a.text, INVALID_PARAMETERS, "ssid attempt {i}");
+            assert_eq!(a.text, INVALID_PARAMETERS.as_str(), "ssid attempt {i}");
         } else {
             assert!(throttled(&a), "ssid attempt {i}: {}", a.text);
         }
@@ -183,7 +183,7 @@ async fn forwarded_for_from_an_untrusted_peer_is_ignored(backend: Backend) {
         if i < 20 {
             assert_eq!(
                 (a.status, a.text.as_str()),
-                (401, INVALID_TOKEN),
+                (401, INVALID_TOKEN.as_str()),
                 "attempt {i}"
             );
         } else {
@@ -204,7 +204,7 @@ async fn a_guessed_user_id_refuses_only_the_addresses_that_guessed(backend: Back
     for i in 0..21 {
         let a = post_from(&app, &format!("203.0.113.{i}"), "agentOnBreak", &wrong).await;
         if i < 20 {
-            assert_eq!(a.text, INVALID_TOKEN, "guess {i}");
+            assert_eq!(a.text, INVALID_TOKEN.as_str(), "guess {i}");
         } else {
             assert!(throttled(&a), "guess {i}: {}", a.text);
         }
@@ -268,7 +268,7 @@ async fn stale_credentials_do_not_count_and_the_window_passes(backend: Backend) 
     .await;
     for i in 0..80 {
         let a = post_from(&app, office, "agentOnBreak", &f.by_ssid()).await;
-        assert_eq!(a.text, INVALID_PARAMETERS, "ended ssid {i}");
+        assert_eq!(a.text, INVALID_PARAMETERS.as_str(), "ended ssid {i}");
         let a = v1_from(
             &app,
             office,
@@ -278,7 +278,7 @@ async fn stale_credentials_do_not_count_and_the_window_passes(backend: Backend) 
         .await;
         assert_eq!(
             (a.status, a.text.as_str()),
-            (401, INVALID_TOKEN),
+            (401, INVALID_TOKEN.as_str()),
             "revoked {i}"
         );
     }
@@ -287,7 +287,7 @@ async fn stale_credentials_do_not_count_and_the_window_passes(backend: Backend) 
     for _ in 0..60 {
         assert_eq!(
             post_from(&app, office, "agentOnBreak", &guess).await.text,
-            INVALID_PARAMETERS
+            INVALID_PARAMETERS.as_str()
         );
     }
     let a = post_from(&app, office, "agentOnBreak", &guess).await;
@@ -295,5 +295,5 @@ async fn stale_credentials_do_not_count_and_the_window_passes(backend: Backend) 
     assert_eq!(a.retry_after, Some(1));
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let a = post_from(&app, office, "agentOnBreak", &guess).await;
-    assert_eq!(a.text, INVALID_PARAMETERS, "the window passed");
+    assert_eq!(a.text, INVALID_PARAMETERS.as_str(), "the window passed");
 }

@@ -1,6 +1,6 @@
 //! The upstream routes' answers, on both databases.
 
-use crate::helpers::{PREFIX, TestApp, wrap};
+use crate::support::{PREFIX, TestApp, wrap};
 
 on_both_databases! {
     not_on_break_is_the_reference_pages_58_bytes, on_break_answers_its_detail_by_ssid_and_by_token,

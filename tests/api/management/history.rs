@@ -8,8 +8,8 @@ use serde_json::{Value, json};
 use sqlx::Connection;
 
 use super::*;
-use crate::helpers::TestApp;
-use crate::helpers::{INTERNAL, TestDb};
+use crate::support::TestApp;
+use crate::support::{INTERNAL, TestDb};
 
 on_both_databases! {
     a_whole_agent_day_is_recorded_exactly_once, history_pages_walk_every_event_once,
@@ -340,7 +340,7 @@ async fn a_stored_event_kind_that_is_no_kind_is_an_error_not_a_default(app: Test
     execute(&app, "UPDATE events SET kind = 'log.in'").await;
     // Never a guess at what it was: the read fails (details in the server's log only).
     let (status, text) = app.v1_raw(Method::GET, "/v1/events", &token, None).await;
-    assert_eq!((status, text.as_str()), (500, INTERNAL));
+    assert_eq!((status, text.as_str()), (500, INTERNAL.as_str()));
     execute(&app, "UPDATE events SET kind = 'login'").await;
     let data = app.v1_get("/v1/events", &token).await;
     assert_eq!(data["items"][0]["kind"], "login");

@@ -5,7 +5,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::*;
-use crate::helpers::{TestApp, near_now, sql_exec};
+use crate::support::{TestApp, near_now, sql_exec};
 
 on_both_databases! {
     sessions_log_in_and_out, breaks_through_v1, wrap_ups_through_v1_refuse_bad_input,

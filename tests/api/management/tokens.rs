@@ -9,7 +9,7 @@ use agentprofile::domain::Scope;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{OUT_OF_SCOPE, TestApp, code, near_now, sql_exec};
+use crate::support::{OUT_OF_SCOPE, TestApp, code, near_now, sql_exec};
 
 on_both_databases! {
     every_route_refuses_a_token_below_its_scope,
@@ -66,12 +66,12 @@ async fn every_route_refuses_a_token_below_its_scope(app: TestApp) {
                 if scope < needed {
                     assert_eq!(
                         (status, text.as_str()),
-                        (403, OUT_OF_SCOPE),
+                        (403, OUT_OF_SCOPE.as_str()),
                         "{method} {path} with {scope}"
                     );
                     checked += 1;
                 } else {
-                    assert_ne!(text, OUT_OF_SCOPE, "{method} {path} with {scope}");
+                    assert_ne!(text, OUT_OF_SCOPE.as_str(), "{method} {path} with {scope}");
                 }
             }
         }
@@ -105,11 +105,11 @@ async fn a_read_token_reads_but_cannot_change_or_create_tokens(app: TestApp) {
     let mut start = by_read.clone();
     start["reason"] = json!("break");
     let (status, text) = app.post_raw("startBreak", start.to_string()).await;
-    assert_eq!((status, text.as_str()), (200, OUT_OF_SCOPE));
+    assert_eq!((status, text.as_str()), (200, OUT_OF_SCOPE.as_str()));
     let mut ping = by_read.clone();
     ping["mic_perm"] = json!("granted");
     let (status, text) = app.post_raw("setWebPingTime", ping.to_string()).await;
-    assert_eq!((status, text.as_str()), (200, OUT_OF_SCOPE));
+    assert_eq!((status, text.as_str()), (200, OUT_OF_SCOPE.as_str()));
     app.v1_err(
         Method::POST,
         "/v1/agents/7/break",
