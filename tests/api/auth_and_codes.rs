@@ -71,10 +71,22 @@ async fn success(app: &TestApp, route: &str, body: Value) -> Value {
 /// What a dead ssid answers: 1000 on the state routes, 1503 on setWebPingTime.
 async fn expect_dead_ssid(app: &TestApp, ssid: &str) {
     for route in STATE_ROUTES {
-        expect(app, route, json!({"ssid": ssid}), INVALID_PARAMETERS.as_str()).await;
+        expect(
+            app,
+            route,
+            json!({"ssid": ssid}),
+            INVALID_PARAMETERS.as_str(),
+        )
+        .await;
     }
     let ping = json!({"ssid": ssid, "mic_perm": "granted"});
-    expect(app, "setWebPingTime", ping, SSID_NOT_VALID_FOR_PING.as_str()).await;
+    expect(
+        app,
+        "setWebPingTime",
+        ping,
+        SSID_NOT_VALID_FOR_PING.as_str(),
+    )
+    .await;
 }
 
 /// Two accounts that both have an agent "7"; acme also has "9", globex also has "8".
@@ -176,12 +188,24 @@ async fn null_and_blank_credentials_count_as_absent(app: TestApp) {
         expect_on_every_route(&app, no_agent, &missing("agentId")).await;
         // A blank userId/token next to an ssid is not "ssid mixed with a token" (1000).
         let ssid_and_blanks = json!({"ssid": f.ssid, "userId": blank, "token": blank});
-        expect(&app, "agentOnBreak", ssid_and_blanks.clone(), NOT_ON_BREAK.as_str()).await;
+        expect(
+            &app,
+            "agentOnBreak",
+            ssid_and_blanks.clone(),
+            NOT_ON_BREAK.as_str(),
+        )
+        .await;
         expect(&app, "wrapUp", ssid_and_blanks, NOT_IN_WRAP_UP.as_str()).await;
         // Nor is a blank ssid next to a token.
         let token_and_blank =
             json!({"ssid": blank, "userId": "acme", "token": f.token, "agentId": "7"});
-        expect(&app, "agentOnBreak", token_and_blank.clone(), NOT_ON_BREAK.as_str()).await;
+        expect(
+            &app,
+            "agentOnBreak",
+            token_and_blank.clone(),
+            NOT_ON_BREAK.as_str(),
+        )
+        .await;
         let pinged = success(&app, "setWebPingTime", token_and_blank).await;
         assert_eq!(
             (&pinged["user_id"], &pinged["agent_id"]),
@@ -260,7 +284,13 @@ async fn tokens_that_do_not_authenticate_are_1014(app: TestApp) {
         expect_on_every_route(&app, body, INVALID_TOKEN.as_str()).await;
     }
     expect(&app, "agentOnBreak", acme.by_token(), NOT_ON_BREAK.as_str()).await;
-    expect(&app, "agentOnBreak", globex.by_token(), NOT_ON_BREAK.as_str()).await;
+    expect(
+        &app,
+        "agentOnBreak",
+        globex.by_token(),
+        NOT_ON_BREAK.as_str(),
+    )
+    .await;
 }
 
 async fn suspended_accounts_are_1039_in_both_modes(app: TestApp) {
@@ -276,8 +306,20 @@ async fn suspended_accounts_are_1039_in_both_modes(app: TestApp) {
     expect_on_every_route(&app, other_agent, SUSPENDED.as_str()).await;
     expect_on_every_route(&app, acme.by_token_for("404"), SUSPENDED.as_str()).await;
     // The other account is not affected.
-    expect(&app, "agentOnBreak", globex.by_ssid(), NOT_ON_BREAK.as_str()).await;
-    expect(&app, "agentOnBreak", globex.by_token(), NOT_ON_BREAK.as_str()).await;
+    expect(
+        &app,
+        "agentOnBreak",
+        globex.by_ssid(),
+        NOT_ON_BREAK.as_str(),
+    )
+    .await;
+    expect(
+        &app,
+        "agentOnBreak",
+        globex.by_token(),
+        NOT_ON_BREAK.as_str(),
+    )
+    .await;
 
     app.admin().set_suspended("acme", false).await.unwrap();
     expect(&app, "agentOnBreak", acme.by_ssid(), NOT_ON_BREAK.as_str()).await;
@@ -323,14 +365,38 @@ async fn token_auth_sees_only_its_own_accounts_agents(app: TestApp) {
     let acme_break = success(&app, "agentOnBreak", acme.by_token()).await;
     assert_eq!(acme_break["breakDetail"]["reason"], "Lunch");
     assert_eq!(acme_break["user_id"], "acme");
-    expect(&app, "agentOnBreak", globex.by_token(), NOT_ON_BREAK.as_str()).await;
-    expect(&app, "agentOnBreak", globex.by_ssid(), NOT_ON_BREAK.as_str()).await;
+    expect(
+        &app,
+        "agentOnBreak",
+        globex.by_token(),
+        NOT_ON_BREAK.as_str(),
+    )
+    .await;
+    expect(
+        &app,
+        "agentOnBreak",
+        globex.by_ssid(),
+        NOT_ON_BREAK.as_str(),
+    )
+    .await;
 
     let globex_wrap = success(&app, "wrapUp", globex.by_token_for(7)).await;
     assert_eq!(globex_wrap["callId"], "call-g");
     assert_eq!(globex_wrap["cNumber"], "+15550199");
-    expect(&app, "wrapUp", acme.by_token_for(7), NOT_IN_WRAP_UP.as_str()).await;
-    expect(&app, "checkAgentInWrapUp", acme.by_ssid(), NOT_IN_WRAP_UP.as_str()).await;
+    expect(
+        &app,
+        "wrapUp",
+        acme.by_token_for(7),
+        NOT_IN_WRAP_UP.as_str(),
+    )
+    .await;
+    expect(
+        &app,
+        "checkAgentInWrapUp",
+        acme.by_ssid(),
+        NOT_IN_WRAP_UP.as_str(),
+    )
+    .await;
 
     let pinged = success(&app, "setWebPingTime", globex.by_token()).await;
     assert_eq!(
@@ -354,8 +420,20 @@ async fn checks_answer_in_the_contracts_order(app: TestApp) {
     )
     .await;
     // 1001 (wrong type) before 1505 (missing) and before authentication.
-    expect(&app, "agentOnBreak", json!({"token": 5}), INVALID_DATA_TYPE.as_str()).await;
-    expect(&app, ping, json!({"mic_perm": "yes"}), INVALID_DATA_TYPE.as_str()).await;
+    expect(
+        &app,
+        "agentOnBreak",
+        json!({"token": 5}),
+        INVALID_DATA_TYPE.as_str(),
+    )
+    .await;
+    expect(
+        &app,
+        ping,
+        json!({"mic_perm": "yes"}),
+        INVALID_DATA_TYPE.as_str(),
+    )
+    .await;
     expect(
         &app,
         ping,
@@ -404,14 +482,26 @@ async fn checks_answer_in_the_contracts_order(app: TestApp) {
     expect_on_every_route(&app, other_agent, AGENT_MISMATCH.as_str()).await;
     // The route's own checks last.
     let bad_time = |ssid: &str| json!({"ssid": ssid, "mic_perm": 1, "ping_time": "soon"});
-    expect(&app, ping, bad_time(&unknown), SSID_NOT_VALID_FOR_PING.as_str()).await;
+    expect(
+        &app,
+        ping,
+        bad_time(&unknown),
+        SSID_NOT_VALID_FOR_PING.as_str(),
+    )
+    .await;
     expect(&app, ping, bad_time(&f.ssid), BAD_PING_TIME.as_str()).await;
 }
 
 async fn route_checks_answer_1502_1504_and_1506(app: TestApp) {
     let f = app.fixture("acme", "7").await;
     for credentials in [f.by_ssid(), f.by_token()] {
-        expect(&app, "agentOnBreak", credentials.clone(), NOT_ON_BREAK.as_str()).await;
+        expect(
+            &app,
+            "agentOnBreak",
+            credentials.clone(),
+            NOT_ON_BREAK.as_str(),
+        )
+        .await;
         expect(&app, "wrapUp", credentials.clone(), NOT_IN_WRAP_UP.as_str()).await;
         expect(
             &app,
@@ -440,7 +530,13 @@ async fn wrap_up_whose_time_ran_out_is_1504(app: TestApp) {
     sleep(Duration::from_millis(2100)).await;
     for credentials in [f.by_ssid(), f.by_token()] {
         expect(&app, "wrapUp", credentials.clone(), NOT_IN_WRAP_UP.as_str()).await;
-        expect(&app, "checkAgentInWrapUp", credentials, NOT_IN_WRAP_UP.as_str()).await;
+        expect(
+            &app,
+            "checkAgentInWrapUp",
+            credentials,
+            NOT_IN_WRAP_UP.as_str(),
+        )
+        .await;
     }
 }
 

@@ -432,7 +432,11 @@ async fn numbers_json_cannot_hold_as_integers(app: TestApp) {
         r#"{{"userId":"acme","token":"{}","agentId":18446744073709551615}}"#,
         f.token
     );
-    assert_error(&post(&app, ON_BREAK, &[], body).await, 200, AGENT_MISMATCH.as_str());
+    assert_error(
+        &post(&app, ON_BREAK, &[], body).await,
+        200,
+        AGENT_MISMATCH.as_str(),
+    );
 }
 
 /// A NUL character is valid JSON; PostgreSQL text cannot hold it, and no id contains one.

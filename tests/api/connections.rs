@@ -17,8 +17,8 @@ use axum::routing::get;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::support::*;
 use crate::stream::Stream;
+use crate::support::*;
 
 const SECOND: Duration = Duration::from_secs(1);
 

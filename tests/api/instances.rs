@@ -11,8 +11,8 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use sqlx::Connection;
 
-use crate::support::*;
 use crate::stream::Stream;
+use crate::support::*;
 
 type Server = ServerProcess;
 
@@ -81,7 +81,10 @@ async fn postgres_two_instances_see_each_others_changes() {
     // Both have the agents in their views.
     for server in [&a, &b] {
         for s in [&ssid, &other_ssid, &ssid_8] {
-            assert_eq!(server.call_code("agentOnBreak", json!({"ssid": s})).await, 1502);
+            assert_eq!(
+                server.call_code("agentOnBreak", json!({"ssid": s})).await,
+                1502
+            );
         }
     }
 
@@ -130,7 +133,10 @@ async fn postgres_a_dropped_feed_falls_back_to_the_database() {
     let ssid = admin.create_session("acme", "7").await.unwrap();
     let server = Server::start(&db, &[]).await;
     let on_break = json!({"ssid": ssid});
-    assert_eq!(server.call_code("agentOnBreak", on_break.clone()).await, 1502);
+    assert_eq!(
+        server.call_code("agentOnBreak", on_break.clone()).await,
+        1502
+    );
 
     // Cut the server's feed connection, and cut it again each time it comes back.
     let (admin_url, name) = (admin_url.clone(), name.clone());
@@ -326,14 +332,20 @@ async fn a_killed_server_loses_at_most_a_flush_of_heartbeats(backend: Backend) {
     assert_eq!(server.call_code("startBreak", start).await, 0);
     let ping = |mic: &str, t: i64| json!({"ssid": ssid, "mic_perm": mic, "ping_time": t});
     const T0: i64 = 1_700_000_000;
-    assert_eq!(server.call_code("setWebPingTime", ping("denied", T0)).await, 0);
+    assert_eq!(
+        server.call_code("setWebPingTime", ping("denied", T0)).await,
+        0
+    );
     // Then unchanged heartbeats, each acknowledged at a known moment, until the kill.
     let mut acked = Vec::new();
     let load = Instant::now();
     let mut t = T0;
     while load.elapsed() < Duration::from_millis(4500) {
         t += 1;
-        assert_eq!(server.call_code("setWebPingTime", ping("denied", t)).await, 0);
+        assert_eq!(
+            server.call_code("setWebPingTime", ping("denied", t)).await,
+            0
+        );
         acked.push((t, Instant::now()));
     }
     server.kill9().await;
@@ -371,9 +383,16 @@ async fn a_killed_server_loses_at_most_a_flush_of_heartbeats(backend: Backend) {
 
     // A restarted server starts cold and answers what was acknowledged.
     let server = Server::start(&db, &env).await;
-    assert_eq!(server.call_code("agentOnBreak", json!({"ssid": ssid})).await, 0);
     assert_eq!(
-        server.call_code("setWebPingTime", ping("denied", t + 1)).await,
+        server
+            .call_code("agentOnBreak", json!({"ssid": ssid}))
+            .await,
+        0
+    );
+    assert_eq!(
+        server
+            .call_code("setWebPingTime", ping("denied", t + 1))
+            .await,
         0
     );
 }

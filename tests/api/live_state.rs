@@ -71,14 +71,26 @@ async fn the_servers_own_changes_are_seen_at_once(app: TestApp) {
     admin.set_agent_disabled("acme", "7", false).await.unwrap();
     expect(&app, "wrapUp", f.by_ssid(), INVALID_PARAMETERS.as_str()).await;
     let ssid = admin.create_session("acme", "7").await.unwrap();
-    expect(&app, "wrapUp", json!({"ssid": ssid}), NOT_IN_WRAP_UP.as_str()).await;
+    expect(
+        &app,
+        "wrapUp",
+        json!({"ssid": ssid}),
+        NOT_IN_WRAP_UP.as_str(),
+    )
+    .await;
     let account = admin.account("acme").await.unwrap();
     let logged_out = app
         .service
         .logout_session(&account, &ssid, Act::cli())
         .await;
     assert!(logged_out.unwrap());
-    expect(&app, "wrapUp", json!({"ssid": ssid}), INVALID_PARAMETERS.as_str()).await;
+    expect(
+        &app,
+        "wrapUp",
+        json!({"ssid": ssid}),
+        INVALID_PARAMETERS.as_str(),
+    )
+    .await;
 }
 
 // --------------------------------------------------------------------- coalesced heartbeats
@@ -190,7 +202,13 @@ async fn a_flush_never_revives_an_ended_session(backend: Backend) {
     // Written to neither the disabled agent nor its ended session.
     assert_eq!(stored_ping(&app).await.0.as_deref(), Some("1700000001"));
     assert_eq!(sql_text(db, last_seen).await, before);
-    expect(&app, "agentOnBreak", f.by_ssid(), INVALID_PARAMETERS.as_str()).await;
+    expect(
+        &app,
+        "agentOnBreak",
+        f.by_ssid(),
+        INVALID_PARAMETERS.as_str(),
+    )
+    .await;
 }
 
 on_both_databases_with_own_config! {

@@ -10,6 +10,7 @@ mod cli;
 mod clients;
 mod concurrency;
 mod connections;
+mod contract;
 mod deploy_files;
 mod faults;
 mod fuzz;

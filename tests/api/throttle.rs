@@ -72,7 +72,9 @@ async fn answer(res: reqwest::Response) -> Answer {
 }
 
 fn throttled(a: &Answer) -> bool {
-    a.status == 429 && a.text == THROTTLED.as_str() && a.retry_after.is_some_and(|s| (1..=60).contains(&s))
+    a.status == 429
+        && a.text == THROTTLED.as_str()
+        && a.retry_after.is_some_and(|s| (1..=60).contains(&s))
 }
 
 async fn wrong_tokens_from_one_address_are_refused_after_the_burst(backend: Backend) {

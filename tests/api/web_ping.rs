@@ -377,7 +377,13 @@ async fn pings_keep_the_session_alive(backend: Backend) {
     }
     sleep(Duration::from_millis(3300).saturating_sub(logged_in.elapsed())).await;
 
-    expect(&app, "agentOnBreak", json!({"ssid": pinged}), NOT_ON_BREAK.as_str()).await;
+    expect(
+        &app,
+        "agentOnBreak",
+        json!({"ssid": pinged}),
+        NOT_ON_BREAK.as_str(),
+    )
+    .await;
     expect(
         &app,
         "agentOnBreak",

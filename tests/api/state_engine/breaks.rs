@@ -411,7 +411,13 @@ async fn a_disabled_agent_named_by_token_is_1510(app: TestApp) {
         .await;
     let body = with(f.by_token(), json!({"reason": "break"}));
     app.call_ok("startBreak", body).await;
-    expect(&app, "agentOnBreak", f.by_ssid(), INVALID_PARAMETERS.as_str()).await;
+    expect(
+        &app,
+        "agentOnBreak",
+        f.by_ssid(),
+        INVALID_PARAMETERS.as_str(),
+    )
+    .await;
 }
 
 async fn new_account_has_the_default_break_reasons(app: TestApp) {

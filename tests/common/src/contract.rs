@@ -69,7 +69,9 @@ static BY_CODE: LazyLock<BTreeMap<u16, String>> = LazyLock::new(|| {
     let mut by_code = BTreeMap::new();
     for error in ApiError::every() {
         let envelope = envelope(&error);
-        let first = by_code.entry(error.code()).or_insert_with(|| envelope.clone());
+        let first = by_code
+            .entry(error.code())
+            .or_insert_with(|| envelope.clone());
         assert_eq!(*first, envelope, "one message per code");
     }
     by_code
