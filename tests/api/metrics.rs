@@ -20,12 +20,7 @@ const ON_BREAK_ROUTE: &str = "/api/v2/agentProfile/agentOnBreak";
 
 /// GETs /metrics: the page, which must be HTTP 200 in the Prometheus text format.
 async fn scrape(app: &TestApp) -> String {
-    let res = app
-        .client
-        .get(format!("{}/metrics", app.base))
-        .send()
-        .await
-        .unwrap();
+    let res = app.get_response("/metrics").await;
     assert_eq!(res.status().as_u16(), 200);
     assert_eq!(
         res.headers()["content-type"],

@@ -26,13 +26,10 @@ impl Cluster {
     /// skipped loudly).
     fn start() -> Option<Cluster> {
         let Some(bin) = server_bin() else {
-            assert!(
-                !in_ci(),
-                "CI=true and no PostgreSQL server (initdb, pg_ctl) is installed"
-            );
-            eprintln!(
-                "\n!!! SKIPPED: no PostgreSQL server (initdb, pg_ctl) under /usr/lib/postgresql \
-                 or PG_BINDIR; under CI=true this fails.\n"
+            skip(
+                "no PostgreSQL server (initdb, pg_ctl) is installed under /usr/lib/postgresql \
+                 or PG_BINDIR",
+                "Install PostgreSQL's server or set PG_BINDIR",
             );
             return None;
         };

@@ -169,10 +169,10 @@ async fn other_mic_perm_values_are_1001_and_blank_ones_missing(app: TestApp) {
         json!({}),
     ] {
         let by_ssid = json!({"ssid": f.ssid, "mic_perm": rejected});
-        expect(&app, ROUTE, by_ssid, INVALID_DATA_TYPE.as_str()).await;
+        expect(&app, ROUTE, by_ssid, &INVALID_DATA_TYPE).await;
         let by_token =
             json!({"userId": "acme", "token": f.token, "agentId": "7", "mic_perm": rejected});
-        expect(&app, ROUTE, by_token, INVALID_DATA_TYPE.as_str()).await;
+        expect(&app, ROUTE, by_token, &INVALID_DATA_TYPE).await;
     }
     // null and blank count as absent.
     for blank in [json!(null), json!(""), json!("  ")] {
@@ -248,11 +248,11 @@ async fn rejected_ping_time_is_1506_and_records_nothing(app: TestApp) {
     ];
     for ping_time in rejected {
         let by_ssid = json!({"ssid": f.ssid, "mic_perm": "denied", "ping_time": ping_time});
-        expect(&app, ROUTE, by_ssid, BAD_PING_TIME.as_str()).await;
+        expect(&app, ROUTE, by_ssid, &BAD_PING_TIME).await;
         let by_token = json!({
             "userId": "acme", "token": f.token, "agentId": 7, "mic_perm": "denied", "ping_time": ping_time,
         });
-        expect(&app, ROUTE, by_token, BAD_PING_TIME.as_str()).await;
+        expect(&app, ROUTE, by_token, &BAD_PING_TIME).await;
     }
     assert_eq!(stored(&app, "7").await, before);
 }
@@ -377,20 +377,14 @@ async fn pings_keep_the_session_alive(backend: Backend) {
     }
     sleep(Duration::from_millis(3300).saturating_sub(logged_in.elapsed())).await;
 
-    expect(
-        &app,
-        "agentOnBreak",
-        json!({"ssid": pinged}),
-        NOT_ON_BREAK.as_str(),
-    )
-    .await;
+    expect(&app, "agentOnBreak", json!({"ssid": pinged}), &NOT_ON_BREAK).await;
     expect(
         &app,
         "agentOnBreak",
         json!({"ssid": idle}),
-        INVALID_PARAMETERS.as_str(),
+        &INVALID_PARAMETERS,
     )
     .await;
     let late_ping = json!({"ssid": idle, "mic_perm": "granted"});
-    expect(&app, ROUTE, late_ping, SSID_NOT_VALID_FOR_PING.as_str()).await;
+    expect(&app, ROUTE, late_ping, &SSID_NOT_VALID_FOR_PING).await;
 }

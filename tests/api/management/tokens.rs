@@ -284,11 +284,8 @@ async fn tokens_are_listed_without_secrets_and_revoked_at_once(app: TestApp) {
     let by = json!({ "userId": "acme", "token": secret, "agentId": "7" });
     assert_eq!(app.call_code("agentOnBreak", by).await, 1014);
     let res = app
-        .client
-        .get(format!("{}/v1/stream?ticket={ticket}", app.base))
-        .send()
-        .await
-        .unwrap();
+        .get_response(&format!("/v1/stream?ticket={ticket}"))
+        .await;
     assert_eq!(res.status(), 401);
     // Revoking again keeps the first time.
     let again = app
