@@ -151,6 +151,13 @@ fn kinds<'a>(events: &'a [Value], prefix: &str) -> Vec<&'a str> {
         .collect()
 }
 
+/// The rounds of a repeated race: at least 20, and for at least 3 seconds, so that rounds
+/// straddle changes of the clock's second.
+fn rounds() -> impl Iterator<Item = usize> {
+    let begin = Instant::now();
+    (0..).take_while(move |round| *round < 20 || begin.elapsed() < Duration::from_secs(3))
+}
+
 /// `n` racers end what agent 7 has open (`end`: the upstream route, the /v1 path, and the code
 /// that refuses an end of nothing): one wins, the others are refused with that code, and the
 /// history (`prefix` events) shows one start and one end.
@@ -222,10 +229,7 @@ async fn fifty_simultaneous_end_breaks_end_it_once(app: TestApp) {
 async fn interleaved_starts_and_ends_never_overlap(app: TestApp) {
     let (token, ssid) = setup(&app).await;
     let (mut started, mut ended) = (0, 0);
-    // At least 20 rounds and 3 seconds, so that rounds straddle changes of the clock's second.
-    let begin = Instant::now();
-    let mut round = 0;
-    while round < 20 || begin.elapsed() < Duration::from_secs(3) {
+    for round in rounds() {
         let mut calls = Vec::new();
         for i in 0..10 {
             let reason = if (round + i) % 2 == 0 {
@@ -267,7 +271,6 @@ async fn interleaved_starts_and_ends_never_overlap(app: TestApp) {
             assert_eq!(code(&answer), 1502, "round {round}: {answer}");
             assert_eq!(entry["break"], Value::Null, "round {round}: {entry}");
         }
-        round += 1;
     }
     assert!(started > 0 && ended > 0, "{started} starts, {ended} ends");
     let events = app.history(&token, "7").await;
@@ -297,9 +300,7 @@ async fn interleaved_starts_and_ends_never_overlap(app: TestApp) {
 async fn interleaved_wrap_up_starts_and_ends_never_overlap(app: TestApp) {
     let (token, ssid) = setup(&app).await;
     let (mut started, mut ended) = (0, 0);
-    let begin = Instant::now();
-    let mut round = 0;
-    while round < 20 || begin.elapsed() < Duration::from_secs(3) {
+    for round in rounds() {
         let mut calls = Vec::new();
         for i in 0..10 {
             let body = json!({"callId": format!("r{round}-{i}"), "cNumber": "+1"});
@@ -329,7 +330,6 @@ async fn interleaved_wrap_up_starts_and_ends_never_overlap(app: TestApp) {
         let answer = app.call("wrapUp", json!({ "ssid": ssid })).await;
         let want = if started > ended { 0 } else { 1504 };
         assert_eq!(code(&answer), want, "round {round}: {answer}");
-        round += 1;
     }
     let events = app.history(&token, "7").await;
     assert_alternates(&kinds(&events, "wrap."), "wrap.start", "wrap.end");

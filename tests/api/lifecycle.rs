@@ -233,7 +233,7 @@ where
 }
 
 /// Runs `op` as `race` does: exactly one wins; every other is refused for agent 7 with an error
-/// `is_lost` accepts. Returns the winner.
+/// `is_lost` accepts, and so is one more attempt after them. Returns the winner.
 async fn one_wins<T, Fut>(
     app: &Arc<TestApp>,
     op: impl Fn(Arc<TestApp>, usize) -> Fut,
@@ -243,32 +243,15 @@ where
     T: std::fmt::Debug + Send + 'static,
     Fut: Future<Output = Result<T, OperatorError>> + Send + 'static,
 {
-    let results = race(app, op).await;
+    let results = race(app, &op).await;
     let (won, lost): (Vec<_>, Vec<_>) = results.into_iter().partition(Result::is_ok);
     assert_eq!(won.len(), 1, "winners: {won:?}");
-    for err in lost.into_iter().map(|r| r.unwrap_err()) {
+    let again = op(app.clone(), RACERS).await;
+    for err in lost.into_iter().chain([again]).map(|r| r.unwrap_err()) {
         let refused = matches!(&err, OperatorError::Agent(a, e) if a == "7" && is_lost(e));
         assert!(refused, "unexpected refusal: {err:?} ({err})");
     }
     won.into_iter().next().unwrap().unwrap()
-}
-
-/// `end` raced as `one_wins` does: one ends it, the others are refused (`is_lost`), and so is
-/// one more end after them. Returns what was ended.
-async fn ended_once<T, Fut>(
-    app: &Arc<TestApp>,
-    end: impl Fn(Arc<TestApp>, usize) -> Fut,
-    is_lost: fn(&ServiceError) -> bool,
-) -> T
-where
-    T: std::fmt::Debug + Send + 'static,
-    Fut: Future<Output = Result<T, OperatorError>> + Send + 'static,
-{
-    let ended = one_wins(app, &end, is_lost).await;
-    let again = end(app.clone(), RACERS).await;
-    let refused = matches!(&again, Err(OperatorError::Agent(_, e)) if is_lost(e));
-    assert!(refused, "{again:?}");
-    ended
 }
 
 async fn simultaneous_break_starts_open_exactly_one_break(app: TestApp) {
@@ -292,7 +275,7 @@ async fn simultaneous_break_starts_open_exactly_one_break(app: TestApp) {
     let data = app.call_ok("agentOnBreak", f.by_ssid()).await;
     assert_eq!(data["breakDetail"]["reason"], winner.reason.as_str());
 
-    let ended = ended_once(
+    let ended = one_wins(
         &app,
         |app, _| async move { app.admin().end_break("acme", "7").await },
         |e| matches!(e, ServiceError::NotOnBreak),
@@ -322,7 +305,7 @@ async fn simultaneous_wrap_up_starts_open_exactly_one_wrap_up(app: TestApp) {
     let data = app.call_ok("wrapUp", f.by_ssid()).await;
     assert_eq!(data["callId"], winner.call_id.as_str());
 
-    let ended = ended_once(
+    let ended = one_wins(
         &app,
         |app, _| async move { app.admin().end_wrap_up("acme", "7").await },
         |e| matches!(e, ServiceError::NotInWrapUp),

@@ -242,24 +242,9 @@ async fn stale_credentials_do_not_count_and_the_window_passes(backend: Backend) 
     let office = "198.51.100.50";
     // Forgotten tabs with a logged-out ssid, a wallboard with a revoked token: stale
     // clients, not guesses; never throttled.
-    let revoked = app
-        .v1_ok(
-            Method::POST,
-            "/v1/tokens",
-            &f.token,
-            Some(json!({"scope": "read"})),
-            201,
-        )
-        .await;
+    let revoked = app.create_token(&f.token, json!({"scope": "read"})).await;
     let id = revoked["id"].as_i64().unwrap();
-    app.v1_ok(
-        Method::DELETE,
-        &format!("/v1/tokens/{id}"),
-        &f.token,
-        None,
-        200,
-    )
-    .await;
+    app.revoke_token(&f.token, id).await;
     app.v1_ok(
         Method::POST,
         "/v1/sessions/logout",

@@ -83,6 +83,30 @@ impl Http {
         }
     }
 
+    /// Each of these /v1 calls (method, path, body) must fail as `v1_err` checks: exactly `want`.
+    pub async fn v1_errs(
+        &self,
+        token: &str,
+        calls: Vec<(Method, &str, Option<Value>)>,
+        want: (u16, u16),
+    ) {
+        for (method, path, body) in calls {
+            self.v1_err(method, path, token, body, want).await;
+        }
+    }
+
+    /// Creates an API token through /v1 (HTTP 201); returns it.
+    pub async fn create_token(&self, token: &str, body: Value) -> Value {
+        self.v1_ok(Method::POST, "/v1/tokens", token, Some(body), 201)
+            .await
+    }
+
+    /// Revokes API token `id` through /v1 (HTTP 200); returns it.
+    pub async fn revoke_token(&self, token: &str, id: i64) -> Value {
+        let path = format!("/v1/tokens/{id}");
+        self.v1_ok(Method::DELETE, &path, token, None, 200).await
+    }
+
     /// Creates an agent through /v1 (HTTP 201); returns it.
     pub async fn create_agent(&self, token: &str, body: Value) -> Value {
         self.v1_ok(Method::POST, "/v1/agents", token, Some(body), 201)
