@@ -57,6 +57,27 @@ async fn until_closed(
     }
 }
 
+/// `until_closed`, closed within `low`..`high` seconds (`what` it is, for the failure); what
+/// the server sent.
+async fn closed_within(
+    stream: &mut TcpStream,
+    since: Instant,
+    limit: Duration,
+    (low, high): (f64, f64),
+    what: &str,
+) -> Vec<u8> {
+    let (elapsed, sent) = until_closed(stream, since, limit).await;
+    assert_between(elapsed, low, high, what);
+    sent
+}
+
+/// A connection to a new server (on SQLite) with these timeouts in seconds.
+async fn connected(header: u64, idle: u64) -> (TestApp, TcpStream) {
+    let app = server(header, idle, |_| {}).await;
+    let stream = TcpStream::connect(app.addr).await.unwrap();
+    (app, stream)
+}
+
 /// `GET path` on an open connection, kept alive; the answer's status line and body.
 async fn get_on(stream: &mut TcpStream, path: &str) -> (String, String) {
     let request = format!("GET {path} HTTP/1.1\r\nHost: test\r\n\r\n");
@@ -96,18 +117,16 @@ fn assert_between(elapsed: Duration, low: f64, high: f64, what: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_connection_that_sends_nothing_is_closed_after_the_header_timeout() {
-    let app = server(1, 10, |_| {}).await;
-    let mut stream = TcpStream::connect(app.addr).await.unwrap();
-    let (elapsed, sent) = until_closed(&mut stream, Instant::now(), 5 * SECOND).await;
-    assert_between(elapsed, 0.8, 2.5, "a silent connection");
+    let (_app, mut stream) = connected(1, 10).await;
+    let what = "a silent connection";
+    let sent = closed_within(&mut stream, Instant::now(), 5 * SECOND, (0.8, 2.5), what).await;
     assert!(sent.is_empty(), "{sent:?}");
 }
 
 /// Slowloris: a byte of the head every 200 ms does not keep the connection open.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_head_sent_slowly_is_closed_after_the_header_timeout() {
-    let app = server(1, 10, |_| {}).await;
-    let stream = TcpStream::connect(app.addr).await.unwrap();
+    let (_app, stream) = connected(1, 10).await;
     let started = Instant::now();
     let (mut read, mut write) = stream.into_split();
     let dribble = tokio::spawn(async move {
@@ -131,23 +150,21 @@ async fn a_head_sent_slowly_is_closed_after_the_header_timeout() {
 /// The header timeout does not count the wait between requests; the idle timeout does.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_kept_alive_connection_is_reused_then_closed_after_the_idle_timeout() {
-    let app = server(1, 3, |_| {}).await;
-    let mut stream = TcpStream::connect(app.addr).await.unwrap();
+    let (_app, mut stream) = connected(1, 3).await;
     let (status, _) = get_on(&mut stream, "/healthz").await;
     assert_eq!(status, "HTTP/1.1 200 OK");
     // Longer than the header timeout, shorter than the idle one.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let (status, _) = get_on(&mut stream, "/healthz").await;
     assert_eq!(status, "HTTP/1.1 200 OK", "the connection was kept");
-    let (elapsed, sent) = until_closed(&mut stream, Instant::now(), 6 * SECOND).await;
-    assert_between(elapsed, 2.7, 4.5, "an idle kept-alive connection");
+    let what = "an idle kept-alive connection";
+    let sent = closed_within(&mut stream, Instant::now(), 6 * SECOND, (2.7, 4.5), what).await;
     assert!(sent.is_empty(), "{sent:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_half_sent_next_head_on_a_kept_alive_connection_is_closed_at_the_header_timeout() {
-    let app = server(1, 4, |_| {}).await;
-    let mut stream = TcpStream::connect(app.addr).await.unwrap();
+    let (_app, mut stream) = connected(1, 4).await;
     for _ in 0..3 {
         let (status, _) = get_on(&mut stream, "/healthz").await;
         assert_eq!(status, "HTTP/1.1 200 OK");
@@ -157,17 +174,16 @@ async fn a_half_sent_next_head_on_a_kept_alive_connection_is_closed_at_the_heade
         .write_all(b"GET /healthz HTTP/1.1\r\nHo")
         .await
         .unwrap();
-    let (elapsed, sent) = until_closed(&mut stream, Instant::now(), 6 * SECOND).await;
     // The header timeout from the first byte, not the idle one from the last answer.
-    assert_between(elapsed, 0.8, 2.5, "a half-sent head after answers");
+    let what = "a half-sent head after answers";
+    let sent = closed_within(&mut stream, Instant::now(), 6 * SECOND, (0.8, 2.5), what).await;
     assert!(sent.is_empty(), "{sent:?}");
 }
 
 /// HTTP/2 with prior knowledge: the preface and SETTINGS, then no request.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_http2_connection_without_a_request_is_closed_after_the_header_timeout() {
-    let app = server(1, 10, |_| {}).await;
-    let mut stream = TcpStream::connect(app.addr).await.unwrap();
+    let (_app, mut stream) = connected(1, 10).await;
     let started = Instant::now();
     stream
         .write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
@@ -178,8 +194,8 @@ async fn an_http2_connection_without_a_request_is_closed_after_the_header_timeou
         .write_all(&[0, 0, 0, 4, 0, 0, 0, 0, 0])
         .await
         .unwrap();
-    let (elapsed, sent) = until_closed(&mut stream, started, 5 * SECOND).await;
-    assert_between(elapsed, 0.8, 2.5, "an HTTP/2 connection with no request");
+    let what = "an HTTP/2 connection with no request";
+    let sent = closed_within(&mut stream, started, 5 * SECOND, (0.8, 2.5), what).await;
     assert_eq!(
         sent.get(3),
         Some(&4),

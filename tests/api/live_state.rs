@@ -119,6 +119,17 @@ fn ping(f: &Fixture, mic: &str, ping_time: i64) -> Value {
     json!({"ssid": f.ssid, "mic_perm": mic, "ping_time": ping_time})
 }
 
+/// A never-flushing server whose agent 7 sent two heartbeats, at 1_700_000_001 (written: the
+/// first sets the microphone) and at `second` (waiting in memory); None where it is skipped.
+async fn two_heartbeats(backend: Backend, second: i64) -> Option<(TestApp, Fixture)> {
+    let app = never_flushing(backend).await?;
+    let f = app.fixture("acme", "7").await;
+    for t in [1_700_000_001, second] {
+        app.call_ok("setWebPingTime", ping(&f, "granted", t)).await;
+    }
+    Some((app, f))
+}
+
 async fn heartbeats_wait_for_the_flush_but_microphone_changes_do_not(backend: Backend) {
     let Some(app) = never_flushing(backend).await else {
         return;
@@ -155,14 +166,9 @@ async fn heartbeats_wait_for_the_flush_but_microphone_changes_do_not(backend: Ba
 }
 
 async fn a_graceful_stop_writes_the_waiting_heartbeats(backend: Backend) {
-    let Some(app) = never_flushing(backend).await else {
+    let Some((app, f)) = two_heartbeats(backend, 1_700_000_009).await else {
         return;
     };
-    let f = app.fixture("acme", "7").await;
-    app.call_ok("setWebPingTime", ping(&f, "granted", 1_700_000_001))
-        .await;
-    app.call_ok("setWebPingTime", ping(&f, "granted", 1_700_000_009))
-        .await;
     assert_eq!(stored_ping(&app).await.0.as_deref(), Some("1700000001"));
     let app = app.restart().await;
     assert_eq!(stored_ping(&app).await.0.as_deref(), Some("1700000009"));
@@ -171,14 +177,9 @@ async fn a_graceful_stop_writes_the_waiting_heartbeats(backend: Backend) {
 }
 
 async fn a_flush_never_revives_an_ended_session(backend: Backend) {
-    let Some(app) = never_flushing(backend).await else {
+    let Some((app, f)) = two_heartbeats(backend, 1_700_000_002).await else {
         return;
     };
-    let f = app.fixture("acme", "7").await;
-    app.call_ok("setWebPingTime", ping(&f, "granted", 1_700_000_001))
-        .await;
-    app.call_ok("setWebPingTime", ping(&f, "granted", 1_700_000_002))
-        .await;
     let db = app.db.as_ref().unwrap();
     let last_seen = "SELECT CAST(last_seen_at AS TEXT) FROM agent_sessions";
     let before = sql_text(db, last_seen).await;
