@@ -275,12 +275,8 @@ async fn simultaneous_break_starts_open_exactly_one_break(app: TestApp) {
     let data = app.call_ok("agentOnBreak", f.by_ssid()).await;
     assert_eq!(data["breakDetail"]["reason"], winner.reason.as_str());
 
-    let ended = one_wins(
-        &app,
-        |app, _| async move { app.admin().end_break("acme", "7").await },
-        |e| matches!(e, ServiceError::NotOnBreak),
-    )
-    .await;
+    let end = |app: Arc<TestApp>, _| async move { app.admin().end_break("acme", "7").await };
+    let ended = one_wins(&app, end, |e| matches!(e, ServiceError::NotOnBreak)).await;
     assert_eq!(ended.reason, winner.reason);
     assert_eq!(app.call_code("agentOnBreak", f.by_ssid()).await, 1502);
     // The next break starts normally.
@@ -305,12 +301,8 @@ async fn simultaneous_wrap_up_starts_open_exactly_one_wrap_up(app: TestApp) {
     let data = app.call_ok("wrapUp", f.by_ssid()).await;
     assert_eq!(data["callId"], winner.call_id.as_str());
 
-    let ended = one_wins(
-        &app,
-        |app, _| async move { app.admin().end_wrap_up("acme", "7").await },
-        |e| matches!(e, ServiceError::NotInWrapUp),
-    )
-    .await;
+    let end = |app: Arc<TestApp>, _| async move { app.admin().end_wrap_up("acme", "7").await };
+    let ended = one_wins(&app, end, |e| matches!(e, ServiceError::NotInWrapUp)).await;
     assert_eq!(ended.call_id, winner.call_id);
     assert_eq!(app.call_code("wrapUp", f.by_ssid()).await, 1504);
     app.admin()

@@ -77,6 +77,22 @@ fn throttled(a: &Answer) -> bool {
         && a.retry_after.is_some_and(|s| (1..=60).contains(&s))
 }
 
+/// Failed attempt `i` (`what` it is): the first 20 refused as such (HTTP status, envelope),
+/// every one after throttled.
+fn refused_then_throttled(a: &Answer, i: usize, what: &str, refusal: (u16, &str)) {
+    if i < 20 {
+        assert_eq!((a.status, a.text.as_str()), refusal, "{what} {i}");
+    } else {
+        let retry_after = a.retry_after;
+        assert!(
+            throttled(a),
+            "{what} {i}: {} {} {retry_after:?}",
+            a.status,
+            a.text
+        );
+    }
+}
+
 async fn wrong_tokens_from_one_address_are_refused_after_the_burst(backend: Backend) {
     let Some(app) = behind_proxy(backend, 20).await else {
         return;
@@ -93,20 +109,8 @@ async fn wrong_tokens_from_one_address_are_refused_after_the_burst(backend: Back
         let guess =
             json!({ "userId": format!("u{i}"), "token": format!("apt_{i:064}"), "agentId": "7" });
         let a = post_from(&app, attacker, "agentOnBreak", &guess).await;
-        if i < 20 {
-            assert_eq!(
-                (a.status, a.text.as_str()),
-                (200, INVALID_TOKEN.as_str()),
-                "attempt {i}"
-            );
-        } else {
-            assert!(
-                throttled(&a),
-                "attempt {i}: {} {} {:?}",
-                a.status,
-                a.text,
-                a.retry_after
-            );
+        refused_then_throttled(&a, i, "attempt", (200, &INVALID_TOKEN));
+        if i >= 20 {
             refused_after.get_or_insert(i);
         }
         if i % 50 == 0 {
@@ -151,11 +155,7 @@ async fn wrong_tokens_from_one_address_are_refused_after_the_burst(backend: Back
             &json!({ "ssid": format!("nope{i}") }),
         )
         .await;
-        if i < 20 {
-            assert_eq!(a.text, INVALID_PARAMETERS.as_str(), "ssid attempt {i}");
-        } else {
-            assert!(throttled(&a), "ssid attempt {i}: {}", a.text);
-        }
+        refused_then_throttled(&a, i, "ssid attempt", (200, &INVALID_PARAMETERS));
     }
     // Counted in the metrics.
     let (_, metrics) = app.get("/metrics").await;
@@ -182,15 +182,7 @@ async fn forwarded_for_from_an_untrusted_peer_is_ignored(backend: Backend) {
     let f = app.fixture("acme", "7").await;
     for i in 0..21 {
         let a = v1_from(&app, &format!("192.0.2.{i}"), "/v1/roster", "apt_wrong").await;
-        if i < 20 {
-            assert_eq!(
-                (a.status, a.text.as_str()),
-                (401, INVALID_TOKEN.as_str()),
-                "attempt {i}"
-            );
-        } else {
-            assert!(throttled(&a), "attempt {i}: {}", a.text);
-        }
+        refused_then_throttled(&a, i, "attempt", (401, &INVALID_TOKEN));
     }
     let a = v1_from(&app, "192.0.2.200", "/v1/roster", &f.token).await;
     assert!(throttled(&a), "{} {}", a.status, a.text);
@@ -205,11 +197,7 @@ async fn a_guessed_user_id_refuses_only_the_addresses_that_guessed(backend: Back
     // Twenty-one addresses, one guess each at acme: the 21st is refused by the userId.
     for i in 0..21 {
         let a = post_from(&app, &format!("203.0.113.{i}"), "agentOnBreak", &wrong).await;
-        if i < 20 {
-            assert_eq!(a.text, INVALID_TOKEN.as_str(), "guess {i}");
-        } else {
-            assert!(throttled(&a), "guess {i}: {}", a.text);
-        }
+        refused_then_throttled(&a, i, "guess", (200, &INVALID_TOKEN));
     }
     // An address that guessed is refused even with the right token; one that did not
     // (the account's own backend) is answered, so guessing cannot lock an account out.

@@ -6,11 +6,10 @@ use std::time::{Duration, Instant};
 
 use crate::support::{
     BAD_PING_TIME, Backend, INVALID_DATA_TYPE, INVALID_PARAMETERS, NOT_ON_BREAK, PREFIX,
-    SSID_NOT_VALID_FOR_PING, TestApp, TestDb, agent, expect, missing,
+    SSID_NOT_VALID_FOR_PING, TestApp, agent, expect, missing, sql_row,
 };
 use agentprofile::domain::now_unix;
 use serde_json::{Value, json};
-use sqlx::Connection;
 use tokio::time::sleep;
 
 on_both_databases! {
@@ -92,24 +91,8 @@ async fn stored(app: &TestApp, agent_id: &str) -> Stored {
                 (SELECT MAX(s.last_seen_at) FROM agent_sessions s WHERE s.agent_pk = g.id)
          FROM agents g WHERE g.agent_id = $1";
     let db = app.db.as_ref().unwrap();
-    let row: (Option<i64>, Option<i64>, Option<String>, Option<i64>) = match db {
-        TestDb::Sqlite(_) => {
-            let mut conn = sqlx::SqliteConnection::connect(&db.url()).await.unwrap();
-            sqlx::query_as(SELECT)
-                .bind(agent_id)
-                .fetch_one(&mut conn)
-                .await
-                .unwrap()
-        }
-        TestDb::Postgres { .. } => {
-            let mut conn = sqlx::PgConnection::connect(&db.url()).await.unwrap();
-            sqlx::query_as(SELECT)
-                .bind(agent_id)
-                .fetch_one(&mut conn)
-                .await
-                .unwrap()
-        }
-    };
+    let row: (Option<i64>, Option<i64>, Option<String>, Option<i64>) =
+        sql_row(db, SELECT, Some(agent_id)).await.unwrap();
     Stored {
         server_time: row.0,
         client_time: row.1,

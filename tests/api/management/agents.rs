@@ -229,18 +229,15 @@ async fn agent_list_walks_in_creation_order(app: TestApp) {
     let data = app.v1_get("/v1/agents", &token).await;
     assert_eq!(data["items"].as_array().unwrap().len(), 5);
     assert_eq!(data["nextCursor"], Value::Null);
-    for (query, want) in [
+    let bad = [
         ("limit=0", 1000),
         ("limit=501", 1000),
         ("limit=-1", 1000),
         ("limit=ten", 1001),
         ("cursor=abc", 1000),
         ("cursor=-3", 1000),
-    ] {
-        let path = format!("/v1/agents?{query}");
-        app.v1_err(Method::GET, &path, &token, None, (422, want))
-            .await;
-    }
+    ];
+    app.v1_bad_queries("/v1/agents", &token, &bad).await;
 }
 
 async fn unknown_and_foreign_agents_answer_identical_404s(app: TestApp) {

@@ -1,7 +1,9 @@
 //! The test's database: a fresh one per test, on SQLite or PostgreSQL, and SQL run on it behind
 //! the server's back.
 
-use sqlx::Connection;
+use sqlx::postgres::PgRow;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Connection, FromRow};
 
 use crate::skip;
 
@@ -85,19 +87,40 @@ impl TestDb {
     }
 }
 
-/// The first column of the first row of `sql`, read behind the server's back, as text
-/// (`CAST(… AS TEXT)` in the query); None for no row or NULL.
-pub async fn sql_text(db: &TestDb, sql: &str) -> Option<String> {
-    let row: Option<(Option<String>,)> = match db {
+/// The first row of `sql` (with `$1` bound to `arg`, if any), read behind the server's back;
+/// None for no row.
+pub async fn sql_row<T>(db: &TestDb, sql: &str, arg: Option<&str>) -> Option<T>
+where
+    T: Send + Unpin + for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow>,
+{
+    match db {
         TestDb::Sqlite(_) => {
             let mut conn = sqlx::SqliteConnection::connect(&db.url()).await.unwrap();
-            sqlx::query_as(sql).fetch_optional(&mut conn).await.unwrap()
+            let query = sqlx::query_as(sql);
+            let query = if let Some(arg) = arg {
+                query.bind(arg)
+            } else {
+                query
+            };
+            query.fetch_optional(&mut conn).await.unwrap()
         }
         TestDb::Postgres { .. } => {
             let mut conn = sqlx::PgConnection::connect(&db.url()).await.unwrap();
-            sqlx::query_as(sql).fetch_optional(&mut conn).await.unwrap()
+            let query = sqlx::query_as(sql);
+            let query = if let Some(arg) = arg {
+                query.bind(arg)
+            } else {
+                query
+            };
+            query.fetch_optional(&mut conn).await.unwrap()
         }
-    };
+    }
+}
+
+/// The first column of the first row of `sql`, read behind the server's back, as text
+/// (`CAST(… AS TEXT)` in the query); None for no row or NULL.
+pub async fn sql_text(db: &TestDb, sql: &str) -> Option<String> {
+    let row: Option<(Option<String>,)> = sql_row(db, sql, None).await;
     row.and_then(|(value,)| value)
 }
 

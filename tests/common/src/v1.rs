@@ -95,6 +95,15 @@ impl Http {
         }
     }
 
+    /// GETs `base?query` for each (query, code): each refused with HTTP 422 and that code.
+    pub async fn v1_bad_queries(&self, base: &str, token: &str, queries: &[(&str, u16)]) {
+        for (query, code) in queries {
+            let path = format!("{base}?{query}");
+            self.v1_err(Method::GET, &path, token, None, (422, *code))
+                .await;
+        }
+    }
+
     /// Creates an API token through /v1 (HTTP 201); returns it.
     pub async fn create_token(&self, token: &str, body: Value) -> Value {
         self.v1_ok(Method::POST, "/v1/tokens", token, Some(body), 201)
