@@ -71,6 +71,23 @@ async fn closed_within(
     sent
 }
 
+/// Writes `bytes` on the connection.
+async fn send(stream: &mut TcpStream, bytes: &[u8]) {
+    stream.write_all(bytes).await.unwrap();
+}
+
+/// `closed_within`, having sent nothing.
+async fn closed_unanswered(
+    stream: &mut TcpStream,
+    since: Instant,
+    limit: Duration,
+    bounds: (f64, f64),
+    what: &str,
+) {
+    let sent = closed_within(stream, since, limit, bounds, what).await;
+    assert!(sent.is_empty(), "{what}: {sent:?}");
+}
+
 /// A connection to a new server (on SQLite) with these timeouts in seconds.
 async fn connected(header: u64, idle: u64) -> (TestApp, TcpStream) {
     let app = server(header, idle, |_| {}).await;
@@ -119,8 +136,7 @@ fn assert_between(elapsed: Duration, low: f64, high: f64, what: &str) {
 async fn a_connection_that_sends_nothing_is_closed_after_the_header_timeout() {
     let (_app, mut stream) = connected(1, 10).await;
     let what = "a silent connection";
-    let sent = closed_within(&mut stream, Instant::now(), 5 * SECOND, (0.8, 2.5), what).await;
-    assert!(sent.is_empty(), "{sent:?}");
+    closed_unanswered(&mut stream, Instant::now(), 5 * SECOND, (0.8, 2.5), what).await;
 }
 
 /// Slowloris: a byte of the head every 200 ms does not keep the connection open.
@@ -158,8 +174,7 @@ async fn a_kept_alive_connection_is_reused_then_closed_after_the_idle_timeout() 
     let (status, _) = get_on(&mut stream, "/healthz").await;
     assert_eq!(status, "HTTP/1.1 200 OK", "the connection was kept");
     let what = "an idle kept-alive connection";
-    let sent = closed_within(&mut stream, Instant::now(), 6 * SECOND, (2.7, 4.5), what).await;
-    assert!(sent.is_empty(), "{sent:?}");
+    closed_unanswered(&mut stream, Instant::now(), 6 * SECOND, (2.7, 4.5), what).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -170,14 +185,10 @@ async fn a_half_sent_next_head_on_a_kept_alive_connection_is_closed_at_the_heade
         assert_eq!(status, "HTTP/1.1 200 OK");
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
-    stream
-        .write_all(b"GET /healthz HTTP/1.1\r\nHo")
-        .await
-        .unwrap();
+    send(&mut stream, b"GET /healthz HTTP/1.1\r\nHo").await;
     // The header timeout from the first byte, not the idle one from the last answer.
     let what = "a half-sent head after answers";
-    let sent = closed_within(&mut stream, Instant::now(), 6 * SECOND, (0.8, 2.5), what).await;
-    assert!(sent.is_empty(), "{sent:?}");
+    closed_unanswered(&mut stream, Instant::now(), 6 * SECOND, (0.8, 2.5), what).await;
 }
 
 /// HTTP/2 with prior knowledge: the preface and SETTINGS, then no request.
@@ -185,15 +196,9 @@ async fn a_half_sent_next_head_on_a_kept_alive_connection_is_closed_at_the_heade
 async fn an_http2_connection_without_a_request_is_closed_after_the_header_timeout() {
     let (_app, mut stream) = connected(1, 10).await;
     let started = Instant::now();
-    stream
-        .write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
-        .await
-        .unwrap();
+    send(&mut stream, b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n").await;
     // An empty SETTINGS frame: length 0, type 4, no flags, stream 0.
-    stream
-        .write_all(&[0, 0, 0, 4, 0, 0, 0, 0, 0])
-        .await
-        .unwrap();
+    send(&mut stream, &[0, 0, 0, 4, 0, 0, 0, 0, 0]).await;
     let what = "an HTTP/2 connection with no request";
     let sent = closed_within(&mut stream, started, 5 * SECOND, (0.8, 2.5), what).await;
     assert_eq!(

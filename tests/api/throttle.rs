@@ -71,6 +71,13 @@ async fn answer(res: reqwest::Response) -> Answer {
     }
 }
 
+impl Answer {
+    /// The envelope's code.
+    fn code(&self) -> u64 {
+        code(&serde_json::from_str(&self.text).unwrap())
+    }
+}
+
 fn throttled(a: &Answer) -> bool {
     a.status == 429
         && a.text == THROTTLED.as_str()
@@ -118,12 +125,7 @@ async fn wrong_tokens_from_one_address_are_refused_after_the_burst(backend: Back
             let started = Instant::now();
             let a = post_from(&app, good_client, "agentOnBreak", &good.by_token()).await;
             slowest_good = slowest_good.max(started.elapsed());
-            assert_eq!(
-                code(&serde_json::from_str(&a.text).unwrap()),
-                1502,
-                "{}",
-                a.text
-            );
+            assert_eq!(a.code(), 1502, "{}", a.text);
         }
     }
     assert_eq!(refused_after, Some(20));
@@ -205,20 +207,10 @@ async fn a_guessed_user_id_refuses_only_the_addresses_that_guessed(backend: Back
         &post_from(&app, "203.0.113.3", "agentOnBreak", &f.by_token()).await
     ));
     let a = post_from(&app, "198.51.100.20", "agentOnBreak", &f.by_token()).await;
-    assert_eq!(
-        code(&serde_json::from_str(&a.text).unwrap()),
-        1502,
-        "{}",
-        a.text
-    );
+    assert_eq!(a.code(), 1502, "{}", a.text);
     // Sessions are not refused by a userId.
     let a = post_from(&app, "203.0.113.3", "agentOnBreak", &f.by_ssid()).await;
-    assert_eq!(
-        code(&serde_json::from_str(&a.text).unwrap()),
-        1502,
-        "{}",
-        a.text
-    );
+    assert_eq!(a.code(), 1502, "{}", a.text);
 }
 
 async fn stale_credentials_do_not_count_and_the_window_passes(backend: Backend) {

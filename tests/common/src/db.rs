@@ -87,34 +87,38 @@ impl TestDb {
     }
 }
 
+/// `$body` with `$conn` a connection of the test's own to `$db`, whichever database it is on
+/// (the body is compiled once per kind of connection).
+macro_rules! with_connection {
+    ($db:expr, |$conn:ident| $body:expr) => {
+        match $db {
+            TestDb::Sqlite(_) => {
+                let mut $conn = sqlx::SqliteConnection::connect(&$db.url()).await.unwrap();
+                $body
+            }
+            TestDb::Postgres { .. } => {
+                let mut $conn = sqlx::PgConnection::connect(&$db.url()).await.unwrap();
+                $body
+            }
+        }
+    };
+}
+
 /// The first row of `sql` (with `$1` bound to `arg`, if any), read behind the server's back;
 /// None for no row.
 pub async fn sql_row<T>(db: &TestDb, sql: &str, arg: Option<&str>) -> Option<T>
 where
     T: Send + Unpin + for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow>,
 {
-    match db {
-        TestDb::Sqlite(_) => {
-            let mut conn = sqlx::SqliteConnection::connect(&db.url()).await.unwrap();
-            let query = sqlx::query_as(sql);
-            let query = if let Some(arg) = arg {
-                query.bind(arg)
-            } else {
-                query
-            };
-            query.fetch_optional(&mut conn).await.unwrap()
-        }
-        TestDb::Postgres { .. } => {
-            let mut conn = sqlx::PgConnection::connect(&db.url()).await.unwrap();
-            let query = sqlx::query_as(sql);
-            let query = if let Some(arg) = arg {
-                query.bind(arg)
-            } else {
-                query
-            };
-            query.fetch_optional(&mut conn).await.unwrap()
-        }
-    }
+    with_connection!(db, |conn| {
+        let query = sqlx::query_as(sql);
+        let query = if let Some(arg) = arg {
+            query.bind(arg)
+        } else {
+            query
+        };
+        query.fetch_optional(&mut conn).await.unwrap()
+    })
 }
 
 /// The first column of the first row of `sql`, read behind the server's back, as text
@@ -126,14 +130,7 @@ pub async fn sql_text(db: &TestDb, sql: &str) -> Option<String> {
 
 /// Runs SQL (one or more statements) on `db` behind the server's back.
 pub async fn sql_exec(db: &TestDb, statements: &str) {
-    match db {
-        TestDb::Sqlite(_) => {
-            let mut conn = sqlx::SqliteConnection::connect(&db.url()).await.unwrap();
-            sqlx::raw_sql(statements).execute(&mut conn).await.unwrap();
-        }
-        TestDb::Postgres { .. } => {
-            let mut conn = sqlx::PgConnection::connect(&db.url()).await.unwrap();
-            sqlx::raw_sql(statements).execute(&mut conn).await.unwrap();
-        }
-    }
+    with_connection!(db, |conn| {
+        sqlx::raw_sql(statements).execute(&mut conn).await.unwrap();
+    })
 }
