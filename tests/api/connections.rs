@@ -14,6 +14,7 @@ use agentprofile::net::{self, Limits};
 use axum::Router;
 use axum::extract::ConnectInfo;
 use axum::routing::get;
+use reqwest::Response;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -69,6 +70,16 @@ async fn closed_within(
     let (elapsed, sent) = until_closed(stream, since, limit).await;
     assert_between(elapsed, low, high, what);
     sent
+}
+
+/// GETs `path` of the server at `base` on a client of its own, giving up after `timeout`.
+async fn get_within(base: &str, path: &str, timeout: Duration) -> reqwest::Result<Response> {
+    let client = reqwest::Client::new();
+    client
+        .get(format!("{base}{path}"))
+        .timeout(timeout)
+        .send()
+        .await
 }
 
 /// Writes `bytes` on the connection.
@@ -232,10 +243,7 @@ async fn at_max_connections_the_next_client_waits_for_a_free_one() {
         TcpStream::connect(app.addr).await.unwrap(),
     ];
     let started = Instant::now();
-    let res = reqwest::Client::new()
-        .get(format!("{}/healthz", app.base))
-        .timeout(10 * SECOND)
-        .send()
+    let res = get_within(&app.base, "/healthz", 10 * SECOND)
         .await
         .expect("answered, not refused");
     assert_eq!(res.status(), 200);
@@ -354,10 +362,7 @@ async fn with_5000_idle_and_half_sent_connections_a_client_is_answered_at_once()
     let mut slowest = Duration::ZERO;
     for _ in 0..5 {
         let started = Instant::now();
-        let res = reqwest::Client::new()
-            .get(format!("{}/readyz", server.base))
-            .timeout(5 * SECOND)
-            .send()
+        let res = get_within(&server.base, "/readyz", 5 * SECOND)
             .await
             .unwrap();
         assert_eq!(res.status(), 200);

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::support::{PREFIX, TestApp, code, wrap};
+use crate::support::{Fixture, PREFIX, TestApp, code, wrap};
 use agentprofile::cli::OperatorError;
 use agentprofile::service::ServiceError;
 use serde_json::{Value, json};
@@ -254,10 +254,14 @@ where
     won.into_iter().next().unwrap().unwrap()
 }
 
-async fn simultaneous_break_starts_open_exactly_one_break(app: TestApp) {
+/// The fixture (`acme`, agent 7) and the server, to share among racers.
+async fn racing(app: TestApp) -> (Fixture, Arc<TestApp>) {
     let f = app.fixture("acme", "7").await;
-    let app = Arc::new(app);
+    (f, Arc::new(app))
+}
 
+async fn simultaneous_break_starts_open_exactly_one_break(app: TestApp) {
+    let (f, app) = racing(app).await;
     let winner = one_wins(
         &app,
         |app, i| async move {
@@ -284,9 +288,7 @@ async fn simultaneous_break_starts_open_exactly_one_break(app: TestApp) {
 }
 
 async fn simultaneous_wrap_up_starts_open_exactly_one_wrap_up(app: TestApp) {
-    let f = app.fixture("acme", "7").await;
-    let app = Arc::new(app);
-
+    let (f, app) = racing(app).await;
     let winner = one_wins(
         &app,
         |app, i| async move {
