@@ -4,14 +4,14 @@
 
 use std::time::{Duration, Instant};
 
+use crate::support::Act;
+use crate::support::Config;
 use crate::support::{
     AGENT_MISMATCH, BAD_PING_TIME, Backend, DB_CONNECT, Fixture, INTERNAL, INVALID_DATA_TYPE,
     INVALID_PARAMETERS, INVALID_REQUEST, INVALID_TOKEN, NOT_IN_WRAP_UP, NOT_ON_BREAK,
     SSID_NOT_VALID_FOR_PING, SUSPENDED, TestApp, TestDb, agent, expect, expect_raw, missing,
     sql_exec, test_config, wrap,
 };
-use agentprofile::config::Config;
-use agentprofile::domain::Act;
 use reqwest::Method;
 use serde_json::{Value, json};
 use sqlx::Connection;

@@ -10,7 +10,7 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use agentprofile::net::{self, Limits};
+use crate::support::net::{self, Limits};
 use axum::Router;
 use axum::extract::ConnectInfo;
 use axum::routing::get;
@@ -27,7 +27,7 @@ const SECOND: Duration = Duration::from_secs(1);
 async fn server(
     header: u64,
     idle: u64,
-    configure: impl FnOnce(&mut agentprofile::config::Config),
+    configure: impl FnOnce(&mut crate::support::Config),
 ) -> TestApp {
     TestApp::spawn_with(Backend::Sqlite, |c| {
         c.header_read_timeout_secs = header;

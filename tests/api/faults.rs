@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use agentprofile::cli::Operator;
+use crate::support::Operator;
 use serde_json::{Value, json};
 
 use crate::support::*;

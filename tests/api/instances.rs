@@ -5,8 +5,8 @@
 
 use std::time::{Duration, Instant};
 
-use agentprofile::cli::Operator;
-use agentprofile::service::Service;
+use crate::support::Operator;
+use crate::support::Service;
 use reqwest::Method;
 use serde_json::{Value, json};
 use sqlx::Connection;

@@ -6,9 +6,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::OperatorError;
+use crate::support::ServiceError;
 use crate::support::{Fixture, PREFIX, TestApp, code, wrap};
-use agentprofile::cli::OperatorError;
-use agentprofile::service::ServiceError;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;

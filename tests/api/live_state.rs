@@ -4,9 +4,9 @@
 
 use serde_json::{Value, json};
 
+use crate::support::Act;
+use crate::support::ViewStats;
 use crate::support::*;
-use agentprofile::domain::Act;
-use agentprofile::live::ViewStats;
 
 on_both_databases! {
     reads_are_answered_from_memory_once_loaded,

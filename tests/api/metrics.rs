@@ -2,8 +2,8 @@
 //! once made, latency histograms, pool gauges, agent state gauges per account, and no
 //! secret or agent id in any label.
 
+use crate::support::now_unix;
 use crate::support::{Backend, INVALID_TOKEN, PREFIX, TestApp, agent, wrap};
-use agentprofile::domain::now_unix;
 use reqwest::Method;
 use serde_json::json;
 

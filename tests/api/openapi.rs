@@ -242,7 +242,7 @@ async fn the_description_lists_exactly_the_routes_the_server_answers(app: TestAp
     let spec = get_spec(&app).await;
 
     // One source: what is served is what the code generates.
-    let generated = serde_json::to_value(agentprofile::api::openapi()).unwrap();
+    let generated = serde_json::to_value(crate::support::openapi()).unwrap();
     assert_eq!(spec, generated);
 
     let documented = documented_routes(&spec);

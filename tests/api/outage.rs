@@ -9,7 +9,7 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use agentprofile::cli::Operator;
+use crate::support::Operator;
 use serde_json::json;
 
 use crate::support::*;

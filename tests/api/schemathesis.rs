@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use agentprofile::cli::Operator;
+use crate::support::Operator;
 
 use crate::support::*;
 

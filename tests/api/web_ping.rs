@@ -4,11 +4,11 @@
 
 use std::time::{Duration, Instant};
 
+use crate::support::now_unix;
 use crate::support::{
     BAD_PING_TIME, Backend, INVALID_DATA_TYPE, INVALID_PARAMETERS, NOT_ON_BREAK, PREFIX,
     SSID_NOT_VALID_FOR_PING, TestApp, agent, expect, missing, sql_row,
 };
-use agentprofile::domain::now_unix;
 use serde_json::{Value, json};
 use tokio::time::sleep;
 

@@ -1,6 +1,6 @@
 //! `/v1`: sessions, breaks and wrap-ups driven by the backend, break reasons, disable, the roster.
 
-use agentprofile::domain::now_unix;
+use crate::support::now_unix;
 use reqwest::Method;
 use serde_json::{Value, json};
 

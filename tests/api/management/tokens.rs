@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use agentprofile::api::v1::scope_of;
-use agentprofile::domain::Scope;
+use crate::support::Scope;
+use crate::support::scope_of;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -261,7 +261,7 @@ async fn tokens_from_before_scopes_keep_full_rights(app: TestApp) {
     let f = app.fixture("acme", "7").await;
     // A token row as the schema before scopes wrote it: no scope, no expiry.
     let secret = "apt_from_before_scopes";
-    let hash = agentprofile::secrets::hash(secret);
+    let hash = crate::support::hash(secret);
     sql_exec(
         app.db.as_ref().unwrap(),
         &format!(

@@ -10,14 +10,17 @@
 //! Every path of `agentprofile` the tests' support uses is named once, below: where the library
 //! moves one, the fix is here.
 
-// The library's paths, once (the test modules take them from here).
-pub use agentprofile::api::ApiError;
+// The library's paths, once: the support and the test modules take them from here.
+pub use agentprofile::api::v1::scope_of;
+pub use agentprofile::api::{ApiError, openapi};
 pub use agentprofile::app::{AppState, serve};
-pub use agentprofile::cli::Operator;
+pub use agentprofile::cli::{Cli, Operator, OperatorError};
 pub use agentprofile::config::Config;
-pub use agentprofile::domain::{WrapMode, now_unix};
+pub use agentprofile::domain::{Act, Scope, WrapMode, now_unix};
+pub use agentprofile::live::ViewStats;
+pub use agentprofile::net;
 pub use agentprofile::secrets::{hash, new_ssid};
-pub use agentprofile::service::{Service, WrapRequest};
+pub use agentprofile::service::{Service, ServiceError, WrapRequest};
 pub use agentprofile::store::{NewAgent, Store, connect};
 
 mod contract;
