@@ -10,6 +10,7 @@ pub fn in_ci() -> bool {
 
 /// A test that cannot run here for want of `lacking`: under CI a failure; elsewhere a message,
 /// with `hint` (how to get it), written past the test harness's capture of `eprintln!`.
+#[track_caller]
 pub fn skip(lacking: &str, hint: &str) {
     assert!(!in_ci(), "CI=true and {lacking}: {hint}");
     let message = format!("\n!!! SKIPPED: {lacking}.\n!!! {hint}; under CI=true this fails.\n");
