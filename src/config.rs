@@ -203,7 +203,6 @@ pub fn parse_trusted(value: &str) -> Result<Vec<IpNet>, String> {
         .collect()
 }
 
-
 /// A tracing filter such as `info` or `info,agentprofile=debug`.
 fn parse_log_filter(value: &str) -> Result<String, String> {
     tracing_subscriber::EnvFilter::try_new(value)

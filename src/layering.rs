@@ -123,8 +123,15 @@ fn no_module_names_one_above_it_or_beside_it() {
             }
         }
     }
-    assert!(seen > 50, "read too few crate:: paths ({seen}): is the parser broken?");
-    assert!(wrong.is_empty(), "edges against the layering:\n{}", wrong.join("\n"));
+    assert!(
+        seen > 50,
+        "read too few crate:: paths ({seen}): is the parser broken?"
+    );
+    assert!(
+        wrong.is_empty(),
+        "edges against the layering:\n{}",
+        wrong.join("\n")
+    );
 }
 
 #[test]

@@ -166,14 +166,20 @@ impl<R: Route> FromRequest<AppState> for AgentRequest<R> {
                 AuthError::BadSession => R::bad_ssid(),
                 other => other.into(),
             })?;
-        if who.token.as_ref().is_some_and(|token| token.scope < R::SCOPE) {
+        if who
+            .token
+            .as_ref()
+            .is_some_and(|token| token.scope < R::SCOPE)
+        {
             return Err(ApiError::OutOfScope);
         }
         Ok(AgentRequest {
             app: app.clone(),
             params,
             account: who.account,
-            agent: who.agent.expect("a session or an agent token names its agent"),
+            agent: who
+                .agent
+                .expect("a session or an agent token names its agent"),
             session_pk: who.session_pk,
             actor: who.actor,
             now,

@@ -122,7 +122,11 @@ pub async fn authenticate(
     match credential {
         Credential::Session {
             agent_id: Some(id), ..
-        } if who.agent.as_ref().is_some_and(|agent| agent.agent_id != *id) => {
+        } if who
+            .agent
+            .as_ref()
+            .is_some_and(|agent| agent.agent_id != *id) =>
+        {
             return Err(AuthError::AgentMismatch);
         }
         Credential::AgentToken { agent_id, .. } => {

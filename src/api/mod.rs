@@ -29,8 +29,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub use error::ApiError;
-pub use state::AppState;
 pub use metrics_page::routes as metrics_routes;
+pub use state::AppState;
 pub use track::track;
 
 /// Both prefixes upstream clients use.

@@ -1,6 +1,6 @@
 //! Runs an operator command through the [`Operator`]; what it prints on success goes to stdout.
 
-use super::operator::{Operator, HistoryWindow};
+use super::operator::{HistoryWindow, Operator};
 use super::{
     AccountCommand, AgentCommand, BreakCommand, Command, ReasonCommand, SessionCommand,
     TokenCommand, WrapCommand,

@@ -45,4 +45,3 @@ pub fn raise_open_file_limit(max_connections: u32) {
         Err(err) => tracing::warn!(error = %err, "cannot raise the open-file limit"),
     }
 }
-

@@ -45,9 +45,9 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::time::Instant;
 use tower::ServiceExt;
 
+use crate::metrics::ConnectionMetrics;
 pub use limits::{Limits, raise_open_file_limit};
 use watchdog::{Activity, Watched};
-use crate::metrics::ConnectionMetrics;
 
 /// HTTP/1: most bytes buffered for one connection (a request head must fit). hyper's default
 /// is about 400 KiB; 10,000 connections at that would be 4 GB.
@@ -228,4 +228,3 @@ async fn connection(
         }
     }
 }
-

@@ -242,7 +242,10 @@ mod tests {
             served: true,
             ..phase(false)
         };
-        assert_eq!(idle.deadline(&limits()), Some((idle.idle_since + KEEP, IDLE)));
+        assert_eq!(
+            idle.deadline(&limits()),
+            Some((idle.idle_since + KEEP, IDLE))
+        );
         let at = idle.idle_since + Duration::from_secs(7);
         let heading = Phase {
             head_since: Some(at),

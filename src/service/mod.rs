@@ -20,9 +20,9 @@ use crate::domain::Agent;
 use crate::live::{LiveAgent, Pings};
 use crate::store::{Store, StoreError, StoreOptions};
 
+pub use crate::live::Refusal as StreamRefusal;
 pub use accounts::TokenRequest;
 pub use status::{AccountCounts, AgentCounts, PoolStats, StateCounts, Status};
-pub use crate::live::Refusal as StreamRefusal;
 pub use stream::{EventStream, TICKET_TTL_SECS};
 pub use wraps::{EndedBy, WrapRequest};
 

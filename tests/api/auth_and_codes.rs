@@ -4,14 +4,14 @@
 
 use std::time::{Duration, Instant};
 
-use crate::helpers::{
+use crate::support::Act;
+use crate::support::Config;
+use crate::support::{
     AGENT_MISMATCH, BAD_PING_TIME, Backend, DB_CONNECT, Fixture, INTERNAL, INVALID_DATA_TYPE,
     INVALID_PARAMETERS, INVALID_REQUEST, INVALID_TOKEN, NOT_IN_WRAP_UP, NOT_ON_BREAK,
     SSID_NOT_VALID_FOR_PING, SUSPENDED, TestApp, TestDb, agent, expect, expect_raw, missing,
     sql_exec, test_config, wrap,
 };
-use agentprofile::config::Config;
-use agentprofile::domain::Act;
 use reqwest::Method;
 use serde_json::{Value, json};
 use sqlx::Connection;
@@ -71,10 +71,10 @@ async fn success(app: &TestApp, route: &str, body: Value) -> Value {
 /// What a dead ssid answers: 1000 on the state routes, 1503 on setWebPingTime.
 async fn expect_dead_ssid(app: &TestApp, ssid: &str) {
     for route in STATE_ROUTES {
-        expect(app, route, json!({"ssid": ssid}), INVALID_PARAMETERS).await;
+        expect(app, route, json!({"ssid": ssid}), &INVALID_PARAMETERS).await;
     }
     let ping = json!({"ssid": ssid, "mic_perm": "granted"});
-    expect(app, "setWebPingTime", ping, SSID_NOT_VALID_FOR_PING).await;
+    expect(app, "setWebPingTime", ping, &SSID_NOT_VALID_FOR_PING).await;
 }
 
 /// Two accounts that both have an agent "7"; acme also has "9", globex also has "8".
@@ -110,12 +110,12 @@ async fn unreadable_requests_are_1047(app: TestApp) {
             r#"{"ssid":"#,
             "hello",
         ] {
-            expect_raw(&app, route, body, 200, INVALID_REQUEST).await;
+            expect_raw(&app, route, body, 200, &INVALID_REQUEST).await;
         }
     }
     // Larger than the body limit (16 KiB by default): HTTP 413, still the envelope.
     let huge = json!({"ssid": "x".repeat(20_000)}).to_string();
-    expect_raw(&app, "agentOnBreak", &huge, 413, INVALID_REQUEST).await;
+    expect_raw(&app, "agentOnBreak", &huge, 413, &INVALID_REQUEST).await;
 }
 
 async fn parameters_of_the_wrong_type_are_1001(app: TestApp) {
@@ -123,18 +123,18 @@ async fn parameters_of_the_wrong_type_are_1001(app: TestApp) {
     let wrong_types = [json!(12), json!(1.5), json!(true), json!([]), json!({})];
     for wrong in &wrong_types {
         // ssid and token must be strings, even when they are all there is.
-        expect_on_every_route(&app, json!({"ssid": wrong}), INVALID_DATA_TYPE).await;
+        expect_on_every_route(&app, json!({"ssid": wrong}), &INVALID_DATA_TYPE).await;
         let token = json!({"userId": "acme", "token": wrong, "agentId": "7"});
-        expect_on_every_route(&app, token, INVALID_DATA_TYPE).await;
+        expect_on_every_route(&app, token, &INVALID_DATA_TYPE).await;
     }
     // userId and agentId may be integers, but nothing else that is not a string.
     for wrong in &wrong_types[1..] {
         let user = json!({"userId": wrong, "token": f.token, "agentId": "7"});
-        expect_on_every_route(&app, user, INVALID_DATA_TYPE).await;
+        expect_on_every_route(&app, user, &INVALID_DATA_TYPE).await;
         let agent = json!({"userId": "acme", "token": f.token, "agentId": wrong});
-        expect_on_every_route(&app, agent, INVALID_DATA_TYPE).await;
+        expect_on_every_route(&app, agent, &INVALID_DATA_TYPE).await;
         let agent_with_ssid = json!({"ssid": f.ssid, "agentId": wrong});
-        expect_on_every_route(&app, agent_with_ssid, INVALID_DATA_TYPE).await;
+        expect_on_every_route(&app, agent_with_ssid, &INVALID_DATA_TYPE).await;
     }
 }
 
@@ -176,12 +176,12 @@ async fn null_and_blank_credentials_count_as_absent(app: TestApp) {
         expect_on_every_route(&app, no_agent, &missing("agentId")).await;
         // A blank userId/token next to an ssid is not "ssid mixed with a token" (1000).
         let ssid_and_blanks = json!({"ssid": f.ssid, "userId": blank, "token": blank});
-        expect(&app, "agentOnBreak", ssid_and_blanks.clone(), NOT_ON_BREAK).await;
-        expect(&app, "wrapUp", ssid_and_blanks, NOT_IN_WRAP_UP).await;
+        expect(&app, "agentOnBreak", ssid_and_blanks.clone(), &NOT_ON_BREAK).await;
+        expect(&app, "wrapUp", ssid_and_blanks, &NOT_IN_WRAP_UP).await;
         // Nor is a blank ssid next to a token.
         let token_and_blank =
             json!({"ssid": blank, "userId": "acme", "token": f.token, "agentId": "7"});
-        expect(&app, "agentOnBreak", token_and_blank.clone(), NOT_ON_BREAK).await;
+        expect(&app, "agentOnBreak", token_and_blank.clone(), &NOT_ON_BREAK).await;
         let pinged = success(&app, "setWebPingTime", token_and_blank).await;
         assert_eq!(
             (&pinged["user_id"], &pinged["agent_id"]),
@@ -226,7 +226,7 @@ async fn ssid_mixed_with_token_credentials_is_1000(app: TestApp) {
         json!({"ssid": "not-a-session", "userId": "acme", "token": f.token, "agentId": "7"}),
     ];
     for body in mixes {
-        expect_on_every_route(&app, body, INVALID_PARAMETERS).await;
+        expect_on_every_route(&app, body, &INVALID_PARAMETERS).await;
     }
 }
 
@@ -236,13 +236,13 @@ async fn unknown_or_logged_out_ssid_is_1000_but_1503_for_pings(app: TestApp) {
     // A token is not a session.
     expect_dead_ssid(&app, &f.token).await;
 
-    expect(&app, "agentOnBreak", f.by_ssid(), NOT_ON_BREAK).await;
+    expect(&app, "agentOnBreak", f.by_ssid(), &NOT_ON_BREAK).await;
     let acme = app.admin().account("acme").await.unwrap();
     let logged_out = app.service.logout_session(&acme, &f.ssid, Act::cli()).await;
     assert!(logged_out.unwrap());
     expect_dead_ssid(&app, &f.ssid).await;
     // The account's token still answers for the agent.
-    expect(&app, "agentOnBreak", f.by_token(), NOT_ON_BREAK).await;
+    expect(&app, "agentOnBreak", f.by_token(), &NOT_ON_BREAK).await;
 }
 
 async fn tokens_that_do_not_authenticate_are_1014(app: TestApp) {
@@ -257,31 +257,31 @@ async fn tokens_that_do_not_authenticate_are_1014(app: TestApp) {
         json!({"userId": "acme", "token": acme.ssid, "agentId": "7"}),
     ];
     for body in refused {
-        expect_on_every_route(&app, body, INVALID_TOKEN).await;
+        expect_on_every_route(&app, body, &INVALID_TOKEN).await;
     }
-    expect(&app, "agentOnBreak", acme.by_token(), NOT_ON_BREAK).await;
-    expect(&app, "agentOnBreak", globex.by_token(), NOT_ON_BREAK).await;
+    expect(&app, "agentOnBreak", acme.by_token(), &NOT_ON_BREAK).await;
+    expect(&app, "agentOnBreak", globex.by_token(), &NOT_ON_BREAK).await;
 }
 
 async fn suspended_accounts_are_1039_in_both_modes(app: TestApp) {
     let (acme, globex) = two_accounts(&app).await;
     app.admin().set_suspended("acme", true).await.unwrap();
-    expect_on_every_route(&app, acme.by_ssid(), SUSPENDED).await;
-    expect_on_every_route(&app, acme.by_token(), SUSPENDED).await;
+    expect_on_every_route(&app, acme.by_ssid(), &SUSPENDED).await;
+    expect_on_every_route(&app, acme.by_token(), &SUSPENDED).await;
     // Suspension is told only to whoever authenticates: a wrong token still learns nothing.
     let wrong_token = json!({"userId": "acme", "token": "apt_not_a_token", "agentId": "7"});
-    expect_on_every_route(&app, wrong_token, INVALID_TOKEN).await;
+    expect_on_every_route(&app, wrong_token, &INVALID_TOKEN).await;
     // 1039 comes before the agent match (1501).
     let other_agent = json!({"ssid": acme.ssid, "agentId": "9"});
-    expect_on_every_route(&app, other_agent, SUSPENDED).await;
-    expect_on_every_route(&app, acme.by_token_for("404"), SUSPENDED).await;
+    expect_on_every_route(&app, other_agent, &SUSPENDED).await;
+    expect_on_every_route(&app, acme.by_token_for("404"), &SUSPENDED).await;
     // The other account is not affected.
-    expect(&app, "agentOnBreak", globex.by_ssid(), NOT_ON_BREAK).await;
-    expect(&app, "agentOnBreak", globex.by_token(), NOT_ON_BREAK).await;
+    expect(&app, "agentOnBreak", globex.by_ssid(), &NOT_ON_BREAK).await;
+    expect(&app, "agentOnBreak", globex.by_token(), &NOT_ON_BREAK).await;
 
     app.admin().set_suspended("acme", false).await.unwrap();
-    expect(&app, "agentOnBreak", acme.by_ssid(), NOT_ON_BREAK).await;
-    expect(&app, "agentOnBreak", acme.by_token(), NOT_ON_BREAK).await;
+    expect(&app, "agentOnBreak", acme.by_ssid(), &NOT_ON_BREAK).await;
+    expect(&app, "agentOnBreak", acme.by_token(), &NOT_ON_BREAK).await;
 }
 
 async fn ssid_naming_another_agent_is_1501(app: TestApp) {
@@ -289,12 +289,12 @@ async fn ssid_naming_another_agent_is_1501(app: TestApp) {
     // Another agent of the same account, and one that exists only in another account.
     for other in [json!("9"), json!(9), json!("8"), json!("404")] {
         let body = json!({"ssid": acme.ssid, "agentId": other});
-        expect_on_every_route(&app, body, AGENT_MISMATCH).await;
+        expect_on_every_route(&app, body, &AGENT_MISMATCH).await;
     }
     // Its own agent, by string or integer, is fine.
     for own in [json!("7"), json!(7)] {
         let body = json!({"ssid": acme.ssid, "agentId": own});
-        expect(&app, "agentOnBreak", body, NOT_ON_BREAK).await;
+        expect(&app, "agentOnBreak", body, &NOT_ON_BREAK).await;
     }
 }
 
@@ -307,7 +307,7 @@ async fn token_auth_sees_only_its_own_accounts_agents(app: TestApp) {
                 &app,
                 route,
                 for_route(route, acme.by_token_for(agent_id)),
-                AGENT_MISMATCH,
+                &AGENT_MISMATCH,
             )
             .await;
         }
@@ -323,14 +323,14 @@ async fn token_auth_sees_only_its_own_accounts_agents(app: TestApp) {
     let acme_break = success(&app, "agentOnBreak", acme.by_token()).await;
     assert_eq!(acme_break["breakDetail"]["reason"], "Lunch");
     assert_eq!(acme_break["user_id"], "acme");
-    expect(&app, "agentOnBreak", globex.by_token(), NOT_ON_BREAK).await;
-    expect(&app, "agentOnBreak", globex.by_ssid(), NOT_ON_BREAK).await;
+    expect(&app, "agentOnBreak", globex.by_token(), &NOT_ON_BREAK).await;
+    expect(&app, "agentOnBreak", globex.by_ssid(), &NOT_ON_BREAK).await;
 
     let globex_wrap = success(&app, "wrapUp", globex.by_token_for(7)).await;
     assert_eq!(globex_wrap["callId"], "call-g");
     assert_eq!(globex_wrap["cNumber"], "+15550199");
-    expect(&app, "wrapUp", acme.by_token_for(7), NOT_IN_WRAP_UP).await;
-    expect(&app, "checkAgentInWrapUp", acme.by_ssid(), NOT_IN_WRAP_UP).await;
+    expect(&app, "wrapUp", acme.by_token_for(7), &NOT_IN_WRAP_UP).await;
+    expect(&app, "checkAgentInWrapUp", acme.by_ssid(), &NOT_IN_WRAP_UP).await;
 
     let pinged = success(&app, "setWebPingTime", globex.by_token()).await;
     assert_eq!(
@@ -350,24 +350,30 @@ async fn checks_answer_in_the_contracts_order(app: TestApp) {
         ping,
         r#"{"ssid": 5, "mic_perm": "#,
         200,
-        INVALID_REQUEST,
+        &INVALID_REQUEST,
     )
     .await;
     // 1001 (wrong type) before 1505 (missing) and before authentication.
-    expect(&app, "agentOnBreak", json!({"token": 5}), INVALID_DATA_TYPE).await;
-    expect(&app, ping, json!({"mic_perm": "yes"}), INVALID_DATA_TYPE).await;
+    expect(
+        &app,
+        "agentOnBreak",
+        json!({"token": 5}),
+        &INVALID_DATA_TYPE,
+    )
+    .await;
+    expect(&app, ping, json!({"mic_perm": "yes"}), &INVALID_DATA_TYPE).await;
     expect(
         &app,
         ping,
         json!({"ssid": unknown, "mic_perm": "yes"}),
-        INVALID_DATA_TYPE,
+        &INVALID_DATA_TYPE,
     )
     .await;
     expect(
         &app,
         ping,
         json!({"ssid": f.ssid, "userId": 1.5}),
-        INVALID_DATA_TYPE,
+        &INVALID_DATA_TYPE,
     )
     .await;
     // 1505 before authentication (1000/1503/1014).
@@ -383,46 +389,46 @@ async fn checks_answer_in_the_contracts_order(app: TestApp) {
     expect(&app, "agentOnBreak", wrong_token, &missing("agentId")).await;
     // Authentication before the agent match (1501).
     let wrong_token = json!({"userId": "acme", "token": "apt_wrong", "agentId": "404"});
-    expect(&app, "agentOnBreak", wrong_token, INVALID_TOKEN).await;
+    expect(&app, "agentOnBreak", wrong_token, &INVALID_TOKEN).await;
     let unknown_ssid = json!({"ssid": unknown, "agentId": "404"});
     expect(
         &app,
         "agentOnBreak",
         unknown_ssid.clone(),
-        INVALID_PARAMETERS,
+        &INVALID_PARAMETERS,
     )
     .await;
     expect(
         &app,
         ping,
         for_route(ping, unknown_ssid),
-        SSID_NOT_VALID_FOR_PING,
+        &SSID_NOT_VALID_FOR_PING,
     )
     .await;
     // The agent match before the route's own checks (1502, 1504, 1506).
     let other_agent = json!({"ssid": f.ssid, "agentId": "404", "ping_time": "soon"});
-    expect_on_every_route(&app, other_agent, AGENT_MISMATCH).await;
+    expect_on_every_route(&app, other_agent, &AGENT_MISMATCH).await;
     // The route's own checks last.
     let bad_time = |ssid: &str| json!({"ssid": ssid, "mic_perm": 1, "ping_time": "soon"});
-    expect(&app, ping, bad_time(&unknown), SSID_NOT_VALID_FOR_PING).await;
-    expect(&app, ping, bad_time(&f.ssid), BAD_PING_TIME).await;
+    expect(&app, ping, bad_time(&unknown), &SSID_NOT_VALID_FOR_PING).await;
+    expect(&app, ping, bad_time(&f.ssid), &BAD_PING_TIME).await;
 }
 
 async fn route_checks_answer_1502_1504_and_1506(app: TestApp) {
     let f = app.fixture("acme", "7").await;
     for credentials in [f.by_ssid(), f.by_token()] {
-        expect(&app, "agentOnBreak", credentials.clone(), NOT_ON_BREAK).await;
-        expect(&app, "wrapUp", credentials.clone(), NOT_IN_WRAP_UP).await;
+        expect(&app, "agentOnBreak", credentials.clone(), &NOT_ON_BREAK).await;
+        expect(&app, "wrapUp", credentials.clone(), &NOT_IN_WRAP_UP).await;
         expect(
             &app,
             "checkAgentInWrapUp",
             credentials.clone(),
-            NOT_IN_WRAP_UP,
+            &NOT_IN_WRAP_UP,
         )
         .await;
         let mut bad_time = for_route("setWebPingTime", credentials);
         bad_time["ping_time"] = json!("soon");
-        expect(&app, "setWebPingTime", bad_time, BAD_PING_TIME).await;
+        expect(&app, "setWebPingTime", bad_time, &BAD_PING_TIME).await;
     }
 }
 
@@ -439,8 +445,8 @@ async fn wrap_up_whose_time_ran_out_is_1504(app: TestApp) {
     );
     sleep(Duration::from_millis(2100)).await;
     for credentials in [f.by_ssid(), f.by_token()] {
-        expect(&app, "wrapUp", credentials.clone(), NOT_IN_WRAP_UP).await;
-        expect(&app, "checkAgentInWrapUp", credentials, NOT_IN_WRAP_UP).await;
+        expect(&app, "wrapUp", credentials.clone(), &NOT_IN_WRAP_UP).await;
+        expect(&app, "checkAgentInWrapUp", credentials, &NOT_IN_WRAP_UP).await;
     }
 }
 
@@ -449,9 +455,9 @@ async fn unexpected_database_failure_is_1032_without_detail(app: TestApp) {
     // Something no request can cause: a table gone from under the server, before the live
     // view has read this agent.
     run_sql(&app, "DROP TABLE breaks").await;
-    expect(&app, "agentOnBreak", f.by_ssid(), INTERNAL).await;
-    expect(&app, "agentOnBreak", f.by_token(), INTERNAL).await;
-    expect(&app, "wrapUp", f.by_ssid(), INTERNAL).await;
+    expect(&app, "agentOnBreak", f.by_ssid(), &INTERNAL).await;
+    expect(&app, "agentOnBreak", f.by_token(), &INTERNAL).await;
+    expect(&app, "wrapUp", f.by_ssid(), &INTERNAL).await;
     // The rest of the service still answers.
     let (status, _) = app
         .v1(Method::GET, "/v1/break-reasons", &f.token, None)
@@ -468,11 +474,11 @@ async fn session_expires_after_the_idle_timeout(backend: Backend) {
         return;
     };
     let f = app.fixture("acme", "7").await;
-    expect(&app, "agentOnBreak", f.by_ssid(), NOT_ON_BREAK).await;
+    expect(&app, "agentOnBreak", f.by_ssid(), &NOT_ON_BREAK).await;
     sleep(Duration::from_millis(2100)).await;
     expect_dead_ssid(&app, &f.ssid).await;
     // The account's token is not a session and still answers.
-    expect(&app, "agentOnBreak", f.by_token(), NOT_ON_BREAK).await;
+    expect(&app, "agentOnBreak", f.by_token(), &NOT_ON_BREAK).await;
 }
 
 async fn session_expires_at_its_max_age_even_when_pinged(backend: Backend) {
@@ -483,7 +489,7 @@ async fn session_expires_at_its_max_age_even_when_pinged(backend: Backend) {
     let logged_in = Instant::now();
     sleep(Duration::from_secs(1)).await;
     success(&app, "setWebPingTime", f.by_ssid()).await;
-    expect(&app, "agentOnBreak", f.by_ssid(), NOT_ON_BREAK).await;
+    expect(&app, "agentOnBreak", f.by_ssid(), &NOT_ON_BREAK).await;
     sleep(Duration::from_millis(3100).saturating_sub(logged_in.elapsed())).await;
     expect_dead_ssid(&app, &f.ssid).await;
 }
@@ -557,7 +563,7 @@ async fn expect_database_unreachable(app: &TestApp, f: &Fixture, routes: &[&str]
     for &route in routes {
         let body = for_route(route, f.by_ssid()).to_string();
         let started = Instant::now();
-        expect_raw(app, route, &body, 503, DB_CONNECT).await;
+        expect_raw(app, route, &body, 503, &DB_CONNECT).await;
         let took = started.elapsed();
         assert!(took < Duration::from_secs(4), "{route} took {took:?}");
     }

@@ -4,7 +4,7 @@
 use std::process::{Output, Stdio};
 use std::time::Duration;
 
-use crate::helpers::{Backend, TestApp, TestDb, code};
+use crate::support::{Backend, TestApp, TestDb, code, get};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
@@ -548,11 +548,7 @@ async fn json_logs_carry_the_request_id_and_no_secrets() {
     }
     let res = answered.expect("the server starts");
     assert_eq!(res.headers()["x-request-id"], "req-42");
-    let generated = client
-        .get(format!("http://127.0.0.1:{port}/healthz"))
-        .send()
-        .await
-        .unwrap();
+    let generated = get(format!("http://127.0.0.1:{port}/healthz")).await;
     let generated_id = generated.headers()["x-request-id"]
         .to_str()
         .unwrap()

@@ -7,7 +7,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use crate::helpers::{
+use crate::support::{
     AGENT_MISMATCH, Fixture, INVALID_DATA_TYPE, INVALID_PARAMETERS, INVALID_REQUEST, JSON_UTF8,
     NOT_ON_BREAK, PREFIX, TestApp,
 };
@@ -148,7 +148,7 @@ fn assert_error(answer: &Answer, status: u16, expected: &str) {
 }
 
 fn assert_1047(answer: &Answer, status: u16) {
-    assert_error(answer, status, INVALID_REQUEST);
+    assert_error(answer, status, &INVALID_REQUEST);
 }
 
 /// A successful agentOnBreak for the fixture agent, on its "Lunch" break.
@@ -271,7 +271,7 @@ async fn the_pages_raw_request_gets_the_pages_58_byte_answer(app: TestApp) {
         body.len()
     );
     let answer = raw(&app, wire.as_bytes()).await;
-    assert_error(&answer, 200, NOT_ON_BREAK);
+    assert_error(&answer, 200, &NOT_ON_BREAK);
     assert_eq!(
         answer.text(),
         r#"{"status":"error","message":"On break is : 0","code":1502}"#
@@ -320,7 +320,7 @@ async fn form_bodies_query_strings_and_the_deepcall_prefix(app: TestApp) {
     assert_on_break(&post(&app, ON_BREAK, &[FORM], format!("ssid={ssid}")).await);
     assert_on_break(&post(&app, ON_BREAK, &[FORM], format!("ssid={ssid}&agentId=7")).await);
     let other_agent = post(&app, ON_BREAK, &[FORM], format!("ssid={ssid}&agentId=8")).await;
-    assert_error(&other_agent, 200, AGENT_MISMATCH);
+    assert_error(&other_agent, 200, &AGENT_MISMATCH);
     let ping = post(
         &app,
         &format!("{PREFIX}/setWebPingTime"),
@@ -354,7 +354,7 @@ async fn form_bodies_query_strings_and_the_deepcall_prefix(app: TestApp) {
         ssid_json("not-a-session"),
     )
     .await;
-    assert_error(&answer, 200, INVALID_PARAMETERS);
+    assert_error(&answer, 200, &INVALID_PARAMETERS);
 
     // Upstream's documented base URL.
     let deepcall = "/deepcall/api/v2/agentProfile/agentOnBreak";
@@ -425,14 +425,14 @@ async fn numbers_json_cannot_hold_as_integers(app: TestApp) {
     for body in cases {
         let answer = post(&app, ON_BREAK, &[], &body).await;
         assert_eq!(answer.status, 200, "{body}");
-        assert_error(&answer, 200, INVALID_DATA_TYPE);
+        assert_error(&answer, 200, &INVALID_DATA_TYPE);
     }
     // An integer past i64 but within u64 is still an integer id: it just names no agent.
     let body = format!(
         r#"{{"userId":"acme","token":"{}","agentId":18446744073709551615}}"#,
         f.token
     );
-    assert_error(&post(&app, ON_BREAK, &[], body).await, 200, AGENT_MISMATCH);
+    assert_error(&post(&app, ON_BREAK, &[], body).await, 200, &AGENT_MISMATCH);
 }
 
 /// A NUL character is valid JSON; PostgreSQL text cannot hold it, and no id contains one.
@@ -451,7 +451,7 @@ async fn nul_characters_never_reach_the_database_as_errors(app: TestApp) {
     let mut wrong = Vec::new();
     for body in cases {
         let answer = post(&app, ON_BREAK, &[], &body).await;
-        if (answer.status, answer.text()) != (200, INVALID_DATA_TYPE) {
+        if (answer.status, answer.text()) != (200, INVALID_DATA_TYPE.as_str()) {
             wrong.push(format!(
                 "{body} -> HTTP {} {}",
                 answer.status,

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use crate::helpers::{PREFIX, TestApp, code};
+use crate::support::{PREFIX, TestApp, code};
 use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::task::JoinSet;
@@ -151,6 +151,32 @@ fn kinds<'a>(events: &'a [Value], prefix: &str) -> Vec<&'a str> {
         .collect()
 }
 
+/// The rounds of a repeated race: at least 20, and for at least 3 seconds, so that rounds
+/// straddle changes of the clock's second.
+fn rounds() -> impl Iterator<Item = usize> {
+    let begin = Instant::now();
+    (0..).take_while(move |round| *round < 20 || begin.elapsed() < Duration::from_secs(3))
+}
+
+/// `n` racers end what agent 7 has open (`end`: the upstream route, the /v1 path, and the code
+/// that refuses an end of nothing): one wins, the others are refused with that code, and the
+/// history (`prefix` events) shows one start and one end.
+async fn one_of_n_ends_it(
+    app: &TestApp,
+    token: &str,
+    ssid: &str,
+    n: usize,
+    (route, path, refused): (&'static str, &str, u64),
+    prefix: &str,
+) {
+    let outcomes = race(app, token, Call::ends(n, route, ssid, path)).await;
+    let counts = tally(&outcomes);
+    assert_eq!(ok_and_refused(&outcomes, refused), (1, n - 1), "{counts:?}");
+    let events = app.history(token, "7").await;
+    let (start, end) = (format!("{prefix}start"), format!("{prefix}end"));
+    assert_eq!(kinds(&events, prefix), vec![start.as_str(), end.as_str()]);
+}
+
 /// `start, end, start, end, …`: never two starts or two ends in a row.
 fn assert_alternates(kinds: &[&str], start: &str, end: &str) {
     for (i, kind) in kinds.iter().enumerate() {
@@ -196,21 +222,14 @@ async fn fifty_simultaneous_end_breaks_end_it_once(app: TestApp) {
     let (token, ssid) = setup(&app).await;
     app.call_ok("startBreak", json!({"ssid": ssid, "reason": "break"}))
         .await;
-    let calls = Call::ends(50, "endBreak", &ssid, "/v1/agents/7/break");
-    let outcomes = race(&app, &token, calls).await;
-    let counts = tally(&outcomes);
-    assert_eq!(ok_and_refused(&outcomes, 1502), (1, 49), "{counts:?}");
-    let events = app.history(&token, "7").await;
-    assert_eq!(kinds(&events, "break."), vec!["break.start", "break.end"]);
+    let end = ("endBreak", "/v1/agents/7/break", 1502);
+    one_of_n_ends_it(&app, &token, &ssid, 50, end, "break.").await;
 }
 
 async fn interleaved_starts_and_ends_never_overlap(app: TestApp) {
     let (token, ssid) = setup(&app).await;
     let (mut started, mut ended) = (0, 0);
-    // At least 20 rounds and 3 seconds, so that rounds straddle changes of the clock's second.
-    let begin = Instant::now();
-    let mut round = 0;
-    while round < 20 || begin.elapsed() < Duration::from_secs(3) {
+    for round in rounds() {
         let mut calls = Vec::new();
         for i in 0..10 {
             let reason = if (round + i) % 2 == 0 {
@@ -252,7 +271,6 @@ async fn interleaved_starts_and_ends_never_overlap(app: TestApp) {
             assert_eq!(code(&answer), 1502, "round {round}: {answer}");
             assert_eq!(entry["break"], Value::Null, "round {round}: {entry}");
         }
-        round += 1;
     }
     assert!(started > 0 && ended > 0, "{started} starts, {ended} ends");
     let events = app.history(&token, "7").await;
@@ -282,9 +300,7 @@ async fn interleaved_starts_and_ends_never_overlap(app: TestApp) {
 async fn interleaved_wrap_up_starts_and_ends_never_overlap(app: TestApp) {
     let (token, ssid) = setup(&app).await;
     let (mut started, mut ended) = (0, 0);
-    let begin = Instant::now();
-    let mut round = 0;
-    while round < 20 || begin.elapsed() < Duration::from_secs(3) {
+    for round in rounds() {
         let mut calls = Vec::new();
         for i in 0..10 {
             let body = json!({"callId": format!("r{round}-{i}"), "cNumber": "+1"});
@@ -314,7 +330,6 @@ async fn interleaved_wrap_up_starts_and_ends_never_overlap(app: TestApp) {
         let answer = app.call("wrapUp", json!({ "ssid": ssid })).await;
         let want = if started > ended { 0 } else { 1504 };
         assert_eq!(code(&answer), want, "round {round}: {answer}");
-        round += 1;
     }
     let events = app.history(&token, "7").await;
     assert_alternates(&kinds(&events, "wrap."), "wrap.start", "wrap.end");
@@ -349,12 +364,8 @@ async fn fifty_simultaneous_wrap_ups_make_one(app: TestApp) {
     assert_eq!(start["details"]["callId"], format!("call-{winner}"));
 
     // Ending it concurrently: once.
-    let calls = Call::ends(20, "endWrapUp", &ssid, "/v1/agents/7/wrap-up");
-    let outcomes = race(&app, &token, calls).await;
-    let counts = tally(&outcomes);
-    assert_eq!(ok_and_refused(&outcomes, 1504), (1, 19), "{counts:?}");
-    let events = app.history(&token, "7").await;
-    assert_eq!(kinds(&events, "wrap."), vec!["wrap.start", "wrap.end"]);
+    let end = ("endWrapUp", "/v1/agents/7/wrap-up", 1504);
+    one_of_n_ends_it(&app, &token, &ssid, 20, end, "wrap.").await;
 }
 
 async fn simultaneous_pings_record_one_mic_change(app: TestApp) {

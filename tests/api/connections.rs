@@ -10,15 +10,16 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use agentprofile::net::{self, Limits};
+use crate::support::net::{self, Limits};
 use axum::Router;
 use axum::extract::ConnectInfo;
 use axum::routing::get;
+use reqwest::Response;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::helpers::*;
 use crate::stream::Stream;
+use crate::support::*;
 
 const SECOND: Duration = Duration::from_secs(1);
 
@@ -26,7 +27,7 @@ const SECOND: Duration = Duration::from_secs(1);
 async fn server(
     header: u64,
     idle: u64,
-    configure: impl FnOnce(&mut agentprofile::config::Config),
+    configure: impl FnOnce(&mut crate::support::Config),
 ) -> TestApp {
     TestApp::spawn_with(Backend::Sqlite, |c| {
         c.header_read_timeout_secs = header;
@@ -55,6 +56,54 @@ async fn until_closed(
             Ok(n) => sent.extend_from_slice(&buf[..n]),
         }
     }
+}
+
+/// `until_closed`, closed within `low`..`high` seconds (`what` it is, for the failure); what
+/// the server sent.
+async fn closed_within(
+    stream: &mut TcpStream,
+    since: Instant,
+    limit: Duration,
+    (low, high): (f64, f64),
+    what: &str,
+) -> Vec<u8> {
+    let (elapsed, sent) = until_closed(stream, since, limit).await;
+    assert_between(elapsed, low, high, what);
+    sent
+}
+
+/// GETs `path` of the server at `base` on a client of its own, giving up after `timeout`.
+async fn get_within(base: &str, path: &str, timeout: Duration) -> reqwest::Result<Response> {
+    let client = reqwest::Client::new();
+    client
+        .get(format!("{base}{path}"))
+        .timeout(timeout)
+        .send()
+        .await
+}
+
+/// Writes `bytes` on the connection.
+async fn send(stream: &mut TcpStream, bytes: &[u8]) {
+    stream.write_all(bytes).await.unwrap();
+}
+
+/// `closed_within`, having sent nothing.
+async fn closed_unanswered(
+    stream: &mut TcpStream,
+    since: Instant,
+    limit: Duration,
+    bounds: (f64, f64),
+    what: &str,
+) {
+    let sent = closed_within(stream, since, limit, bounds, what).await;
+    assert!(sent.is_empty(), "{what}: {sent:?}");
+}
+
+/// A connection to a new server (on SQLite) with these timeouts in seconds.
+async fn connected(header: u64, idle: u64) -> (TestApp, TcpStream) {
+    let app = server(header, idle, |_| {}).await;
+    let stream = TcpStream::connect(app.addr).await.unwrap();
+    (app, stream)
 }
 
 /// `GET path` on an open connection, kept alive; the answer's status line and body.
@@ -96,18 +145,15 @@ fn assert_between(elapsed: Duration, low: f64, high: f64, what: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_connection_that_sends_nothing_is_closed_after_the_header_timeout() {
-    let app = server(1, 10, |_| {}).await;
-    let mut stream = TcpStream::connect(app.addr).await.unwrap();
-    let (elapsed, sent) = until_closed(&mut stream, Instant::now(), 5 * SECOND).await;
-    assert_between(elapsed, 0.8, 2.5, "a silent connection");
-    assert!(sent.is_empty(), "{sent:?}");
+    let (_app, mut stream) = connected(1, 10).await;
+    let what = "a silent connection";
+    closed_unanswered(&mut stream, Instant::now(), 5 * SECOND, (0.8, 2.5), what).await;
 }
 
 /// Slowloris: a byte of the head every 200 ms does not keep the connection open.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_head_sent_slowly_is_closed_after_the_header_timeout() {
-    let app = server(1, 10, |_| {}).await;
-    let stream = TcpStream::connect(app.addr).await.unwrap();
+    let (_app, stream) = connected(1, 10).await;
     let started = Instant::now();
     let (mut read, mut write) = stream.into_split();
     let dribble = tokio::spawn(async move {
@@ -131,55 +177,41 @@ async fn a_head_sent_slowly_is_closed_after_the_header_timeout() {
 /// The header timeout does not count the wait between requests; the idle timeout does.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_kept_alive_connection_is_reused_then_closed_after_the_idle_timeout() {
-    let app = server(1, 3, |_| {}).await;
-    let mut stream = TcpStream::connect(app.addr).await.unwrap();
+    let (_app, mut stream) = connected(1, 3).await;
     let (status, _) = get_on(&mut stream, "/healthz").await;
     assert_eq!(status, "HTTP/1.1 200 OK");
     // Longer than the header timeout, shorter than the idle one.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let (status, _) = get_on(&mut stream, "/healthz").await;
     assert_eq!(status, "HTTP/1.1 200 OK", "the connection was kept");
-    let (elapsed, sent) = until_closed(&mut stream, Instant::now(), 6 * SECOND).await;
-    assert_between(elapsed, 2.7, 4.5, "an idle kept-alive connection");
-    assert!(sent.is_empty(), "{sent:?}");
+    let what = "an idle kept-alive connection";
+    closed_unanswered(&mut stream, Instant::now(), 6 * SECOND, (2.7, 4.5), what).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_half_sent_next_head_on_a_kept_alive_connection_is_closed_at_the_header_timeout() {
-    let app = server(1, 4, |_| {}).await;
-    let mut stream = TcpStream::connect(app.addr).await.unwrap();
+    let (_app, mut stream) = connected(1, 4).await;
     for _ in 0..3 {
         let (status, _) = get_on(&mut stream, "/healthz").await;
         assert_eq!(status, "HTTP/1.1 200 OK");
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
-    stream
-        .write_all(b"GET /healthz HTTP/1.1\r\nHo")
-        .await
-        .unwrap();
-    let (elapsed, sent) = until_closed(&mut stream, Instant::now(), 6 * SECOND).await;
+    send(&mut stream, b"GET /healthz HTTP/1.1\r\nHo").await;
     // The header timeout from the first byte, not the idle one from the last answer.
-    assert_between(elapsed, 0.8, 2.5, "a half-sent head after answers");
-    assert!(sent.is_empty(), "{sent:?}");
+    let what = "a half-sent head after answers";
+    closed_unanswered(&mut stream, Instant::now(), 6 * SECOND, (0.8, 2.5), what).await;
 }
 
 /// HTTP/2 with prior knowledge: the preface and SETTINGS, then no request.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_http2_connection_without_a_request_is_closed_after_the_header_timeout() {
-    let app = server(1, 10, |_| {}).await;
-    let mut stream = TcpStream::connect(app.addr).await.unwrap();
+    let (_app, mut stream) = connected(1, 10).await;
     let started = Instant::now();
-    stream
-        .write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
-        .await
-        .unwrap();
+    send(&mut stream, b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n").await;
     // An empty SETTINGS frame: length 0, type 4, no flags, stream 0.
-    stream
-        .write_all(&[0, 0, 0, 4, 0, 0, 0, 0, 0])
-        .await
-        .unwrap();
-    let (elapsed, sent) = until_closed(&mut stream, started, 5 * SECOND).await;
-    assert_between(elapsed, 0.8, 2.5, "an HTTP/2 connection with no request");
+    send(&mut stream, &[0, 0, 0, 4, 0, 0, 0, 0, 0]).await;
+    let what = "an HTTP/2 connection with no request";
+    let sent = closed_within(&mut stream, started, 5 * SECOND, (0.8, 2.5), what).await;
     assert_eq!(
         sent.get(3),
         Some(&4),
@@ -211,10 +243,7 @@ async fn at_max_connections_the_next_client_waits_for_a_free_one() {
         TcpStream::connect(app.addr).await.unwrap(),
     ];
     let started = Instant::now();
-    let res = reqwest::Client::new()
-        .get(format!("{}/healthz", app.base))
-        .timeout(10 * SECOND)
-        .send()
+    let res = get_within(&app.base, "/healthz", 10 * SECOND)
         .await
         .expect("answered, not refused");
     assert_eq!(res.status(), 200);
@@ -224,12 +253,7 @@ async fn at_max_connections_the_next_client_waits_for_a_free_one() {
         4.0,
         "the wait for a free connection",
     );
-    let metrics = reqwest::get(format!("{}/metrics", app.base))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.get("/metrics").await.1;
     assert!(
         metrics.contains("agentprofile_connections_limit_waits_total "),
         "{metrics}"
@@ -293,10 +317,7 @@ async fn with_5000_idle_and_half_sent_connections_a_client_is_answered_at_once()
     if limit < IDLE as u64 + 500 {
         let message =
             format!("the open-file limit is {limit} (ulimit -Hn), too low for {IDLE} connections");
-        if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
-            panic!("CI=true: {message}");
-        }
-        eprintln!("\n!!! SKIPPED: {message}.\n!!! Raise it; under CI=true this fails.\n");
+        skip(&message, "Raise it");
         return;
     }
     let db = TestDb::new(Backend::Sqlite).await.unwrap();
@@ -341,10 +362,7 @@ async fn with_5000_idle_and_half_sent_connections_a_client_is_answered_at_once()
     let mut slowest = Duration::ZERO;
     for _ in 0..5 {
         let started = Instant::now();
-        let res = reqwest::Client::new()
-            .get(format!("{}/readyz", server.base))
-            .timeout(5 * SECOND)
-            .send()
+        let res = get_within(&server.base, "/readyz", 5 * SECOND)
             .await
             .unwrap();
         assert_eq!(res.status(), 200);
@@ -352,12 +370,7 @@ async fn with_5000_idle_and_half_sent_connections_a_client_is_answered_at_once()
         slowest = slowest.max(started.elapsed());
     }
     assert!(slowest < SECOND, "a normal client waited {slowest:?}");
-    let metrics = reqwest::get(format!("{}/metrics", server.base))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = server.get("/metrics").await.1;
     let open = gauge(&metrics, "agentprofile_connections_open");
     assert!(
         open >= IDLE as f64,
@@ -375,12 +388,7 @@ async fn with_5000_idle_and_half_sent_connections_a_client_is_answered_at_once()
         first >= header - 0.3 && last <= header + 3.0,
         "closed between {first:.2} s and {last:.2} s after opening, not at the {HEADER_SECS} s timeout"
     );
-    let metrics = reqwest::get(format!("{}/metrics", server.base))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = server.get("/metrics").await.1;
     let timed_out = gauge(
         &metrics,
         "agentprofile_connections_timed_out_total{timeout=\"header\"}",

@@ -5,8 +5,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use agentprofile::cli::Cli;
-use agentprofile::config::Config;
+use crate::support::Cli;
+use crate::support::Config;
 use clap::{CommandFactory, FromArgMatches};
 use globset::GlobBuilder;
 use serde_yaml_ng::Value as Yaml;

@@ -8,7 +8,7 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence, TestRunner};
 use serde_json::{Map, Value, json};
 
-use crate::helpers::*;
+use crate::support::*;
 
 /// The parameter names the routes read, and a few they do not.
 const NAMES: [&str; 10] = [

@@ -5,50 +5,35 @@
 
 use std::time::{Duration, Instant};
 
-use agentprofile::cli::Operator;
-use agentprofile::service::Service;
+use crate::support::Operator;
+use crate::support::Service;
+use reqwest::Method;
 use serde_json::{Value, json};
 use sqlx::Connection;
 
-use crate::helpers::*;
 use crate::stream::Stream;
+use crate::support::*;
 
 type Server = ServerProcess;
 
-/// What these tests ask of a server process.
-impl ServerProcess {
-    async fn call(&self, route: &str, body: Value) -> Value {
-        let res = self
-            .client
-            .post(format!("{}{PREFIX}/{route}", self.base))
-            .body(body.to_string())
-            .send()
-            .await
-            .unwrap();
-        res.json().await.unwrap()
-    }
-
-    async fn code(&self, route: &str, body: Value) -> u64 {
-        code(&self.call(route, body).await)
-    }
-
-    async fn v1(&self, path: &str, token: &str, body: Value) -> u16 {
-        let res = self
-            .client
-            .post(format!("{}{path}", self.base))
-            .bearer_auth(token)
-            .body(body.to_string())
-            .send()
-            .await
-            .unwrap();
-        res.status().as_u16()
-    }
+/// What these tests ask of a server process, besides `Http`'s helpers.
+trait Instance {
+    /// A /v1 POST with the account's token: the HTTP status.
+    async fn post(&self, path: &str, token: &str, body: Value) -> u16;
 
     /// How long until `route` answers `want`; fails after 5 s.
+    async fn until_code(&self, route: &str, body: Value, want: u64) -> Duration;
+}
+
+impl Instance for ServerProcess {
+    async fn post(&self, path: &str, token: &str, body: Value) -> u16 {
+        self.v1(Method::POST, path, token, Some(body)).await.0
+    }
+
     async fn until_code(&self, route: &str, body: Value, want: u64) -> Duration {
         let started = Instant::now();
         loop {
-            if self.code(route, body.clone()).await == want {
+            if self.call_code(route, body.clone()).await == want {
                 return started.elapsed();
             }
             assert!(
@@ -96,33 +81,36 @@ async fn postgres_two_instances_see_each_others_changes() {
     // Both have the agents in their views.
     for server in [&a, &b] {
         for s in [&ssid, &other_ssid, &ssid_8] {
-            assert_eq!(server.code("agentOnBreak", json!({"ssid": s})).await, 1502);
+            assert_eq!(
+                server.call_code("agentOnBreak", json!({"ssid": s})).await,
+                1502
+            );
         }
     }
 
     // A break started on A is seen on B.
     let start = json!({"ssid": ssid, "reason": "lunch"});
-    assert_eq!(a.code("startBreak", start).await, 0);
+    assert_eq!(a.call_code("startBreak", start).await, 0);
     let took = b.until_code("agentOnBreak", json!({"ssid": ssid}), 0).await;
     assert!(took < ELSEWHERE, "B saw A's break after {took:?}");
 
     // A logout on B refuses the ssid on A.
     let logout = json!({"ssid": other_ssid});
-    assert_eq!(b.v1("/v1/sessions/logout", &token, logout).await, 200);
+    assert_eq!(b.post("/v1/sessions/logout", &token, logout).await, 200);
     let took = a
         .until_code("agentOnBreak", json!({"ssid": other_ssid}), 1000)
         .await;
     assert!(took < ELSEWHERE, "A saw B's logout after {took:?}");
-    assert_eq!(a.code("agentOnBreak", json!({"ssid": ssid})).await, 0);
+    assert_eq!(a.call_code("agentOnBreak", json!({"ssid": ssid})).await, 0);
 
     // A disable on A ends B's view of that agent: its ssid is dead, its token answer 1510.
-    assert_eq!(a.v1("/v1/agents/8/disable", &token, json!({})).await, 200);
+    assert_eq!(a.post("/v1/agents/8/disable", &token, json!({})).await, 200);
     let took = b
         .until_code("agentOnBreak", json!({"ssid": ssid_8}), 1000)
         .await;
     assert!(took < ELSEWHERE, "B saw A's disable after {took:?}");
     let by_token = json!({"userId": "acme", "token": token, "agentId": "8"});
-    assert_eq!(b.code("agentOnBreak", by_token).await, 1510);
+    assert_eq!(b.call_code("agentOnBreak", by_token).await, 1510);
     // And the other way round, a change from neither server (the CLI, say) reaches both.
     admin.end_break("acme", "7").await.unwrap();
     for server in [&a, &b] {
@@ -145,7 +133,10 @@ async fn postgres_a_dropped_feed_falls_back_to_the_database() {
     let ssid = admin.create_session("acme", "7").await.unwrap();
     let server = Server::start(&db, &[]).await;
     let on_break = json!({"ssid": ssid});
-    assert_eq!(server.code("agentOnBreak", on_break.clone()).await, 1502);
+    assert_eq!(
+        server.call_code("agentOnBreak", on_break.clone()).await,
+        1502
+    );
 
     // Cut the server's feed connection, and cut it again each time it comes back.
     let (admin_url, name) = (admin_url.clone(), name.clone());
@@ -171,12 +162,12 @@ async fn postgres_a_dropped_feed_falls_back_to_the_database() {
     // A change the server cannot hear of: it must answer from the database, not from the
     // memory that still said "not on break".
     admin.start_break("acme", "7", "lunch").await.unwrap();
-    assert_eq!(server.code("agentOnBreak", on_break.clone()).await, 0);
+    assert_eq!(server.call_code("agentOnBreak", on_break.clone()).await, 0);
 
     // The feed comes back: the view starts over from the database, and follows again.
     cutter.abort();
     server.until_live().await;
-    assert_eq!(server.code("agentOnBreak", on_break.clone()).await, 0);
+    assert_eq!(server.call_code("agentOnBreak", on_break.clone()).await, 0);
     admin.end_break("acme", "7").await.unwrap();
     let took = server.until_code("agentOnBreak", on_break, 1502).await;
     assert!(
@@ -187,18 +178,9 @@ async fn postgres_a_dropped_feed_falls_back_to_the_database() {
 
 /// The account's events after `after`, as a server's history answers them.
 async fn events_after(server: &Server, token: &str, after: i64) -> Vec<Value> {
-    let res = server
-        .client
-        .get(format!(
-            "{}/v1/events?cursor={after}&limit=500",
-            server.base
-        ))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
-    let page: Value = res.json().await.unwrap();
-    page["data"]["items"].as_array().unwrap().clone()
+    let path = format!("/v1/events?cursor={after}&limit=500");
+    let page = server.v1_get(&path, token).await;
+    page["items"].as_array().unwrap().clone()
 }
 
 /// Cuts `db`'s feed connections (the servers reconnect at once).
@@ -239,7 +221,7 @@ async fn postgres_a_stream_hears_every_instance_and_resumes_exactly() {
     let mut on_b = Stream::open(&b.base, "", Some(&token), None).await;
     let started = Instant::now();
     assert_eq!(
-        a.v1("/v1/agents/7/break", &token, json!({"reason": "lunch"}))
+        a.post("/v1/agents/7/break", &token, json!({"reason": "lunch"}))
             .await,
         201
     );
@@ -256,11 +238,11 @@ async fn postgres_a_stream_hears_every_instance_and_resumes_exactly() {
     // Missed while disconnected: changes on A, on B and from the CLI.
     admin.end_break("acme", "7").await.unwrap();
     assert_eq!(
-        b.v1("/v1/agents/8/break", &token, json!({"reason": "lunch"}))
+        b.post("/v1/agents/8/break", &token, json!({"reason": "lunch"}))
             .await,
         201
     );
-    assert_eq!(a.v1("/v1/agents/7/disable", &token, json!({})).await, 200);
+    assert_eq!(a.post("/v1/agents/7/disable", &token, json!({})).await, 200);
     let missed = events_after(&a, &token, seen).await;
     assert!(missed.len() >= 3, "{missed:?}");
 
@@ -273,7 +255,7 @@ async fn postgres_a_stream_hears_every_instance_and_resumes_exactly() {
         .map(|(_, e)| e)
         .collect();
     assert_eq!(replayed, missed);
-    assert_eq!(a.v1("/v1/agents/7/enable", &token, json!({})).await, 200);
+    assert_eq!(a.post("/v1/agents/7/enable", &token, json!({})).await, 200);
     let (last, event) = resumed.next().await.unwrap();
     assert_eq!(event["kind"], "agent.enabled");
     assert!(resumed.quiet_for(Duration::from_millis(300)).await);
@@ -282,7 +264,7 @@ async fn postgres_a_stream_hears_every_instance_and_resumes_exactly() {
     cut_feeds(&db).await;
     assert_eq!(resumed.next().await, None, "the stream ended with the feed");
     assert_eq!(
-        a.v1("/v1/agents/7/break", &token, json!({"reason": "lunch"}))
+        a.post("/v1/agents/7/break", &token, json!({"reason": "lunch"}))
             .await,
         201
     );
@@ -347,17 +329,23 @@ async fn a_killed_server_loses_at_most_a_flush_of_heartbeats(backend: Backend) {
 
     // State changes, acknowledged: a break, a microphone change.
     let start = json!({"ssid": ssid, "reason": "lunch"});
-    assert_eq!(server.code("startBreak", start).await, 0);
+    assert_eq!(server.call_code("startBreak", start).await, 0);
     let ping = |mic: &str, t: i64| json!({"ssid": ssid, "mic_perm": mic, "ping_time": t});
     const T0: i64 = 1_700_000_000;
-    assert_eq!(server.code("setWebPingTime", ping("denied", T0)).await, 0);
+    assert_eq!(
+        server.call_code("setWebPingTime", ping("denied", T0)).await,
+        0
+    );
     // Then unchanged heartbeats, each acknowledged at a known moment, until the kill.
     let mut acked = Vec::new();
     let load = Instant::now();
     let mut t = T0;
     while load.elapsed() < Duration::from_millis(4500) {
         t += 1;
-        assert_eq!(server.code("setWebPingTime", ping("denied", t)).await, 0);
+        assert_eq!(
+            server.call_code("setWebPingTime", ping("denied", t)).await,
+            0
+        );
         acked.push((t, Instant::now()));
     }
     server.kill9().await;
@@ -395,9 +383,16 @@ async fn a_killed_server_loses_at_most_a_flush_of_heartbeats(backend: Backend) {
 
     // A restarted server starts cold and answers what was acknowledged.
     let server = Server::start(&db, &env).await;
-    assert_eq!(server.code("agentOnBreak", json!({"ssid": ssid})).await, 0);
     assert_eq!(
-        server.code("setWebPingTime", ping("denied", t + 1)).await,
+        server
+            .call_code("agentOnBreak", json!({"ssid": ssid}))
+            .await,
+        0
+    );
+    assert_eq!(
+        server
+            .call_code("setWebPingTime", ping("denied", t + 1))
+            .await,
         0
     );
 }

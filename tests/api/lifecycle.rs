@@ -6,9 +6,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::helpers::{PREFIX, TestApp, code, wrap};
-use agentprofile::cli::OperatorError;
-use agentprofile::service::ServiceError;
+use crate::support::OperatorError;
+use crate::support::ServiceError;
+use crate::support::{Fixture, PREFIX, TestApp, code, wrap};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -232,90 +232,81 @@ where
     racers.join_all().await
 }
 
-/// Exactly one winner; every loser refused with `lost` (checked by `is_lost`). Returns the winner.
-fn one_winner<T: std::fmt::Debug>(
-    results: Vec<Result<T, OperatorError>>,
-    is_lost: impl Fn(&OperatorError) -> bool,
-) -> T {
+/// Runs `op` as `race` does: exactly one wins; every other is refused for agent 7 with an error
+/// `is_lost` accepts, and so is one more attempt after them. Returns the winner.
+async fn one_wins<T, Fut>(
+    app: &Arc<TestApp>,
+    op: impl Fn(Arc<TestApp>, usize) -> Fut,
+    is_lost: fn(&ServiceError) -> bool,
+) -> T
+where
+    T: std::fmt::Debug + Send + 'static,
+    Fut: Future<Output = Result<T, OperatorError>> + Send + 'static,
+{
+    let results = race(app, &op).await;
     let (won, lost): (Vec<_>, Vec<_>) = results.into_iter().partition(Result::is_ok);
     assert_eq!(won.len(), 1, "winners: {won:?}");
-    for err in lost.into_iter().map(|r| r.unwrap_err()) {
-        assert!(is_lost(&err), "unexpected refusal: {err:?} ({err})");
+    let again = op(app.clone(), RACERS).await;
+    for err in lost.into_iter().chain([again]).map(|r| r.unwrap_err()) {
+        let refused = matches!(&err, OperatorError::Agent(a, e) if a == "7" && is_lost(e));
+        assert!(refused, "unexpected refusal: {err:?} ({err})");
     }
     won.into_iter().next().unwrap().unwrap()
 }
 
-async fn simultaneous_break_starts_open_exactly_one_break(app: TestApp) {
+/// The fixture (`acme`, agent 7) and the server, to share among racers.
+async fn racing(app: TestApp) -> (Fixture, Arc<TestApp>) {
     let f = app.fixture("acme", "7").await;
-    let app = Arc::new(app);
+    (f, Arc::new(app))
+}
 
-    let results = race(&app, |app, i| async move {
-        app.admin()
-            .start_break(
-                "acme",
-                "7",
-                ["break", "lunch", "personal", "meeting"][i % 4],
-            )
-            .await
-    })
+async fn simultaneous_break_starts_open_exactly_one_break(app: TestApp) {
+    let (f, app) = racing(app).await;
+    let winner = one_wins(
+        &app,
+        |app, i| async move {
+            app.admin()
+                .start_break(
+                    "acme",
+                    "7",
+                    ["break", "lunch", "personal", "meeting"][i % 4],
+                )
+                .await
+        },
+        |e| matches!(e, ServiceError::AlreadyOnBreak),
+    )
     .await;
-    let winner = one_winner(
-        results,
-        |e| matches!(e, OperatorError::Agent(a, ServiceError::AlreadyOnBreak) if a == "7"),
-    );
     let data = app.call_ok("agentOnBreak", f.by_ssid()).await;
     assert_eq!(data["breakDetail"]["reason"], winner.reason.as_str());
 
-    let results = race(&app, |app, _| async move {
-        app.admin().end_break("acme", "7").await
-    })
-    .await;
-    let ended = one_winner(
-        results,
-        |e| matches!(e, OperatorError::Agent(a, ServiceError::NotOnBreak) if a == "7"),
-    );
+    let end = |app: Arc<TestApp>, _| async move { app.admin().end_break("acme", "7").await };
+    let ended = one_wins(&app, end, |e| matches!(e, ServiceError::NotOnBreak)).await;
     assert_eq!(ended.reason, winner.reason);
     assert_eq!(app.call_code("agentOnBreak", f.by_ssid()).await, 1502);
-    assert!(matches!(
-        app.admin().end_break("acme", "7").await,
-        Err(OperatorError::Agent(_, ServiceError::NotOnBreak))
-    ));
     // The next break starts normally.
     app.admin().start_break("acme", "7", "break").await.unwrap();
 }
 
 async fn simultaneous_wrap_up_starts_open_exactly_one_wrap_up(app: TestApp) {
-    let f = app.fixture("acme", "7").await;
-    let app = Arc::new(app);
-
-    let results = race(&app, |app, i| async move {
-        let call = format!("call-{i}");
-        app.admin()
-            .start_wrap_up("acme", "7", wrap(&call, "+15550100", Some(300)))
-            .await
-    })
+    let (f, app) = racing(app).await;
+    let winner = one_wins(
+        &app,
+        |app, i| async move {
+            let call = format!("call-{i}");
+            app.admin()
+                .start_wrap_up("acme", "7", wrap(&call, "+15550100", Some(300)))
+                .await
+        },
+        |e| matches!(e, ServiceError::AlreadyInWrapUp),
+    )
     .await;
-    let winner = one_winner(
-        results,
-        |e| matches!(e, OperatorError::Agent(a, ServiceError::AlreadyInWrapUp) if a == "7"),
-    );
     let data = app.call_ok("wrapUp", f.by_ssid()).await;
     assert_eq!(data["callId"], winner.call_id.as_str());
 
-    let results = race(&app, |app, _| async move {
-        app.admin().end_wrap_up("acme", "7").await
-    })
-    .await;
-    let ended = one_winner(
-        results,
-        |e| matches!(e, OperatorError::Agent(a, ServiceError::NotInWrapUp) if a == "7"),
-    );
+    let end = |app: Arc<TestApp>, _| async move { app.admin().end_wrap_up("acme", "7").await };
+    let ended = one_wins(&app, end, |e| matches!(e, ServiceError::NotInWrapUp)).await;
     assert_eq!(ended.call_id, winner.call_id);
     assert_eq!(app.call_code("wrapUp", f.by_ssid()).await, 1504);
-    assert!(matches!(
-        app.admin().end_wrap_up("acme", "7").await,
-        Err(OperatorError::Agent(_, ServiceError::NotInWrapUp))
-    ));
     app.admin()
         .start_wrap_up("acme", "7", wrap("call-next", "+15550101", Some(300)))
         .await

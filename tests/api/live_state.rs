@@ -4,9 +4,9 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::*;
-use agentprofile::domain::Act;
-use agentprofile::live::ViewStats;
+use crate::support::Act;
+use crate::support::ViewStats;
+use crate::support::*;
 
 on_both_databases! {
     reads_are_answered_from_memory_once_loaded,
@@ -21,12 +21,12 @@ async fn reads_are_answered_from_memory_once_loaded(app: TestApp) {
     let f = app.fixture("acme", "7").await;
     // The feed goes live soon after the server starts (until then, reads go to the database).
     until_live(&app).await;
-    expect(&app, "agentOnBreak", f.by_ssid(), NOT_ON_BREAK).await;
+    expect(&app, "agentOnBreak", f.by_ssid(), &NOT_ON_BREAK).await;
     let loaded = stats(&app);
     assert_eq!((loaded.sessions, loaded.agents), (1, 1));
     for _ in 0..5 {
-        expect(&app, "agentOnBreak", f.by_ssid(), NOT_ON_BREAK).await;
-        expect(&app, "wrapUp", f.by_ssid(), NOT_IN_WRAP_UP).await;
+        expect(&app, "agentOnBreak", f.by_ssid(), &NOT_ON_BREAK).await;
+        expect(&app, "wrapUp", f.by_ssid(), &NOT_IN_WRAP_UP).await;
     }
     let after = stats(&app);
     assert_eq!(after.misses, loaded.misses, "no more misses once loaded");
@@ -46,7 +46,7 @@ async fn reads_are_answered_from_memory_once_loaded(app: TestApp) {
 async fn the_servers_own_changes_are_seen_at_once(app: TestApp) {
     let f = app.fixture("acme", "7").await;
     let admin = app.admin();
-    expect(&app, "agentOnBreak", f.by_ssid(), NOT_ON_BREAK).await;
+    expect(&app, "agentOnBreak", f.by_ssid(), &NOT_ON_BREAK).await;
     // Every kind of change, each read back at once through the loaded view.
     app.call_ok("startBreak", json!({"ssid": f.ssid, "reason": "lunch"}))
         .await;
@@ -55,30 +55,30 @@ async fn the_servers_own_changes_are_seen_at_once(app: TestApp) {
         1
     );
     app.call_ok("endBreak", f.by_ssid()).await;
-    expect(&app, "agentOnBreak", f.by_ssid(), NOT_ON_BREAK).await;
+    expect(&app, "agentOnBreak", f.by_ssid(), &NOT_ON_BREAK).await;
     admin
         .start_wrap_up("acme", "7", wrap("c1", "555", Some(600)))
         .await
         .unwrap();
     assert_eq!(app.call_ok("wrapUp", f.by_ssid()).await["response"], 1);
     admin.set_suspended("acme", true).await.unwrap();
-    expect(&app, "wrapUp", f.by_ssid(), SUSPENDED).await;
+    expect(&app, "wrapUp", f.by_ssid(), &SUSPENDED).await;
     admin.set_suspended("acme", false).await.unwrap();
     assert_eq!(app.call_ok("wrapUp", f.by_ssid()).await["response"], 1);
     admin.set_agent_disabled("acme", "7", true).await.unwrap();
-    expect(&app, "wrapUp", f.by_ssid(), INVALID_PARAMETERS).await;
-    expect(&app, "wrapUp", f.by_token(), AGENT_DISABLED).await;
+    expect(&app, "wrapUp", f.by_ssid(), &INVALID_PARAMETERS).await;
+    expect(&app, "wrapUp", f.by_token(), &AGENT_DISABLED).await;
     admin.set_agent_disabled("acme", "7", false).await.unwrap();
-    expect(&app, "wrapUp", f.by_ssid(), INVALID_PARAMETERS).await;
+    expect(&app, "wrapUp", f.by_ssid(), &INVALID_PARAMETERS).await;
     let ssid = admin.create_session("acme", "7").await.unwrap();
-    expect(&app, "wrapUp", json!({"ssid": ssid}), NOT_IN_WRAP_UP).await;
+    expect(&app, "wrapUp", json!({"ssid": ssid}), &NOT_IN_WRAP_UP).await;
     let account = admin.account("acme").await.unwrap();
     let logged_out = app
         .service
         .logout_session(&account, &ssid, Act::cli())
         .await;
     assert!(logged_out.unwrap());
-    expect(&app, "wrapUp", json!({"ssid": ssid}), INVALID_PARAMETERS).await;
+    expect(&app, "wrapUp", json!({"ssid": ssid}), &INVALID_PARAMETERS).await;
 }
 
 // --------------------------------------------------------------------- coalesced heartbeats
@@ -119,6 +119,17 @@ fn ping(f: &Fixture, mic: &str, ping_time: i64) -> Value {
     json!({"ssid": f.ssid, "mic_perm": mic, "ping_time": ping_time})
 }
 
+/// A never-flushing server whose agent 7 sent two heartbeats, at 1_700_000_001 (written: the
+/// first sets the microphone) and at `second` (waiting in memory); None where it is skipped.
+async fn two_heartbeats(backend: Backend, second: i64) -> Option<(TestApp, Fixture)> {
+    let app = never_flushing(backend).await?;
+    let f = app.fixture("acme", "7").await;
+    for t in [1_700_000_001, second] {
+        app.call_ok("setWebPingTime", ping(&f, "granted", t)).await;
+    }
+    Some((app, f))
+}
+
 async fn heartbeats_wait_for_the_flush_but_microphone_changes_do_not(backend: Backend) {
     let Some(app) = never_flushing(backend).await else {
         return;
@@ -151,34 +162,24 @@ async fn heartbeats_wait_for_the_flush_but_microphone_changes_do_not(backend: Ba
         (text(1_700_000_006), Some("denied".into()), text(2))
     );
     // The idle timer counts from the waiting pings too: the session stays live.
-    expect(&app, "agentOnBreak", f.by_ssid(), NOT_ON_BREAK).await;
+    expect(&app, "agentOnBreak", f.by_ssid(), &NOT_ON_BREAK).await;
 }
 
 async fn a_graceful_stop_writes_the_waiting_heartbeats(backend: Backend) {
-    let Some(app) = never_flushing(backend).await else {
+    let Some((app, f)) = two_heartbeats(backend, 1_700_000_009).await else {
         return;
     };
-    let f = app.fixture("acme", "7").await;
-    app.call_ok("setWebPingTime", ping(&f, "granted", 1_700_000_001))
-        .await;
-    app.call_ok("setWebPingTime", ping(&f, "granted", 1_700_000_009))
-        .await;
     assert_eq!(stored_ping(&app).await.0.as_deref(), Some("1700000001"));
     let app = app.restart().await;
     assert_eq!(stored_ping(&app).await.0.as_deref(), Some("1700000009"));
     // The restarted server starts cold, and correct.
-    expect(&app, "agentOnBreak", f.by_ssid(), NOT_ON_BREAK).await;
+    expect(&app, "agentOnBreak", f.by_ssid(), &NOT_ON_BREAK).await;
 }
 
 async fn a_flush_never_revives_an_ended_session(backend: Backend) {
-    let Some(app) = never_flushing(backend).await else {
+    let Some((app, f)) = two_heartbeats(backend, 1_700_000_002).await else {
         return;
     };
-    let f = app.fixture("acme", "7").await;
-    app.call_ok("setWebPingTime", ping(&f, "granted", 1_700_000_001))
-        .await;
-    app.call_ok("setWebPingTime", ping(&f, "granted", 1_700_000_002))
-        .await;
     let db = app.db.as_ref().unwrap();
     let last_seen = "SELECT CAST(last_seen_at AS TEXT) FROM agent_sessions";
     let before = sql_text(db, last_seen).await;
@@ -190,7 +191,7 @@ async fn a_flush_never_revives_an_ended_session(backend: Backend) {
     // Written to neither the disabled agent nor its ended session.
     assert_eq!(stored_ping(&app).await.0.as_deref(), Some("1700000001"));
     assert_eq!(sql_text(db, last_seen).await, before);
-    expect(&app, "agentOnBreak", f.by_ssid(), INVALID_PARAMETERS).await;
+    expect(&app, "agentOnBreak", f.by_ssid(), &INVALID_PARAMETERS).await;
 }
 
 on_both_databases_with_own_config! {

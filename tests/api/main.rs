@@ -1,14 +1,16 @@
 //! The integration tests: one binary, a module per area. Each conformance test runs once on
-//! SQLite and once on PostgreSQL (see `helpers`).
+//! SQLite and once on PostgreSQL (see the support crate, `tests/common`).
 
 #[macro_use]
-mod helpers;
+extern crate agentprofile_test_support;
+use agentprofile_test_support as support;
 
 mod auth_and_codes;
 mod cli;
 mod clients;
 mod concurrency;
 mod connections;
+mod contract;
 mod deploy_files;
 mod faults;
 mod fuzz;

@@ -2,8 +2,8 @@
 //! once made, latency histograms, pool gauges, agent state gauges per account, and no
 //! secret or agent id in any label.
 
-use crate::helpers::{Backend, INVALID_TOKEN, PREFIX, TestApp, agent, wrap};
-use agentprofile::domain::now_unix;
+use crate::support::now_unix;
+use crate::support::{Backend, INVALID_TOKEN, PREFIX, TestApp, agent, wrap};
 use reqwest::Method;
 use serde_json::json;
 
@@ -20,12 +20,7 @@ const ON_BREAK_ROUTE: &str = "/api/v2/agentProfile/agentOnBreak";
 
 /// GETs /metrics: the page, which must be HTTP 200 in the Prometheus text format.
 async fn scrape(app: &TestApp) -> String {
-    let res = app
-        .client
-        .get(format!("{}/metrics", app.base))
-        .send()
-        .await
-        .unwrap();
+    let res = app.get_response("/metrics").await;
     assert_eq!(res.status().as_u16(), 200);
     assert_eq!(
         res.headers()["content-type"],
@@ -274,7 +269,7 @@ async fn metrics_token_guards_the_page() {
     .await
     .unwrap();
     let (status, _, refused) = app.send(Method::GET, "/metrics", None, None).await;
-    assert_eq!((status, refused.as_str()), (401, INVALID_TOKEN));
+    assert_eq!((status, refused.as_str()), (401, INVALID_TOKEN.as_str()));
     let (status, _, _) = app
         .send(Method::GET, "/metrics", Some("Bearer nope"), None)
         .await;

@@ -3,7 +3,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::helpers::{PREFIXES, TestApp, UPSTREAM_ROUTES, code};
+use crate::contract::contract_codes;
+use crate::support::{PREFIXES, TestApp, UPSTREAM_ROUTES, code};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -44,36 +45,6 @@ const OTHER_ROUTES: [(&str, &str); 29] = [
     ("get", "/v1/tokens"),
     ("post", "/v1/tokens"),
     ("delete", "/v1/tokens/{token_id}"),
-];
-
-/// The contract's codes and their exact messages (1505's is followed by the names).
-const CONTRACT_CODES: [(u64, &str); 23] = [
-    (1000, "Invalid parameter(s)"),
-    (1001, "Invalid data type"),
-    (1010, "Error in DB connect"),
-    (1014, "Invalid token (expired or invalid)"),
-    (1032, "Internal server error"),
-    (1039, "User account suspended"),
-    (1047, "Invalid Request Data"),
-    (1501, "Agent id not match"),
-    (1502, "On break is : 0"),
-    (1503, "SSID not valid for setWebPingTime"),
-    (1504, "Agent not in wrap time"),
-    (1505, "Missing required parameters:"),
-    (
-        1506,
-        "Cannot update [ping_time] as it is of incompatible type",
-    ),
-    (1507, "Agent already on break"),
-    (1508, "Unknown break reason"),
-    (1509, "Wrap-up cannot be ended early"),
-    (1510, "Agent disabled"),
-    (1511, "Agent already in wrap time"),
-    (1512, "Not found"),
-    (1513, "Already exists"),
-    (1514, "Too many streams"),
-    (1515, "Too many failed attempts"),
-    (1516, "Token scope does not allow this"),
 ];
 
 const METHODS: [&str; 8] = [
@@ -271,7 +242,7 @@ async fn the_description_lists_exactly_the_routes_the_server_answers(app: TestAp
     let spec = get_spec(&app).await;
 
     // One source: what is served is what the code generates.
-    let generated = serde_json::to_value(agentprofile::api::openapi()).unwrap();
+    let generated = serde_json::to_value(crate::support::openapi()).unwrap();
     assert_eq!(spec, generated);
 
     let documented = documented_routes(&spec);
@@ -343,7 +314,7 @@ async fn every_error_code_of_the_contract_is_documented_with_its_message(app: Te
         .collect();
     let table = envelope["description"].as_str().unwrap();
     let info = spec["info"]["description"].as_str().unwrap();
-    for (code, message) in CONTRACT_CODES {
+    for (code, message) in contract_codes() {
         assert!(codes.contains(&code), "{code} is not in the code enum");
         let row = format!("| {code} | `{message}");
         assert!(table.contains(&row), "{row} is not in the envelope's table");
@@ -351,7 +322,7 @@ async fn every_error_code_of_the_contract_is_documented_with_its_message(app: Te
     }
     assert!(table.contains("| 1505 | `Missing required parameters:NAME[,NAME…]` |"));
     // The codes the server can answer are exactly the contract's.
-    let contract: BTreeSet<u64> = CONTRACT_CODES.iter().map(|(c, _)| *c).collect();
+    let contract: BTreeSet<u64> = contract_codes().iter().map(|(c, _)| *c).collect();
     assert_eq!(codes, contract);
     // The statuses that are not 200, with the envelope.
     for status in ["404", "405", "413", "503"] {

@@ -9,10 +9,10 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use agentprofile::cli::Operator;
+use crate::support::Operator;
 use serde_json::json;
 
-use crate::helpers::*;
+use crate::support::*;
 
 /// A PostgreSQL cluster of the test's own; stopped and removed when dropped.
 struct Cluster {
@@ -26,13 +26,10 @@ impl Cluster {
     /// skipped loudly).
     fn start() -> Option<Cluster> {
         let Some(bin) = server_bin() else {
-            assert!(
-                !in_ci(),
-                "CI=true and no PostgreSQL server (initdb, pg_ctl) is installed"
-            );
-            eprintln!(
-                "\n!!! SKIPPED: no PostgreSQL server (initdb, pg_ctl) under /usr/lib/postgresql \
-                 or PG_BINDIR; under CI=true this fails.\n"
+            skip(
+                "no PostgreSQL server (initdb, pg_ctl) is installed under /usr/lib/postgresql \
+                 or PG_BINDIR",
+                "Install PostgreSQL's server or set PG_BINDIR",
             );
             return None;
         };
@@ -167,8 +164,25 @@ impl Answer {
     }
 
     fn refused(&self) -> bool {
-        self.status == 503 && self.body == DB_CONNECT
+        self.status == 503 && self.body == DB_CONNECT.as_str()
     }
+}
+
+/// The answers asked `when` (`in the outage`, `after recovery`, which `asked_then` tells): at
+/// least 50 of them, and every one `fine`.
+fn all_of<'a>(
+    answers: &'a [Answer],
+    asked_then: impl Fn(&Answer) -> bool,
+    fine: fn(&Answer) -> bool,
+    report: &str,
+    when: &str,
+) -> Vec<&'a Answer> {
+    let then: Vec<&Answer> = answers.iter().filter(|a| asked_then(a)).collect();
+    assert!(then.len() >= 50, "{report}: too few answers {when}");
+    for a in &then {
+        assert!(fine(a), "{report}: {} {} {when}", a.status, a.body);
+    }
+    then
 }
 
 /// How long after `since` `/readyz` first answers `status` (polled every 20 ms, up to 10 s).
@@ -177,7 +191,7 @@ async fn until_ready_is(app: &TestApp, status: u16, since: Instant) -> Duration 
         let (got, body) = app.get("/readyz").await;
         if got == status {
             if status == 503 {
-                assert_eq!(body, DB_CONNECT);
+                assert_eq!(body, DB_CONNECT.as_str());
             }
             return since.elapsed();
         }
@@ -308,21 +322,15 @@ mod postgres {
             "{report}: the outage was known late"
         );
         // Known down: every answer is the refusal, at once.
-        let during: Vec<_> = answers
-            .iter()
-            .filter(|a| a.asked >= known && a.asked + a.took < starting)
-            .collect();
-        assert!(
-            during.len() >= 50,
-            "{report}: too few answers in the outage"
+        let in_outage = |a: &Answer| a.asked >= known && a.asked + a.took < starting;
+        let during = all_of(
+            &answers,
+            in_outage,
+            Answer::refused,
+            &report,
+            "in the outage",
         );
         for a in &during {
-            assert!(
-                a.refused(),
-                "{report}: {} {} in the outage",
-                a.status,
-                a.body
-            );
             assert!(
                 a.took < Duration::from_secs(1),
                 "{report}: a refusal took {:?}",
@@ -345,22 +353,14 @@ mod postgres {
             "{report}: the first success came {:?} after the database",
             first_success - back
         );
-        let after: Vec<_> = answers
-            .iter()
-            .filter(|a| a.asked >= back + Duration::from_secs(2))
-            .collect();
-        assert!(
-            after.len() >= 50,
-            "{report}: too few answers after recovery"
+        let recovered = |a: &Answer| a.asked >= back + Duration::from_secs(2);
+        all_of(
+            &answers,
+            recovered,
+            Answer::success,
+            &report,
+            "after recovery",
         );
-        for a in &after {
-            assert!(
-                a.success(),
-                "{report}: {} {} after recovery",
-                a.status,
-                a.body
-            );
-        }
         let slowest = during.iter().map(|a| a.took).max().unwrap_or_default();
         eprintln!(
             "{report}: slowest refusal {slowest:?}, first success {:?} after the database",

@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use crate::helpers::TestApp;
+use crate::support::TestApp;
 use serde_json::Value;
 
 fn collection() -> Value {
@@ -30,10 +30,7 @@ fn requests(items: &Value, out: &mut Vec<Value>) {
 
 /// Replaces `{{name}}` with the variable's value (and Postman's `{{$timestamp}}`).
 fn fill(text: &str, vars: &[(String, String)]) -> String {
-    let mut out = text.replace(
-        "{{$timestamp}}",
-        &agentprofile::domain::now_unix().to_string(),
-    );
+    let mut out = text.replace("{{$timestamp}}", &crate::support::now_unix().to_string());
     for (key, value) in vars {
         out = out.replace(&format!("{{{{{key}}}}}"), value);
     }
@@ -149,7 +146,7 @@ fn matches(template: &str, path: &str) -> bool {
 /// one source) has a request in the collection, and every request names one of them.
 #[test]
 fn the_collection_and_the_router_name_the_same_routes() {
-    let spec = serde_json::to_value(agentprofile::api::openapi()).unwrap();
+    let spec = serde_json::to_value(crate::support::openapi()).unwrap();
     let mut routes = BTreeSet::new();
     for (path, item) in spec["paths"].as_object().unwrap() {
         for method in item.as_object().unwrap().keys() {

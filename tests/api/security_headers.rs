@@ -5,7 +5,7 @@
 use reqwest::Method;
 use serde_json::json;
 
-use crate::helpers::*;
+use crate::support::*;
 
 on_both_databases_with_own_config! {
     every_answer_is_nosniff_and_hsts_only_when_asked,

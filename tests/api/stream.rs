@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::*;
-use agentprofile::domain::now_unix;
+use crate::support::now_unix;
+use crate::support::*;
 
 on_both_databases! {
     events_arrive_as_they_commit_with_the_agents_entry,
@@ -245,7 +245,7 @@ async fn tickets_open_one_stream_once(app: TestApp) {
     // An expired ticket.
     let (_, token) = app
         .store
-        .token_account(&agentprofile::secrets::hash(&f.token))
+        .token_account(&crate::support::hash(&f.token))
         .await
         .unwrap()
         .unwrap();

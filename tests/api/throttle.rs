@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{
+use crate::support::{
     Backend, INVALID_PARAMETERS, INVALID_TOKEN, PREFIX, THROTTLED, TestApp, code,
 };
 
@@ -71,8 +71,33 @@ async fn answer(res: reqwest::Response) -> Answer {
     }
 }
 
+impl Answer {
+    /// The envelope's code.
+    fn code(&self) -> u64 {
+        code(&serde_json::from_str(&self.text).unwrap())
+    }
+}
+
 fn throttled(a: &Answer) -> bool {
-    a.status == 429 && a.text == THROTTLED && a.retry_after.is_some_and(|s| (1..=60).contains(&s))
+    a.status == 429
+        && a.text == THROTTLED.as_str()
+        && a.retry_after.is_some_and(|s| (1..=60).contains(&s))
+}
+
+/// Failed attempt `i` (`what` it is): the first 20 refused as such (HTTP status, envelope),
+/// every one after throttled.
+fn refused_then_throttled(a: &Answer, i: usize, what: &str, refusal: (u16, &str)) {
+    if i < 20 {
+        assert_eq!((a.status, a.text.as_str()), refusal, "{what} {i}");
+    } else {
+        let retry_after = a.retry_after;
+        assert!(
+            throttled(a),
+            "{what} {i}: {} {} {retry_after:?}",
+            a.status,
+            a.text
+        );
+    }
 }
 
 async fn wrong_tokens_from_one_address_are_refused_after_the_burst(backend: Backend) {
@@ -91,20 +116,8 @@ async fn wrong_tokens_from_one_address_are_refused_after_the_burst(backend: Back
         let guess =
             json!({ "userId": format!("u{i}"), "token": format!("apt_{i:064}"), "agentId": "7" });
         let a = post_from(&app, attacker, "agentOnBreak", &guess).await;
-        if i < 20 {
-            assert_eq!(
-                (a.status, a.text.as_str()),
-                (200, INVALID_TOKEN),
-                "attempt {i}"
-            );
-        } else {
-            assert!(
-                throttled(&a),
-                "attempt {i}: {} {} {:?}",
-                a.status,
-                a.text,
-                a.retry_after
-            );
+        refused_then_throttled(&a, i, "attempt", (200, &INVALID_TOKEN));
+        if i >= 20 {
             refused_after.get_or_insert(i);
         }
         if i % 50 == 0 {
@@ -112,12 +125,7 @@ async fn wrong_tokens_from_one_address_are_refused_after_the_burst(backend: Back
             let started = Instant::now();
             let a = post_from(&app, good_client, "agentOnBreak", &good.by_token()).await;
             slowest_good = slowest_good.max(started.elapsed());
-            assert_eq!(
-                code(&serde_json::from_str(&a.text).unwrap()),
-                1502,
-                "{}",
-                a.text
-            );
+            assert_eq!(a.code(), 1502, "{}", a.text);
         }
     }
     assert_eq!(refused_after, Some(20));
@@ -149,11 +157,7 @@ async fn wrong_tokens_from_one_address_are_refused_after_the_burst(backend: Back
             &json!({ "ssid": format!("nope{i}") }),
         )
         .await;
-        if i < 20 {
-            assert_eq!(a.text, INVALID_PARAMETERS, "ssid attempt {i}");
-        } else {
-            assert!(throttled(&a), "ssid attempt {i}: {}", a.text);
-        }
+        refused_then_throttled(&a, i, "ssid attempt", (200, &INVALID_PARAMETERS));
     }
     // Counted in the metrics.
     let (_, metrics) = app.get("/metrics").await;
@@ -180,15 +184,7 @@ async fn forwarded_for_from_an_untrusted_peer_is_ignored(backend: Backend) {
     let f = app.fixture("acme", "7").await;
     for i in 0..21 {
         let a = v1_from(&app, &format!("192.0.2.{i}"), "/v1/roster", "apt_wrong").await;
-        if i < 20 {
-            assert_eq!(
-                (a.status, a.text.as_str()),
-                (401, INVALID_TOKEN),
-                "attempt {i}"
-            );
-        } else {
-            assert!(throttled(&a), "attempt {i}: {}", a.text);
-        }
+        refused_then_throttled(&a, i, "attempt", (401, &INVALID_TOKEN));
     }
     let a = v1_from(&app, "192.0.2.200", "/v1/roster", &f.token).await;
     assert!(throttled(&a), "{} {}", a.status, a.text);
@@ -203,11 +199,7 @@ async fn a_guessed_user_id_refuses_only_the_addresses_that_guessed(backend: Back
     // Twenty-one addresses, one guess each at acme: the 21st is refused by the userId.
     for i in 0..21 {
         let a = post_from(&app, &format!("203.0.113.{i}"), "agentOnBreak", &wrong).await;
-        if i < 20 {
-            assert_eq!(a.text, INVALID_TOKEN, "guess {i}");
-        } else {
-            assert!(throttled(&a), "guess {i}: {}", a.text);
-        }
+        refused_then_throttled(&a, i, "guess", (200, &INVALID_TOKEN));
     }
     // An address that guessed is refused even with the right token; one that did not
     // (the account's own backend) is answered, so guessing cannot lock an account out.
@@ -215,20 +207,10 @@ async fn a_guessed_user_id_refuses_only_the_addresses_that_guessed(backend: Back
         &post_from(&app, "203.0.113.3", "agentOnBreak", &f.by_token()).await
     ));
     let a = post_from(&app, "198.51.100.20", "agentOnBreak", &f.by_token()).await;
-    assert_eq!(
-        code(&serde_json::from_str(&a.text).unwrap()),
-        1502,
-        "{}",
-        a.text
-    );
+    assert_eq!(a.code(), 1502, "{}", a.text);
     // Sessions are not refused by a userId.
     let a = post_from(&app, "203.0.113.3", "agentOnBreak", &f.by_ssid()).await;
-    assert_eq!(
-        code(&serde_json::from_str(&a.text).unwrap()),
-        1502,
-        "{}",
-        a.text
-    );
+    assert_eq!(a.code(), 1502, "{}", a.text);
 }
 
 async fn stale_credentials_do_not_count_and_the_window_passes(backend: Backend) {
@@ -240,24 +222,9 @@ async fn stale_credentials_do_not_count_and_the_window_passes(backend: Backend) 
     let office = "198.51.100.50";
     // Forgotten tabs with a logged-out ssid, a wallboard with a revoked token: stale
     // clients, not guesses; never throttled.
-    let revoked = app
-        .v1_ok(
-            Method::POST,
-            "/v1/tokens",
-            &f.token,
-            Some(json!({"scope": "read"})),
-            201,
-        )
-        .await;
+    let revoked = app.create_token(&f.token, json!({"scope": "read"})).await;
     let id = revoked["id"].as_i64().unwrap();
-    app.v1_ok(
-        Method::DELETE,
-        &format!("/v1/tokens/{id}"),
-        &f.token,
-        None,
-        200,
-    )
-    .await;
+    app.revoke_token(&f.token, id).await;
     app.v1_ok(
         Method::POST,
         "/v1/sessions/logout",
@@ -268,7 +235,7 @@ async fn stale_credentials_do_not_count_and_the_window_passes(backend: Backend) 
     .await;
     for i in 0..80 {
         let a = post_from(&app, office, "agentOnBreak", &f.by_ssid()).await;
-        assert_eq!(a.text, INVALID_PARAMETERS, "ended ssid {i}");
+        assert_eq!(a.text, INVALID_PARAMETERS.as_str(), "ended ssid {i}");
         let a = v1_from(
             &app,
             office,
@@ -278,7 +245,7 @@ async fn stale_credentials_do_not_count_and_the_window_passes(backend: Backend) 
         .await;
         assert_eq!(
             (a.status, a.text.as_str()),
-            (401, INVALID_TOKEN),
+            (401, INVALID_TOKEN.as_str()),
             "revoked {i}"
         );
     }
@@ -287,7 +254,7 @@ async fn stale_credentials_do_not_count_and_the_window_passes(backend: Backend) 
     for _ in 0..60 {
         assert_eq!(
             post_from(&app, office, "agentOnBreak", &guess).await.text,
-            INVALID_PARAMETERS
+            INVALID_PARAMETERS.as_str()
         );
     }
     let a = post_from(&app, office, "agentOnBreak", &guess).await;
@@ -295,5 +262,5 @@ async fn stale_credentials_do_not_count_and_the_window_passes(backend: Backend) 
     assert_eq!(a.retry_after, Some(1));
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let a = post_from(&app, office, "agentOnBreak", &guess).await;
-    assert_eq!(a.text, INVALID_PARAMETERS, "the window passed");
+    assert_eq!(a.text, INVALID_PARAMETERS.as_str(), "the window passed");
 }

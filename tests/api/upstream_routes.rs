@@ -1,6 +1,6 @@
 //! The upstream routes' answers, on both databases.
 
-use crate::helpers::{PREFIX, TestApp, wrap};
+use crate::support::{PREFIX, TestApp, wrap};
 
 on_both_databases! {
     not_on_break_is_the_reference_pages_58_bytes, on_break_answers_its_detail_by_ssid_and_by_token,
@@ -59,7 +59,7 @@ async fn wrap_up_answers_time_left_under_both_names(app: TestApp) {
             assert_eq!(data["cNumber"], "+15550100");
             let left = data["currentDuration"].as_i64().unwrap();
             assert!((28..=30).contains(&left), "{left}");
-            let now = agentprofile::domain::now_unix();
+            let now = crate::support::now_unix();
             assert!((data["wrapETime"].as_i64().unwrap() - now - left).abs() <= 1);
         }
     }

@@ -4,13 +4,12 @@
 
 use std::time::{Duration, Instant};
 
-use crate::helpers::{
+use crate::support::now_unix;
+use crate::support::{
     BAD_PING_TIME, Backend, INVALID_DATA_TYPE, INVALID_PARAMETERS, NOT_ON_BREAK, PREFIX,
-    SSID_NOT_VALID_FOR_PING, TestApp, TestDb, agent, expect, missing,
+    SSID_NOT_VALID_FOR_PING, TestApp, agent, expect, missing, sql_row,
 };
-use agentprofile::domain::now_unix;
 use serde_json::{Value, json};
-use sqlx::Connection;
 use tokio::time::sleep;
 
 on_both_databases! {
@@ -92,24 +91,8 @@ async fn stored(app: &TestApp, agent_id: &str) -> Stored {
                 (SELECT MAX(s.last_seen_at) FROM agent_sessions s WHERE s.agent_pk = g.id)
          FROM agents g WHERE g.agent_id = $1";
     let db = app.db.as_ref().unwrap();
-    let row: (Option<i64>, Option<i64>, Option<String>, Option<i64>) = match db {
-        TestDb::Sqlite(_) => {
-            let mut conn = sqlx::SqliteConnection::connect(&db.url()).await.unwrap();
-            sqlx::query_as(SELECT)
-                .bind(agent_id)
-                .fetch_one(&mut conn)
-                .await
-                .unwrap()
-        }
-        TestDb::Postgres { .. } => {
-            let mut conn = sqlx::PgConnection::connect(&db.url()).await.unwrap();
-            sqlx::query_as(SELECT)
-                .bind(agent_id)
-                .fetch_one(&mut conn)
-                .await
-                .unwrap()
-        }
-    };
+    let row: (Option<i64>, Option<i64>, Option<String>, Option<i64>) =
+        sql_row(db, SELECT, Some(agent_id)).await.unwrap();
     Stored {
         server_time: row.0,
         client_time: row.1,
@@ -169,10 +152,10 @@ async fn other_mic_perm_values_are_1001_and_blank_ones_missing(app: TestApp) {
         json!({}),
     ] {
         let by_ssid = json!({"ssid": f.ssid, "mic_perm": rejected});
-        expect(&app, ROUTE, by_ssid, INVALID_DATA_TYPE).await;
+        expect(&app, ROUTE, by_ssid, &INVALID_DATA_TYPE).await;
         let by_token =
             json!({"userId": "acme", "token": f.token, "agentId": "7", "mic_perm": rejected});
-        expect(&app, ROUTE, by_token, INVALID_DATA_TYPE).await;
+        expect(&app, ROUTE, by_token, &INVALID_DATA_TYPE).await;
     }
     // null and blank count as absent.
     for blank in [json!(null), json!(""), json!("  ")] {
@@ -248,11 +231,11 @@ async fn rejected_ping_time_is_1506_and_records_nothing(app: TestApp) {
     ];
     for ping_time in rejected {
         let by_ssid = json!({"ssid": f.ssid, "mic_perm": "denied", "ping_time": ping_time});
-        expect(&app, ROUTE, by_ssid, BAD_PING_TIME).await;
+        expect(&app, ROUTE, by_ssid, &BAD_PING_TIME).await;
         let by_token = json!({
             "userId": "acme", "token": f.token, "agentId": 7, "mic_perm": "denied", "ping_time": ping_time,
         });
-        expect(&app, ROUTE, by_token, BAD_PING_TIME).await;
+        expect(&app, ROUTE, by_token, &BAD_PING_TIME).await;
     }
     assert_eq!(stored(&app, "7").await, before);
 }
@@ -377,14 +360,14 @@ async fn pings_keep_the_session_alive(backend: Backend) {
     }
     sleep(Duration::from_millis(3300).saturating_sub(logged_in.elapsed())).await;
 
-    expect(&app, "agentOnBreak", json!({"ssid": pinged}), NOT_ON_BREAK).await;
+    expect(&app, "agentOnBreak", json!({"ssid": pinged}), &NOT_ON_BREAK).await;
     expect(
         &app,
         "agentOnBreak",
         json!({"ssid": idle}),
-        INVALID_PARAMETERS,
+        &INVALID_PARAMETERS,
     )
     .await;
     let late_ping = json!({"ssid": idle, "mic_perm": "granted"});
-    expect(&app, ROUTE, late_ping, SSID_NOT_VALID_FOR_PING).await;
+    expect(&app, ROUTE, late_ping, &SSID_NOT_VALID_FOR_PING).await;
 }

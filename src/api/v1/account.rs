@@ -4,10 +4,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{Answer, Caller, JsonBody, Rest, ok};
+use crate::api::AppState;
 use crate::api::envelope::SuccessEnvelope;
 use crate::api::error::ErrorEnvelope;
 use crate::domain::{Account, WrapMode};
-use crate::api::AppState;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 

@@ -4,9 +4,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{AgentPath, Caller, JsonBody, Page, Paged, QueryParams, Rest, created, nullable, ok};
+use crate::api::AppState;
 use crate::api::envelope::SuccessEnvelope;
 use crate::api::error::ErrorEnvelope;
-use crate::api::AppState;
 use crate::domain::{self, Account, Agent, AgentUpdate, WrapMode};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;

@@ -4,9 +4,9 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::{AgentPath, Caller, Page, Paged, QueryParams, Rest, RestError, ok};
+use crate::api::AppState;
 use crate::api::envelope::SuccessEnvelope;
 use crate::api::error::{ApiError, ErrorEnvelope};
-use crate::api::AppState;
 use crate::domain::{Event, EventQuery};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;

@@ -25,8 +25,8 @@ use super::credentials::{Credential, authenticate};
 use super::envelope::success_response;
 use super::error::ApiError;
 use super::params::read_body;
-use crate::domain::{Account, Act, Actor, Agent, Scope, Token, now_unix};
 use crate::api::AppState;
+use crate::domain::{Account, Act, Actor, Agent, Scope, Token, now_unix};
 
 /// The routes and their OpenAPI description, from the handlers' `#[utoipa::path]` (each
 /// handler's method and path are taken from there, for the router and the description alike).
@@ -97,8 +97,8 @@ impl FromRequestParts<AppState> for Caller {
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, RestError> {
         let token = bearer(&parts.headers).ok_or(ApiError::InvalidToken)?;
         let credential = Credential::Bearer(token.to_owned());
-        let caller = Caller::authenticate(app, &parts.headers, &parts.extensions, &credential)
-            .await?;
+        let caller =
+            Caller::authenticate(app, &parts.headers, &parts.extensions, &credential).await?;
         let route = parts.extensions.get::<MatchedPath>();
         if caller.token.scope < scope_of(&parts.method, route.map_or("", MatchedPath::as_str)) {
             return Err(ApiError::OutOfScope.into());

@@ -5,9 +5,9 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::{Caller, JsonBody, Rest, created, nullable, ok};
+use crate::api::AppState;
 use crate::api::envelope::SuccessEnvelope;
 use crate::api::error::ErrorEnvelope;
-use crate::api::AppState;
 use crate::domain::{self, BreakReason, ReasonUpdate};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;

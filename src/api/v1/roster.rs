@@ -1,9 +1,9 @@
 //! `/v1/roster`: every agent of the account with its current state, in one call.
 
 use super::{Caller, Rest, ok};
+use crate::api::AppState;
 use crate::api::envelope::SuccessEnvelope;
 use crate::domain::RosterEntry;
-use crate::api::AppState;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 

@@ -4,11 +4,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{AgentPath, Caller, JsonBody, Rest, RestError, created, ok};
+use crate::api::AppState;
 use crate::api::envelope::SuccessEnvelope;
 use crate::api::error::{ApiError, ErrorEnvelope};
 use crate::domain::{BreakDetail, WrapMode, WrapUp};
 use crate::service::{EndedBy, WrapRequest};
-use crate::api::AppState;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 

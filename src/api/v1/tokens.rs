@@ -6,11 +6,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{Caller, JsonBody, Rest, RestError, created, ok};
+use crate::api::AppState;
 use crate::api::envelope::SuccessEnvelope;
 use crate::api::error::{ApiError, ErrorEnvelope};
 use crate::domain::{Scope, Token};
 use crate::service::TokenRequest;
-use crate::api::AppState;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 

@@ -4,7 +4,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::*;
-use crate::helpers::{INVALID_REQUEST, INVALID_TOKEN, JSON_UTF8, NOT_FOUND, TestApp, code};
+use crate::support::{INVALID_REQUEST, INVALID_TOKEN, JSON_UTF8, NOT_FOUND, TestApp, code};
 
 on_both_databases! {
     missing_or_bad_token_is_401_1014, suspended_account_is_403_1039,
@@ -47,7 +47,7 @@ async fn missing_or_bad_token_is_401_1014(app: TestApp) {
             let (status, content_type, text) = app.send(method.clone(), path, auth, body).await;
             assert_eq!(
                 (status, text.as_str()),
-                (401, INVALID_TOKEN),
+                (401, INVALID_TOKEN.as_str()),
                 "{method} {path} {auth:?}"
             );
             assert_eq!(content_type, JSON_UTF8);
@@ -122,7 +122,7 @@ async fn account_shows_and_patches_its_wrap_policy(app: TestApp) {
     let auth = format!("Bearer {token}");
     let broken = Some("{\"wrapSeconds\":".to_owned());
     let (status, _, text) = app.send(Method::PATCH, path, Some(&auth), broken).await;
-    assert_eq!((status, text.as_str()), (422, INVALID_REQUEST));
+    assert_eq!((status, text.as_str()), (422, INVALID_REQUEST.as_str()));
     let data = app.v1_get(path, &token).await;
     assert_eq!(data["wrapSeconds"], 30);
     assert_eq!(data["wrapMode"], "untimed");
@@ -229,18 +229,15 @@ async fn agent_list_walks_in_creation_order(app: TestApp) {
     let data = app.v1_get("/v1/agents", &token).await;
     assert_eq!(data["items"].as_array().unwrap().len(), 5);
     assert_eq!(data["nextCursor"], Value::Null);
-    for (query, want) in [
+    let bad = [
         ("limit=0", 1000),
         ("limit=501", 1000),
         ("limit=-1", 1000),
         ("limit=ten", 1001),
         ("cursor=abc", 1000),
         ("cursor=-3", 1000),
-    ] {
-        let path = format!("/v1/agents?{query}");
-        app.v1_err(Method::GET, &path, &token, None, (422, want))
-            .await;
-    }
+    ];
+    app.v1_bad_queries("/v1/agents", &token, &bad).await;
 }
 
 async fn unknown_and_foreign_agents_answer_identical_404s(app: TestApp) {
@@ -272,7 +269,7 @@ async fn unknown_and_foreign_agents_answer_identical_404s(app: TestApp) {
             .await;
         assert_eq!(
             got_foreign,
-            (404, NOT_FOUND.to_owned()),
+            (404, NOT_FOUND.as_str().to_owned()),
             "{method} {foreign}"
         );
         assert_eq!(got_foreign, got_unknown, "{method} {tail}");
@@ -283,7 +280,7 @@ async fn unknown_and_foreign_agents_answer_identical_404s(app: TestApp) {
     let unknown = app
         .v1_raw(Method::GET, "/v1/events?agentId=nobody", &b, None)
         .await;
-    assert_eq!(foreign, (404, NOT_FOUND.to_owned()));
+    assert_eq!(foreign, (404, NOT_FOUND.as_str().to_owned()));
     assert_eq!(foreign, unknown);
 
     // A's agent is untouched: enabled, logged in, no break, no wrap-up, only its login.

@@ -7,7 +7,7 @@ mod tokens;
 
 use serde_json::Value;
 
-use crate::helpers::TestApp;
+use crate::support::TestApp;
 
 /// Every item of a paged list, walking `nextCursor` with this page size; checks each page.
 pub async fn walk(app: &TestApp, token: &str, path: &str, limit: usize) -> Vec<Value> {

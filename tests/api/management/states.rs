@@ -1,11 +1,11 @@
 //! `/v1`: sessions, breaks and wrap-ups driven by the backend, break reasons, disable, the roster.
 
-use agentprofile::domain::now_unix;
+use crate::support::now_unix;
 use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::*;
-use crate::helpers::{TestApp, near_now, sql_exec};
+use crate::support::{TestApp, near_now, sql_exec};
 
 on_both_databases! {
     sessions_log_in_and_out, breaks_through_v1, wrap_ups_through_v1_refuse_bad_input,
@@ -556,41 +556,37 @@ async fn the_roster_says_since_when_each_state_holds(app: TestApp) {
     );
     assert_eq!(since(&app.roster_entry(&token, "7").await), since(&entry));
 
-    app.v1_ok(
-        Method::POST,
-        "/v1/agents/7/break",
-        &token,
-        Some(json!({"reason": "lunch"})),
-        201,
-    )
-    .await;
-    let entry = app.roster_entry(&token, "7").await;
-    assert_eq!(since(&entry), entry["break"]["since"]);
-    app.v1_ok(Method::DELETE, "/v1/agents/7/break", &token, None, 200)
-        .await;
-    let history = app.history(&token, "7").await;
-    assert_eq!(history.last().unwrap()["kind"], "break.end");
-    assert_eq!(
-        since(&app.roster_entry(&token, "7").await),
-        last_at(&history)
-    );
-
+    since_start_of(&app, &token, "break", json!({"reason": "lunch"})).await;
+    since_change(&app, &token, (Method::DELETE, "break"), "break.end").await;
     let wrap = json!({"callId": "c-1", "cNumber": "+15550100"});
-    app.v1_ok(
-        Method::POST,
-        "/v1/agents/7/wrap-up",
-        &token,
-        Some(wrap),
-        201,
-    )
-    .await;
-    let entry = app.roster_entry(&token, "7").await;
-    assert_eq!(since(&entry), entry["wrapUp"]["since"]);
-    app.v1_ok(Method::POST, "/v1/agents/7/disable", &token, None, 200)
-        .await;
-    let history = app.history(&token, "7").await;
-    assert_eq!(history.last().unwrap()["kind"], "agent.disabled");
-    let entry = app.roster_entry(&token, "7").await;
+    since_start_of(&app, &token, "wrap-up", wrap).await;
+    let entry = since_change(&app, &token, (Method::POST, "disable"), "agent.disabled").await;
     assert_eq!(entry["state"], "disabled");
-    assert_eq!(since(&entry), last_at(&history));
+}
+
+/// `stateSince` of agent 7 once `what` (`break`, `wrap-up`) starts through /v1: its start.
+async fn since_start_of(app: &TestApp, token: &str, what: &str, body: Value) {
+    let path = format!("/v1/agents/7/{what}");
+    app.v1_ok(Method::POST, &path, token, Some(body), 201).await;
+    let entry = app.roster_entry(token, "7").await;
+    let key = if what == "break" { "break" } else { "wrapUp" };
+    assert_eq!(entry["stateSince"], entry[key]["since"]);
+}
+
+/// `stateSince` of agent 7 after a change through /v1 (`method` on its `action`, HTTP 200) that
+/// the history records last as `kind`: that record's time. Returns the roster entry.
+async fn since_change(
+    app: &TestApp,
+    token: &str,
+    (method, action): (Method, &str),
+    kind: &str,
+) -> Value {
+    let path = format!("/v1/agents/7/{action}");
+    app.v1_ok(method, &path, token, None, 200).await;
+    let history = app.history(token, "7").await;
+    let last = history.last().unwrap();
+    assert_eq!(last["kind"], kind);
+    let entry = app.roster_entry(token, "7").await;
+    assert_eq!(entry["stateSince"], last["at"]);
+    entry
 }

@@ -4,12 +4,12 @@
 
 use std::time::Duration;
 
-use agentprofile::api::v1::scope_of;
-use agentprofile::domain::Scope;
+use crate::support::Scope;
+use crate::support::scope_of;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{OUT_OF_SCOPE, TestApp, code, near_now, sql_exec};
+use crate::support::{OUT_OF_SCOPE, TestApp, code, near_now, sql_exec};
 
 on_both_databases! {
     every_route_refuses_a_token_below_its_scope,
@@ -23,16 +23,19 @@ on_both_databases! {
 /// A new token of this scope, made with an admin token.
 async fn token_of(app: &TestApp, admin: &str, scope: &str) -> String {
     let data = app
-        .v1_ok(
-            Method::POST,
-            "/v1/tokens",
+        .create_token(
             admin,
-            Some(json!({ "scope": scope, "label": format!("{scope} token") })),
-            201,
+            json!({ "scope": scope, "label": format!("{scope} token") }),
         )
         .await;
     assert_eq!(data["scope"], scope, "{data}");
     data["token"].as_str().unwrap().to_owned()
+}
+
+/// How many tokens the account of `token` lists.
+async fn tokens_listed(app: &TestApp, token: &str) -> usize {
+    let list = app.v1_get("/v1/tokens", token).await;
+    list.as_array().unwrap().len()
 }
 
 fn method_of(name: &str) -> Method {
@@ -66,12 +69,12 @@ async fn every_route_refuses_a_token_below_its_scope(app: TestApp) {
                 if scope < needed {
                     assert_eq!(
                         (status, text.as_str()),
-                        (403, OUT_OF_SCOPE),
+                        (403, OUT_OF_SCOPE.as_str()),
                         "{method} {path} with {scope}"
                     );
                     checked += 1;
                 } else {
-                    assert_ne!(text, OUT_OF_SCOPE, "{method} {path} with {scope}");
+                    assert_ne!(text, OUT_OF_SCOPE.as_str(), "{method} {path} with {scope}");
                 }
             }
         }
@@ -105,49 +108,30 @@ async fn a_read_token_reads_but_cannot_change_or_create_tokens(app: TestApp) {
     let mut start = by_read.clone();
     start["reason"] = json!("break");
     let (status, text) = app.post_raw("startBreak", start.to_string()).await;
-    assert_eq!((status, text.as_str()), (200, OUT_OF_SCOPE));
+    assert_eq!((status, text.as_str()), (200, OUT_OF_SCOPE.as_str()));
     let mut ping = by_read.clone();
     ping["mic_perm"] = json!("granted");
     let (status, text) = app.post_raw("setWebPingTime", ping.to_string()).await;
-    assert_eq!((status, text.as_str()), (200, OUT_OF_SCOPE));
-    app.v1_err(
-        Method::POST,
-        "/v1/agents/7/break",
-        &read,
-        Some(json!({"reason": "break"})),
-        (403, 1516),
-    )
-    .await;
-    app.v1_err(
-        Method::POST,
-        "/v1/tokens",
-        &read,
-        Some(json!({"scope": "read"})),
-        (403, 1516),
-    )
-    .await;
+    assert_eq!((status, text.as_str()), (200, OUT_OF_SCOPE.as_str()));
+    let refused = vec![
+        (
+            Method::POST,
+            "/v1/agents/7/break",
+            Some(json!({"reason": "break"})),
+        ),
+        (Method::POST, "/v1/tokens", Some(json!({"scope": "read"}))),
+    ];
+    app.v1_errs(&read, refused, (403, 1516)).await;
     assert_eq!(app.roster_entry(&f.token, "7").await["state"], "available");
-    assert_eq!(
-        app.v1_get("/v1/tokens", &f.token)
-            .await
-            .as_array()
-            .unwrap()
-            .len(),
-        2
-    );
+    assert_eq!(tokens_listed(&app, &f.token).await, 2);
 }
 
 async fn a_supervise_token_runs_the_floor_but_not_the_account(app: TestApp) {
     let f = app.fixture("acme", "7").await;
     let supervise = token_of(&app, &f.token, "supervise").await;
-    app.v1_ok(
-        Method::POST,
-        "/v1/agents/7/break",
-        &supervise,
-        Some(json!({"reason": "break"})),
-        201,
-    )
-    .await;
+    let path = "/v1/agents/7/break";
+    let body = Some(json!({"reason": "break"}));
+    app.v1_ok(Method::POST, path, &supervise, body, 201).await;
     let by = json!({ "userId": "acme", "token": supervise, "agentId": "7" });
     assert_eq!(app.call_code("endBreak", by.clone()).await, 0);
     let mut ping = by.clone();
@@ -157,24 +141,16 @@ async fn a_supervise_token_runs_the_floor_but_not_the_account(app: TestApp) {
         .await;
     app.v1_ok(Method::POST, "/v1/agents/7/enable", &supervise, None, 200)
         .await;
-    app.v1_err(
-        Method::POST,
-        "/v1/agents",
-        &supervise,
-        Some(json!({"agentId": "8"})),
-        (403, 1516),
-    )
-    .await;
-    app.v1_err(
-        Method::PATCH,
-        "/v1/account",
-        &supervise,
-        Some(json!({"wrapSeconds": 5})),
-        (403, 1516),
-    )
-    .await;
-    app.v1_err(Method::GET, "/v1/tokens", &supervise, None, (403, 1516))
-        .await;
+    let refused = vec![
+        (Method::POST, "/v1/agents", Some(json!({"agentId": "8"}))),
+        (
+            Method::PATCH,
+            "/v1/account",
+            Some(json!({"wrapSeconds": 5})),
+        ),
+        (Method::GET, "/v1/tokens", None),
+    ];
+    app.v1_errs(&supervise, refused, (403, 1516)).await;
     // The history names the supervise token for what it did.
     let actor = app.token_actor(&supervise).await;
     let history = app.history(&f.token, "7").await;
@@ -190,12 +166,9 @@ async fn tokens_are_listed_without_secrets_and_revoked_at_once(app: TestApp) {
     let f = app.fixture("acme", "7").await;
     let other = app.new_account("globex").await;
     let created = app
-        .v1_ok(
-            Method::POST,
-            "/v1/tokens",
+        .create_token(
             &f.token,
-            Some(json!({"scope": "read", "label": "wallboard", "expiresIn": 3600})),
-            201,
+            json!({"scope": "read", "label": "wallboard", "expiresIn": 3600}),
         )
         .await;
     let secret = created["token"].as_str().unwrap().to_owned();
@@ -216,30 +189,13 @@ async fn tokens_are_listed_without_secrets_and_revoked_at_once(app: TestApp) {
     assert_eq!(items[1]["scope"], "admin");
     assert!(items.iter().all(|t| t.get("token").is_none()), "{text}");
     // Another account sees only its own, and cannot revoke ours.
-    assert_eq!(
-        app.v1_get("/v1/tokens", &other)
-            .await
-            .as_array()
-            .unwrap()
-            .len(),
-        1
-    );
-    app.v1_err(
-        Method::DELETE,
-        &format!("/v1/tokens/{id}"),
-        &other,
-        None,
-        (404, 1512),
-    )
-    .await;
-    app.v1_err(
-        Method::DELETE,
-        "/v1/tokens/not-a-number",
-        &f.token,
-        None,
-        (404, 1512),
-    )
-    .await;
+    assert_eq!(tokens_listed(&app, &other).await, 1);
+    let ours = format!("/v1/tokens/{id}");
+    app.v1_err(Method::DELETE, &ours, &other, None, (404, 1512))
+        .await;
+    let path = "/v1/tokens/not-a-number";
+    app.v1_err(Method::DELETE, path, &f.token, None, (404, 1512))
+        .await;
 
     // Bad requests change nothing.
     for bad in [
@@ -252,14 +208,7 @@ async fn tokens_are_listed_without_secrets_and_revoked_at_once(app: TestApp) {
             .await;
         assert_eq!(status, 422, "{bad}: {answer}");
     }
-    assert_eq!(
-        app.v1_get("/v1/tokens", &f.token)
-            .await
-            .as_array()
-            .unwrap()
-            .len(),
-        2
-    );
+    assert_eq!(tokens_listed(&app, &f.token).await, 2);
 
     // Works until revoked; then refused at once (1014), and its tickets with it.
     assert_eq!(app.roster(&secret).await.len(), 1);
@@ -269,50 +218,25 @@ async fn tokens_are_listed_without_secrets_and_revoked_at_once(app: TestApp) {
         .as_str()
         .unwrap()
         .to_owned();
-    let revoked = app
-        .v1_ok(
-            Method::DELETE,
-            &format!("/v1/tokens/{id}"),
-            &f.token,
-            None,
-            200,
-        )
-        .await;
+    let revoked = app.revoke_token(&f.token, id).await;
     assert!(near_now(&revoked["revokedAt"]), "{revoked}");
     app.v1_err(Method::GET, "/v1/roster", &secret, None, (401, 1014))
         .await;
     let by = json!({ "userId": "acme", "token": secret, "agentId": "7" });
     assert_eq!(app.call_code("agentOnBreak", by).await, 1014);
     let res = app
-        .client
-        .get(format!("{}/v1/stream?ticket={ticket}", app.base))
-        .send()
-        .await
-        .unwrap();
+        .get_response(&format!("/v1/stream?ticket={ticket}"))
+        .await;
     assert_eq!(res.status(), 401);
     // Revoking again keeps the first time.
-    let again = app
-        .v1_ok(
-            Method::DELETE,
-            &format!("/v1/tokens/{id}"),
-            &f.token,
-            None,
-            200,
-        )
-        .await;
+    let again = app.revoke_token(&f.token, id).await;
     assert_eq!(again["revokedAt"], revoked["revokedAt"]);
 }
 
 async fn an_expired_token_is_refused_and_last_use_is_noted(app: TestApp) {
     let f = app.fixture("acme", "7").await;
     let short = app
-        .v1_ok(
-            Method::POST,
-            "/v1/tokens",
-            &f.token,
-            Some(json!({"scope": "read", "expiresIn": 1})),
-            201,
-        )
+        .create_token(&f.token, json!({"scope": "read", "expiresIn": 1}))
         .await;
     let secret = short["token"].as_str().unwrap();
     assert_eq!(short["lastUsedAt"], Value::Null);
@@ -337,7 +261,7 @@ async fn tokens_from_before_scopes_keep_full_rights(app: TestApp) {
     let f = app.fixture("acme", "7").await;
     // A token row as the schema before scopes wrote it: no scope, no expiry.
     let secret = "apt_from_before_scopes";
-    let hash = agentprofile::secrets::hash(secret);
+    let hash = crate::support::hash(secret);
     sql_exec(
         app.db.as_ref().unwrap(),
         &format!(

@@ -1,11 +1,11 @@
 //! The agent's own breaks on the upstream surface (`startBreak`, `endBreak`), break reasons
 //! and their limits.
 
-use crate::helpers::{
+use crate::support::{
     AGENT_DISABLED, AGENT_MISMATCH, ALREADY_ON_BREAK, INVALID_DATA_TYPE, INVALID_PARAMETERS,
     INVALID_REQUEST, INVALID_TOKEN, JSON_UTF8, NOT_IN_WRAP_UP, NOT_ON_BREAK, PREFIX,
     SSID_NOT_VALID_FOR_PING, SUSPENDED, TestApp, UNKNOWN_REASON, agent, code, expect, expect_raw,
-    missing, near_now,
+    get, missing, near_now,
 };
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -58,7 +58,7 @@ async fn start_and_end_break_by_ssid(app: TestApp) {
     assert_eq!(data["breakDetail"]["breakSTime"], started);
     assert_eq!(data["breakDetail"]["overLimit"], false);
 
-    expect(&app, "agentOnBreak", f.by_ssid(), NOT_ON_BREAK).await;
+    expect(&app, "agentOnBreak", f.by_ssid(), &NOT_ON_BREAK).await;
 
     let session = app.session_actor(&f.ssid).await;
     let events = app.history(&f.token, "7").await;
@@ -158,12 +158,12 @@ async fn start_break_reads_any_content_type(app: TestApp) {
         assert_eq!(code(&answer), 0, "{answer}");
     }
     // Other methods: 405 with the envelope; unreadable bodies: 1047.
-    let res = app.client.get(&url).send().await.unwrap();
+    let res = get(&url).await;
     assert_eq!(res.status().as_u16(), 405);
-    assert_eq!(res.text().await.unwrap(), INVALID_REQUEST);
+    assert_eq!(res.text().await.unwrap(), INVALID_REQUEST.as_str());
     for route in ["startBreak", "endBreak", "endWrapUp"] {
         for body in ["", "[1]", "{\"ssid\":"] {
-            expect_raw(&app, route, body, 200, INVALID_REQUEST).await;
+            expect_raw(&app, route, body, 200, &INVALID_REQUEST).await;
         }
     }
 }
@@ -176,34 +176,34 @@ async fn new_routes_share_the_upstream_authentication(app: TestApp) {
         let reason = json!({"reason": "break"});
         // ssid naming another agent: 1501.
         let body = with(f.by_ssid(), with(json!({"agentId": "9"}), reason.clone()));
-        expect(&app, route, body, AGENT_MISMATCH).await;
+        expect(&app, route, body, &AGENT_MISMATCH).await;
         // ssid with a token: 1000.
         let body = with(f.by_ssid(), with(json!({"token": f.token}), reason.clone()));
-        expect(&app, route, body, INVALID_PARAMETERS).await;
+        expect(&app, route, body, &INVALID_PARAMETERS).await;
         // Unknown ssid: 1000.
         let body = with(json!({"ssid": "nope"}), reason.clone());
-        expect(&app, route, body, INVALID_PARAMETERS).await;
+        expect(&app, route, body, &INVALID_PARAMETERS).await;
         // Bad token: 1014.
         let body = json!({"userId": "acme", "token": "apt_bad", "agentId": "7", "reason": "break"});
-        expect(&app, route, body, INVALID_TOKEN).await;
+        expect(&app, route, body, &INVALID_TOKEN).await;
         // Another account's token with this account's userId: 1014.
         let body =
             json!({"userId": "acme", "token": other.token, "agentId": "7", "reason": "break"});
-        expect(&app, route, body, INVALID_TOKEN).await;
+        expect(&app, route, body, &INVALID_TOKEN).await;
         // Another account's agent (and an unknown one) by token: 1501, alike.
         for agent in ["8", "999"] {
             let body = with(
                 f.by_token(),
                 with(json!({"agentId": agent}), reason.clone()),
             );
-            expect(&app, route, body, AGENT_MISMATCH).await;
+            expect(&app, route, body, &AGENT_MISMATCH).await;
         }
         // Token without agentId: 1505.
         let body = json!({"userId": "acme", "token": f.token, "reason": "break"});
         expect(&app, route, body, &missing("agentId")).await;
         // Wrong types: 1001.
         let body = with(json!({"ssid": 5}), reason.clone());
-        expect(&app, route, body, INVALID_DATA_TYPE).await;
+        expect(&app, route, body, &INVALID_DATA_TYPE).await;
     }
     // Nothing above changed anything.
     let events = app.history(&f.token, "7").await;
@@ -215,7 +215,7 @@ async fn new_routes_share_the_upstream_authentication(app: TestApp) {
     for body in [f.by_ssid(), f.by_token()] {
         let body = with(body, json!({"reason": "break"}));
         for route in ["startBreak", "endBreak", "endWrapUp"] {
-            expect(&app, route, body.clone(), SUSPENDED).await;
+            expect(&app, route, body.clone(), &SUSPENDED).await;
         }
     }
 }
@@ -240,9 +240,9 @@ async fn start_break_requires_a_reason(app: TestApp) {
         json!({"code": "lunch"}),
     ] {
         let body = with(f.by_ssid(), json!({ "reason": bad }));
-        expect(&app, "startBreak", body, INVALID_DATA_TYPE).await;
+        expect(&app, "startBreak", body, &INVALID_DATA_TYPE).await;
     }
-    expect(&app, "agentOnBreak", f.by_ssid(), NOT_ON_BREAK).await;
+    expect(&app, "agentOnBreak", f.by_ssid(), &NOT_ON_BREAK).await;
 }
 
 async fn reasons_match_code_or_label_ignoring_case(app: TestApp) {
@@ -273,7 +273,7 @@ async fn reasons_match_code_or_label_ignoring_case(app: TestApp) {
         app.call("endBreak", f.by_ssid()).await;
     }
     let body = with(f.by_ssid(), json!({"reason": "Team"}));
-    expect(&app, "startBreak", body, UNKNOWN_REASON).await;
+    expect(&app, "startBreak", body, &UNKNOWN_REASON).await;
     // A reason whose label is another reason's code: the code wins.
     let body = json!({"code": "coffee", "label": "lunch", "limitSeconds": 300});
     app.create_reason(&f.token, body).await;
@@ -297,13 +297,13 @@ async fn a_second_start_break_is_1507(app: TestApp) {
     let first = app.call_ok("startBreak", body).await;
     for reason in ["break", "lunch"] {
         let body = with(f.by_ssid(), json!({ "reason": reason }));
-        expect(&app, "startBreak", body, ALREADY_ON_BREAK).await;
+        expect(&app, "startBreak", body, &ALREADY_ON_BREAK).await;
         let body = with(f.by_token(), json!({ "reason": reason }));
-        expect(&app, "startBreak", body, ALREADY_ON_BREAK).await;
+        expect(&app, "startBreak", body, &ALREADY_ON_BREAK).await;
     }
     // An unknown reason while on break: the reason is checked first.
     let body = with(f.by_ssid(), json!({"reason": "nap"}));
-    expect(&app, "startBreak", body, UNKNOWN_REASON).await;
+    expect(&app, "startBreak", body, &UNKNOWN_REASON).await;
     // The first break is untouched.
     let answer = app.call("agentOnBreak", f.by_ssid()).await;
     assert_eq!(answer["data"]["breakDetail"]["reasonCode"], "break");
@@ -320,13 +320,13 @@ async fn unknown_or_inactive_reason_is_1508(app: TestApp) {
     let f = app.fixture("acme", "7").await;
     let other = app.fixture("globex", "8").await;
     let body = with(f.by_ssid(), json!({"reason": "nap"}));
-    expect(&app, "startBreak", body, UNKNOWN_REASON).await;
+    expect(&app, "startBreak", body, &UNKNOWN_REASON).await;
 
     // Another account's reason is unknown here.
     let body = json!({"code": "siesta", "label": "Siesta"});
     app.create_reason(&other.token, body).await;
     let body = with(f.by_ssid(), json!({"reason": "siesta"}));
-    expect(&app, "startBreak", body, UNKNOWN_REASON).await;
+    expect(&app, "startBreak", body, &UNKNOWN_REASON).await;
 
     // An inactive reason: 1508 by code and by label; active again: accepted.
     let path = "/v1/break-reasons/lunch";
@@ -338,14 +338,14 @@ async fn unknown_or_inactive_reason_is_1508(app: TestApp) {
     );
     for reason in ["lunch", "Lunch"] {
         let body = with(f.by_ssid(), json!({ "reason": reason }));
-        expect(&app, "startBreak", body, UNKNOWN_REASON).await;
+        expect(&app, "startBreak", body, &UNKNOWN_REASON).await;
     }
     let body = Some(json!({"reason": "lunch"}));
     let (status, answer) = app
         .v1(Method::POST, "/v1/agents/7/break", &f.token, body)
         .await;
     assert_eq!((status, code(&answer)), (422, 1508), "{answer}");
-    expect(&app, "agentOnBreak", f.by_ssid(), NOT_ON_BREAK).await;
+    expect(&app, "agentOnBreak", f.by_ssid(), &NOT_ON_BREAK).await;
 
     let body = Some(json!({"active": true}));
     app.v1_ok(Method::PATCH, path, &f.token, body, 200).await;
@@ -364,20 +364,20 @@ async fn end_break_when_not_on_break_is_1502(app: TestApp) {
         r#"{"status":"error","message":"On break is : 0","code":1502}"#
     );
     assert_eq!(text.len(), 58);
-    expect(&app, "endBreak", f.by_token(), NOT_ON_BREAK).await;
+    expect(&app, "endBreak", f.by_token(), &NOT_ON_BREAK).await;
     let events = app.history(&f.token, "7").await;
     assert!(of_kind(&events, "break.end").is_empty(), "{events:?}");
 }
 
 async fn end_wrap_up_when_not_in_wrap_up_is_1504(app: TestApp) {
     let f = app.fixture("acme", "7").await;
-    expect(&app, "endWrapUp", f.by_ssid(), NOT_IN_WRAP_UP).await;
-    expect(&app, "endWrapUp", f.by_token(), NOT_IN_WRAP_UP).await;
+    expect(&app, "endWrapUp", f.by_ssid(), &NOT_IN_WRAP_UP).await;
+    expect(&app, "endWrapUp", f.by_token(), &NOT_IN_WRAP_UP).await;
     // Also right after a wrap-up was ended.
     start_wrap(&app, &f, json!({"callId": "c-1", "cNumber": "+1555"})).await;
     app.call_ok("endWrapUp", f.by_ssid()).await;
-    expect(&app, "endWrapUp", f.by_ssid(), NOT_IN_WRAP_UP).await;
-    expect(&app, "wrapUp", f.by_ssid(), NOT_IN_WRAP_UP).await;
+    expect(&app, "endWrapUp", f.by_ssid(), &NOT_IN_WRAP_UP).await;
+    expect(&app, "wrapUp", f.by_ssid(), &NOT_IN_WRAP_UP).await;
     let events = app.history(&f.token, "7").await;
     assert_eq!(of_kind(&events, "wrap.end").len(), 1);
 }
@@ -397,13 +397,13 @@ async fn a_disabled_agent_named_by_token_is_1510(app: TestApp) {
     ] {
         let extra = json!({"reason": "break", "mic_perm": 1});
         let body = with(f.by_token(), extra.clone());
-        expect(&app, route, body, AGENT_DISABLED).await;
+        expect(&app, route, body, &AGENT_DISABLED).await;
         // Its old ssid is just invalid.
         let body = with(f.by_ssid(), extra);
         if route == "setWebPingTime" {
-            expect(&app, route, body, SSID_NOT_VALID_FOR_PING).await;
+            expect(&app, route, body, &SSID_NOT_VALID_FOR_PING).await;
         } else {
-            expect(&app, route, body, INVALID_PARAMETERS).await;
+            expect(&app, route, body, &INVALID_PARAMETERS).await;
         }
     }
     // Enabled again: the token works, the old ssid stays logged out.
@@ -411,7 +411,7 @@ async fn a_disabled_agent_named_by_token_is_1510(app: TestApp) {
         .await;
     let body = with(f.by_token(), json!({"reason": "break"}));
     app.call_ok("startBreak", body).await;
-    expect(&app, "agentOnBreak", f.by_ssid(), INVALID_PARAMETERS).await;
+    expect(&app, "agentOnBreak", f.by_ssid(), &INVALID_PARAMETERS).await;
 }
 
 async fn new_account_has_the_default_break_reasons(app: TestApp) {

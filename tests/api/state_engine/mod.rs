@@ -4,7 +4,7 @@
 mod breaks;
 mod wraps;
 
-use crate::helpers::{Fixture, TestApp};
+use crate::support::{Fixture, TestApp};
 use reqwest::Method;
 use serde_json::Value;
 

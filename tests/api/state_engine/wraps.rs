@@ -1,6 +1,6 @@
 //! The wrap-up policy: timed, forced and untimed wrap-ups, overrides, expiry, `endWrapUp`.
 
-use crate::helpers::{CANNOT_END_EARLY, Fixture, NOT_IN_WRAP_UP, TestApp, code, expect, near_now};
+use crate::support::{CANNOT_END_EARLY, Fixture, NOT_IN_WRAP_UP, TestApp, code, expect, near_now};
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -61,7 +61,7 @@ async fn timed_wrap_up_uses_the_account_default_and_may_end_early(app: TestApp) 
         (0..=1).contains(&data["duration"].as_i64().unwrap()),
         "{data}"
     );
-    expect(&app, "wrapUp", f.by_ssid(), NOT_IN_WRAP_UP).await;
+    expect(&app, "wrapUp", f.by_ssid(), &NOT_IN_WRAP_UP).await;
     let entry = app.roster_entry(&f.token, "7").await;
     assert_eq!(entry["state"], "available", "{entry}");
     assert_eq!(entry["wrapUp"], Value::Null);
@@ -94,8 +94,8 @@ async fn forced_wrap_up_cannot_be_ended_by_the_agent_but_by_a_supervisor(app: Te
     assert_eq!(wrap["mode"], "forced");
     let started = wrap["startedAt"].as_i64().unwrap();
     assert_eq!(wrap["wrapETime"], started + 45);
-    expect(&app, "endWrapUp", f.by_ssid(), CANNOT_END_EARLY).await;
-    expect(&app, "endWrapUp", f.by_token(), CANNOT_END_EARLY).await;
+    expect(&app, "endWrapUp", f.by_ssid(), &CANNOT_END_EARLY).await;
+    expect(&app, "endWrapUp", f.by_token(), &CANNOT_END_EARLY).await;
     let answer = app.call("wrapUp", f.by_ssid()).await;
     assert_eq!(answer["data"]["response"], 1, "still in wrap-up: {answer}");
     assert_eq!(answer["data"]["wrapETime"], started + 45);
@@ -107,7 +107,7 @@ async fn forced_wrap_up_cannot_be_ended_by_the_agent_but_by_a_supervisor(app: Te
     assert_eq!(data["callId"], "call-9");
     assert_eq!(data["mode"], "forced");
     assert!(near_now(&data["endedAt"]), "{data}");
-    expect(&app, "wrapUp", f.by_ssid(), NOT_IN_WRAP_UP).await;
+    expect(&app, "wrapUp", f.by_ssid(), &NOT_IN_WRAP_UP).await;
     let (status, answer) = app
         .v1(Method::DELETE, "/v1/agents/7/wrap-up", &f.token, None)
         .await;
@@ -147,7 +147,7 @@ async fn agent_override_wins_and_null_restores_the_account_policy(app: TestApp) 
     let wrap = start_wrap(&app, &f, json!({"callId": "a", "cNumber": ""})).await;
     assert_eq!(wrap["mode"], "forced");
     assert_eq!(wrap["wrapETime"], wrap["startedAt"].as_i64().unwrap() + 10);
-    expect(&app, "endWrapUp", f.by_ssid(), CANNOT_END_EARLY).await;
+    expect(&app, "endWrapUp", f.by_ssid(), &CANNOT_END_EARLY).await;
     app.v1_ok(Method::DELETE, "/v1/agents/7/wrap-up", &f.token, None, 200)
         .await;
 
@@ -216,7 +216,7 @@ async fn untimed_wrap_up_has_no_end_time_and_lasts_until_ended(app: TestApp) {
 
     let data = app.call_ok("endWrapUp", f.by_ssid()).await;
     assert!(data["duration"].as_i64().unwrap() >= 2, "{data}");
-    expect(&app, "wrapUp", f.by_ssid(), NOT_IN_WRAP_UP).await;
+    expect(&app, "wrapUp", f.by_ssid(), &NOT_IN_WRAP_UP).await;
     let events = app.history(&f.token, "7").await;
     let ends = of_kind(&events, "wrap.end");
     assert_eq!(ends.len(), 1);
@@ -251,7 +251,7 @@ async fn check_expiry(app: &TestApp, f: &Fixture, mode: &str) {
 
     // Over, though nothing closed it: the upstream routes and the roster see it so.
     for route in ["wrapUp", "checkAgentInWrapUp", "endWrapUp"] {
-        expect(app, route, f.by_ssid(), NOT_IN_WRAP_UP).await;
+        expect(app, route, f.by_ssid(), &NOT_IN_WRAP_UP).await;
     }
     let entry = app.roster_entry(&f.token, &f.agent_id).await;
     assert_eq!(entry["state"], "available", "{entry}");
