@@ -171,49 +171,27 @@ pub struct StateCounts {
     pub accounts: Option<Vec<AccountCounts>>,
 }
 
-/// Each account's (up to `$3`) agents logged in (a session neither ended, expired nor idle
-/// since `$2`), on break (an open break) and in wrap-up (an open one not run out at `$1`):
-/// a 1 or 0 per agent and state, each one indexed lookup, summed.
-const ACCOUNT_STATE_COUNTS: &str = "SELECT a.user_id,
-        COALESCE(SUM(f.logged_in), 0) AS logged_in,
-        COALESCE(SUM(f.on_break), 0) AS on_break,
-        COALESCE(SUM(f.in_wrap_up), 0) AS in_wrap_up
-     FROM accounts a LEFT JOIN (
-        SELECT g.account_pk,
-            CASE WHEN EXISTS (SELECT 1 FROM agent_sessions s
-                              WHERE s.agent_pk = g.id AND s.ended_at IS NULL
-                                AND s.expires_at > $1 AND s.last_seen_at > $2)
-                 THEN 1 ELSE 0 END AS logged_in,
-            CASE WHEN EXISTS (SELECT 1 FROM breaks b
-                              WHERE b.agent_pk = g.id AND b.ended_at IS NULL)
-                 THEN 1 ELSE 0 END AS on_break,
-            CASE WHEN EXISTS (SELECT 1 FROM wrap_ups w
-                              WHERE w.agent_pk = g.id AND w.ended_at IS NULL
-                                AND (w.ends_at IS NULL OR w.ends_at > $1))
-                 THEN 1 ELSE 0 END AS in_wrap_up
-        FROM agents g) f ON f.account_pk = a.id
-     GROUP BY a.id, a.user_id
-     LIMIT $3";
+/// One row per agent with its account and a 1 or 0 for each state at `$1` (now): logged in
+/// (a session neither ended, expired nor idle since `$2`), on break (an open break), in
+/// wrap-up (an open wrap-up that has not run out). Each test is one indexed lookup.
+const AGENT_STATE_FLAGS: &str = "SELECT g.account_pk,
+        CASE WHEN EXISTS (SELECT 1 FROM agent_sessions s
+                          WHERE s.agent_pk = g.id AND s.ended_at IS NULL
+                            AND s.expires_at > $1 AND s.last_seen_at > $2)
+             THEN 1 ELSE 0 END AS logged_in,
+        CASE WHEN EXISTS (SELECT 1 FROM breaks b
+                          WHERE b.agent_pk = g.id AND b.ended_at IS NULL)
+             THEN 1 ELSE 0 END AS on_break,
+        CASE WHEN EXISTS (SELECT 1 FROM wrap_ups w
+                          WHERE w.agent_pk = g.id AND w.ended_at IS NULL
+                            AND (w.ends_at IS NULL OR w.ends_at > $1))
+             THEN 1 ELSE 0 END AS in_wrap_up
+     FROM agents g";
 
-/// The same counts over every agent.
-const TOTAL_STATE_COUNTS: &str = "SELECT
-        COALESCE(SUM(f.logged_in), 0) AS logged_in,
+/// The sums of [`AGENT_STATE_FLAGS`] over the rows `f`.
+const COUNT_SUMS: &str = "COALESCE(SUM(f.logged_in), 0) AS logged_in,
         COALESCE(SUM(f.on_break), 0) AS on_break,
-        COALESCE(SUM(f.in_wrap_up), 0) AS in_wrap_up
-     FROM (
-        SELECT
-            CASE WHEN EXISTS (SELECT 1 FROM agent_sessions s
-                              WHERE s.agent_pk = g.id AND s.ended_at IS NULL
-                                AND s.expires_at > $1 AND s.last_seen_at > $2)
-                 THEN 1 ELSE 0 END AS logged_in,
-            CASE WHEN EXISTS (SELECT 1 FROM breaks b
-                              WHERE b.agent_pk = g.id AND b.ended_at IS NULL)
-                 THEN 1 ELSE 0 END AS on_break,
-            CASE WHEN EXISTS (SELECT 1 FROM wrap_ups w
-                              WHERE w.agent_pk = g.id AND w.ended_at IS NULL
-                                AND (w.ends_at IS NULL OR w.ends_at > $1))
-                 THEN 1 ELSE 0 END AS in_wrap_up
-        FROM agents g) f";
+        COALESCE(SUM(f.in_wrap_up), 0) AS in_wrap_up";
 
 #[async_trait]
 impl<DB: Backend> Roster for SqlStore<DB> {
@@ -247,7 +225,13 @@ impl<DB: Backend> Roster for SqlStore<DB> {
     ) -> Result<StateCounts> {
         let mut conn = self.conn().await?;
         // One more than allowed, to tell "at the cap" from "over it".
-        let accounts: Vec<AccountCounts> = Sql::<DB>::new(ACCOUNT_STATE_COUNTS)
+        let sql = format!(
+            "SELECT a.user_id, {COUNT_SUMS}
+             FROM accounts a LEFT JOIN ({AGENT_STATE_FLAGS}) f ON f.account_pk = a.id
+             GROUP BY a.id, a.user_id
+             LIMIT $3"
+        );
+        let accounts: Vec<AccountCounts> = Sql::<DB>::new(&sql)
             .bind(now)
             .bind(now - idle_timeout_secs)
             .bind(max_accounts.saturating_add(1))
@@ -263,7 +247,8 @@ impl<DB: Backend> Roster for SqlStore<DB> {
                 accounts: Some(accounts),
             });
         }
-        let total: AgentCounts = Sql::<DB>::new(TOTAL_STATE_COUNTS)
+        let sql = format!("SELECT {COUNT_SUMS} FROM ({AGENT_STATE_FLAGS}) f");
+        let total: AgentCounts = Sql::<DB>::new(&sql)
             .bind(now)
             .bind(now - idle_timeout_secs)
             .fetch_one(&mut conn)
