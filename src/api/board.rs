@@ -19,30 +19,27 @@ const APP_JS: &str = include_str!("../../assets/board/app.js");
 const APP_CSS: &str = include_str!("../../assets/board/app.css");
 const ICON_SVG: &str = include_str!("../../assets/board/icon.svg");
 
-/// The page and its three files. `Content-Type` is set here: the app's layer would otherwise
-/// mark every answer as JSON.
+/// Each path under the board's, with its type and content: the page (with and without the
+/// trailing slash) and its three files.
+const FILES: [(&str, &str, &str); 5] = [
+    ("", "text/html; charset=utf-8", INDEX_HTML),
+    ("/", "text/html; charset=utf-8", INDEX_HTML),
+    ("/app.js", "text/javascript; charset=utf-8", APP_JS),
+    ("/app.css", "text/css; charset=utf-8", APP_CSS),
+    ("/icon.svg", "image/svg+xml", ICON_SVG),
+];
+
+/// The page and its files. `Content-Type` is set here: the app's layer would otherwise mark
+/// every answer as JSON.
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            BOARD_PATH,
-            get(|| asset("text/html; charset=utf-8", INDEX_HTML)),
-        )
-        .route(
-            &format!("{BOARD_PATH}/"),
-            get(|| asset("text/html; charset=utf-8", INDEX_HTML)),
-        )
-        .route(
-            &format!("{BOARD_PATH}/app.js"),
-            get(|| asset("text/javascript; charset=utf-8", APP_JS)),
-        )
-        .route(
-            &format!("{BOARD_PATH}/app.css"),
-            get(|| asset("text/css; charset=utf-8", APP_CSS)),
-        )
-        .route(
-            &format!("{BOARD_PATH}/icon.svg"),
-            get(|| asset("image/svg+xml", ICON_SVG)),
-        )
+    FILES
+        .into_iter()
+        .fold(Router::new(), |router, (path, content_type, body)| {
+            router.route(
+                &format!("{BOARD_PATH}{path}"),
+                get(move || asset(content_type, body)),
+            )
+        })
 }
 
 /// The page may load and call only this server: its own script, style and icon, and the

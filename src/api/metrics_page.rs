@@ -16,6 +16,7 @@ use prometheus_client::registry::Registry;
 use super::auth::bearer;
 use super::error::ApiError;
 use super::state::AppState;
+use crate::metrics::series;
 use crate::secrets;
 use crate::service::{AccountCounts, AgentCounts, Status};
 
@@ -100,71 +101,28 @@ fn count(value: u64) -> Counter {
 /// The pool, the health probe, the live view, the streams and the heartbeat buffer.
 fn register_status(registry: &mut Registry, s: &Status) {
     let connections = Family::<PoolLabels, Gauge>::default();
-    connections
-        .get_or_create(&PoolLabels { state: "idle" })
-        .set(s.pool.idle.into());
-    connections
-        .get_or_create(&PoolLabels { state: "in_use" })
-        .set(s.pool.in_use().into());
-    registry.register(
-        "db_pool_connections",
-        "Open database connections, idle or in use",
-        connections,
-    );
-    registry.register(
-        "db_pool_max_connections",
-        "Most connections the pool opens (DB_MAX_CONNECTIONS)",
-        gauge(s.pool.max.into()),
-    );
-    registry.register(
-        "db_up",
-        "1 while the health probe reaches the database, 0 while requests answer 1010 at once",
-        gauge(s.db_up.into()),
-    );
-    registry.register(
-        "live_view_up",
-        "1 while reads are answered from memory, 0 while the change feed is down",
-        gauge(s.view.live.into()),
-    );
-    registry.register(
-        "live_view_sessions",
-        "Sessions the live view holds",
-        gauge(s.view.sessions as i64),
-    );
-    registry.register(
-        "live_view_agents",
-        "Agents the live view holds",
-        gauge(s.view.agents as i64),
-    );
+    for (state, n) in [("idle", s.pool.idle), ("in_use", s.pool.in_use())] {
+        connections
+            .get_or_create(&PoolLabels { state })
+            .set(n.into());
+    }
     let lookups = Family::<ResultLabels, Counter>::default();
     for (result, n) in [("hit", s.view.hits), ("miss", s.view.misses)] {
         lookups.get_or_create(&ResultLabels { result }).inc_by(n);
     }
-    registry.register(
-        "live_view_lookups",
-        "Reads of the live view, by whether it knew the answer",
-        lookups,
-    );
-    registry.register(
-        "streams_open",
-        "Event streams (GET /v1/stream) open on this server",
-        gauge(s.streams_open as i64),
-    );
-    registry.register(
-        "streams_ended",
-        "Event streams this server ended because the client did not keep up or left",
-        count(s.streams_ended),
-    );
-    registry.register(
-        "pings_pending",
-        "Agents with a heartbeat waiting for the next flush",
-        gauge(s.pings_pending as i64),
-    );
-    registry.register(
-        "pings_flushed",
-        "Agents' heartbeats written by the flusher",
-        count(s.pings_flushed),
-    );
+    series! { registry;
+        "db_pool_connections", "Open database connections, idle or in use" => connections;
+        "db_pool_max_connections", "Most connections the pool opens (DB_MAX_CONNECTIONS)" => gauge(s.pool.max.into());
+        "db_up", "1 while the health probe reaches the database, 0 while requests answer 1010 at once" => gauge(s.db_up.into());
+        "live_view_up", "1 while reads are answered from memory, 0 while the change feed is down" => gauge(s.view.live.into());
+        "live_view_sessions", "Sessions the live view holds" => gauge(s.view.sessions as i64);
+        "live_view_agents", "Agents the live view holds" => gauge(s.view.agents as i64);
+        "live_view_lookups", "Reads of the live view, by whether it knew the answer" => lookups;
+        "streams_open", "Event streams (GET /v1/stream) open on this server" => gauge(s.streams_open as i64);
+        "streams_ended", "Event streams this server ended because the client did not keep up or left" => count(s.streams_ended);
+        "pings_pending", "Agents with a heartbeat waiting for the next flush" => gauge(s.pings_pending as i64);
+        "pings_flushed", "Agents' heartbeats written by the flusher" => count(s.pings_flushed);
+    }
 }
 
 /// One agent state gauge: its name, help, and count.

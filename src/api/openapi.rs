@@ -182,6 +182,18 @@ fn finish_upstream(op: &mut Operation, prefix: usize) {
     add_unavailable(op);
 }
 
+/// What every `/v1` body may be refused for, after what the route says of its own fields.
+const UNREADABLE_BODY: &str = "1001 a value of the wrong type; 1047 not JSON";
+
+fn add_unreadable_body(op: &mut Operation) {
+    let status = StatusCode::UNPROCESSABLE_ENTITY.as_u16().to_string();
+    match op.responses.responses.get_mut(&status) {
+        Some(RefOr::T(own)) => own.description = format!("{}; {UNREADABLE_BODY}", own.description),
+        Some(RefOr::Ref(_)) => {}
+        None => add_response(op, StatusCode::UNPROCESSABLE_ENTITY, UNREADABLE_BODY),
+    }
+}
+
 /// What a route with a body answers for one over the body limit.
 fn add_too_large(op: &mut Operation) {
     let description = "1047: the body is larger than the body limit";
@@ -273,6 +285,7 @@ fn finish_v1(op: &mut Operation, method: &Method, path: &str) {
             body.required = Some(Required::False);
         }
         add_too_large(op);
+        add_unreadable_body(op);
     }
     add_response(
         op,

@@ -6,6 +6,8 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
+use super::series;
+
 /// Which timeout closed a connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EncodeLabelSet)]
 pub struct TimeoutLabels {
@@ -49,25 +51,11 @@ impl ConnectionMetrics {
     }
 
     pub fn register(&self, registry: &mut Registry) {
-        registry.register(
-            "connections_open",
-            "Client connections open",
-            self.open.clone(),
-        );
-        registry.register(
-            "connections_accepted",
-            "Client connections accepted",
-            self.accepted.clone(),
-        );
-        registry.register(
-            "connections_timed_out",
-            "Client connections closed by the header timeout (nothing or half a request head sent in time) or the idle timeout (no next request)",
-            self.timed_out.clone(),
-        );
-        registry.register(
-            "connections_limit_waits",
-            "Times accepting paused because MAX_CONNECTIONS connections were open",
-            self.limit_waits.clone(),
-        );
+        series! { registry;
+            "connections_open", "Client connections open" => self.open.clone();
+            "connections_accepted", "Client connections accepted" => self.accepted.clone();
+            "connections_timed_out", "Client connections closed by the header timeout (nothing or half a request head sent in time) or the idle timeout (no next request)" => self.timed_out.clone();
+            "connections_limit_waits", "Times accepting paused because MAX_CONNECTIONS connections were open" => self.limit_waits.clone();
+        }
     }
 }

@@ -18,6 +18,15 @@ use prometheus_client::registry::Registry;
 
 pub use connections::{ConnectionMetrics, HEADER, IDLE, TimeoutLabels};
 
+/// Registers series on a registry, one `name, help => metric;` each: a page's series read as
+/// a table.
+macro_rules! series {
+    ($registry:expr; $($name:expr, $help:expr => $metric:expr;)*) => {
+        $( $registry.register($name, $help, $metric); )*
+    };
+}
+pub(crate) use series;
+
 /// The `route` of a request no route matched: never its URI, which is the client's to choose.
 pub const UNMATCHED_ROUTE: &str = "unmatched";
 
@@ -111,27 +120,15 @@ impl Metrics {
 
     /// Registers these counters (shared, not copied) on a page's registry.
     pub fn register(&self, registry: &mut Registry) {
-        registry.register(
-            "http_requests",
-            "Answers by route template, method, HTTP status and envelope code (0: no error envelope)",
-            self.requests.clone(),
-        );
-        registry.register(
-            "http_request_duration_seconds",
-            "Time to answer, by route template and method",
-            self.latency.clone(),
-        );
+        series! { registry;
+            "http_requests", "Answers by route template, method, HTTP status and envelope code (0: no error envelope)" => self.requests.clone();
+            "http_request_duration_seconds", "Time to answer, by route template and method" => self.latency.clone();
+        }
         self.connections.register(registry);
-        registry.register(
-            "auth_failures",
-            "Failed authentications that count as guesses (unknown ssid or token)",
-            self.auth_failures.clone(),
-        );
-        registry.register(
-            "auth_throttled",
-            "Attempts refused with 429 (1515), by the blocked address or userId",
-            self.auth_refused.clone(),
-        );
+        series! { registry;
+            "auth_failures", "Failed authentications that count as guesses (unknown ssid or token)" => self.auth_failures.clone();
+            "auth_throttled", "Attempts refused with 429 (1515), by the blocked address or userId" => self.auth_refused.clone();
+        }
     }
 }
 

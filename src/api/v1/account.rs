@@ -63,8 +63,7 @@ pub struct AccountPatch {
     request_body = AccountPatch,
     responses(
         (status = 200, body = SuccessEnvelope<AccountView>, description = "The account"),
-        (status = 422, body = ErrorEnvelope,
-            description = "1000 a negative `wrapSeconds`; 1001 a value of the wrong type; 1047 not JSON"),
+        (status = 422, body = ErrorEnvelope, description = "1000 a negative `wrapSeconds`"),
     ),
 )]
 pub async fn update(caller: Caller, JsonBody(patch): JsonBody<AccountPatch>) -> Rest<AccountView> {

@@ -121,8 +121,7 @@ impl IdValue {
     responses(
         (status = 201, body = SuccessEnvelope<AgentView>, description = "The agent created"),
         (status = 409, body = ErrorEnvelope, description = "1513: the `agentId` is taken"),
-        (status = 422, body = ErrorEnvelope,
-            description = "1505 no `agentId`; 1000 a negative `wrapSeconds`; 1001 a value of the wrong type; 1047 not JSON"),
+        (status = 422, body = ErrorEnvelope, description = "1505 no `agentId`; 1000 a negative `wrapSeconds`"),
     ),
 )]
 pub async fn create(caller: Caller, JsonBody(new): JsonBody<AgentBody>) -> Rest<AgentView> {
@@ -167,8 +166,7 @@ pub struct AgentPatch {
     request_body = AgentPatch,
     responses(
         (status = 200, body = SuccessEnvelope<AgentView>, description = "The agent"),
-        (status = 422, body = ErrorEnvelope,
-            description = "1000 a negative `wrapSeconds`; 1001 a value of the wrong type; 1047 not JSON"),
+        (status = 422, body = ErrorEnvelope, description = "1000 a negative `wrapSeconds`"),
     ),
 )]
 pub async fn update(at: AgentPath, JsonBody(patch): JsonBody<AgentPatch>) -> Rest<AgentView> {

@@ -48,8 +48,7 @@ pub struct ReasonBody {
     responses(
         (status = 201, body = SuccessEnvelope<BreakReason>, description = "The reason created"),
         (status = 409, body = ErrorEnvelope, description = "1513: the code is taken"),
-        (status = 422, body = ErrorEnvelope,
-            description = "1505 no `code` or `label`; 1000 a `limitSeconds` below 1; 1001 a value of the wrong type; 1047 not JSON"),
+        (status = 422, body = ErrorEnvelope, description = "1505 no `code` or `label`; 1000 a `limitSeconds` below 1"),
     ),
 )]
 pub async fn create(caller: Caller, JsonBody(new): JsonBody<ReasonBody>) -> Rest<BreakReason> {
@@ -86,8 +85,7 @@ pub struct ReasonPatch {
     responses(
         (status = 200, body = SuccessEnvelope<BreakReason>, description = "The reason"),
         (status = 404, body = ErrorEnvelope, description = "1512: no such reason in this account"),
-        (status = 422, body = ErrorEnvelope,
-            description = "1505 an empty `label`; 1000 a `limitSeconds` below 1; 1001 a value of the wrong type; 1047 not JSON"),
+        (status = 422, body = ErrorEnvelope, description = "1505 an empty `label`; 1000 a `limitSeconds` below 1"),
     ),
 )]
 pub async fn update(

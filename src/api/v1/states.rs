@@ -76,8 +76,7 @@ pub struct Logout {
         (status = 200, body = SuccessEnvelope<LoggedOut>, description = "`loggedOut`: 1"),
         (status = 404, body = ErrorEnvelope,
             description = "1512: no open session of this account has this ssid"),
-        (status = 422, body = ErrorEnvelope,
-            description = "1505 no `ssid`; 1001 a value of the wrong type; 1047 not JSON"),
+        (status = 422, body = ErrorEnvelope, description = "1505 no `ssid`"),
     ),
 )]
 pub async fn logout_one(caller: Caller, JsonBody(body): JsonBody<Logout>) -> Rest<LoggedOut> {
@@ -108,8 +107,7 @@ pub struct BreakBody {
         (status = 201, body = SuccessEnvelope<BreakDetail>, description = "The break that started"),
         (status = 409, body = ErrorEnvelope,
             description = "1507 already on break; 1510 the agent is disabled"),
-        (status = 422, body = ErrorEnvelope,
-            description = "1505 no `reason`; 1508 not an active reason of the account; 1001 a value of the wrong type; 1047 not JSON"),
+        (status = 422, body = ErrorEnvelope, description = "1505 no `reason`; 1508 not an active reason of the account"),
     ),
 )]
 pub async fn start_break(at: AgentPath, JsonBody(body): JsonBody<BreakBody>) -> Rest<BreakDetail> {
@@ -188,8 +186,7 @@ impl From<WrapUp> for WrapView {
         (status = 201, body = SuccessEnvelope<WrapView>, description = "The wrap-up that started"),
         (status = 409, body = ErrorEnvelope,
             description = "1511 already in wrap-up; 1510 the agent is disabled"),
-        (status = 422, body = ErrorEnvelope,
-            description = "1505 no `callId`; 1000 negative `seconds`; 1001 a value of the wrong type; 1047 not JSON"),
+        (status = 422, body = ErrorEnvelope, description = "1505 no `callId`; 1000 negative `seconds`"),
     ),
 )]
 pub async fn start_wrap_up(at: AgentPath, JsonBody(body): JsonBody<WrapUpBody>) -> Rest<WrapView> {

@@ -60,8 +60,7 @@ pub struct CreatedToken {
     request_body = TokenBody,
     responses(
         (status = 201, body = SuccessEnvelope<CreatedToken>, description = "The token, shown once"),
-        (status = 422, body = ErrorEnvelope,
-            description = "1000 an `expiresIn` below 1 or a label over 200 characters; 1001 a value of the wrong type; 1047 not JSON"),
+        (status = 422, body = ErrorEnvelope, description = "1000 an `expiresIn` below 1 or a label over 200 characters"),
     ),
 )]
 pub async fn create(caller: Caller, JsonBody(new): JsonBody<TokenBody>) -> Rest<CreatedToken> {
