@@ -1,4 +1,4 @@
--- What agentOnBreak asks PostgreSQL (src/store/agents.rs `session`, src/store/states.rs
+-- What agentOnBreak asks PostgreSQL (src/store/sessions.rs `session`, src/store/breaks.rs
 -- `open_break`): the session by its ssid hash, joined to its agent and account, then the
 -- agent's open break. Two statements, two round trips, no transaction, as the server does.
 -- The hash is picked at random from the seeded population: bench_ssids holds every seeded
