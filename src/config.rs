@@ -68,6 +68,10 @@ pub struct Config {
     #[arg(long, env = "STREAM_MAX_PER_ACCOUNT", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=100_000), global = true)]
     pub stream_max_per_account: u32,
 
+    /// Notification tags older than this many days are deleted by the sweeper.
+    #[arg(long, env = "TAGS_RETENTION_DAYS", default_value_t = 30, value_parser = clap::value_parser!(i64).range(1..=36_500), global = true)]
+    pub tags_retention_days: i64,
+
     /// Wrap-up length of a new account (its agents may override it).
     #[arg(long, env = "DEFAULT_WRAP_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(i64).range(0..), global = true)]
     pub default_wrap_seconds: i64,

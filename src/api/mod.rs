@@ -18,6 +18,7 @@ pub mod openapi;
 pub mod params;
 mod set_web_ping_time;
 mod state;
+mod tags;
 pub mod throttle;
 mod track;
 pub mod v1;
@@ -46,6 +47,7 @@ fn upstream() -> OpenApiRouter<AppState> {
         .routes(routes!(agent_actions::start_break))
         .routes(routes!(agent_actions::end_break))
         .routes(routes!(agent_actions::end_wrap_up))
+        .routes(routes!(tags::tags))
 }
 
 /// Every route with its description: the one source of the router and of `/openapi.json`.

@@ -85,7 +85,7 @@ text_enum! {
         WrapStart = "wrap.start", WrapEnd = "wrap.end", MicChange = "mic.change",
         AgentDisabled = "agent.disabled", AgentEnabled = "agent.enabled",
         PresenceOnline = "presence.online", PresenceStale = "presence.stale",
-        PresenceOffline = "presence.offline",
+        PresenceOffline = "presence.offline", TagCreate = "tag.create",
     }
 }
 
@@ -105,7 +105,8 @@ impl EventKind {
             EventKind::MicChange
             | EventKind::PresenceOnline
             | EventKind::PresenceStale
-            | EventKind::PresenceOffline => false,
+            | EventKind::PresenceOffline
+            | EventKind::TagCreate => false,
         }
     }
 }
@@ -182,6 +183,11 @@ pub enum EventDetails {
         to: Presence,
         last_seen_at: Option<i64>,
     },
+    /// A notification tag created for the agent.
+    TagCreate {
+        tag: i64,
+        title: String,
+    },
 }
 
 impl EventDetails {
@@ -201,6 +207,7 @@ impl EventDetails {
                 Presence::Stale => EventKind::PresenceStale,
                 Presence::Offline => EventKind::PresenceOffline,
             },
+            EventDetails::TagCreate { .. } => EventKind::TagCreate,
         }
     }
 
@@ -256,6 +263,7 @@ impl EventDetails {
             EventDetails::Presence {
                 from, last_seen_at, ..
             } => json!({ "from": from, "lastSeenAt": last_seen_at }),
+            EventDetails::TagCreate { tag, title } => json!({ "tag": tag, "title": title }),
         }
     }
 }

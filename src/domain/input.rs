@@ -1,7 +1,7 @@
 //! What the service hands the store to create or change: plain records, named here so that
 //! the service, the API and the CLI name them without naming the store.
 
-use super::{MicPerm, Scope, WrapMode, WrapPolicy};
+use super::{MicPerm, Scope, TagAction, WrapMode, WrapPolicy};
 
 /// A new account, with its default wrap-up policy.
 #[derive(Debug, Clone)]
@@ -120,4 +120,28 @@ pub struct EventQuery {
     pub to: i64,
     pub after: i64,
     pub limit: i64,
+}
+
+/// A new notification tag of an agent (see `Tag`); `text` and `icon` may be left out.
+#[derive(Debug, Clone, Default)]
+pub struct NewTag {
+    pub title: String,
+    pub text: Option<String>,
+    pub icon: Option<String>,
+    pub action: Option<TagAction>,
+}
+
+impl NewTag {
+    /// The tag a missed call leaves: "Missed call", with a callback to the customer.
+    pub fn missed_call(call_id: &str, c_number: &str) -> NewTag {
+        NewTag {
+            title: "Missed call".to_owned(),
+            text: None,
+            icon: Some("missed_call".to_owned()),
+            action: Some(TagAction::Callback {
+                call_id: call_id.to_owned(),
+                c_number: Some(c_number.to_owned()).filter(|n| !n.is_empty()),
+            }),
+        }
+    }
 }

@@ -5,6 +5,7 @@ mod input;
 mod model;
 mod ping;
 mod roster;
+mod tag;
 pub(crate) mod text_enum;
 mod token;
 mod wrap;
@@ -12,7 +13,7 @@ mod wrap;
 pub use event::{Act, Actor, BreakEnding, Ending, Event, EventDetails, EventKind};
 pub use input::{
     AccountToken, AgentPage, AgentUpdate, EventQuery, NewAccount, NewAgent, NewReason, NewSession,
-    NewTicket, NewToken, NewWrapUp, Ping, ReasonUpdate, RosterQuery,
+    NewTag, NewTicket, NewToken, NewWrapUp, Ping, ReasonUpdate, RosterQuery,
 };
 pub use model::{
     Account, Agent, Break, BreakDetail, BreakReason, Session, SessionContext, WrapUp,
@@ -21,6 +22,10 @@ pub use model::{
 pub use ping::{MicPerm, parse_ping_time};
 pub use roster::{
     AgentState, Presence, PresenceRule, RosterBreak, RosterEntry, RosterLine, RosterWrap,
+};
+pub use tag::{
+    TAG_ICON_MAX, TAG_ID_MAX, TAG_TEXT_MAX, TAG_TITLE_MAX, TAG_URL_MAX, TAGS_PER_FETCH,
+    TAGS_WINDOW_SECS, Tag, TagAction, is_web_url, tags_window_start,
 };
 pub use text_enum::UnknownName;
 pub use token::{Scope, Token};

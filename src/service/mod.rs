@@ -11,6 +11,7 @@ mod reasons;
 mod sessions;
 mod status;
 mod stream;
+mod tags;
 mod wraps;
 
 use std::sync::Arc;
@@ -24,6 +25,7 @@ pub use crate::live::Refusal as StreamRefusal;
 pub use accounts::TokenRequest;
 pub use status::{AccountCounts, AgentCounts, PoolStats, StateCounts, Status};
 pub use stream::{EventStream, TICKET_TTL_SECS};
+pub use tags::FetchedTags;
 pub use wraps::{EndedBy, WrapRequest};
 
 /// What a credential (ssid, token, stream ticket) turned out to be.

@@ -107,7 +107,7 @@ pub trait Backend:
     + Decode<(i64, i64, String, i64)> + Decode<super::accounts::TokenRow>
     + Decode<super::sessions::SessionRow> + Decode<super::history::EventRow>
     + Decode<super::agents::AgentRow> + Decode<super::stream::PresenceRow>
-    + Decode<super::stream::AddressedEventRow>
+    + Decode<super::stream::AddressedEventRow> + Decode<super::tags::TagRow>
     + Decode<super::roster::RosterRow> + Decode<super::roster::AccountCounts>
     + Decode<super::roster::AgentCounts>
 {

@@ -21,6 +21,7 @@ mod sessions;
 mod sql;
 mod sqlite;
 mod stream;
+mod tags;
 mod tx;
 mod wraps;
 
@@ -42,6 +43,7 @@ pub use roster::{AccountCounts, AgentCounts, Roster, StateCounts};
 pub use sessions::Sessions;
 use sql::SqlStore;
 pub use stream::{PresenceChange, Streams};
+pub use tags::{FetchedTags, Tags};
 pub use wraps::Wraps;
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -148,6 +150,7 @@ pub trait Store:
     + History
     + Roster
     + Streams
+    + Tags
     + Send
     + Sync
     + 'static

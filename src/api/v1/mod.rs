@@ -9,6 +9,7 @@ mod reasons;
 mod roster;
 mod states;
 mod stream;
+mod tags;
 mod tokens;
 
 use axum::extract::{FromRequest, FromRequestParts, MatchedPath, Path, Query, Request};
@@ -39,6 +40,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(reasons::routes())
         .merge(roster::routes())
         .merge(stream::routes())
+        .merge(tags::routes())
         .merge(tokens::routes())
 }
 
@@ -123,7 +125,8 @@ pub fn scope_of(method: &Method, route: &str) -> Scope {
             "POST",
             "/v1/sessions/logout"
             | "/v1/agents/{agent_id}/disable"
-            | "/v1/agents/{agent_id}/enable",
+            | "/v1/agents/{agent_id}/enable"
+            | "/v1/agents/{agent_id}/tags",
         ) => Scope::Supervise,
         _ => Scope::Admin,
     }
