@@ -26,6 +26,7 @@ mod schemathesis;
 mod security_headers;
 mod state_engine;
 mod stream;
+mod tags;
 mod throttle;
 mod upstream_routes;
 mod web_ping;

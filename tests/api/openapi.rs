@@ -15,7 +15,7 @@ on_both_databases! {
 }
 
 /// Every route that is not on the upstream surface, as (method, path).
-const OTHER_ROUTES: [(&str, &str); 29] = [
+const OTHER_ROUTES: [(&str, &str); 31] = [
     ("get", "/healthz"),
     ("get", "/readyz"),
     ("get", "/openapi.json"),
@@ -35,6 +35,8 @@ const OTHER_ROUTES: [(&str, &str); 29] = [
     ("post", "/v1/agents/{agent_id}/wrap-up"),
     ("delete", "/v1/agents/{agent_id}/wrap-up"),
     ("get", "/v1/agents/{agent_id}/events"),
+    ("get", "/v1/agents/{agent_id}/tags"),
+    ("post", "/v1/agents/{agent_id}/tags"),
     ("get", "/v1/events"),
     ("get", "/v1/break-reasons"),
     ("post", "/v1/break-reasons"),
@@ -119,6 +121,8 @@ async fn send(app: &TestApp, method: &str, path: &str, ssid: &str, token: &str) 
             ("POST", "/v1/agents/7/wrap-up") => Some(json!({"callId": "c-1", "cNumber": "+1"})),
             ("POST", "/v1/break-reasons") => Some(json!({"code": "coffee", "label": "Coffee"})),
             ("POST", "/v1/sessions/logout") => Some(json!({ "ssid": ssid })),
+            ("POST", "/v1/agents/7/tags") => Some(json!({"title": "Call back",
+                "action": {"type": "callback", "callId": "c-1", "cNumber": "+1"}})),
             _ => Some(json!({})),
         };
         if let Some(body) = body {

@@ -10,7 +10,7 @@ pub const PREFIX: &str = "/api/v2/agentProfile";
 /// Both prefixes the upstream routes are served under.
 pub const PREFIXES: [&str; 2] = [PREFIX, "/deepcall/api/v2/agentProfile"];
 /// Every upstream route.
-pub const UPSTREAM_ROUTES: [&str; 7] = [
+pub const UPSTREAM_ROUTES: [&str; 8] = [
     "agentOnBreak",
     "setWebPingTime",
     "wrapUp",
@@ -18,6 +18,7 @@ pub const UPSTREAM_ROUTES: [&str; 7] = [
     "startBreak",
     "endBreak",
     "endWrapUp",
+    "tags",
 ];
 
 impl Http {
