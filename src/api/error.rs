@@ -275,7 +275,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::CannotEndEarly => ApiError::CannotEndEarly,
             ServiceError::AgentDisabled => ApiError::AgentDisabled,
             ServiceError::Missing(name) => ApiError::Missing(vec![name]),
-            ServiceError::OutOfRange(_) => ApiError::InvalidParams,
+            ServiceError::OutOfRange(_) | ServiceError::BadSsid => ApiError::InvalidParams,
             ServiceError::BadText => ApiError::InvalidType,
             ServiceError::SessionEnded => ApiError::PingSsidInvalid,
             // Logged once, when the probe found it (see `store::Health`).
