@@ -168,8 +168,8 @@ impl Service {
     }
 }
 
-/// How long a registered ssid may be, in characters: at least 128 bits of a random base64url
-/// text, and no more than a sane header's worth.
+/// How long a registered ssid may be, in characters: room for 128 random bits even as hex,
+/// and no more than a sane header's worth.
 const SSID_CHARS: std::ops::RangeInclusive<usize> = 32..=256;
 
 /// A registered ssid is [`SSID_CHARS`] long, of `[A-Za-z0-9_-]` only (what the upstream
