@@ -151,10 +151,12 @@ impl ApiError {
             ApiError::NoSuchResource => row(1512, S::OK, S::NOT_FOUND,
                 "`/v1`: no such agent, reason or session in this account"),
             ApiError::AlreadyExists => row(1513, S::OK, S::CONFLICT,
-                "`/v1`: an agent id or reason code already taken"),
+                "`/v1`: an agent id or reason code already taken; an ssid to register that is \
+                 already a session's"),
             ApiError::InvalidParams => row(1000, S::OK, S::UNPROCESSABLE_ENTITY,
                 "an unknown or expired `ssid` (routes other than `setWebPingTime`); `ssid` with \
-                 `userId`/`token`; `/v1`: a value out of range"),
+                 `userId`/`token`; `/v1`: a value out of range, an ssid to register that is not \
+                 32 to 256 characters of `[A-Za-z0-9_-]`"),
             ApiError::InvalidType => row(1001, S::OK, S::UNPROCESSABLE_ENTITY,
                 "a parameter of the wrong JSON type; a `mic_perm` that is not accepted"),
             ApiError::DbUnavailable => row(1010, S::SERVICE_UNAVAILABLE, S::SERVICE_UNAVAILABLE,
@@ -275,7 +277,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::CannotEndEarly => ApiError::CannotEndEarly,
             ServiceError::AgentDisabled => ApiError::AgentDisabled,
             ServiceError::Missing(name) => ApiError::Missing(vec![name]),
-            ServiceError::OutOfRange(_) => ApiError::InvalidParams,
+            ServiceError::OutOfRange(_) | ServiceError::BadSsid => ApiError::InvalidParams,
             ServiceError::BadText => ApiError::InvalidType,
             ServiceError::SessionEnded => ApiError::PingSsidInvalid,
             // Logged once, when the probe found it (see `store::Health`).

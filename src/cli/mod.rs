@@ -155,7 +155,14 @@ pub enum AgentCommand {
 #[derive(Debug, Subcommand)]
 pub enum SessionCommand {
     /// Log an agent in; prints the new ssid alone on one line.
-    Create { user_id: String, agent_id: String },
+    Create {
+        user_id: String,
+        agent_id: String,
+        /// Register this ssid (one an existing login service issued: 32 to 256 characters
+        /// of A-Z a-z 0-9 _ -) instead of making a new one.
+        #[arg(long)]
+        ssid: Option<String>,
+    },
     /// Log every session of an agent out.
     Logout { user_id: String, agent_id: String },
 }

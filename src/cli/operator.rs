@@ -24,6 +24,8 @@ pub enum OperatorError {
     ReasonExists(String),
     #[error("no break reason {0:?}")]
     NoReason(String),
+    #[error("ssid already exists")]
+    SsidExists,
     /// A refusal of a change to this agent: `agent "7" is already on break`.
     #[error("agent {0:?} {1}")]
     Agent(String, ServiceError),
@@ -51,6 +53,7 @@ fn about(agent: &Agent, err: ServiceError) -> OperatorError {
     match err {
         ServiceError::Missing(_)
         | ServiceError::OutOfRange(_)
+        | ServiceError::BadSsid
         | ServiceError::BadText
         | ServiceError::SessionEnded
         | ServiceError::Down
@@ -192,8 +195,23 @@ impl Operator<'_> {
 
     /// Logs the agent in; returns the new ssid (only its hash is kept).
     pub async fn create_session(&self, user_id: &str, agent_id: &str) -> Result<String> {
-        let login = async |_: &Account, agent: &Agent| self.service.login(agent, Act::cli()).await;
-        Ok(self.change((user_id, agent_id), login).await?.0)
+        self.register_session(user_id, agent_id, None).await
+    }
+
+    /// Logs the agent in with this ssid (an existing login service's), or a new one of ours
+    /// (None); returns it. One already registered is refused as `ssid already exists`.
+    pub async fn register_session(
+        &self,
+        user_id: &str,
+        agent_id: &str,
+        ssid: Option<&str>,
+    ) -> Result<String> {
+        let (_, agent) = self.agent(user_id, agent_id).await?;
+        match self.service.login_with(&agent, ssid, Act::cli()).await {
+            Ok((ssid, _)) => Ok(ssid),
+            Err(ServiceError::AlreadyExists) => Err(OperatorError::SsidExists),
+            Err(e) => Err(about(&agent, e)),
+        }
     }
 
     /// Logs every session of the agent out; returns how many were open.

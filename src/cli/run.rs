@@ -183,8 +183,14 @@ pub async fn run(admin: &Operator<'_>, command: Command) -> anyhow::Result<()> {
                 );
             }
         }
-        Command::Session(SessionCommand::Create { user_id, agent_id }) => {
-            println!("{}", admin.create_session(&user_id, &agent_id).await?);
+        Command::Session(SessionCommand::Create {
+            user_id,
+            agent_id,
+            ssid,
+        }) => {
+            let ssid = ssid.as_deref();
+            let created = admin.register_session(&user_id, &agent_id, ssid).await?;
+            println!("{created}");
         }
         Command::Break(BreakCommand::Start {
             user_id,

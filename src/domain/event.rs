@@ -143,9 +143,12 @@ pub enum BreakEnding {
 /// gives the event its kind, and its `details` as the history answers them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EventDetails {
+    /// `registered`: the login service brought the ssid (see `POST /v1/agents/{id}/sessions`);
+    /// a minted one's details do not name it.
     Login {
         session: i64,
         expires_at: i64,
+        registered: bool,
     },
     /// `session` when one session was logged out; `disabled` when the agent's disabling did.
     Logout {
@@ -218,7 +221,14 @@ impl EventDetails {
             EventDetails::Login {
                 session,
                 expires_at,
-            } => json!({ "session": session, "expiresAt": expires_at }),
+                registered,
+            } => {
+                let mut details = json!({ "session": session, "expiresAt": expires_at });
+                if *registered {
+                    details["registered"] = json!(true);
+                }
+                details
+            }
             EventDetails::Logout {
                 session,
                 sessions,
@@ -330,6 +340,16 @@ mod tests {
         };
         assert_eq!(text(logout), r#"{"how":"disabled","sessions":2}"#);
         assert_eq!(text(EventDetails::AgentEnabled), "{}");
+        let login = |registered| EventDetails::Login {
+            session: 3,
+            expires_at: 100,
+            registered,
+        };
+        assert_eq!(text(login(false)), r#"{"expiresAt":100,"session":3}"#);
+        assert_eq!(
+            text(login(true)),
+            r#"{"expiresAt":100,"registered":true,"session":3}"#
+        );
         let presence = EventDetails::Presence {
             from: Presence::Online,
             to: Presence::Stale,

@@ -53,11 +53,14 @@ pub struct ReasonUpdate {
     pub active: Option<bool>,
 }
 
-/// A login: the new ssid's hash and when the session expires.
+/// A login: the new ssid's hash and when the session expires; `registered` when the ssid
+/// came from the caller (an existing login service's) rather than from us. `Conflict` when
+/// the hash is already any session's.
 #[derive(Debug, Clone)]
 pub struct NewSession {
     pub ssid_hash: String,
     pub expires_at: i64,
+    pub registered: bool,
 }
 
 /// What `setWebPingTime` records, and the session it came through (None with a token).

@@ -89,6 +89,9 @@ pub enum ServiceError {
     /// A number outside what the field allows; names the parameter.
     #[error("{0} is out of range")]
     OutOfRange(&'static str),
+    /// An ssid to register that is not 32 to 256 characters of `[A-Za-z0-9_-]`.
+    #[error("ssid must be 32 to 256 characters of A-Z, a-z, 0-9, '_' and '-'")]
+    BadSsid,
     /// Text the database cannot store (a NUL character): bad input, not a fault.
     #[error("holds text the database cannot store")]
     BadText,

@@ -1,7 +1,7 @@
 //! Logins, logouts and the heartbeat.
 
 use super::agents::enabled;
-use super::{Found, Result, Service};
+use super::{Found, OnConflict, Result, Service, ServiceError};
 use crate::domain::{Account, Act, Actor, Agent, NewSession, Ping, SessionContext, now_unix};
 use crate::live::key_of;
 use crate::secrets;
@@ -9,15 +9,38 @@ use crate::secrets;
 impl Service {
     /// Logs the agent in; returns the new ssid (only its hash is kept) and when it expires.
     pub async fn login(&self, agent: &Agent, act: Act) -> Result<(String, i64)> {
+        self.login_with(agent, None, act).await
+    }
+
+    /// Logs the agent in with the ssid an existing login service registers (`Some`), or with
+    /// a new one of ours (`None`); returns the ssid and when it expires. Only the hash is
+    /// kept, either way, and the same idle timeout and maximum age apply. A registered ssid
+    /// must be [`SSID_CHARS`] long, of `[A-Za-z0-9_-]` (`BadSsid`); one that is already any
+    /// session's, of any agent or account, open or ended, is `AlreadyExists` (the database's
+    /// unique index decides, so that of two racing registrations one wins).
+    pub async fn login_with(
+        &self,
+        agent: &Agent,
+        ssid: Option<&str>,
+        act: Act,
+    ) -> Result<(String, i64)> {
         let now = act.now;
+        if let Some(ssid) = ssid {
+            check_ssid(ssid)?;
+        }
         enabled(agent)?;
-        let ssid = secrets::new_ssid();
+        let registered = ssid.is_some();
+        let ssid = ssid.map_or_else(secrets::new_ssid, str::to_owned);
         let expires_at = now + self.config.session_max_age_secs;
         let new = NewSession {
             ssid_hash: secrets::hash(&ssid),
             expires_at,
+            registered,
         };
-        self.store.create_session(agent, &new, act).await?;
+        self.store
+            .create_session(agent, &new, act)
+            .await
+            .on_conflict(ServiceError::AlreadyExists)?;
         Ok((ssid, expires_at))
     }
 
@@ -142,5 +165,20 @@ impl Service {
                 Err(err.into())
             }
         }
+    }
+}
+
+/// How long a registered ssid may be, in characters: room for 128 random bits even as hex,
+/// and no more than a sane header's worth.
+const SSID_CHARS: std::ops::RangeInclusive<usize> = 32..=256;
+
+/// A registered ssid is [`SSID_CHARS`] long, of `[A-Za-z0-9_-]` only (what the upstream
+/// routes read back unchanged from JSON, a form or a query string).
+fn check_ssid(ssid: &str) -> Result<()> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+    if SSID_CHARS.contains(&ssid.len()) && ssid.chars().all(allowed) {
+        Ok(())
+    } else {
+        Err(ServiceError::BadSsid)
     }
 }

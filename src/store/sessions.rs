@@ -13,7 +13,8 @@ use crate::domain::{
 
 #[async_trait]
 pub trait Sessions: Send + Sync {
-    /// Logs the agent in with this ssid hash; returns the session's id.
+    /// Logs the agent in with this ssid hash; returns the session's id. `Conflict` when the
+    /// hash is already a session's (the unique index decides, also under concurrency).
     async fn create_session(&self, agent: &Agent, new: &NewSession, act: Act) -> Result<i64>;
     /// The session of this ssid hash, live or not: liveness is the caller's rule.
     async fn session(&self, ssid_hash: &str) -> Result<Option<SessionContext>>;
@@ -69,6 +70,7 @@ impl<DB: Backend> Sessions for SqlStore<DB> {
         let details = EventDetails::Login {
             session: id,
             expires_at: new.expires_at,
+            registered: new.registered,
         };
         tx.record_event(agent, details, actor, now);
         tx.commit().await?;

@@ -31,7 +31,7 @@ fn agentprofile(database_url: &str, dir: &std::path::Path) -> Command {
 }
 
 /// What a command printed, and how it exited.
-struct Run {
+pub(crate) struct Run {
     code: Option<i32>,
     stdout: String,
     stderr: String,
@@ -47,7 +47,7 @@ impl Run {
     }
 
     /// Asserts success; returns stdout.
-    fn ok(self) -> String {
+    pub(crate) fn ok(self) -> String {
         assert_eq!(
             self.code,
             Some(0),
@@ -59,7 +59,7 @@ impl Run {
     }
 
     /// Asserts the refusal: exit code 1, nothing on stdout, `message` on stderr.
-    fn refused(self, message: &str) {
+    pub(crate) fn refused(self, message: &str) {
         assert_eq!(
             self.code,
             Some(1),
@@ -76,7 +76,7 @@ impl Run {
     }
 
     /// The one line stdout holds (the secret a command prints).
-    fn line(self) -> String {
+    pub(crate) fn line(self) -> String {
         let stdout = self.ok();
         let secret = stdout.strip_suffix('\n').expect("ends with a newline");
         assert!(
@@ -100,7 +100,7 @@ async fn run_on(database_url: &str, args: &[&str]) -> Run {
 }
 
 /// Runs the CLI on the database the test's server uses.
-async fn cli(app: &TestApp, args: &[&str]) -> Run {
+pub(crate) async fn cli(app: &TestApp, args: &[&str]) -> Run {
     let run = run_on(&app.db.as_ref().unwrap().url(), args).await;
     // The CLI is another process: the server sees its changes within 0.1 s (its change
     // feed), not at once.

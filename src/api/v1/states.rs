@@ -24,10 +24,21 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LoggedIn {
-    /// The new session's `ssid`, for the agent's frontend (shown once).
+    /// The session's `ssid`, for the agent's frontend: a new one of ours (shown once), or the
+    /// one the request registered, echoed back.
     ssid: String,
     /// Unix seconds when the session expires (it also expires when idle).
     expires_at: i64,
+}
+
+/// Optional: without a body (or without `ssid`) we mint the ssid.
+#[derive(Deserialize, ToSchema)]
+#[schema(as = NewSession)]
+pub struct LoginBody {
+    /// The ssid the agent's frontend already holds, from an existing login service: 32 to 256
+    /// characters of `[A-Za-z0-9_-]` (1000 otherwise), that no session ever had (1513).
+    #[schema(min_length = 32, max_length = 256, pattern = "^[A-Za-z0-9_-]{32,256}$")]
+    ssid: Option<String>,
 }
 
 /// How many sessions were logged out.
@@ -37,16 +48,23 @@ pub struct LoggedOut {
     logged_out: u64,
 }
 
-/// Logs the agent in: answers a new ssid (shown once).
+/// Logs the agent in: answers a new ssid (shown once), or registers the ssid the body brings.
 #[utoipa::path(post, path = "/v1/agents/{agent_id}/sessions", operation_id = "login",
+    request_body = LoginBody,
     responses(
         (status = 201, body = SuccessEnvelope<LoggedIn>, description = "The new session"),
-        (status = 409, body = ErrorEnvelope, description = "1510: the agent is disabled"),
+        (status = 409, body = ErrorEnvelope,
+            description = "1510: the agent is disabled; 1513: the `ssid` to register is already \
+                           a session's (any agent's, any account's, open or ended)"),
+        (status = 422, body = ErrorEnvelope,
+            description = "1000: an `ssid` that is not 32 to 256 characters of `[A-Za-z0-9_-]`"),
     ),
 )]
-pub async fn login(at: AgentPath) -> Rest<LoggedIn> {
+pub async fn login(at: AgentPath, JsonBody(body): JsonBody<LoginBody>) -> Rest<LoggedIn> {
     let agent = at.agent().await?;
-    let (ssid, expires_at) = at.app.service.login(&agent, at.caller.act()).await?;
+    let act = at.caller.act();
+    let login = at.app.service.login_with(&agent, body.ssid.as_deref(), act);
+    let (ssid, expires_at) = login.await?;
     Ok(created(LoggedIn { ssid, expires_at }))
 }
 

@@ -1,6 +1,7 @@
 //! The management API (`/v1`), by resource; the helpers its tests share.
 
 mod agents;
+mod external_ssid;
 mod history;
 mod states;
 mod tokens;
