@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use utoipa::ToSchema;
 
 use super::text_enum::text_enum;
-use super::{MicPerm, Presence, WrapMode};
+use super::{CallDirection, CallOutcome, MicPerm, Presence, WrapMode};
 
 /// Who caused a change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,7 +85,7 @@ text_enum! {
         WrapStart = "wrap.start", WrapEnd = "wrap.end", MicChange = "mic.change",
         AgentDisabled = "agent.disabled", AgentEnabled = "agent.enabled",
         PresenceOnline = "presence.online", PresenceStale = "presence.stale",
-        PresenceOffline = "presence.offline",
+        PresenceOffline = "presence.offline", CallStart = "call.start", CallEnd = "call.end",
     }
 }
 
@@ -101,7 +101,9 @@ impl EventKind {
             | EventKind::WrapStart
             | EventKind::WrapEnd
             | EventKind::AgentDisabled
-            | EventKind::AgentEnabled => true,
+            | EventKind::AgentEnabled
+            | EventKind::CallStart
+            | EventKind::CallEnd => true,
             EventKind::MicChange
             | EventKind::PresenceOnline
             | EventKind::PresenceStale
@@ -176,6 +178,18 @@ pub enum EventDetails {
     },
     AgentDisabled,
     AgentEnabled,
+    /// A call answered (or placed).
+    CallStart {
+        call_id: String,
+        customer_number: String,
+        direction: CallDirection,
+    },
+    /// A call ended: its length in seconds, and how.
+    CallEnd {
+        call_id: String,
+        duration: i64,
+        how: CallOutcome,
+    },
     /// A presence threshold crossed, from `from` to `to`.
     Presence {
         from: Presence,
@@ -196,6 +210,8 @@ impl EventDetails {
             EventDetails::MicChange { .. } => EventKind::MicChange,
             EventDetails::AgentDisabled => EventKind::AgentDisabled,
             EventDetails::AgentEnabled => EventKind::AgentEnabled,
+            EventDetails::CallStart { .. } => EventKind::CallStart,
+            EventDetails::CallEnd { .. } => EventKind::CallEnd,
             EventDetails::Presence { to, .. } => match to {
                 Presence::Online => EventKind::PresenceOnline,
                 Presence::Stale => EventKind::PresenceStale,
@@ -253,6 +269,17 @@ impl EventDetails {
             }
             EventDetails::MicChange { mic_perm } => json!({ "micPerm": mic_perm.as_str() }),
             EventDetails::AgentDisabled | EventDetails::AgentEnabled => json!({}),
+            EventDetails::CallStart {
+                call_id,
+                customer_number,
+                direction,
+            } => json!({ "callId": call_id, "cNumber": customer_number,
+                         "direction": direction.as_str() }),
+            EventDetails::CallEnd {
+                call_id,
+                duration,
+                how,
+            } => json!({ "callId": call_id, "duration": duration, "how": how.as_str() }),
             EventDetails::Presence {
                 from, last_seen_at, ..
             } => json!({ "from": from, "lastSeenAt": last_seen_at }),
@@ -329,6 +356,27 @@ mod tests {
         };
         assert_eq!(presence.kind(), EventKind::PresenceStale);
         assert_eq!(text(presence), r#"{"from":"online","lastSeenAt":null}"#);
+        let start = EventDetails::CallStart {
+            call_id: "c-1".into(),
+            customer_number: "+1".into(),
+            direction: CallDirection::Outbound,
+        };
+        assert_eq!(start.kind(), EventKind::CallStart);
+        assert!(start.kind().changes_state());
+        assert_eq!(
+            text(start),
+            r#"{"cNumber":"+1","callId":"c-1","direction":"outbound"}"#
+        );
+        let end = EventDetails::CallEnd {
+            call_id: "c-1".into(),
+            duration: 42,
+            how: CallOutcome::Missed,
+        };
+        assert_eq!(end.kind(), EventKind::CallEnd);
+        assert_eq!(
+            text(end),
+            r#"{"callId":"c-1","duration":42,"how":"missed"}"#
+        );
     }
 
     /// Every kind is documented: README's table of event kinds names each one (a row's

@@ -8,7 +8,10 @@ use async_trait::async_trait;
 use super::Result;
 use super::backend::{Backend, Sql};
 use super::sql::SqlStore;
-use crate::domain::{Agent, Break, EventKind, MicPerm, RosterLine, RosterQuery, WrapMode, WrapUp};
+use crate::domain::{
+    Agent, Break, Call, CallDirection, EventKind, MicPerm, RosterLine, RosterQuery, WrapMode,
+    WrapUp,
+};
 
 #[async_trait]
 pub trait Roster: Send + Sync {
@@ -47,6 +50,10 @@ pub struct RosterRow {
     wrap_mode: Option<WrapMode>,
     wrap_started_at: Option<i64>,
     wrap_ends_at: Option<i64>,
+    call_call_id: Option<String>,
+    call_customer_number: Option<String>,
+    call_direction: Option<CallDirection>,
+    call_started_at: Option<i64>,
 }
 
 impl From<RosterRow> for RosterLine {
@@ -72,6 +79,17 @@ impl From<RosterRow> for RosterLine {
             }),
             _ => None,
         };
+        let call = match (r.call_call_id, r.call_direction, r.call_started_at) {
+            (Some(call_id), Some(direction), Some(started_at)) => Some(Call {
+                call_id,
+                customer_number: r.call_customer_number.unwrap_or_default(),
+                direction,
+                started_at,
+                ended_at: None,
+                outcome: None,
+            }),
+            _ => None,
+        };
         RosterLine {
             agent: r.agent,
             live_sessions: r.live_sessions,
@@ -80,6 +98,7 @@ impl From<RosterRow> for RosterLine {
             mic_perm: r.mic_perm,
             on_break,
             wrap_up,
+            call,
             last_event_id: r.last_event_id.unwrap_or(0),
             last_change_at: r.last_change_at,
         }
@@ -127,13 +146,16 @@ fn roster_sql<DB: Backend>(of: RosterOf) -> String {
              ORDER BY e.id DESC LIMIT 1) AS last_change_at,
             b.reason_code, b.reason, b.limit_seconds, b.started_at AS break_started_at,
             w.call_id, w.customer_number, w.mode AS wrap_mode,
-            w.started_at AS wrap_started_at, w.ends_at AS wrap_ends_at
+            w.started_at AS wrap_started_at, w.ends_at AS wrap_ends_at,
+            c.call_id AS call_call_id, c.customer_number AS call_customer_number,
+            c.direction AS call_direction, c.started_at AS call_started_at
          FROM (SELECT id, account_pk, agent_id, name, wrap_seconds, wrap_mode, disabled,
                       last_ping_at, mic_perm
                FROM agents WHERE {which}) g
          LEFT JOIN breaks b ON b.agent_pk = g.id AND b.ended_at IS NULL
          LEFT JOIN wrap_ups w ON w.agent_pk = g.id AND w.ended_at IS NULL
                               AND (w.ends_at IS NULL OR w.ends_at > $2)
+         LEFT JOIN calls c ON c.agent_pk = g.id AND c.ended_at IS NULL
          ORDER BY g.agent_id",
         not_state_kinds = *NOT_STATE_KINDS,
     )

@@ -4,6 +4,7 @@
 
 mod account;
 mod agents;
+mod calls;
 mod history;
 mod reasons;
 mod roster;
@@ -35,6 +36,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(account::routes())
         .merge(agents::routes())
         .merge(states::routes())
+        .merge(calls::routes())
         .merge(history::routes())
         .merge(reasons::routes())
         .merge(roster::routes())
@@ -117,7 +119,8 @@ pub fn scope_of(method: &Method, route: &str) -> Scope {
             "POST" | "DELETE",
             "/v1/agents/{agent_id}/sessions"
             | "/v1/agents/{agent_id}/break"
-            | "/v1/agents/{agent_id}/wrap-up",
+            | "/v1/agents/{agent_id}/wrap-up"
+            | "/v1/agents/{agent_id}/call",
         )
         | (
             "POST",
