@@ -8,7 +8,7 @@ use super::{WrapMode, WrapPolicy, WrapUp};
 
 text_enum! {
     /// Who placed the call: the customer (`inbound`) or the agent (`outbound`).
-    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
     pub enum CallDirection ("call direction") {
         Inbound = "inbound", Outbound = "outbound",
     }
