@@ -122,7 +122,8 @@ pub struct RosterEntry {
     #[serde(rename = "break")]
     pub on_break: Option<RosterBreak>,
     pub wrap_up: Option<RosterWrap>,
-    /// The call the agent is on (state `on_call`), or null.
+    /// The call the agent is on (state `on_call`); absent when none.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub call: Option<RosterCall>,
     /// Unix seconds since when the agent is in `state`: the call's, break's or wrap-up's start, else
     /// the newest recorded change of state (login, logout, an end, a disable); null if none.
