@@ -139,6 +139,33 @@ mod tests {
     }
 
     #[test]
+    fn call_events_keep_their_wire_form() {
+        use crate::domain::{EventDetails, EventKind};
+        let text = |d: EventDetails| d.to_json().to_string();
+        let start = EventDetails::CallStart {
+            call_id: "c-1".into(),
+            customer_number: "+1".into(),
+            direction: CallDirection::Outbound,
+        };
+        assert_eq!(start.kind(), EventKind::CallStart);
+        assert!(start.kind().changes_state());
+        assert_eq!(
+            text(start),
+            r#"{"cNumber":"+1","callId":"c-1","direction":"outbound"}"#
+        );
+        let end = EventDetails::CallEnd {
+            call_id: "c-1".into(),
+            duration: 42,
+            how: CallOutcome::Missed,
+        };
+        assert_eq!(end.kind(), EventKind::CallEnd);
+        assert_eq!(
+            text(end),
+            r#"{"callId":"c-1","duration":42,"how":"missed"}"#
+        );
+    }
+
+    #[test]
     fn wrap_up_after_a_call_by_policy() {
         let policy = |seconds, mode| WrapPolicy { seconds, mode };
         assert_eq!(

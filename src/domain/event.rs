@@ -356,27 +356,6 @@ mod tests {
         };
         assert_eq!(presence.kind(), EventKind::PresenceStale);
         assert_eq!(text(presence), r#"{"from":"online","lastSeenAt":null}"#);
-        let start = EventDetails::CallStart {
-            call_id: "c-1".into(),
-            customer_number: "+1".into(),
-            direction: CallDirection::Outbound,
-        };
-        assert_eq!(start.kind(), EventKind::CallStart);
-        assert!(start.kind().changes_state());
-        assert_eq!(
-            text(start),
-            r#"{"cNumber":"+1","callId":"c-1","direction":"outbound"}"#
-        );
-        let end = EventDetails::CallEnd {
-            call_id: "c-1".into(),
-            duration: 42,
-            how: CallOutcome::Missed,
-        };
-        assert_eq!(end.kind(), EventKind::CallEnd);
-        assert_eq!(
-            text(end),
-            r#"{"callId":"c-1","duration":42,"how":"missed"}"#
-        );
     }
 
     /// Every kind is documented: README's table of event kinds names each one (a row's
