@@ -19,7 +19,7 @@ pub trait Roster: Send + Sync {
     /// agent id order.
     async fn roster(&self, query: RosterQuery<'_>) -> Result<Vec<RosterLine>>;
 
-    /// How many agents are logged in, on break and in wrap-up at `now`, in all and (when there
+    /// How many agents are logged in, on break, in wrap-up and on a call at `now`, in all and (when there
     /// are at most `max_accounts` accounts) per account: read-only, for the metrics.
     async fn state_counts(
         &self,
@@ -167,6 +167,7 @@ pub struct AgentCounts {
     pub logged_in: i64,
     pub on_break: i64,
     pub in_wrap_up: i64,
+    pub on_call: i64,
 }
 
 impl std::ops::AddAssign for AgentCounts {
@@ -174,6 +175,7 @@ impl std::ops::AddAssign for AgentCounts {
         self.logged_in += other.logged_in;
         self.on_break += other.on_break;
         self.in_wrap_up += other.in_wrap_up;
+        self.on_call += other.on_call;
     }
 }
 
@@ -195,7 +197,8 @@ pub struct StateCounts {
 
 /// One row per agent with its account and a 1 or 0 for each state at `$1` (now): logged in
 /// (a session neither ended, expired nor idle since `$2`), on break (an open break), in
-/// wrap-up (an open wrap-up that has not run out). Each test is one indexed lookup.
+/// wrap-up (an open wrap-up that has not run out), on a call (an open call). Each test is one
+/// indexed lookup.
 const AGENT_STATE_FLAGS: &str = "SELECT g.account_pk,
         CASE WHEN EXISTS (SELECT 1 FROM agent_sessions s
                           WHERE s.agent_pk = g.id AND s.ended_at IS NULL
@@ -207,13 +210,17 @@ const AGENT_STATE_FLAGS: &str = "SELECT g.account_pk,
         CASE WHEN EXISTS (SELECT 1 FROM wrap_ups w
                           WHERE w.agent_pk = g.id AND w.ended_at IS NULL
                             AND (w.ends_at IS NULL OR w.ends_at > $1))
-             THEN 1 ELSE 0 END AS in_wrap_up
+             THEN 1 ELSE 0 END AS in_wrap_up,
+        CASE WHEN EXISTS (SELECT 1 FROM calls c
+                          WHERE c.agent_pk = g.id AND c.ended_at IS NULL)
+             THEN 1 ELSE 0 END AS on_call
      FROM agents g";
 
 /// The sums of [`AGENT_STATE_FLAGS`] over the rows `f`.
 const COUNT_SUMS: &str = "COALESCE(SUM(f.logged_in), 0) AS logged_in,
         COALESCE(SUM(f.on_break), 0) AS on_break,
-        COALESCE(SUM(f.in_wrap_up), 0) AS in_wrap_up";
+        COALESCE(SUM(f.in_wrap_up), 0) AS in_wrap_up,
+        COALESCE(SUM(f.on_call), 0) AS on_call";
 
 #[async_trait]
 impl<DB: Backend> Roster for SqlStore<DB> {

@@ -374,6 +374,14 @@ async fn racing_call_starts_make_one_call(app: TestApp) {
     assert_eq!(of_kind(&events, "call.start").len(), 1);
     let entry = app.roster_entry(&f.token, "7").await;
     assert_eq!(entry["state"], "on_call", "{entry}");
+    let (status, metrics) = app.get("/metrics").await;
+    assert_eq!(status, 200);
+    for line in [
+        r#"agentprofile_agents_on_call{account="acme"} 1"#,
+        "agentprofile_agents_on_call_all_accounts 1",
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "{line}");
+    }
 }
 
 async fn a_call_and_a_break_racing_make_one_of_them(app: TestApp) {
