@@ -20,13 +20,15 @@
 
   const STATE_LABEL = {
     available: 'Available',
+    on_call: 'On a call',
     on_break: 'On break',
     wrap_up: 'Wrap-up',
     offline: 'Offline',
     disabled: 'Disabled',
   };
   // The order of "sort by state": what needs a supervisor first.
-  const STATE_RANK = { on_break: 0, wrap_up: 1, available: 2, offline: 3, disabled: 4 };
+  const STATE_RANK = { on_break: 0, wrap_up: 1, on_call: 2, available: 3, offline: 4, disabled: 5 };
+  const DIRECTION_LABEL = { inbound: 'Inbound call', outbound: 'Outbound call' };
   const PRESENCE_LABEL = { online: 'Online', stale: 'Stale', offline: 'Offline', unknown: 'Unknown' };
   const MIC_LABEL = { granted: 'Granted', denied: 'Denied', prompt: 'Prompt', unknown: 'Unknown' };
   const ACTIONS = {
@@ -491,11 +493,14 @@
     const e = rec.entry;
     const b = e.break;
     const w = e.wrapUp;
-    rec.since = e.stateSince ?? (e.state === 'on_break' && b ? b.since : e.state === 'wrap_up' && w ? w.since : rec.seenSince);
+    const k = e.call;
+    rec.since =
+      e.stateSince ??
+      (e.state === 'on_call' && k ? k.since : e.state === 'on_break' && b ? b.since : e.state === 'wrap_up' && w ? w.since : rec.seenSince);
     rec.presence = e.presence || (e.loggedIn ? 'unknown' : 'offline');
     rec.over = isOver(rec, serverNow());
-    rec.rank = (STATE_RANK[e.state] ?? 5) * 2 + (rec.over ? 0 : 1);
-    rec.haystack = [e.agentId, e.name, b && b.reason, b && b.reasonCode, w && w.callId, STATE_LABEL[e.state]]
+    rec.rank = (STATE_RANK[e.state] ?? 6) * 2 + (rec.over ? 0 : 1);
+    rec.haystack = [e.agentId, e.name, b && b.reason, b && b.reasonCode, w && w.callId, k && k.callId, k && k.cNumber, STATE_LABEL[e.state]]
       .filter(Boolean)
       .join(' ')
       .toLowerCase();
@@ -514,6 +519,7 @@
     const c = rec.c;
     const b = e.break;
     const w = e.wrapUp;
+    const k = e.call;
     const tr = rec.tr;
     setAttr(tr, 'data-state', e.state);
     setAttr(tr, 'data-presence', rec.presence);
@@ -524,7 +530,13 @@
     setAttr(c.state, 'class', `badge state st-${e.state}`);
     setText(
       c.reason,
-      e.state === 'on_break' && b ? b.reason : e.state === 'wrap_up' && w ? `Call ${w.callId}` : '',
+      e.state === 'on_call' && k
+        ? k.cNumber || `Call ${k.callId}`
+        : e.state === 'on_break' && b
+          ? b.reason
+          : e.state === 'wrap_up' && w
+            ? `Call ${w.callId}`
+            : '',
     );
     setText(c.presence, PRESENCE_LABEL[rec.presence] || rec.presence);
     setAttr(c.presence, 'class', `badge presence pr-${rec.presence}`);
@@ -552,10 +564,14 @@
     const c = rec.c;
     const b = e.break;
     const w = e.wrapUp;
+    const k = e.call;
     const t = Math.floor(now);
     setText(c.elapsed, rec.since != null ? duration(t - rec.since) : '—');
     setText(c.since, rec.since != null ? `since ${timeOfDay.format(rec.since * 1000)}` : '');
-    if (e.state === 'on_break' && b) {
+    if (e.state === 'on_call' && k) {
+      setText(c.limit, `On call ${duration(t - k.since)}`);
+      setText(c.limitSub, `${DIRECTION_LABEL[k.direction] || 'Call'} ${k.callId}`);
+    } else if (e.state === 'on_break' && b) {
       if (b.limit == null) {
         setText(c.limit, 'No limit');
         setText(c.limitSub, '');
@@ -745,7 +761,7 @@
   }
 
   function counts() {
-    const n = { all: 0, available: 0, on_break: 0, over: 0, wrap_up: 0, offline: 0, disabled: 0 };
+    const n = { all: 0, available: 0, on_call: 0, on_break: 0, over: 0, wrap_up: 0, offline: 0, disabled: 0 };
     for (const rec of agents.values()) {
       if (!rec.entry) continue;
       n.all += 1;

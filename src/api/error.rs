@@ -87,6 +87,14 @@ pub enum ApiError {
     Throttled(u64) as 60,
     #[error("Token scope does not allow this")]
     OutOfScope,
+    #[error("Agent on a call")]
+    OnCall,
+    #[error("Agent already on a call")]
+    AlreadyOnCall,
+    #[error("Agent not on a call")]
+    NotOnCall,
+    #[error("Agent not logged in")]
+    NotLoggedIn,
     #[error("Invalid Request Data")]
     InvalidRequest,
     #[error("Invalid Request Data")]
@@ -177,6 +185,14 @@ impl ApiError {
                  for the `userId`: every attempt of theirs until `Retry-After` seconds pass"),
             ApiError::OutOfScope => row(1516, S::OK, S::FORBIDDEN,
                 "a token whose scope does not cover the request (`read` < `supervise` < `admin`)"),
+            ApiError::OnCall => row(1517, S::OK, S::CONFLICT,
+                "starting a break or a wrap-up while the agent is on a call"),
+            ApiError::AlreadyOnCall => row(1518, S::OK, S::CONFLICT,
+                "`/v1`: starting a call while on a call"),
+            ApiError::NotOnCall => row(1519, S::OK, S::CONFLICT,
+                "`/v1`: ending a call when the agent is not on one"),
+            ApiError::NotLoggedIn => row(1520, S::OK, S::CONFLICT,
+                "`/v1`: starting a call for an agent without a live session"),
             ApiError::InvalidRequest => row(1047, S::OK, S::UNPROCESSABLE_ENTITY,
                 "an empty or malformed body, a JSON value that is not an object, no parameters"),
             ApiError::BodyTooLarge => row(1047, S::PAYLOAD_TOO_LARGE, S::PAYLOAD_TOO_LARGE,
@@ -276,6 +292,10 @@ impl From<ServiceError> for ApiError {
             ServiceError::NotInWrapUp => ApiError::NotInWrapUp,
             ServiceError::CannotEndEarly => ApiError::CannotEndEarly,
             ServiceError::AgentDisabled => ApiError::AgentDisabled,
+            ServiceError::OnCall => ApiError::OnCall,
+            ServiceError::AlreadyOnCall => ApiError::AlreadyOnCall,
+            ServiceError::NotOnCall => ApiError::NotOnCall,
+            ServiceError::NotLoggedIn => ApiError::NotLoggedIn,
             ServiceError::Missing(name) => ApiError::Missing(vec![name]),
             ServiceError::OutOfRange(_) | ServiceError::BadSsid => ApiError::InvalidParams,
             ServiceError::BadText => ApiError::InvalidType,

@@ -132,7 +132,7 @@ struct AgentState {
     count: fn(&AgentCounts) -> i64,
 }
 
-const STATES: [AgentState; 3] = [
+const STATES: [AgentState; 4] = [
     AgentState {
         name: "agents_logged_in",
         help: "Agents with a live session (not ended, expired or idle)",
@@ -147,6 +147,11 @@ const STATES: [AgentState; 3] = [
         name: "agents_in_wrap_up",
         help: "Agents in a wrap-up that has not ended or run out",
         count: |c| c.in_wrap_up,
+    },
+    AgentState {
+        name: "agents_on_call",
+        help: "Agents on a call",
+        count: |c| c.on_call,
     },
 ];
 

@@ -1,4 +1,4 @@
-//! The operator CLI: `agentprofile [serve|migrate|account|token|agent|session|break|wrap]`.
+//! The operator CLI: `agentprofile [serve|migrate|account|token|agent|session|break|call|wrap]`.
 
 use clap::{Parser, Subcommand};
 
@@ -11,7 +11,7 @@ pub use operator::{Operator, OperatorError};
 pub use run::run;
 
 use crate::config::Config;
-use crate::domain::{Scope, WrapMode};
+use crate::domain::{CallDirection, Scope, WrapMode};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -47,6 +47,9 @@ pub enum Command {
     /// Put an agent on break or take them off it.
     #[command(subcommand)]
     Break(BreakCommand),
+    /// An agent's calls: answered, then ended (wrap-up follows by policy).
+    #[command(subcommand)]
+    Call(CallCommand),
     /// Start or end an agent's after-call wrap-up.
     #[command(subcommand)]
     Wrap(WrapCommand),
@@ -209,6 +212,33 @@ pub enum BreakCommand {
     },
     /// End the agent's break.
     End { user_id: String, agent_id: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CallCommand {
+    /// The agent answers (or places) a call.
+    Start {
+        user_id: String,
+        agent_id: String,
+        #[arg(long)]
+        call_id: String,
+        /// The customer's number.
+        #[arg(long)]
+        number: String,
+        #[arg(long, value_enum, default_value_t = CallDirection::Inbound)]
+        direction: CallDirection,
+        /// End the agent's break first, instead of refusing.
+        #[arg(long)]
+        force: bool,
+    },
+    /// The agent's call ended: wrap-up follows by policy.
+    End {
+        user_id: String,
+        agent_id: String,
+        /// It was not answered, or was rejected: no wrap-up.
+        #[arg(long)]
+        missed: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -3,10 +3,10 @@
 //! first-run demo uses it too.
 
 use crate::domain::{
-    Account, Act, Agent, AgentUpdate, Break, BreakReason, Event, EventQuery, NewAgent, NewReason,
-    ReasonUpdate, Scope, Token, WrapMode, WrapUp, now_unix,
+    Account, Act, Agent, AgentUpdate, Break, BreakReason, Call, CallOutcome, EndedCall, Event,
+    EventQuery, NewAgent, NewReason, ReasonUpdate, Scope, Token, WrapMode, WrapUp, now_unix,
 };
-use crate::service::{EndedBy, Service, ServiceError, TokenRequest, WrapRequest};
+use crate::service::{CallRequest, EndedBy, Service, ServiceError, TokenRequest, WrapRequest};
 
 #[derive(Debug, thiserror::Error)]
 pub enum OperatorError {
@@ -254,6 +254,32 @@ impl Operator<'_> {
         let end = async |_: &Account, agent: &Agent| {
             let by = EndedBy::Supervisor;
             self.service.end_wrap_up(agent, by, Act::cli()).await
+        };
+        self.change((user_id, agent_id), end).await
+    }
+
+    pub async fn start_call(
+        &self,
+        user_id: &str,
+        agent_id: &str,
+        request: CallRequest,
+    ) -> Result<Call> {
+        let start = async |_: &Account, agent: &Agent| {
+            self.service.start_call(agent, request, Act::cli()).await
+        };
+        self.change((user_id, agent_id), start).await
+    }
+
+    pub async fn end_call(
+        &self,
+        user_id: &str,
+        agent_id: &str,
+        outcome: CallOutcome,
+    ) -> Result<EndedCall> {
+        let end = async |account: &Account, agent: &Agent| {
+            self.service
+                .end_call(account, agent, outcome, Act::cli())
+                .await
         };
         self.change((user_id, agent_id), end).await
     }

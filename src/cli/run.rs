@@ -2,11 +2,11 @@
 
 use super::operator::{HistoryWindow, Operator};
 use super::{
-    AccountCommand, AgentCommand, BreakCommand, Command, ReasonCommand, SessionCommand,
-    TokenCommand, WrapCommand,
+    AccountCommand, AgentCommand, BreakCommand, CallCommand, Command, ReasonCommand,
+    SessionCommand, TokenCommand, WrapCommand,
 };
-use crate::domain::{AgentUpdate, NewAgent, NewReason, ReasonUpdate};
-use crate::service::{TokenRequest, WrapRequest};
+use crate::domain::{AgentUpdate, CallOutcome, NewAgent, NewReason, ReasonUpdate};
+use crate::service::{CallRequest, TokenRequest, WrapRequest};
 
 /// Runs an operator command; what it prints on success goes to stdout.
 pub async fn run(admin: &Operator<'_>, command: Command) -> anyhow::Result<()> {
@@ -206,6 +206,44 @@ pub async fn run(admin: &Operator<'_>, command: Command) -> anyhow::Result<()> {
                 "agent {agent_id:?} is back from break ({}, {} s)",
                 ended.reason,
                 ended.elapsed(0)
+            );
+        }
+        Command::Call(CallCommand::Start {
+            user_id,
+            agent_id,
+            call_id,
+            number,
+            direction,
+            force,
+        }) => {
+            let request = CallRequest {
+                call_id,
+                customer_number: number,
+                direction: Some(direction),
+                force,
+            };
+            let call = admin.start_call(&user_id, &agent_id, request).await?;
+            println!("agent {agent_id:?} is on call {:?}", call.call_id);
+        }
+        Command::Call(CallCommand::End {
+            user_id,
+            agent_id,
+            missed,
+        }) => {
+            let outcome = match missed {
+                true => CallOutcome::Missed,
+                false => CallOutcome::Completed,
+            };
+            let ended = admin.end_call(&user_id, &agent_id, outcome).await?;
+            let then = match &ended.wrap_up {
+                Some(w) => format!("in wrap-up ({})", w.mode),
+                None => "available".to_owned(),
+            };
+            println!(
+                "agent {agent_id:?} ended call {:?} ({}, {} s): {then}",
+                ended.call.call_id,
+                ended.outcome,
+                ended.call.duration(0)
             );
         }
         Command::Wrap(WrapCommand::Start {

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use utoipa::ToSchema;
 
 use super::text_enum::text_enum;
-use super::{MicPerm, Presence, WrapMode};
+use super::{CallDirection, CallOutcome, MicPerm, Presence, WrapMode};
 
 /// Who caused a change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,7 +85,8 @@ text_enum! {
         WrapStart = "wrap.start", WrapEnd = "wrap.end", MicChange = "mic.change",
         AgentDisabled = "agent.disabled", AgentEnabled = "agent.enabled",
         PresenceOnline = "presence.online", PresenceStale = "presence.stale",
-        PresenceOffline = "presence.offline", TagCreate = "tag.create",
+        PresenceOffline = "presence.offline", CallStart = "call.start", CallEnd = "call.end",
+        TagCreate = "tag.create",
     }
 }
 
@@ -101,7 +102,9 @@ impl EventKind {
             | EventKind::WrapStart
             | EventKind::WrapEnd
             | EventKind::AgentDisabled
-            | EventKind::AgentEnabled => true,
+            | EventKind::AgentEnabled
+            | EventKind::CallStart
+            | EventKind::CallEnd => true,
             EventKind::MicChange
             | EventKind::PresenceOnline
             | EventKind::PresenceStale
@@ -180,6 +183,18 @@ pub enum EventDetails {
     },
     AgentDisabled,
     AgentEnabled,
+    /// A call answered (or placed).
+    CallStart {
+        call_id: String,
+        customer_number: String,
+        direction: CallDirection,
+    },
+    /// A call ended: its length in seconds, and how.
+    CallEnd {
+        call_id: String,
+        duration: i64,
+        how: CallOutcome,
+    },
     /// A presence threshold crossed, from `from` to `to`.
     Presence {
         from: Presence,
@@ -205,6 +220,8 @@ impl EventDetails {
             EventDetails::MicChange { .. } => EventKind::MicChange,
             EventDetails::AgentDisabled => EventKind::AgentDisabled,
             EventDetails::AgentEnabled => EventKind::AgentEnabled,
+            EventDetails::CallStart { .. } => EventKind::CallStart,
+            EventDetails::CallEnd { .. } => EventKind::CallEnd,
             EventDetails::Presence { to, .. } => match to {
                 Presence::Online => EventKind::PresenceOnline,
                 Presence::Stale => EventKind::PresenceStale,
@@ -270,6 +287,17 @@ impl EventDetails {
             }
             EventDetails::MicChange { mic_perm } => json!({ "micPerm": mic_perm.as_str() }),
             EventDetails::AgentDisabled | EventDetails::AgentEnabled => json!({}),
+            EventDetails::CallStart {
+                call_id,
+                customer_number,
+                direction,
+            } => json!({ "callId": call_id, "cNumber": customer_number,
+                         "direction": direction.as_str() }),
+            EventDetails::CallEnd {
+                call_id,
+                duration,
+                how,
+            } => json!({ "callId": call_id, "duration": duration, "how": how.as_str() }),
             EventDetails::Presence {
                 from, last_seen_at, ..
             } => json!({ "from": from, "lastSeenAt": last_seen_at }),

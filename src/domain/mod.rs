@@ -1,5 +1,6 @@
 //! Agents, sessions, breaks, wrap-ups, presence and history: the types and the pure rules (no I/O).
 
+mod call;
 mod event;
 mod input;
 mod model;
@@ -10,6 +11,9 @@ pub(crate) mod text_enum;
 mod token;
 mod wrap;
 
+pub use call::{
+    Call, CallDirection, CallOutcome, CallStart, EndedCall, NewCall, RosterCall, WrapAfterCall,
+};
 pub use event::{Act, Actor, BreakEnding, Ending, Event, EventDetails, EventKind};
 pub use input::{
     AccountToken, AgentPage, AgentUpdate, EventQuery, NewAccount, NewAgent, NewReason, NewSession,
@@ -21,7 +25,7 @@ pub use model::{
 };
 pub use ping::{MicPerm, parse_ping_time};
 pub use roster::{
-    AgentState, Presence, PresenceRule, RosterBreak, RosterEntry, RosterLine, RosterWrap,
+    AgentState, Occupied, Presence, PresenceRule, RosterBreak, RosterEntry, RosterLine, RosterWrap,
 };
 pub use tag::{
     TAG_ICON_MAX, TAG_ID_MAX, TAG_TEXT_MAX, TAG_TITLE_MAX, TAG_URL_MAX, TAGS_PER_FETCH,

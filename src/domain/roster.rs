@@ -4,22 +4,43 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::text_enum::text_enum;
-use super::{Agent, Break, MicPerm, WrapMode, WrapUp};
+use super::{Agent, Break, Call, MicPerm, RosterCall, WrapMode, WrapUp};
 
 text_enum! {
-    /// An agent's state, the most telling first: disabled, then on break, then in wrap-up,
-    /// then logged in (available), else offline.
+    /// An agent's state, the most telling first: disabled, then on a call, then on break,
+    /// then in wrap-up, then logged in (available), else offline.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
     pub enum AgentState ("agent state") {
-        Disabled = "disabled", OnBreak = "on_break", WrapUp = "wrap_up",
+        Disabled = "disabled", OnCall = "on_call", OnBreak = "on_break", WrapUp = "wrap_up",
         Available = "available", Offline = "offline",
     }
 }
 
+/// What an agent has open, as the roster reads it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Occupied {
+    pub disabled: bool,
+    pub on_call: bool,
+    pub on_break: bool,
+    pub in_wrap_up: bool,
+    pub logged_in: bool,
+}
+
 impl AgentState {
-    pub fn of(disabled: bool, on_break: bool, in_wrap_up: bool, logged_in: bool) -> AgentState {
+    /// The most telling state. A call outranks a break (a break cannot start during a call;
+    /// a call may start during one only by ending it) and a wrap-up (a call ends it).
+    pub fn of(o: Occupied) -> AgentState {
+        let Occupied {
+            disabled,
+            on_call,
+            on_break,
+            in_wrap_up,
+            logged_in,
+        } = o;
         if disabled {
             AgentState::Disabled
+        } else if on_call {
+            AgentState::OnCall
         } else if on_break {
             AgentState::OnBreak
         } else if in_wrap_up {
@@ -83,6 +104,7 @@ pub struct RosterLine {
     pub mic_perm: Option<MicPerm>,
     pub on_break: Option<Break>,
     pub wrap_up: Option<WrapUp>,
+    pub call: Option<Call>,
     /// The id of the agent's newest event when the line was read (0: none).
     pub last_event_id: i64,
     /// When the agent's newest change of state (not of presence or microphone) was recorded.
@@ -100,7 +122,10 @@ pub struct RosterEntry {
     #[serde(rename = "break")]
     pub on_break: Option<RosterBreak>,
     pub wrap_up: Option<RosterWrap>,
-    /// Unix seconds since when the agent is in `state`: the break's or wrap-up's start, else
+    /// The call the agent is on (state `on_call`); absent when none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub call: Option<RosterCall>,
+    /// Unix seconds since when the agent is in `state`: the call's, break's or wrap-up's start, else
     /// the newest recorded change of state (login, logout, an end, a disable); null if none.
     pub state_since: Option<i64>,
     /// Server time of the last ping, and the microphone permission it reported.
@@ -167,25 +192,29 @@ impl RosterEntry {
             since: w.started_at,
             wrap_e_time: w.ends_at,
         });
+        let call = line.call.map(|c| RosterCall::new(c, now));
         let logged_in = line.live_sessions > 0;
-        let state_since = match (&on_break, &wrap_up) {
-            (Some(b), _) => Some(b.since),
-            (None, Some(w)) => Some(w.since),
-            (None, None) => line.last_change_at,
+        let state_since = match (&call, &on_break, &wrap_up) {
+            (Some(c), _, _) => Some(c.since),
+            (None, Some(b), _) => Some(b.since),
+            (None, None, Some(w)) => Some(w.since),
+            (None, None, None) => line.last_change_at,
         };
         RosterEntry {
-            state: AgentState::of(
-                line.agent.disabled,
-                on_break.is_some(),
-                wrap_up.is_some(),
+            state: AgentState::of(Occupied {
+                disabled: line.agent.disabled,
+                on_call: call.is_some(),
+                on_break: on_break.is_some(),
+                in_wrap_up: wrap_up.is_some(),
                 logged_in,
-            ),
+            }),
             agent_id: line.agent.agent_id,
             name: line.agent.name,
             logged_in,
             disabled: line.agent.disabled,
             on_break,
             wrap_up,
+            call,
             state_since,
             last_ping_at: line.last_ping_at,
             mic_perm: line.mic_perm.map(MicPerm::as_str),
@@ -197,7 +226,30 @@ impl RosterEntry {
 
 #[cfg(test)]
 mod tests {
-    use super::{Presence, PresenceRule};
+    use super::{AgentState, Occupied, Presence, PresenceRule};
+
+    #[test]
+    fn the_most_telling_state_wins() {
+        let all = Occupied {
+            disabled: true,
+            on_call: true,
+            on_break: true,
+            in_wrap_up: true,
+            logged_in: true,
+        };
+        assert_eq!(AgentState::of(all), AgentState::Disabled);
+        let o = Occupied {
+            disabled: false,
+            ..all
+        };
+        assert_eq!(AgentState::of(o), AgentState::OnCall);
+        let o = Occupied {
+            on_call: false,
+            ..o
+        };
+        assert_eq!(AgentState::of(o), AgentState::OnBreak);
+        assert_eq!(AgentState::of(Occupied::default()), AgentState::Offline);
+    }
 
     const RULE: PresenceRule = PresenceRule {
         stale_secs: 90,

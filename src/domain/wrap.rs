@@ -26,7 +26,10 @@ impl WrapPolicy {
     pub fn ends_at(&self, now: i64, seconds: Option<i64>) -> Option<i64> {
         match self.mode {
             WrapMode::Untimed => None,
-            WrapMode::Timed | WrapMode::Forced => Some(now + seconds.unwrap_or(self.seconds)),
+            // Saturating: a length near i64::MAX is "practically never", not an overflow.
+            WrapMode::Timed | WrapMode::Forced => {
+                Some(now.saturating_add(seconds.unwrap_or(self.seconds)))
+            }
         }
     }
 }
@@ -43,6 +46,7 @@ mod tests {
         };
         assert_eq!(timed.ends_at(100, None), Some(130));
         assert_eq!(timed.ends_at(100, Some(5)), Some(105));
+        assert_eq!(timed.ends_at(100, Some(i64::MAX - 1)), Some(i64::MAX));
         let untimed = WrapPolicy {
             mode: WrapMode::Untimed,
             ..timed

@@ -7,6 +7,7 @@
 mod accounts;
 mod agents;
 mod breaks;
+mod calls;
 mod reasons;
 mod sessions;
 mod status;
@@ -23,6 +24,7 @@ use crate::store::{Store, StoreError, StoreOptions};
 
 pub use crate::live::Refusal as StreamRefusal;
 pub use accounts::TokenRequest;
+pub use calls::CallRequest;
 pub use status::{AccountCounts, AgentCounts, PoolStats, StateCounts, Status};
 pub use stream::{EventStream, TICKET_TTL_SECS};
 pub use tags::FetchedTags;
@@ -83,6 +85,14 @@ pub enum ServiceError {
     CannotEndEarly,
     #[error("is disabled")]
     AgentDisabled,
+    #[error("is on a call")]
+    OnCall,
+    #[error("is already on a call")]
+    AlreadyOnCall,
+    #[error("is not on a call")]
+    NotOnCall,
+    #[error("is not logged in")]
+    NotLoggedIn,
     /// A required value is missing or blank; names the parameter.
     #[error("{0} must not be empty")]
     Missing(&'static str),
@@ -116,6 +126,9 @@ impl From<StoreError> for ServiceError {
     fn from(err: StoreError) -> Self {
         match err {
             StoreError::AgentDisabled => ServiceError::AgentDisabled,
+            StoreError::OnCall => ServiceError::OnCall,
+            StoreError::OnBreak => ServiceError::AlreadyOnBreak,
+            StoreError::NotLoggedIn => ServiceError::NotLoggedIn,
             StoreError::SessionEnded => ServiceError::SessionEnded,
             StoreError::BadText => ServiceError::BadText,
             StoreError::Down => ServiceError::Down,

@@ -4,14 +4,15 @@ use async_trait::async_trait;
 
 use super::backend::{Backend, Sql};
 use super::breaks::{OPEN_BREAK, close_break};
+use super::calls::close_call;
 use super::sessions::log_out_agent;
 use super::sql::SqlStore;
 use super::tx::Tx;
 use super::wraps::{ExpiredOf, UNENDED_WRAP, close_expired_wraps, close_wrap};
 use super::{Result, StoreError};
 use crate::domain::{
-    Account, Act, Agent, AgentPage, AgentUpdate, BreakEnding, Ending, EventDetails, MicPerm,
-    NewAgent,
+    Account, Act, Agent, AgentPage, AgentUpdate, BreakEnding, CallOutcome, Ending, EventDetails,
+    MicPerm, NewAgent,
 };
 use crate::live::LiveAgent;
 
@@ -22,7 +23,8 @@ pub trait Agents: Send + Sync {
     async fn agent(&self, account_pk: i64, agent_id: &str) -> Result<Option<Agent>>;
     async fn list_agents(&self, page: AgentPage) -> Result<Vec<Agent>>;
     async fn update_agent(&self, agent_pk: i64, update: &AgentUpdate) -> Result<Agent>;
-    /// Disabling logs the agent out and ends their break and wrap-up, all in one transaction.
+    /// Disabling logs the agent out and ends their call, break and wrap-up, all in one
+    /// transaction.
     async fn set_agent_disabled(&self, agent: &Agent, disabled: bool, act: Act) -> Result<Agent>;
     /// An agent's state for the live view: its row and account, microphone, open break
     /// and unended wrap-up.
@@ -175,10 +177,11 @@ impl<DB: Backend> Agents for SqlStore<DB> {
     }
 }
 
-/// Inside the disable's transaction: ends the agent's sessions, break and wrap-up.
+/// Inside the disable's transaction: ends the agent's sessions, call, break and wrap-up.
 async fn end_everything<DB: Backend>(conn: &mut Tx<DB>, agent: &Agent, act: Act) -> Result<()> {
     let Act { actor, now } = act;
     log_out_agent::<DB>(conn, agent, act, true).await?;
+    close_call::<DB>(conn, agent, CallOutcome::Disabled, act).await?;
     if let Some(b) = close_break::<DB>(conn, agent.id, now).await? {
         let details = EventDetails::BreakEnd {
             reason_code: b.reason_code,

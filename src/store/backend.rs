@@ -15,8 +15,8 @@ use std::sync::Arc;
 
 use super::{Result, StoreError, StoreOptions};
 use crate::domain::{
-    Account, Agent, Break, BreakReason, EventKind, MicPerm, Presence, Scope, Token, WrapMode,
-    WrapUp,
+    Account, Agent, Break, BreakReason, Call, CallDirection, CallOutcome, EventKind, MicPerm,
+    Presence, Scope, Token, WrapMode, WrapUp,
 };
 use crate::live::{Change, Feed, PendingPings};
 
@@ -101,7 +101,8 @@ pub trait Backend:
     + for<'q> Bind<'q, Option<bool>> + for<'q> Bind<'q, &'q str> + for<'q> Bind<'q, Option<&'q str>>
     + for<'q> Bind<'q, String> + for<'q> Bind<'q, WrapMode> + for<'q> Bind<'q, Option<WrapMode>>
     + for<'q> Bind<'q, MicPerm> + for<'q> Bind<'q, EventKind> + for<'q> Bind<'q, Presence>
-    + for<'q> Bind<'q, Scope> + Decode<Token>
+    + for<'q> Bind<'q, Scope> + for<'q> Bind<'q, CallDirection> + for<'q> Bind<'q, CallOutcome>
+    + Decode<Token> + Decode<Call>
     + Decode<Account> + Decode<Agent> + Decode<Break> + Decode<BreakReason> + Decode<WrapUp>
     + Decode<(i64,)> + Decode<(i64, i64)>
     + Decode<(i64, i64, String, i64)> + Decode<super::accounts::TokenRow>

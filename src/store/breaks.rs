@@ -5,13 +5,14 @@ use async_trait::async_trait;
 use super::Result;
 use super::agents::lock_enabled_agent;
 use super::backend::{Backend, Sql};
+use super::calls::not_on_call;
 use super::sql::SqlStore;
 use crate::domain::{Act, Agent, Break, BreakEnding, BreakReason, EventDetails};
 
 #[async_trait]
 pub trait Breaks: Send + Sync {
     async fn open_break(&self, agent_pk: i64) -> Result<Option<Break>>;
-    /// `Conflict` when the agent already has an open break.
+    /// `Conflict` when the agent already has an open break; `OnCall` during a call.
     async fn start_break(&self, agent: &Agent, reason: &BreakReason, act: Act) -> Result<Break>;
     /// Ends the open break, if any, and returns it.
     async fn end_break(&self, agent: &Agent, act: Act) -> Result<Option<Break>>;
@@ -47,6 +48,7 @@ impl<DB: Backend> Breaks for SqlStore<DB> {
         let Act { actor, now } = act;
         let mut tx = self.begin().await?;
         lock_enabled_agent::<DB>(&mut tx, agent.id).await?;
+        not_on_call::<DB>(&mut tx, agent.id).await?;
         // The partial unique index refuses a second open break: `Conflict`.
         let started: Break = Sql::<DB>::new(START_BREAK)
             .bind(agent.id)

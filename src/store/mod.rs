@@ -1,7 +1,7 @@
 //! Persistence: the `Store` trait, and one implementation of it for both databases.
 //!
 //! `Store` is made of one small trait per thing kept, each in its own file with its SQL:
-//! accounts (and API tokens), agents, sessions (and pings), reasons, breaks, wraps, history,
+//! accounts (and API tokens), agents, sessions (and pings), reasons, breaks, calls, wraps, history,
 //! roster (and the metrics' counts). All of them are implemented once, by `SqlStore<DB>`
 //! (`sql.rs`), for any `DB: Backend` (`backend.rs`); `postgres.rs` and `sqlite.rs` say what
 //! differs. Every write is one transaction (`tx::Tx`) with its history events; each commit
@@ -12,6 +12,7 @@ mod accounts;
 mod agents;
 mod backend;
 mod breaks;
+mod calls;
 mod health;
 mod history;
 mod postgres;
@@ -36,6 +37,7 @@ use crate::live::{Feed, PendingPings};
 pub use accounts::Accounts;
 pub use agents::Agents;
 pub use breaks::Breaks;
+pub use calls::Calls;
 pub use health::Health;
 pub use history::History;
 pub use reasons::Reasons;
@@ -56,6 +58,15 @@ pub enum StoreError {
     /// The agent was disabled by a change that committed first.
     #[error("the agent is disabled")]
     AgentDisabled,
+    /// The agent is on a call (a break or wrap-up cannot start).
+    #[error("the agent is on a call")]
+    OnCall,
+    /// The agent is on break (a call cannot start, unless forced).
+    #[error("the agent is on break")]
+    OnBreak,
+    /// The agent has no live session (a call cannot start).
+    #[error("the agent is not logged in")]
+    NotLoggedIn,
     /// The session was ended by a change that committed first.
     #[error("the session has ended")]
     SessionEnded,
@@ -146,6 +157,7 @@ pub trait Store:
     + Sessions
     + Reasons
     + Breaks
+    + Calls
     + Wraps
     + History
     + Roster

@@ -8,7 +8,10 @@ use async_trait::async_trait;
 use super::Result;
 use super::backend::{Backend, Sql};
 use super::sql::SqlStore;
-use crate::domain::{Agent, Break, EventKind, MicPerm, RosterLine, RosterQuery, WrapMode, WrapUp};
+use crate::domain::{
+    Agent, Break, Call, CallDirection, EventKind, MicPerm, RosterLine, RosterQuery, WrapMode,
+    WrapUp,
+};
 
 #[async_trait]
 pub trait Roster: Send + Sync {
@@ -16,7 +19,7 @@ pub trait Roster: Send + Sync {
     /// agent id order.
     async fn roster(&self, query: RosterQuery<'_>) -> Result<Vec<RosterLine>>;
 
-    /// How many agents are logged in, on break and in wrap-up at `now`, in all and (when there
+    /// How many agents are logged in, on break, in wrap-up and on a call at `now`, in all and (when there
     /// are at most `max_accounts` accounts) per account: read-only, for the metrics.
     async fn state_counts(
         &self,
@@ -47,6 +50,10 @@ pub struct RosterRow {
     wrap_mode: Option<WrapMode>,
     wrap_started_at: Option<i64>,
     wrap_ends_at: Option<i64>,
+    call_call_id: Option<String>,
+    call_customer_number: Option<String>,
+    call_direction: Option<CallDirection>,
+    call_started_at: Option<i64>,
 }
 
 impl From<RosterRow> for RosterLine {
@@ -72,6 +79,17 @@ impl From<RosterRow> for RosterLine {
             }),
             _ => None,
         };
+        let call = match (r.call_call_id, r.call_direction, r.call_started_at) {
+            (Some(call_id), Some(direction), Some(started_at)) => Some(Call {
+                call_id,
+                customer_number: r.call_customer_number.unwrap_or_default(),
+                direction,
+                started_at,
+                ended_at: None,
+                outcome: None,
+            }),
+            _ => None,
+        };
         RosterLine {
             agent: r.agent,
             live_sessions: r.live_sessions,
@@ -80,6 +98,7 @@ impl From<RosterRow> for RosterLine {
             mic_perm: r.mic_perm,
             on_break,
             wrap_up,
+            call,
             last_event_id: r.last_event_id.unwrap_or(0),
             last_change_at: r.last_change_at,
         }
@@ -127,13 +146,16 @@ fn roster_sql<DB: Backend>(of: RosterOf) -> String {
              ORDER BY e.id DESC LIMIT 1) AS last_change_at,
             b.reason_code, b.reason, b.limit_seconds, b.started_at AS break_started_at,
             w.call_id, w.customer_number, w.mode AS wrap_mode,
-            w.started_at AS wrap_started_at, w.ends_at AS wrap_ends_at
+            w.started_at AS wrap_started_at, w.ends_at AS wrap_ends_at,
+            c.call_id AS call_call_id, c.customer_number AS call_customer_number,
+            c.direction AS call_direction, c.started_at AS call_started_at
          FROM (SELECT id, account_pk, agent_id, name, wrap_seconds, wrap_mode, disabled,
                       last_ping_at, mic_perm
                FROM agents WHERE {which}) g
          LEFT JOIN breaks b ON b.agent_pk = g.id AND b.ended_at IS NULL
          LEFT JOIN wrap_ups w ON w.agent_pk = g.id AND w.ended_at IS NULL
                               AND (w.ends_at IS NULL OR w.ends_at > $2)
+         LEFT JOIN calls c ON c.agent_pk = g.id AND c.ended_at IS NULL
          ORDER BY g.agent_id",
         not_state_kinds = *NOT_STATE_KINDS,
     )
@@ -145,6 +167,7 @@ pub struct AgentCounts {
     pub logged_in: i64,
     pub on_break: i64,
     pub in_wrap_up: i64,
+    pub on_call: i64,
 }
 
 impl std::ops::AddAssign for AgentCounts {
@@ -152,6 +175,7 @@ impl std::ops::AddAssign for AgentCounts {
         self.logged_in += other.logged_in;
         self.on_break += other.on_break;
         self.in_wrap_up += other.in_wrap_up;
+        self.on_call += other.on_call;
     }
 }
 
@@ -173,7 +197,8 @@ pub struct StateCounts {
 
 /// One row per agent with its account and a 1 or 0 for each state at `$1` (now): logged in
 /// (a session neither ended, expired nor idle since `$2`), on break (an open break), in
-/// wrap-up (an open wrap-up that has not run out). Each test is one indexed lookup.
+/// wrap-up (an open wrap-up that has not run out), on a call (an open call). Each test is one
+/// indexed lookup.
 const AGENT_STATE_FLAGS: &str = "SELECT g.account_pk,
         CASE WHEN EXISTS (SELECT 1 FROM agent_sessions s
                           WHERE s.agent_pk = g.id AND s.ended_at IS NULL
@@ -185,13 +210,17 @@ const AGENT_STATE_FLAGS: &str = "SELECT g.account_pk,
         CASE WHEN EXISTS (SELECT 1 FROM wrap_ups w
                           WHERE w.agent_pk = g.id AND w.ended_at IS NULL
                             AND (w.ends_at IS NULL OR w.ends_at > $1))
-             THEN 1 ELSE 0 END AS in_wrap_up
+             THEN 1 ELSE 0 END AS in_wrap_up,
+        CASE WHEN EXISTS (SELECT 1 FROM calls c
+                          WHERE c.agent_pk = g.id AND c.ended_at IS NULL)
+             THEN 1 ELSE 0 END AS on_call
      FROM agents g";
 
 /// The sums of [`AGENT_STATE_FLAGS`] over the rows `f`.
 const COUNT_SUMS: &str = "COALESCE(SUM(f.logged_in), 0) AS logged_in,
         COALESCE(SUM(f.on_break), 0) AS on_break,
-        COALESCE(SUM(f.in_wrap_up), 0) AS in_wrap_up";
+        COALESCE(SUM(f.in_wrap_up), 0) AS in_wrap_up,
+        COALESCE(SUM(f.on_call), 0) AS on_call";
 
 #[async_trait]
 impl<DB: Backend> Roster for SqlStore<DB> {

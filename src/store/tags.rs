@@ -8,6 +8,7 @@ use super::Result;
 use super::agents::lock_enabled_agent;
 use super::backend::{Backend, Sql};
 use super::sql::SqlStore;
+use super::tx::Tx;
 use crate::domain::{
     Act, Agent, EventDetails, NewTag, TAGS_PER_FETCH, Tag, TagAction, tags_window_start,
 };
@@ -82,28 +83,8 @@ const REMEMBER_FETCH: &str = "INSERT INTO tag_fetches (agent_pk, fetched_at) VAL
 #[async_trait]
 impl<DB: Backend> Tags for SqlStore<DB> {
     async fn create_tag(&self, agent: &Agent, tag: &NewTag, act: Act) -> Result<Tag> {
-        let Act { actor, now } = act;
-        let action = tag
-            .action
-            .as_ref()
-            .map(|a| serde_json::to_string(a).unwrap_or_default());
         let mut tx = self.begin().await?;
-        let row: TagRow = Sql::<DB>::new(INSERT_TAG)
-            .bind(agent.account_pk)
-            .bind(agent.id)
-            .bind(now)
-            .bind(tag.title.as_str())
-            .bind(tag.text.as_deref())
-            .bind(tag.icon.as_deref())
-            .bind(action.as_deref())
-            .fetch_one(&mut *tx)
-            .await?;
-        let created = Tag::from(row);
-        let details = EventDetails::TagCreate {
-            tag: created.id,
-            title: created.title.clone(),
-        };
-        tx.record_event(agent, details, actor, now);
+        let created = insert_tag::<DB>(&mut tx, agent, tag, act).await?;
         tx.commit().await?;
         Ok(created)
     }
@@ -188,4 +169,36 @@ impl<DB: Backend> Tags for SqlStore<DB> {
         .execute(&mut *self.conn().await?)
         .await
     }
+}
+
+/// Inside a transaction: creates a tag of the agent with its `tag.create` event (a missed
+/// call leaves one in the call's own transaction).
+pub(super) async fn insert_tag<DB: Backend>(
+    tx: &mut Tx<DB>,
+    agent: &Agent,
+    tag: &NewTag,
+    act: Act,
+) -> Result<Tag> {
+    let Act { actor, now } = act;
+    let action = tag
+        .action
+        .as_ref()
+        .map(|a| serde_json::to_string(a).unwrap_or_default());
+    let row: TagRow = Sql::<DB>::new(INSERT_TAG)
+        .bind(agent.account_pk)
+        .bind(agent.id)
+        .bind(now)
+        .bind(tag.title.as_str())
+        .bind(tag.text.as_deref())
+        .bind(tag.icon.as_deref())
+        .bind(action.as_deref())
+        .fetch_one(&mut **tx)
+        .await?;
+    let created = Tag::from(row);
+    let details = EventDetails::TagCreate {
+        tag: created.id,
+        title: created.title.clone(),
+    };
+    tx.record_event(agent, details, actor, now);
+    Ok(created)
 }

@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use super::Result;
 use super::agents::lock_enabled_agent;
 use super::backend::{Backend, Sql};
+use super::calls::not_on_call;
 use super::sql::SqlStore;
 use super::tx::{AgentRef, Tx};
 use crate::domain::{Act, Actor, Agent, Ending, EventDetails, NewWrapUp, WrapUp};
@@ -13,7 +14,8 @@ use crate::domain::{Act, Actor, Agent, Ending, EventDetails, NewWrapUp, WrapUp};
 pub trait Wraps: Send + Sync {
     /// The agent's wrap-up that is still running at `now`.
     async fn active_wrap_up(&self, agent_pk: i64, now: i64) -> Result<Option<WrapUp>>;
-    /// `Conflict` when a wrap-up is still running; one that ran out is closed first.
+    /// `Conflict` when a wrap-up is still running (one that ran out is closed first);
+    /// `OnCall` during a call (its end starts the wrap-up).
     async fn start_wrap_up(&self, agent: &Agent, new: &NewWrapUp, act: Act) -> Result<WrapUp>;
     /// Ends the running wrap-up, if any, and returns it.
     async fn end_wrap_up(&self, agent: &Agent, act: Act) -> Result<Option<WrapUp>>;
@@ -59,6 +61,7 @@ impl<DB: Backend> Wraps for SqlStore<DB> {
         let Act { actor, now } = act;
         let mut tx = self.begin().await?;
         lock_enabled_agent::<DB>(&mut tx, agent.id).await?;
+        not_on_call::<DB>(&mut tx, agent.id).await?;
         close_expired_wraps::<DB>(&mut tx, ExpiredOf::Agent(agent.into()), now).await?;
         let wrap: WrapUp = Sql::<DB>::new(START_WRAP)
             .bind(agent.id)

@@ -11,7 +11,7 @@ use tokio::process::Command;
 
 on_both_databases! {
     migrate_prepares_a_fresh_database, accounts_agents_tokens_and_sessions, breaks_and_wrap_ups,
-    suspend_and_resume, unknown_accounts_and_agents_are_refused,
+    suspend_and_resume, unknown_accounts_and_agents_are_refused, calls_start_and_end,
 }
 
 const BIN: &str = env!("CARGO_BIN_EXE_agentprofile");
@@ -277,6 +277,63 @@ async fn breaks_and_wrap_ups(app: TestApp) {
         (43..=45).contains(&wrap["currentDuration"].as_i64().unwrap()),
         "{wrap}"
     );
+}
+
+async fn calls_start_and_end(app: TestApp) {
+    let (token, ssid) = acme_with_agent(&app).await;
+    let start = [
+        "call",
+        "start",
+        "acme",
+        "7",
+        "--call-id",
+        "C-7",
+        "--number",
+        "+15550107",
+    ];
+    let stdout = cli(&app, &start).await.ok();
+    assert_eq!(stdout, "agent \"7\" is on call \"C-7\"\n");
+    let entry = app.roster_entry(&token, "7").await;
+    assert_eq!(entry["state"], "on_call", "{entry}");
+    assert_eq!(entry["call"]["direction"], "inbound");
+    cli(&app, &start)
+        .await
+        .refused("agent \"7\" is already on a call");
+    let stdout = cli(&app, &["call", "end", "acme", "7"]).await.ok();
+    assert!(
+        stdout.starts_with("agent \"7\" ended call \"C-7\" (completed, ")
+            && stdout.ends_with(": in wrap-up (timed)\n"),
+        "{stdout}"
+    );
+    let wrap = app.call_ok("wrapUp", json!({"ssid": ssid})).await;
+    assert_eq!(wrap["callId"], "C-7");
+    cli(&app, &["call", "end", "acme", "7", "--missed"])
+        .await
+        .refused("agent \"7\" is not on a call");
+    // Outbound, forced over a break, then missed: no wrap-up.
+    cli(&app, &["wrap", "end", "acme", "7"]).await.ok();
+    cli(&app, &["break", "start", "acme", "7", "--reason", "lunch"])
+        .await
+        .ok();
+    let outbound = [
+        "call",
+        "start",
+        "acme",
+        "7",
+        "--call-id",
+        "C-8",
+        "--number",
+        "+1",
+        "--direction",
+        "outbound",
+        "--force",
+    ];
+    cli(&app, &outbound).await.ok();
+    let stdout = cli(&app, &["call", "end", "acme", "7", "--missed"])
+        .await
+        .ok();
+    assert!(stdout.contains("(missed, "), "{stdout}");
+    assert!(stdout.ends_with(": available\n"), "{stdout}");
 }
 
 async fn suspend_and_resume(app: TestApp) {

@@ -5,7 +5,7 @@
 use crate::support::{ApiError, envelope, missing, named_envelopes};
 
 /// Every error of the table, in its order: (code, message).
-const CONTRACT: [(u16, &str); 28] = [
+const CONTRACT: [(u16, &str); 32] = [
     (1501, "Agent id not match"),
     (1502, "On break is : 0"),
     (1503, "SSID not valid for setWebPingTime"),
@@ -33,6 +33,10 @@ const CONTRACT: [(u16, &str); 28] = [
     (1514, "Too many streams"),
     (1515, "Too many failed attempts"),
     (1516, "Token scope does not allow this"),
+    (1517, "Agent on a call"),
+    (1518, "Agent already on a call"),
+    (1519, "Agent not on a call"),
+    (1520, "Agent not logged in"),
     (1047, "Invalid Request Data"),
     (1047, "Invalid Request Data"),
     (1047, "Invalid Request Data"),

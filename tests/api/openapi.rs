@@ -15,7 +15,7 @@ on_both_databases! {
 }
 
 /// Every route that is not on the upstream surface, as (method, path).
-const OTHER_ROUTES: [(&str, &str); 31] = [
+const OTHER_ROUTES: [(&str, &str); 33] = [
     ("get", "/healthz"),
     ("get", "/readyz"),
     ("get", "/openapi.json"),
@@ -34,6 +34,8 @@ const OTHER_ROUTES: [(&str, &str); 31] = [
     ("delete", "/v1/agents/{agent_id}/break"),
     ("post", "/v1/agents/{agent_id}/wrap-up"),
     ("delete", "/v1/agents/{agent_id}/wrap-up"),
+    ("post", "/v1/agents/{agent_id}/call"),
+    ("delete", "/v1/agents/{agent_id}/call"),
     ("get", "/v1/agents/{agent_id}/events"),
     ("get", "/v1/agents/{agent_id}/tags"),
     ("post", "/v1/agents/{agent_id}/tags"),

@@ -101,6 +101,7 @@ pub async fn follows_the_stream(backend: Backend) {
     a_search_narrows_the_rows(&acme).await;
     end_break_from_the_board(&acme, &server).await;
     a_wrap_up_shows_and_ends(&acme, &server).await;
+    a_call_shows_live_and_ends(&acme, &server).await;
     a_refused_action_shows_its_message(&acme, &server).await;
     let server = the_stream_survives_a_restart(&acme, server).await;
     nothing_but_the_server_was_asked(&acme, &server).await;
@@ -351,6 +352,27 @@ async fn a_wrap_up_shows_and_ends(acme: &Acme, server: &Http) {
     })
     .await;
     browser.until_state("8", "available").await;
+}
+
+/// A call started through the API shows live with the customer's number and its time on the
+/// call; its end takes the row back to available.
+async fn a_call_shows_live_and_ends(acme: &Acme, server: &Http) {
+    let browser = &acme.browser;
+    let call = json!({"callId": "c-9", "cNumber": "+15550199", "direction": "outbound"});
+    server.start_call(&acme.token, "7", call).await;
+    browser.until_state("7", "on_call").await;
+    let ann = browser.text(&row("7")).await.unwrap();
+    assert!(
+        ann.contains("On a call")
+            && ann.contains("+15550199")
+            && ann.contains("On call 0:0")
+            && ann.contains("Outbound call c-9"),
+        "{ann}"
+    );
+    assert_eq!(browser.text("[data-count=\"on_call\"]").await.unwrap(), "1");
+    server.end_call(&acme.token, "7", "outcome=missed").await;
+    browser.until_state("7", "available").await;
+    assert_eq!(browser.text("[data-count=\"on_call\"]").await.unwrap(), "0");
 }
 
 /// A refused action shows the envelope's message: End break of a break ended behind the

@@ -4,6 +4,7 @@
 
 mod account;
 mod agents;
+mod calls;
 mod history;
 mod reasons;
 mod roster;
@@ -36,6 +37,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(account::routes())
         .merge(agents::routes())
         .merge(states::routes())
+        .merge(calls::routes())
         .merge(history::routes())
         .merge(reasons::routes())
         .merge(roster::routes())
@@ -119,7 +121,8 @@ pub fn scope_of(method: &Method, route: &str) -> Scope {
             "POST" | "DELETE",
             "/v1/agents/{agent_id}/sessions"
             | "/v1/agents/{agent_id}/break"
-            | "/v1/agents/{agent_id}/wrap-up",
+            | "/v1/agents/{agent_id}/wrap-up"
+            | "/v1/agents/{agent_id}/call",
         )
         | (
             "POST",

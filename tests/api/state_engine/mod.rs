@@ -2,6 +2,7 @@
 //! break reasons and their limits, and the wrap-up policy, on both databases.
 
 mod breaks;
+mod calls;
 mod wraps;
 
 use crate::support::{Fixture, TestApp};

@@ -23,6 +23,7 @@ pub use agentprofile::secrets::{hash, new_ssid};
 pub use agentprofile::service::{Service, ServiceError, WrapRequest, connect};
 pub use agentprofile::store::Store;
 
+mod calls;
 mod contract;
 mod db;
 mod fixtures;
@@ -35,6 +36,7 @@ mod tags;
 mod upstream;
 mod v1;
 
+pub use calls::*;
 pub use contract::*;
 pub use db::*;
 pub use fixtures::*;

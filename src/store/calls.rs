@@ -1,0 +1,230 @@
+//! Calls: at most one open per agent (a partial unique index); a completed call is followed
+//! by the agent's wrap-up, a missed one by a `missed_call` notification tag, each in the
+//! call's own transaction.
+
+use async_trait::async_trait;
+
+use super::agents::lock_enabled_agent;
+use super::backend::{Backend, Sql};
+use super::breaks::close_break;
+use super::sql::SqlStore;
+use super::tags::insert_tag;
+use super::tx::Tx;
+use super::wraps::{ExpiredOf, close_expired_wraps, close_wrap};
+use super::{Result, StoreError};
+use crate::domain::{
+    Act, Agent, BreakEnding, Call, CallOutcome, CallStart, EndedCall, Ending, EventDetails,
+    NewCall, NewTag, WrapAfterCall, WrapUp,
+};
+
+#[async_trait]
+pub trait Calls: Send + Sync {
+    async fn open_call(&self, agent_pk: i64) -> Result<Option<Call>>;
+    /// `Conflict` when the agent is on a call; `NotLoggedIn` without a live session;
+    /// `OnBreak` during a break unless `start.force`, which ends it first. A running
+    /// wrap-up ends: the agent took the next call.
+    async fn start_call(
+        &self,
+        agent: &Agent,
+        new: &NewCall,
+        start: CallStart,
+        act: Act,
+    ) -> Result<Call>;
+    /// Ends the open call, if any, with this outcome; `wrap` starts the wrap-up that follows.
+    async fn end_call(
+        &self,
+        agent: &Agent,
+        outcome: CallOutcome,
+        wrap: Option<WrapAfterCall>,
+        act: Act,
+    ) -> Result<Option<EndedCall>>;
+}
+
+const CALL_COLUMNS: &str = "call_id, customer_number, direction, started_at, ended_at, outcome";
+
+/// Ends the agent's (`$1`) open call at `$2` with outcome `$3`, never before its start.
+const CLOSE_CALL: &str = "UPDATE calls
+     SET ended_at = CASE WHEN $2 < started_at THEN started_at ELSE $2 END, outcome = $3
+     WHERE agent_pk = $1 AND ended_at IS NULL
+     RETURNING call_id, customer_number, direction, started_at, ended_at, outcome";
+
+#[async_trait]
+impl<DB: Backend> Calls for SqlStore<DB> {
+    async fn open_call(&self, agent_pk: i64) -> Result<Option<Call>> {
+        open_call::<DB>(&mut *self.conn().await?, agent_pk).await
+    }
+
+    async fn start_call(
+        &self,
+        agent: &Agent,
+        new: &NewCall,
+        start: CallStart,
+        act: Act,
+    ) -> Result<Call> {
+        let Act { actor, now } = act;
+        let mut tx = self.begin().await?;
+        lock_enabled_agent::<DB>(&mut tx, agent.id).await?;
+        let (live,): (i64,) = Sql::<DB>::new(
+            "SELECT COUNT(*) FROM agent_sessions
+             WHERE agent_pk = $1 AND ended_at IS NULL AND expires_at > $2 AND last_seen_at > $3",
+        )
+        .bind(agent.id)
+        .bind(now)
+        .bind(start.live_since)
+        .fetch_one(&mut *tx)
+        .await?;
+        if live == 0 {
+            return Err(StoreError::NotLoggedIn);
+        }
+        // Refused before anything else is ended; the unique index refuses a racing second.
+        if open_call::<DB>(&mut tx, agent.id).await?.is_some() {
+            return Err(StoreError::Conflict);
+        }
+        let (on_break,): (i64,) =
+            Sql::<DB>::new("SELECT COUNT(*) FROM breaks WHERE agent_pk = $1 AND ended_at IS NULL")
+                .bind(agent.id)
+                .fetch_one(&mut *tx)
+                .await?;
+        if on_break > 0 && !start.force {
+            return Err(StoreError::OnBreak);
+        }
+        if let Some(b) = close_break::<DB>(&mut tx, agent.id, now).await? {
+            let detail = b.detail(now);
+            let how = BreakEnding::Ended {
+                duration: detail.current_duration,
+                over_limit: detail.over_limit,
+            };
+            let details = EventDetails::BreakEnd {
+                reason_code: b.reason_code.clone(),
+                how,
+            };
+            tx.record_event(agent, details, actor, b.ended_at.unwrap_or(now));
+        }
+        close_expired_wraps::<DB>(&mut tx, ExpiredOf::Agent(agent.into()), now).await?;
+        if let Some(w) = close_wrap::<DB>(&mut tx, agent.id, now).await? {
+            let details = EventDetails::WrapEnd {
+                call_id: w.call_id,
+                how: Ending::Ended,
+            };
+            tx.record_event(agent, details, actor, w.ended_at.unwrap_or(now));
+        }
+        let sql = format!(
+            "INSERT INTO calls (agent_pk, call_id, customer_number, direction, started_at)
+             VALUES ($1, $2, $3, $4, $5) RETURNING {CALL_COLUMNS}"
+        );
+        let call: Call = Sql::<DB>::new(&sql)
+            .bind(agent.id)
+            .bind(new.call_id.as_str())
+            .bind(new.customer_number.as_str())
+            .bind(new.direction)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?;
+        let details = EventDetails::CallStart {
+            call_id: new.call_id.clone(),
+            customer_number: new.customer_number.clone(),
+            direction: new.direction,
+        };
+        tx.record_event(agent, details, actor, now);
+        tx.commit().await?;
+        Ok(call)
+    }
+
+    async fn end_call(
+        &self,
+        agent: &Agent,
+        outcome: CallOutcome,
+        wrap: Option<WrapAfterCall>,
+        act: Act,
+    ) -> Result<Option<EndedCall>> {
+        let Act { actor, now } = act;
+        let mut tx = self.begin().await?;
+        lock_enabled_agent::<DB>(&mut tx, agent.id).await?;
+        let Some(call) = close_call::<DB>(&mut tx, agent, outcome, act).await? else {
+            return Ok(None);
+        };
+        if outcome == CallOutcome::Missed {
+            let tag = NewTag::missed_call(&call.call_id, &call.customer_number);
+            insert_tag::<DB>(&mut tx, agent, &tag, act).await?;
+        }
+        let mut wrap_up = None;
+        if let Some(w) = wrap {
+            let started: WrapUp = Sql::<DB>::new(
+                "INSERT INTO wrap_ups (agent_pk, call_id, customer_number, mode, started_at, ends_at)
+                 VALUES ($1, $2, $3, $4, $5, $6)
+                 RETURNING call_id, customer_number, mode, started_at, ends_at, ended_at",
+            )
+            .bind(agent.id)
+            .bind(call.call_id.as_str())
+            .bind(call.customer_number.as_str())
+            .bind(w.mode)
+            .bind(now)
+            .bind(w.ends_at)
+            .fetch_one(&mut *tx)
+            .await?;
+            let details = EventDetails::WrapStart {
+                call_id: call.call_id.clone(),
+                customer_number: call.customer_number.clone(),
+                mode: w.mode,
+                ends_at: w.ends_at,
+            };
+            tx.record_event(agent, details, actor, now);
+            wrap_up = Some(started);
+        }
+        tx.commit().await?;
+        Ok(Some(EndedCall {
+            call,
+            outcome,
+            wrap_up,
+        }))
+    }
+}
+
+/// The agent's open call.
+pub(super) async fn open_call<DB: Backend>(
+    conn: &mut DB::Connection,
+    agent_pk: i64,
+) -> Result<Option<Call>> {
+    let sql = format!("SELECT {CALL_COLUMNS} FROM calls WHERE agent_pk = $1 AND ended_at IS NULL");
+    Sql::<DB>::new(&sql)
+        .bind(agent_pk)
+        .fetch_optional(conn)
+        .await
+}
+
+/// Inside a transaction: refuses a break or a wrap-up while the agent is on a call.
+pub(super) async fn not_on_call<DB: Backend>(
+    conn: &mut DB::Connection,
+    agent_pk: i64,
+) -> Result<()> {
+    match open_call::<DB>(conn, agent_pk).await? {
+        Some(_) => Err(StoreError::OnCall),
+        None => Ok(()),
+    }
+}
+
+/// Inside a transaction: ends the agent's open call with this outcome, recording its
+/// `call.end`; None when there was none.
+pub(super) async fn close_call<DB: Backend>(
+    tx: &mut Tx<DB>,
+    agent: &Agent,
+    outcome: CallOutcome,
+    act: Act,
+) -> Result<Option<Call>> {
+    let Act { actor, now } = act;
+    let ended: Option<Call> = Sql::<DB>::new(CLOSE_CALL)
+        .bind(agent.id)
+        .bind(now)
+        .bind(outcome)
+        .fetch_optional(&mut **tx)
+        .await?;
+    if let Some(call) = &ended {
+        let details = EventDetails::CallEnd {
+            call_id: call.call_id.clone(),
+            duration: call.duration(now),
+            how: outcome,
+        };
+        tx.record_event(agent, details, actor, call.ended_at.unwrap_or(now));
+    }
+    Ok(ended)
+}
