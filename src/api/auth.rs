@@ -248,9 +248,14 @@ pub enum Credentials {
     Token(TokenAuth),
 }
 
-pub fn string_or_integer() -> Object {
+/// A parameter upstream clients send as any of these JSON types.
+pub fn one_of_types(types: &[Type], example: serde_json::Value) -> Object {
     ObjectBuilder::new()
-        .schema_type(SchemaType::Array(vec![Type::String, Type::Integer]))
-        .examples([json!("7")])
+        .schema_type(SchemaType::Array(types.to_vec()))
+        .examples([example])
         .build()
+}
+
+pub fn string_or_integer() -> Object {
+    one_of_types(&[Type::String, Type::Integer], json!("7"))
 }

@@ -125,34 +125,24 @@ fn register_status(registry: &mut Registry, s: &Status) {
     }
 }
 
-/// One agent state gauge: its name, help, and count.
-struct AgentState {
-    name: &'static str,
-    help: &'static str,
-    count: fn(&AgentCounts) -> i64,
-}
+/// The agent state gauges: name, help, and the count they show.
+type AgentState = (&'static str, &'static str, fn(&AgentCounts) -> i64);
 
 const STATES: [AgentState; 4] = [
-    AgentState {
-        name: "agents_logged_in",
-        help: "Agents with a live session (not ended, expired or idle)",
-        count: |c| c.logged_in,
-    },
-    AgentState {
-        name: "agents_on_break",
-        help: "Agents with an open break",
-        count: |c| c.on_break,
-    },
-    AgentState {
-        name: "agents_in_wrap_up",
-        help: "Agents in a wrap-up that has not ended or run out",
-        count: |c| c.in_wrap_up,
-    },
-    AgentState {
-        name: "agents_on_call",
-        help: "Agents on a call",
-        count: |c| c.on_call,
-    },
+    (
+        "agents_logged_in",
+        "Agents with a live session (not ended, expired or idle)",
+        |c| c.logged_in,
+    ),
+    ("agents_on_break", "Agents with an open break", |c| {
+        c.on_break
+    }),
+    (
+        "agents_in_wrap_up",
+        "Agents in a wrap-up that has not ended or run out",
+        |c| c.in_wrap_up,
+    ),
+    ("agents_on_call", "Agents on a call", |c| c.on_call),
 ];
 
 /// The agent gauges in all (`…_all_accounts`: `sum()` over the labelled series stays
@@ -162,7 +152,7 @@ fn register_agent_states(
     total: &AgentCounts,
     accounts: Option<Vec<AccountCounts>>,
 ) {
-    for AgentState { name, help, count } in STATES {
+    for (name, help, count) in STATES {
         registry.register(
             format!("{name}_all_accounts"),
             format!("{help}, in all accounts"),
@@ -177,7 +167,7 @@ fn register_agent_states(
     let Some(accounts) = accounts else {
         return;
     };
-    for AgentState { name, help, count } in STATES {
+    for (name, help, count) in STATES {
         let family = Family::<AccountLabels, Gauge>::default();
         for a in &accounts {
             family

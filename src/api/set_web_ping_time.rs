@@ -3,10 +3,10 @@
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
-use utoipa::openapi::schema::{Object, ObjectBuilder, SchemaType, Type};
+use utoipa::openapi::schema::{Object, Type};
 
 use super::auth::Credentials;
-use super::auth::{AgentRequest, Route};
+use super::auth::{AgentRequest, Route, one_of_types};
 use super::envelope::UpstreamAnswer;
 use super::envelope::{Reply, Success};
 use super::error::ApiError;
@@ -112,19 +112,10 @@ pub struct SetWebPingTimeRequest {
 }
 
 fn mic_perm() -> Object {
-    ObjectBuilder::new()
-        .schema_type(SchemaType::Array(vec![
-            Type::Integer,
-            Type::Boolean,
-            Type::String,
-        ]))
-        .examples([json!("granted"), json!(1)])
-        .build()
+    let types = [Type::Integer, Type::Boolean, Type::String];
+    one_of_types(&types, json!("granted"))
 }
 
 fn ping_time() -> Object {
-    ObjectBuilder::new()
-        .schema_type(SchemaType::Array(vec![Type::Number, Type::String]))
-        .examples([json!(1732095311123_i64)])
-        .build()
+    one_of_types(&[Type::Number, Type::String], json!(1732095311123_i64))
 }

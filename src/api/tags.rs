@@ -4,10 +4,10 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
-use utoipa::openapi::schema::{Object, ObjectBuilder, SchemaType, Type};
+use utoipa::openapi::schema::{Object, Type};
 
 use super::auth::Credentials;
-use super::auth::{AgentRequest, Route};
+use super::auth::{AgentRequest, Route, one_of_types};
 use super::envelope::UpstreamAnswer;
 use super::envelope::{Reply, Success};
 use super::error::ApiError;
@@ -100,13 +100,6 @@ pub struct TagsRequest {
 }
 
 fn flag() -> Object {
-    ObjectBuilder::new()
-        .schema_type(SchemaType::Array(vec![
-            Type::Integer,
-            Type::Boolean,
-            Type::String,
-            Type::Null,
-        ]))
-        .examples([json!(1)])
-        .build()
+    let types = [Type::Integer, Type::Boolean, Type::String, Type::Null];
+    one_of_types(&types, json!(1))
 }

@@ -68,8 +68,7 @@ pub struct AccountPatch {
 )]
 pub async fn update(caller: Caller, JsonBody(patch): JsonBody<AccountPatch>) -> Rest<AccountView> {
     let account = caller
-        .app
-        .service
+        .service()
         .set_wrap_policy(&caller.account, patch.wrap_seconds, patch.wrap_mode)
         .await?;
     Ok(ok(account.into()))

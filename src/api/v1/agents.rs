@@ -71,8 +71,7 @@ impl AgentView {
 pub async fn list(caller: Caller, QueryParams(page): QueryParams<Page>) -> Rest<Paged<AgentView>> {
     let limit = page.limit()?;
     let agents = caller
-        .app
-        .service
+        .service()
         .agents(&caller.account, page.after()?, limit)
         .await?;
     let views = agents
@@ -131,11 +130,7 @@ pub async fn create(caller: Caller, JsonBody(new): JsonBody<AgentBody>) -> Rest<
         wrap_seconds: new.wrap_seconds,
         wrap_mode: new.wrap_mode,
     };
-    let agent = caller
-        .app
-        .service
-        .create_agent(&caller.account, new)
-        .await?;
+    let agent = caller.service().create_agent(&caller.account, new).await?;
     Ok(created(AgentView::new(agent, &caller.account)))
 }
 
@@ -176,15 +171,14 @@ pub async fn update(at: AgentPath, JsonBody(patch): JsonBody<AgentPatch>) -> Res
         wrap_seconds: patch.wrap_seconds,
         wrap_mode: patch.wrap_mode,
     };
-    let agent = at.app.service.update_agent(&agent, update).await?;
+    let agent = at.service().update_agent(&agent, update).await?;
     Ok(ok(AgentView::new(agent, &at.caller.account)))
 }
 
 async fn set_disabled(at: AgentPath, disabled: bool) -> Rest<AgentView> {
     let agent = at.agent().await?;
     let changed = at
-        .app
-        .service
+        .service()
         .set_agent_disabled(&agent, disabled, at.caller.act());
     Ok(ok(AgentView::new(changed.await?, &at.caller.account)))
 }

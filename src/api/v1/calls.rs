@@ -119,8 +119,7 @@ pub async fn start_call(
         force: query.force.unwrap_or(false),
     };
     let call = at
-        .app
-        .service
+        .service()
         .start_call(&agent, request, at.caller.act())
         .await?;
     Ok(created(CallView::new(call, at.caller.now)))
@@ -145,8 +144,7 @@ pub async fn end_call(
     let agent = at.agent().await?;
     let outcome = query.outcome.unwrap_or(CallOutcome::Completed);
     let EndedCall { call, wrap_up, .. } = at
-        .app
-        .service
+        .service()
         .end_call(&at.caller.account, &agent, outcome, at.caller.act())
         .await?;
     Ok(ok(EndedCallView {

@@ -58,7 +58,7 @@ async fn events(caller: &Caller, agent_id: Option<&str>, range: &Range) -> Rest<
         after: page.after()?,
         limit,
     };
-    let items = caller.app.service.events(&query, caller.now).await?;
+    let items = caller.service().events(&query, caller.now).await?;
     Ok(ok(Paged::new(items, limit, |e: &Event| e.id)))
 }
 

@@ -29,6 +29,7 @@ use super::error::ApiError;
 use super::params::read_body;
 use crate::api::AppState;
 use crate::domain::{Account, Act, Actor, Agent, Scope, Token, now_unix};
+use crate::service::Service;
 
 /// The routes and their OpenAPI description, from the handlers' `#[utoipa::path]` (each
 /// handler's method and path are taken from there, for the router and the description alike).
@@ -136,6 +137,11 @@ pub fn scope_of(method: &Method, route: &str) -> Scope {
 }
 
 impl Caller {
+    /// The one door for what the caller asks.
+    pub fn service(&self) -> &Service {
+        &self.app.service
+    }
+
     /// The caller a bearer token or a stream ticket names (any scope).
     pub async fn authenticate(
         app: &AppState,
@@ -165,7 +171,7 @@ impl Caller {
 
     /// One of the caller's agents (404 for an agent of another account, as for none).
     pub async fn agent(&self, agent_id: &str) -> RestResult<Agent> {
-        Ok(self.app.service.agent(&self.account, agent_id).await?)
+        Ok(self.service().agent(&self.account, agent_id).await?)
     }
 }
 

@@ -24,7 +24,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
     responses((status = 200, body = SuccessEnvelope<Vec<BreakReason>>, description = "The reasons")),
 )]
 pub async fn list(caller: Caller) -> Rest<Vec<BreakReason>> {
-    Ok(ok(caller.app.service.reasons(&caller.account).await?))
+    Ok(ok(caller.service().reasons(&caller.account).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -58,11 +58,7 @@ pub async fn create(caller: Caller, JsonBody(new): JsonBody<ReasonBody>) -> Rest
         limit_seconds: new.limit_seconds,
     };
     Ok(created(
-        caller
-            .app
-            .service
-            .create_reason(&caller.account, new)
-            .await?,
+        caller.service().create_reason(&caller.account, new).await?,
     ))
 }
 
@@ -99,8 +95,7 @@ pub async fn update(
         active: patch.active,
     };
     let reason = caller
-        .app
-        .service
+        .service()
         .update_reason(&caller.account, &code, update)
         .await?;
     Ok(ok(reason))

@@ -18,8 +18,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 )]
 pub async fn roster(caller: Caller) -> Rest<Vec<RosterEntry>> {
     let entries = caller
-        .app
-        .service
+        .service()
         .roster(caller.account.id, None, caller.now)
         .await?;
     Ok(ok(entries))

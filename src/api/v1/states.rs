@@ -63,7 +63,7 @@ pub struct LoggedOut {
 pub async fn login(at: AgentPath, JsonBody(body): JsonBody<LoginBody>) -> Rest<LoggedIn> {
     let agent = at.agent().await?;
     let act = at.caller.act();
-    let login = at.app.service.login_with(&agent, body.ssid.as_deref(), act);
+    let login = at.service().login_with(&agent, body.ssid.as_deref(), act);
     let (ssid, expires_at) = login.await?;
     Ok(created(LoggedIn { ssid, expires_at }))
 }
@@ -76,7 +76,7 @@ pub async fn login(at: AgentPath, JsonBody(body): JsonBody<LoginBody>) -> Rest<L
 )]
 pub async fn logout_all(at: AgentPath) -> Rest<LoggedOut> {
     let agent = at.agent().await?;
-    let ended = at.app.service.logout_agent(&agent, at.caller.act()).await?;
+    let ended = at.service().logout_agent(&agent, at.caller.act()).await?;
     Ok(ok(LoggedOut { logged_out: ended }))
 }
 
@@ -100,8 +100,7 @@ pub struct Logout {
 pub async fn logout_one(caller: Caller, JsonBody(body): JsonBody<Logout>) -> Rest<LoggedOut> {
     let ssid = body.ssid.unwrap_or_default();
     let ended = caller
-        .app
-        .service
+        .service()
         .logout_session(&caller.account, &ssid, caller.act())
         .await?;
     if !ended {
@@ -132,8 +131,7 @@ pub async fn start_break(at: AgentPath, JsonBody(body): JsonBody<BreakBody>) -> 
     let agent = at.agent().await?;
     let reason = body.reason.unwrap_or_default();
     let started = at
-        .app
-        .service
+        .service()
         .start_break(&agent, &reason, at.caller.act())
         .await?;
     Ok(created(started.detail(at.caller.now)))
@@ -149,7 +147,7 @@ pub async fn start_break(at: AgentPath, JsonBody(body): JsonBody<BreakBody>) -> 
 )]
 pub async fn end_break(at: AgentPath) -> Rest<BreakDetail> {
     let agent = at.agent().await?;
-    let ended = at.app.service.end_break(&agent, at.caller.act()).await?;
+    let ended = at.service().end_break(&agent, at.caller.act()).await?;
     Ok(ok(ended.detail(at.caller.now)))
 }
 
@@ -215,8 +213,7 @@ pub async fn start_wrap_up(at: AgentPath, JsonBody(body): JsonBody<WrapUpBody>) 
         seconds: body.seconds,
     };
     let wrap = at
-        .app
-        .service
+        .service()
         .start_wrap_up(&at.caller.account, &agent, request, at.caller.act())
         .await?;
     Ok(created(wrap.into()))
@@ -232,8 +229,7 @@ pub async fn start_wrap_up(at: AgentPath, JsonBody(body): JsonBody<WrapUpBody>) 
 pub async fn end_wrap_up(at: AgentPath) -> Rest<WrapView> {
     let agent = at.agent().await?;
     let ended = at
-        .app
-        .service
+        .service()
         .end_wrap_up(&agent, EndedBy::Supervisor, at.caller.act())
         .await?;
     Ok(ok(ended.into()))

@@ -50,8 +50,7 @@ pub struct Ticket {
 )]
 pub async fn create_ticket(caller: Caller) -> Rest<Ticket> {
     let (ticket, expires_at) = caller
-        .app
-        .service
+        .service()
         .create_ticket(caller.token.id, caller.now)
         .await?;
     Ok(created(Ticket { ticket, expires_at }))

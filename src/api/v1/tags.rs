@@ -91,8 +91,7 @@ pub async fn create_tag(at: AgentPath, JsonBody(body): JsonBody<TagBody>) -> Res
     };
     let agent = at.agent().await?;
     let tag = at
-        .app
-        .service
+        .service()
         .create_tag(&agent, tag, at.caller.act())
         .await?;
     Ok(created(tag))
@@ -112,6 +111,6 @@ pub async fn list_tags(at: AgentPath, QueryParams(page): QueryParams<Page>) -> R
     let limit = page.limit()?;
     let after = page.after()?;
     let agent = at.agent().await?;
-    let items = at.app.service.tags(&agent, after, limit).await?;
+    let items = at.service().tags(&agent, after, limit).await?;
     Ok(ok(Paged::new(items, limit, |t: &Tag| t.id)))
 }

@@ -27,7 +27,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
     responses((status = 200, body = SuccessEnvelope<Vec<Token>>, description = "The tokens")),
 )]
 pub async fn list(caller: Caller) -> Rest<Vec<Token>> {
-    Ok(ok(caller.app.service.tokens(&caller.account).await?))
+    Ok(ok(caller.service().tokens(&caller.account).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -70,8 +70,7 @@ pub async fn create(caller: Caller, JsonBody(new): JsonBody<TokenBody>) -> Rest<
         expires_in: new.expires_in,
     };
     let (token, listed) = caller
-        .app
-        .service
+        .service()
         .create_token(&caller.account, &request)
         .await?;
     Ok(created(CreatedToken { token, listed }))
@@ -91,8 +90,7 @@ pub async fn revoke(caller: Caller, Path(token_id): Path<String>) -> Rest<Token>
         .parse::<i64>()
         .map_err(|_| RestError(ApiError::NoSuchResource))?;
     Ok(ok(caller
-        .app
-        .service
+        .service()
         .revoke_token(&caller.account, id)
         .await?))
 }
