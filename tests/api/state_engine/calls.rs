@@ -29,6 +29,20 @@ fn body(call_id: &str, number: &str) -> Value {
     json!({"callId": call_id, "cNumber": number})
 }
 
+/// Agent 7's roster entry, which must show it in `state`.
+async fn state_is(app: &TestApp, token: &str, state: &str) -> Value {
+    let entry = app.roster_entry(token, "7").await;
+    assert_eq!(entry["state"], state, "{entry}");
+    entry
+}
+
+/// Agent 7's history, which must hold events of these kinds, in this order.
+async fn history_is(app: &TestApp, token: &str, want: &[&str]) -> Vec<Value> {
+    let events = app.history(token, "7").await;
+    assert_eq!(kinds(&events), want, "{events:?}");
+    events
+}
+
 /// A call start at `path` (`call_path`, with its query) that must be refused with this
 /// (HTTP status, code).
 async fn refused_start(app: &TestApp, token: &str, path: &str, body: Value, want: (u16, u16)) {
@@ -49,8 +63,7 @@ async fn a_call_puts_the_agent_on_call_and_its_end_into_wrap_up_by_policy(app: T
     assert_eq!(call["how"], Value::Null);
     let started = call["startedAt"].as_i64().unwrap();
 
-    let entry = app.roster_entry(&f.token, "7").await;
-    assert_eq!(entry["state"], "on_call", "{entry}");
+    let entry = state_is(&app, &f.token, "on_call").await;
     assert_eq!(entry["stateSince"], started);
     assert_eq!(entry["call"]["callId"], "c-1");
     assert_eq!(entry["call"]["cNumber"], "+15550100");
@@ -74,16 +87,12 @@ async fn a_call_puts_the_agent_on_call_and_its_end_into_wrap_up_by_policy(app: T
     assert_eq!(data["response"], 1);
     assert_eq!(data["callId"], "c-1");
     assert_eq!(data["cNumber"], "+15550100");
-    let entry = app.roster_entry(&f.token, "7").await;
-    assert_eq!(entry["state"], "wrap_up", "{entry}");
+    let entry = state_is(&app, &f.token, "wrap_up").await;
     assert_eq!(entry["call"], Value::Null);
 
     let token = app.token_actor(&f.token).await;
-    let events = app.history(&f.token, "7").await;
-    assert_eq!(
-        kinds(&events),
-        ["login", "call.start", "call.end", "wrap.start"]
-    );
+    let want = ["login", "call.start", "call.end", "wrap.start"];
+    let events = history_is(&app, &f.token, &want).await;
     let start = &events[1];
     assert_eq!(start["actor"], token);
     assert_eq!(start["at"], started);
@@ -118,8 +127,7 @@ async fn a_zero_second_policy_goes_straight_back_to_available(app: TestApp) {
     let ended = app.end_call(&f.token, "7", "").await;
     assert_eq!(ended["how"], "completed");
     assert_eq!(ended["wrapUp"], Value::Null);
-    let entry = app.roster_entry(&f.token, "7").await;
-    assert_eq!(entry["state"], "available", "{entry}");
+    state_is(&app, &f.token, "available").await;
     let events = app.history(&f.token, "7").await;
     assert!(of_kind(&events, "wrap.start").is_empty(), "{events:?}");
     assert_eq!(of_kind(&events, "call.end").len(), 1);
@@ -138,8 +146,7 @@ async fn a_missed_call_has_no_wrap_up(app: TestApp) {
     assert_eq!(ended["how"], "missed");
     assert_eq!(ended["callId"], "m-1");
     assert_eq!(ended["wrapUp"], Value::Null);
-    let entry = app.roster_entry(&f.token, "7").await;
-    assert_eq!(entry["state"], "available", "{entry}");
+    state_is(&app, &f.token, "available").await;
     let events = app.history(&f.token, "7").await;
     let ends = of_kind(&events, "call.end");
     assert_eq!(ends.len(), 1);
@@ -223,8 +230,7 @@ async fn a_break_or_wrap_up_cannot_start_during_a_call(app: TestApp) {
         (Method::POST, "/v1/agents/7/wrap-up", Some(wrap)),
     ];
     app.v1_errs(&f.token, starts, (409, 1517)).await;
-    let entry = app.roster_entry(&f.token, "7").await;
-    assert_eq!(entry["state"], "on_call", "{entry}");
+    let entry = state_is(&app, &f.token, "on_call").await;
     assert_eq!(entry["break"], Value::Null);
     let events = app.history(&f.token, "7").await;
     assert!(of_kind(&events, "break.start").is_empty(), "{events:?}");
@@ -249,15 +255,11 @@ async fn a_call_during_a_break_needs_force_which_ends_the_break(app: TestApp) {
     assert_eq!(call["callId"], "f-1");
     let not_on_break = envelope_of(1502).unwrap();
     expect(&app, "agentOnBreak", f.by_ssid(), not_on_break).await;
-    let entry = app.roster_entry(&f.token, "7").await;
-    assert_eq!(entry["state"], "on_call", "{entry}");
+    let entry = state_is(&app, &f.token, "on_call").await;
     assert_eq!(entry["break"], Value::Null);
     let token = app.token_actor(&f.token).await;
-    let events = app.history(&f.token, "7").await;
-    assert_eq!(
-        kinds(&events),
-        ["login", "break.start", "break.end", "call.start"]
-    );
+    let want = ["login", "break.start", "break.end", "call.start"];
+    let events = history_is(&app, &f.token, &want).await;
     assert_eq!(events[2]["actor"], token);
     assert_eq!(events[2]["details"]["reasonCode"], "lunch");
     assert_eq!(events[2]["at"], call["startedAt"]);
@@ -295,8 +297,7 @@ async fn disabling_during_a_call_ends_it(app: TestApp) {
     app.start_call(&f.token, "7", body("d-1", "+10")).await;
     app.v1_ok(Method::POST, "/v1/agents/7/disable", &f.token, None, 200)
         .await;
-    let entry = app.roster_entry(&f.token, "7").await;
-    assert_eq!(entry["state"], "disabled", "{entry}");
+    let entry = state_is(&app, &f.token, "disabled").await;
     assert_eq!(entry["call"], Value::Null);
     let events = app.history(&f.token, "7").await;
     let ends = of_kind(&events, "call.end");
@@ -332,8 +333,7 @@ async fn racing_call_starts_make_one_call(app: TestApp) {
     assert_eq!((won, refused), (1, 19), "{outcomes:?}");
     let events = app.history(&f.token, "7").await;
     assert_eq!(of_kind(&events, "call.start").len(), 1);
-    let entry = app.roster_entry(&f.token, "7").await;
-    assert_eq!(entry["state"], "on_call", "{entry}");
+    state_is(&app, &f.token, "on_call").await;
     let (status, metrics) = app.get("/metrics").await;
     assert_eq!(status, 200);
     for line in [
