@@ -1,5 +1,6 @@
 //! Agents, sessions, breaks, wrap-ups, presence and history: the types and the pure rules (no I/O).
 
+mod actor;
 mod call;
 mod event;
 mod input;
@@ -11,10 +12,11 @@ pub(crate) mod text_enum;
 mod token;
 mod wrap;
 
+pub use actor::{Act, Actor};
 pub use call::{
     Call, CallDirection, CallOutcome, CallStart, EndedCall, NewCall, RosterCall, WrapAfterCall,
 };
-pub use event::{Act, Actor, BreakEnding, Ending, Event, EventDetails, EventKind};
+pub use event::{BreakEnding, Ending, Event, EventDetails, EventKind};
 pub use input::{
     AccountToken, AgentPage, AgentUpdate, EventQuery, NewAccount, NewAgent, NewReason, NewSession,
     NewTag, NewTicket, NewToken, NewWrapUp, Ping, ReasonUpdate, RosterQuery,

@@ -158,6 +158,26 @@ fn rounds() -> impl Iterator<Item = usize> {
     (0..).take_while(move |round| *round < 20 || begin.elapsed() < Duration::from_secs(3))
 }
 
+/// A round of an interleaving race: ten starts, `start(i)`, each followed by an end, `end(i)`.
+fn ten_pairs(start: impl Fn(usize) -> Call, end: impl Fn(usize) -> Call) -> Vec<Call> {
+    (0..10).flat_map(|i| [start(i), end(i)]).collect()
+}
+
+/// Adds a round's successes (starts at even places, ends at odd ones, as `ten_pairs` sends
+/// them) to `open`, (started, ended): at most one may be left open.
+fn count_pairs(round: usize, outcomes: &[Outcome], open: &mut (usize, usize)) {
+    for (i, o) in outcomes.iter().enumerate() {
+        if o.code == 0 {
+            *(if i % 2 == 0 { &mut open.0 } else { &mut open.1 }) += 1;
+        }
+    }
+    let (started, ended) = *open;
+    assert!(
+        started == ended || started == ended + 1,
+        "round {round}: {started} starts, {ended} ends"
+    );
+}
+
 /// `n` racers end what agent 7 has open (`end`: the upstream route, the /v1 path, and the code
 /// that refuses an end of nothing): one wins, the others are refused with that code, and the
 /// history (`prefix` events) shows one start and one end.
@@ -228,22 +248,18 @@ async fn fifty_simultaneous_end_breaks_end_it_once(app: TestApp) {
 
 async fn interleaved_starts_and_ends_never_overlap(app: TestApp) {
     let (token, ssid) = setup(&app).await;
-    let (mut started, mut ended) = (0, 0);
+    let mut open = (0, 0);
     for round in rounds() {
-        let mut calls = Vec::new();
-        for i in 0..10 {
+        let start = |i| {
             let reason = if (round + i) % 2 == 0 {
                 "break"
             } else {
                 "lunch"
             };
-            calls.push(Call::Upstream(
-                "startBreak",
-                json!({"ssid": ssid, "reason": reason}),
-            ));
-            calls.push(Call::Upstream("endBreak", json!({ "ssid": ssid })));
-        }
-        let outcomes = race(&app, &token, calls).await;
+            Call::Upstream("startBreak", json!({"ssid": ssid, "reason": reason}))
+        };
+        let end = |_| Call::Upstream("endBreak", json!({ "ssid": ssid }));
+        let outcomes = race(&app, &token, ten_pairs(start, end)).await;
         for (i, o) in outcomes.iter().enumerate() {
             let refusal = if i % 2 == 0 { 1507 } else { 1502 };
             assert!(
@@ -253,18 +269,12 @@ async fn interleaved_starts_and_ends_never_overlap(app: TestApp) {
                 o.status,
                 o.code
             );
-            if o.code == 0 {
-                *(if i % 2 == 0 { &mut started } else { &mut ended }) += 1;
-            }
         }
         // At most one break open, and it is the one every reader sees.
+        count_pairs(round, &outcomes, &mut open);
         let answer = app.call("agentOnBreak", json!({ "ssid": ssid })).await;
         let entry = app.roster_entry(&token, "7").await;
-        assert!(
-            started == ended || started == ended + 1,
-            "round {round}: {started} starts, {ended} ends"
-        );
-        if started > ended {
+        if open.0 > open.1 {
             assert_eq!(code(&answer), 0, "round {round}: {answer}");
             assert_eq!(entry["state"], "on_break", "round {round}: {entry}");
         } else {
@@ -272,6 +282,7 @@ async fn interleaved_starts_and_ends_never_overlap(app: TestApp) {
             assert_eq!(entry["break"], Value::Null, "round {round}: {entry}");
         }
     }
+    let (started, ended) = open;
     assert!(started > 0 && ended > 0, "{started} starts, {ended} ends");
     let events = app.history(&token, "7").await;
     let breaks = kinds(&events, "break.");
@@ -299,19 +310,17 @@ async fn interleaved_starts_and_ends_never_overlap(app: TestApp) {
 
 async fn interleaved_wrap_up_starts_and_ends_never_overlap(app: TestApp) {
     let (token, ssid) = setup(&app).await;
-    let (mut started, mut ended) = (0, 0);
+    let mut open = (0, 0);
     for round in rounds() {
-        let mut calls = Vec::new();
-        for i in 0..10 {
+        let start = |i| {
             let body = json!({"callId": format!("r{round}-{i}"), "cNumber": "+1"});
-            calls.push(Call::v1(Method::POST, "/v1/agents/7/wrap-up", Some(body)));
-            calls.push(if i % 2 == 0 {
-                Call::Upstream("endWrapUp", json!({ "ssid": ssid }))
-            } else {
-                Call::v1(Method::DELETE, "/v1/agents/7/wrap-up", None)
-            });
-        }
-        let outcomes = race(&app, &token, calls).await;
+            Call::v1(Method::POST, "/v1/agents/7/wrap-up", Some(body))
+        };
+        let end = |i| match i % 2 {
+            0 => Call::Upstream("endWrapUp", json!({ "ssid": ssid })),
+            _ => Call::v1(Method::DELETE, "/v1/agents/7/wrap-up", None),
+        };
+        let outcomes = race(&app, &token, ten_pairs(start, end)).await;
         for (i, o) in outcomes.iter().enumerate() {
             let fine = if i % 2 == 0 {
                 o.is(201, 0) || o.is(409, 1511)
@@ -319,18 +328,13 @@ async fn interleaved_wrap_up_starts_and_ends_never_overlap(app: TestApp) {
                 o.is(200, 0) || o.is(200, 1504) || o.is(409, 1504)
             };
             assert!(fine, "round {round}: {o:?}");
-            if o.code == 0 {
-                *(if i % 2 == 0 { &mut started } else { &mut ended }) += 1;
-            }
         }
-        assert!(
-            started == ended || started == ended + 1,
-            "round {round}: {started} starts, {ended} ends"
-        );
+        count_pairs(round, &outcomes, &mut open);
         let answer = app.call("wrapUp", json!({ "ssid": ssid })).await;
-        let want = if started > ended { 0 } else { 1504 };
+        let want = if open.0 > open.1 { 0 } else { 1504 };
         assert_eq!(code(&answer), want, "round {round}: {answer}");
     }
+    let (started, ended) = open;
     let events = app.history(&token, "7").await;
     assert_alternates(&kinds(&events, "wrap."), "wrap.start", "wrap.end");
     assert_eq!(count(&events, "wrap.start"), started);

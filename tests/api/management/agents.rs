@@ -13,29 +13,45 @@ on_both_databases! {
     accounts_never_see_each_other,
 }
 
+/// Every route on one agent, by its tail below `/v1/agents/{id}`.
+fn agent_routes() -> [(Method, &'static str); 13] {
+    [
+        (Method::GET, ""),
+        (Method::PATCH, ""),
+        (Method::POST, "/disable"),
+        (Method::POST, "/enable"),
+        (Method::POST, "/sessions"),
+        (Method::DELETE, "/sessions"),
+        (Method::POST, "/break"),
+        (Method::DELETE, "/break"),
+        (Method::POST, "/wrap-up"),
+        (Method::DELETE, "/wrap-up"),
+        (Method::POST, "/call"),
+        (Method::DELETE, "/call"),
+        (Method::GET, "/events"),
+    ]
+}
+
 // ---------------------------------------------------------------- authentication
 
 async fn missing_or_bad_token_is_401_1014(app: TestApp) {
     let token = app.new_account("acme").await;
     app.create_agent(&token, json!({"agentId": "7"})).await;
-    let routes = [
+    // The account's routes, then every route on its agent 7.
+    let account_routes = [
         (Method::GET, "/v1/account"),
         (Method::PATCH, "/v1/account"),
         (Method::GET, "/v1/agents"),
         (Method::POST, "/v1/agents"),
-        (Method::GET, "/v1/agents/7"),
-        (Method::POST, "/v1/agents/7/disable"),
-        (Method::POST, "/v1/agents/7/sessions"),
-        (Method::POST, "/v1/agents/7/break"),
-        (Method::POST, "/v1/agents/7/wrap-up"),
-        (Method::GET, "/v1/agents/7/events"),
         (Method::GET, "/v1/events"),
         (Method::GET, "/v1/roster"),
         (Method::GET, "/v1/break-reasons"),
         (Method::POST, "/v1/sessions/logout"),
     ];
+    let account_routes = account_routes.map(|(method, path)| (method, path.to_owned()));
+    let on_agent = agent_routes().map(|(method, tail)| (method, format!("/v1/agents/7{tail}")));
     let wrong = format!("Basic {token}");
-    for (method, path) in routes {
+    for (method, path) in account_routes.into_iter().chain(on_agent) {
         for auth in [
             None,
             Some("Bearer apt_0000"),
@@ -44,7 +60,7 @@ async fn missing_or_bad_token_is_401_1014(app: TestApp) {
             Some(wrong.as_str()),
         ] {
             let body = Some(json!({"agentId": "8", "reason": "break", "callId": "x"}).to_string());
-            let (status, content_type, text) = app.send(method.clone(), path, auth, body).await;
+            let (status, content_type, text) = app.send(method.clone(), &path, auth, body).await;
             assert_eq!(
                 (status, text.as_str()),
                 (401, INVALID_TOKEN.as_str()),
@@ -246,19 +262,7 @@ async fn unknown_and_foreign_agents_answer_identical_404s(app: TestApp) {
     app.create_agent(&a, json!({"agentId": "7"})).await;
     let ssid = app.login(&a, "7").await;
     let body = json!({"reason": "break", "callId": "c", "cNumber": "1", "name": "x"});
-    for (method, tail) in [
-        (Method::GET, ""),
-        (Method::PATCH, ""),
-        (Method::POST, "/disable"),
-        (Method::POST, "/enable"),
-        (Method::POST, "/sessions"),
-        (Method::DELETE, "/sessions"),
-        (Method::POST, "/break"),
-        (Method::DELETE, "/break"),
-        (Method::POST, "/wrap-up"),
-        (Method::DELETE, "/wrap-up"),
-        (Method::GET, "/events"),
-    ] {
+    for (method, tail) in agent_routes() {
         let foreign = format!("/v1/agents/7{tail}");
         let unknown = format!("/v1/agents/nobody{tail}");
         let got_foreign = app

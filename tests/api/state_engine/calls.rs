@@ -29,6 +29,27 @@ fn body(call_id: &str, number: &str) -> Value {
     json!({"callId": call_id, "cNumber": number})
 }
 
+/// Agent 7's roster entry, which must show it in `state`.
+async fn state_is(app: &TestApp, token: &str, state: &str) -> Value {
+    let entry = app.roster_entry(token, "7").await;
+    assert_eq!(entry["state"], state, "{entry}");
+    entry
+}
+
+/// Agent 7's history, which must hold events of these kinds, in this order.
+async fn history_is(app: &TestApp, token: &str, want: &[&str]) -> Vec<Value> {
+    let events = app.history(token, "7").await;
+    assert_eq!(kinds(&events), want, "{events:?}");
+    events
+}
+
+/// A call start at `path` (`call_path`, with its query) that must be refused with this
+/// (HTTP status, code).
+async fn refused_start(app: &TestApp, token: &str, path: &str, body: Value, want: (u16, u16)) {
+    app.v1_err(Method::POST, path, token, Some(body), want)
+        .await;
+}
+
 async fn a_call_puts_the_agent_on_call_and_its_end_into_wrap_up_by_policy(app: TestApp) {
     let f = app.fixture("acme", "7").await;
     let call = app
@@ -42,8 +63,7 @@ async fn a_call_puts_the_agent_on_call_and_its_end_into_wrap_up_by_policy(app: T
     assert_eq!(call["how"], Value::Null);
     let started = call["startedAt"].as_i64().unwrap();
 
-    let entry = app.roster_entry(&f.token, "7").await;
-    assert_eq!(entry["state"], "on_call", "{entry}");
+    let entry = state_is(&app, &f.token, "on_call").await;
     assert_eq!(entry["stateSince"], started);
     assert_eq!(entry["call"]["callId"], "c-1");
     assert_eq!(entry["call"]["cNumber"], "+15550100");
@@ -67,14 +87,12 @@ async fn a_call_puts_the_agent_on_call_and_its_end_into_wrap_up_by_policy(app: T
     assert_eq!(data["response"], 1);
     assert_eq!(data["callId"], "c-1");
     assert_eq!(data["cNumber"], "+15550100");
-    let entry = app.roster_entry(&f.token, "7").await;
-    assert_eq!(entry["state"], "wrap_up", "{entry}");
+    let entry = state_is(&app, &f.token, "wrap_up").await;
     assert_eq!(entry["call"], Value::Null);
 
     let token = app.token_actor(&f.token).await;
-    let events = app.history(&f.token, "7").await;
-    let kinds: Vec<&str> = events.iter().map(|e| e["kind"].as_str().unwrap()).collect();
-    assert_eq!(kinds, ["login", "call.start", "call.end", "wrap.start"]);
+    let want = ["login", "call.start", "call.end", "wrap.start"];
+    let events = history_is(&app, &f.token, &want).await;
     let start = &events[1];
     assert_eq!(start["actor"], token);
     assert_eq!(start["at"], started);
@@ -109,8 +127,7 @@ async fn a_zero_second_policy_goes_straight_back_to_available(app: TestApp) {
     let ended = app.end_call(&f.token, "7", "").await;
     assert_eq!(ended["how"], "completed");
     assert_eq!(ended["wrapUp"], Value::Null);
-    let entry = app.roster_entry(&f.token, "7").await;
-    assert_eq!(entry["state"], "available", "{entry}");
+    state_is(&app, &f.token, "available").await;
     let events = app.history(&f.token, "7").await;
     assert!(of_kind(&events, "wrap.start").is_empty(), "{events:?}");
     assert_eq!(of_kind(&events, "call.end").len(), 1);
@@ -129,8 +146,7 @@ async fn a_missed_call_has_no_wrap_up(app: TestApp) {
     assert_eq!(ended["how"], "missed");
     assert_eq!(ended["callId"], "m-1");
     assert_eq!(ended["wrapUp"], Value::Null);
-    let entry = app.roster_entry(&f.token, "7").await;
-    assert_eq!(entry["state"], "available", "{entry}");
+    state_is(&app, &f.token, "available").await;
     let events = app.history(&f.token, "7").await;
     let ends = of_kind(&events, "call.end");
     assert_eq!(ends.len(), 1);
@@ -159,21 +175,14 @@ async fn calls_are_refused_when_they_conflict(app: TestApp) {
     // Bad input.
     app.v1_errs(&f.token, vec![post(json!({"cNumber": "+1"}))], (422, 1505))
         .await;
-    let bad_direction = json!({"callId": "x", "direction": "sideways"});
-    app.v1_errs(&f.token, vec![post(bad_direction)], (422, 1001))
-        .await;
-    let missed = call_path("7", "outcome=dropped");
-    app.v1_err(Method::DELETE, &missed, &f.token, None, (422, 1001))
-        .await;
-    let force = call_path("7", "force=maybe");
-    app.v1_err(
-        Method::POST,
-        &force,
-        &f.token,
-        Some(body("x", "")),
-        (422, 1001),
-    )
-    .await;
+    let dropped = call_path("7", "outcome=dropped");
+    let maybe = call_path("7", "force=maybe");
+    let bad = vec![
+        post(json!({"callId": "x", "direction": "sideways"})),
+        (Method::DELETE, dropped.as_str(), None),
+        (Method::POST, maybe.as_str(), Some(body("x", ""))),
+    ];
+    app.v1_errs(&f.token, bad, (422, 1001)).await;
     // A second call.
     app.start_call(&f.token, "7", body("r-1", "+4")).await;
     app.v1_errs(&f.token, vec![post(body("r-2", "+5"))], (409, 1518))
@@ -190,50 +199,21 @@ async fn calls_are_refused_when_they_conflict(app: TestApp) {
     // No live session: never logged in, or logged out.
     app.create_agent(&f.token, json!({"agentId": "8"})).await;
     let path8 = call_path("8", "");
-    app.v1_err(
-        Method::POST,
-        &path8,
-        &f.token,
-        Some(body("n-1", "")),
-        (409, 1520),
-    )
-    .await;
+    refused_start(&app, &f.token, &path8, body("n-1", ""), (409, 1520)).await;
     app.login(&f.token, "8").await;
     let sessions = "/v1/agents/8/sessions";
     app.v1_ok(Method::DELETE, sessions, &f.token, None, 200)
         .await;
-    app.v1_err(
-        Method::POST,
-        &path8,
-        &f.token,
-        Some(body("n-2", "")),
-        (409, 1520),
-    )
-    .await;
+    refused_start(&app, &f.token, &path8, body("n-2", ""), (409, 1520)).await;
     // A disabled agent.
     app.v1_ok(Method::POST, "/v1/agents/8/disable", &f.token, None, 200)
         .await;
-    app.v1_err(
-        Method::POST,
-        &path8,
-        &f.token,
-        Some(body("n-3", "")),
-        (409, 1510),
-    )
-    .await;
+    refused_start(&app, &f.token, &path8, body("n-3", ""), (409, 1510)).await;
     // A read token may not.
     let read = app.create_token(&f.token, json!({"scope": "read"})).await;
     let read = read["token"].as_str().unwrap();
-    app.v1_err(
-        Method::POST,
-        &path,
-        read,
-        Some(body("s-1", "")),
-        (403, 1516),
-    )
-    .await;
-    app.v1_err(Method::DELETE, &path, read, None, (403, 1516))
-        .await;
+    let both = vec![post(body("s-1", "")), (Method::DELETE, path.as_str(), None)];
+    app.v1_errs(read, both, (403, 1516)).await;
     let events = app.history(&f.token, "8").await;
     assert!(of_kind(&events, "call.start").is_empty(), "{events:?}");
 }
@@ -244,21 +224,13 @@ async fn a_break_or_wrap_up_cannot_start_during_a_call(app: TestApp) {
     let on_call = envelope_of(1517).unwrap();
     let lunch = with(f.by_ssid(), json!({"reason": "lunch"}));
     expect(&app, "startBreak", lunch, on_call).await;
-    let lunch = json!({"reason": "lunch"});
-    let break_path = "/v1/agents/7/break";
-    app.v1_err(Method::POST, break_path, &f.token, Some(lunch), (409, 1517))
-        .await;
-    let wrap = body("b-1", "+6");
-    app.v1_err(
-        Method::POST,
-        "/v1/agents/7/wrap-up",
-        &f.token,
-        Some(wrap),
-        (409, 1517),
-    )
-    .await;
-    let entry = app.roster_entry(&f.token, "7").await;
-    assert_eq!(entry["state"], "on_call", "{entry}");
+    let (reason, wrap) = (json!({"reason": "lunch"}), body("b-1", "+6"));
+    let starts = vec![
+        (Method::POST, "/v1/agents/7/break", Some(reason)),
+        (Method::POST, "/v1/agents/7/wrap-up", Some(wrap)),
+    ];
+    app.v1_errs(&f.token, starts, (409, 1517)).await;
+    let entry = state_is(&app, &f.token, "on_call").await;
     assert_eq!(entry["break"], Value::Null);
     let events = app.history(&f.token, "7").await;
     assert!(of_kind(&events, "break.start").is_empty(), "{events:?}");
@@ -270,24 +242,10 @@ async fn a_call_during_a_break_needs_force_which_ends_the_break(app: TestApp) {
     let break_path = "/v1/agents/7/break";
     app.v1_ok(Method::POST, break_path, &f.token, Some(lunch), 201)
         .await;
-    let path = call_path("7", "");
-    app.v1_err(
-        Method::POST,
-        &path,
-        &f.token,
-        Some(body("f-1", "+7")),
-        (409, 1507),
-    )
-    .await;
-    let path = call_path("7", "force=false");
-    app.v1_err(
-        Method::POST,
-        &path,
-        &f.token,
-        Some(body("f-1", "+7")),
-        (409, 1507),
-    )
-    .await;
+    for query in ["", "force=false"] {
+        let path = call_path("7", query);
+        refused_start(&app, &f.token, &path, body("f-1", "+7"), (409, 1507)).await;
+    }
     expect_on_break(&app, &f.by_ssid()).await;
 
     let path = call_path("7", "force=true");
@@ -295,20 +253,13 @@ async fn a_call_during_a_break_needs_force_which_ends_the_break(app: TestApp) {
         .v1_ok(Method::POST, &path, &f.token, Some(body("f-1", "+7")), 201)
         .await;
     assert_eq!(call["callId"], "f-1");
-    expect(
-        &app,
-        "agentOnBreak",
-        f.by_ssid(),
-        envelope_of(1502).unwrap(),
-    )
-    .await;
-    let entry = app.roster_entry(&f.token, "7").await;
-    assert_eq!(entry["state"], "on_call", "{entry}");
+    let not_on_break = envelope_of(1502).unwrap();
+    expect(&app, "agentOnBreak", f.by_ssid(), not_on_break).await;
+    let entry = state_is(&app, &f.token, "on_call").await;
     assert_eq!(entry["break"], Value::Null);
     let token = app.token_actor(&f.token).await;
-    let events = app.history(&f.token, "7").await;
-    let kinds: Vec<&str> = events.iter().map(|e| e["kind"].as_str().unwrap()).collect();
-    assert_eq!(kinds, ["login", "break.start", "break.end", "call.start"]);
+    let want = ["login", "break.start", "break.end", "call.start"];
+    let events = history_is(&app, &f.token, &want).await;
     assert_eq!(events[2]["actor"], token);
     assert_eq!(events[2]["details"]["reasonCode"], "lunch");
     assert_eq!(events[2]["at"], call["startedAt"]);
@@ -346,8 +297,7 @@ async fn disabling_during_a_call_ends_it(app: TestApp) {
     app.start_call(&f.token, "7", body("d-1", "+10")).await;
     app.v1_ok(Method::POST, "/v1/agents/7/disable", &f.token, None, 200)
         .await;
-    let entry = app.roster_entry(&f.token, "7").await;
-    assert_eq!(entry["state"], "disabled", "{entry}");
+    let entry = state_is(&app, &f.token, "disabled").await;
     assert_eq!(entry["call"], Value::Null);
     let events = app.history(&f.token, "7").await;
     let ends = of_kind(&events, "call.end");
@@ -383,8 +333,7 @@ async fn racing_call_starts_make_one_call(app: TestApp) {
     assert_eq!((won, refused), (1, 19), "{outcomes:?}");
     let events = app.history(&f.token, "7").await;
     assert_eq!(of_kind(&events, "call.start").len(), 1);
-    let entry = app.roster_entry(&f.token, "7").await;
-    assert_eq!(entry["state"], "on_call", "{entry}");
+    state_is(&app, &f.token, "on_call").await;
     let (status, metrics) = app.get("/metrics").await;
     assert_eq!(status, 200);
     for line in [

@@ -22,6 +22,11 @@ pub fn of_kind<'a>(events: &'a [Value], kind: &str) -> Vec<&'a Value> {
     events.iter().filter(|e| e["kind"] == kind).collect()
 }
 
+/// The events' kinds, in history order.
+pub fn kinds(events: &[Value]) -> Vec<&str> {
+    events.iter().map(|e| e["kind"].as_str().unwrap()).collect()
+}
+
 pub async fn start_wrap(app: &TestApp, f: &Fixture, body: Value) -> Value {
     let path = format!("/v1/agents/{}/wrap-up", f.agent_id);
     app.v1_ok(Method::POST, &path, &f.token, Some(body), 201)
