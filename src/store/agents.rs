@@ -11,8 +11,8 @@ use super::tx::Tx;
 use super::wraps::{ExpiredOf, UNENDED_WRAP, close_expired_wraps, close_wrap};
 use super::{Result, StoreError};
 use crate::domain::{
-    Account, Act, Agent, AgentPage, AgentUpdate, BreakEnding, CallOutcome, Ending, EventDetails,
-    MicPerm, NewAgent,
+    Account, Act, Agent, AgentPage, AgentUpdate, CallOutcome, Ending, EventDetails, MicPerm,
+    NewAgent,
 };
 use crate::live::LiveAgent;
 
@@ -179,24 +179,11 @@ impl<DB: Backend> Agents for SqlStore<DB> {
 
 /// Inside the disable's transaction: ends the agent's sessions, call, break and wrap-up.
 async fn end_everything<DB: Backend>(conn: &mut Tx<DB>, agent: &Agent, act: Act) -> Result<()> {
-    let Act { actor, now } = act;
     log_out_agent::<DB>(conn, agent, act, true).await?;
     close_call::<DB>(conn, agent, CallOutcome::Disabled, act).await?;
-    if let Some(b) = close_break::<DB>(conn, agent.id, now).await? {
-        let details = EventDetails::BreakEnd {
-            reason_code: b.reason_code,
-            how: BreakEnding::Disabled,
-        };
-        conn.record_event(agent, details, actor, b.ended_at.unwrap_or(now));
-    }
-    close_expired_wraps::<DB>(conn, ExpiredOf::Agent(agent.into()), now).await?;
-    if let Some(w) = close_wrap::<DB>(conn, agent.id, now).await? {
-        let details = EventDetails::WrapEnd {
-            call_id: w.call_id,
-            how: Ending::Disabled,
-        };
-        conn.record_event(agent, details, actor, w.ended_at.unwrap_or(now));
-    }
+    close_break::<DB>(conn, agent, Ending::Disabled, act).await?;
+    close_expired_wraps::<DB>(conn, ExpiredOf::Agent(agent.into()), act.now).await?;
+    close_wrap::<DB>(conn, agent, Ending::Disabled, act).await?;
     Ok(())
 }
 
