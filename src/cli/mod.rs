@@ -1,6 +1,6 @@
 //! The operator CLI: `agentprofile [serve|migrate|account|token|agent|session|break|call|wrap]`.
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
 mod demo;
 mod operator;
@@ -214,17 +214,24 @@ pub enum BreakCommand {
     End { user_id: String, agent_id: String },
 }
 
+/// An agent and a call, as the phone system names it: what a call or a wrap-up starts with.
+#[derive(Debug, Args)]
+pub struct AgentCall {
+    user_id: String,
+    agent_id: String,
+    #[arg(long)]
+    call_id: String,
+    /// The customer's number.
+    #[arg(long)]
+    number: String,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum CallCommand {
     /// The agent answers (or places) a call.
     Start {
-        user_id: String,
-        agent_id: String,
-        #[arg(long)]
-        call_id: String,
-        /// The customer's number.
-        #[arg(long)]
-        number: String,
+        #[command(flatten)]
+        call: AgentCall,
         #[arg(long, value_enum, default_value_t = CallDirection::Inbound)]
         direction: CallDirection,
         /// End the agent's break first, instead of refusing.
@@ -245,13 +252,8 @@ pub enum CallCommand {
 pub enum WrapCommand {
     /// Start after-call wrap-up.
     Start {
-        user_id: String,
-        agent_id: String,
-        #[arg(long)]
-        call_id: String,
-        /// The customer's number.
-        #[arg(long)]
-        number: String,
+        #[command(flatten)]
+        call: AgentCall,
         /// Length in seconds (default: the agent's wrap-up length).
         #[arg(long, value_parser = clap::value_parser!(i64).range(0..))]
         seconds: Option<i64>,

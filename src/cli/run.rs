@@ -209,21 +209,20 @@ pub async fn run(admin: &Operator<'_>, command: Command) -> anyhow::Result<()> {
             );
         }
         Command::Call(CallCommand::Start {
-            user_id,
-            agent_id,
-            call_id,
-            number,
+            call,
             direction,
             force,
         }) => {
             let request = CallRequest {
-                call_id,
-                customer_number: number,
+                call_id: call.call_id,
+                customer_number: call.number,
                 direction: Some(direction),
                 force,
             };
-            let call = admin.start_call(&user_id, &agent_id, request).await?;
-            println!("agent {agent_id:?} is on call {:?}", call.call_id);
+            let started = admin
+                .start_call(&call.user_id, &call.agent_id, request)
+                .await?;
+            println!("agent {:?} is on call {:?}", call.agent_id, started.call_id);
         }
         Command::Call(CallCommand::End {
             user_id,
@@ -246,25 +245,21 @@ pub async fn run(admin: &Operator<'_>, command: Command) -> anyhow::Result<()> {
                 ended.call.duration(0)
             );
         }
-        Command::Wrap(WrapCommand::Start {
-            user_id,
-            agent_id,
-            call_id,
-            number,
-            seconds,
-        }) => {
+        Command::Wrap(WrapCommand::Start { call, seconds }) => {
             let request = WrapRequest {
-                call_id,
-                customer_number: number,
+                call_id: call.call_id,
+                customer_number: call.number,
                 seconds,
             };
-            let wrap = admin.start_wrap_up(&user_id, &agent_id, request).await?;
+            let wrap = admin
+                .start_wrap_up(&call.user_id, &call.agent_id, request)
+                .await?;
             let ends = wrap
                 .ends_at
                 .map_or("untimed".to_owned(), |t| format!("ends at {t}"));
             println!(
-                "agent {agent_id:?} is in wrap-up for call {:?} ({ends})",
-                wrap.call_id
+                "agent {:?} is in wrap-up for call {:?} ({ends})",
+                call.agent_id, wrap.call_id
             );
         }
         Command::Wrap(WrapCommand::End { user_id, agent_id }) => {

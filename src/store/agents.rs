@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 
+use super::accounts::JOINED_ACCOUNT_COLUMNS;
 use super::backend::{Backend, Sql};
 use super::breaks::{OPEN_BREAK, close_break};
 use super::calls::close_call;
@@ -11,8 +12,8 @@ use super::tx::Tx;
 use super::wraps::{ExpiredOf, UNENDED_WRAP, close_expired_wraps, close_wrap};
 use super::{Result, StoreError};
 use crate::domain::{
-    Account, Act, Agent, AgentPage, AgentUpdate, BreakEnding, CallOutcome, Ending, EventDetails,
-    MicPerm, NewAgent,
+    Account, Act, Agent, AgentPage, AgentUpdate, CallOutcome, Ending, EventDetails, MicPerm,
+    NewAgent,
 };
 use crate::live::LiveAgent;
 
@@ -32,17 +33,19 @@ pub trait Agents: Send + Sync {
 }
 
 /// `Agent`'s columns, in the statements that read or return agents alone. Those that join
-/// an agent with other rows name them too: `LIVE_AGENT`, `SESSION_BY_HASH`, the roster's.
+/// an agent with other rows name them too: `live_agent_sql`, `session_sql`, the roster's.
 const AGENT_COLUMNS: &str = "id, account_pk, agent_id, name, wrap_seconds, wrap_mode, disabled";
 
 /// The agent `$1` with its microphone and its account, as [`AgentRow`] reads them: columns
-/// named apart (see `ACCOUNT_COLUMNS`); the agent's `account_pk` is the account's too.
-const LIVE_AGENT: &str =
-    "SELECT g.id, g.account_pk, g.agent_id, g.name, g.wrap_seconds, g.wrap_mode, g.disabled,
-        g.mic_perm, a.user_id, a.name AS account_name, a.suspended,
-        a.wrap_seconds AS account_wrap_seconds, a.wrap_mode AS account_wrap_mode
-     FROM agents g JOIN accounts a ON a.id = g.account_pk
-     WHERE g.id = $1";
+/// named apart; the agent's `account_pk` is the account's too.
+fn live_agent_sql() -> String {
+    format!(
+        "SELECT g.id, g.account_pk, g.agent_id, g.name, g.wrap_seconds, g.wrap_mode, g.disabled,
+            g.mic_perm, {JOINED_ACCOUNT_COLUMNS}
+         FROM agents g JOIN accounts a ON a.id = g.account_pk
+         WHERE g.id = $1"
+    )
+}
 
 /// An agent with its account, in one row.
 #[derive(sqlx::FromRow)]
@@ -119,7 +122,7 @@ impl<DB: Backend> Agents for SqlStore<DB> {
 
     async fn live_agent(&self, agent_pk: i64) -> Result<Option<(LiveAgent, Account)>> {
         let mut conn = self.conn().await?;
-        let found: Option<AgentRow> = Sql::<DB>::new(LIVE_AGENT)
+        let found: Option<AgentRow> = Sql::<DB>::new(&live_agent_sql())
             .bind(agent_pk)
             .fetch_optional(&mut conn)
             .await?;
@@ -179,24 +182,11 @@ impl<DB: Backend> Agents for SqlStore<DB> {
 
 /// Inside the disable's transaction: ends the agent's sessions, call, break and wrap-up.
 async fn end_everything<DB: Backend>(conn: &mut Tx<DB>, agent: &Agent, act: Act) -> Result<()> {
-    let Act { actor, now } = act;
     log_out_agent::<DB>(conn, agent, act, true).await?;
     close_call::<DB>(conn, agent, CallOutcome::Disabled, act).await?;
-    if let Some(b) = close_break::<DB>(conn, agent.id, now).await? {
-        let details = EventDetails::BreakEnd {
-            reason_code: b.reason_code,
-            how: BreakEnding::Disabled,
-        };
-        conn.record_event(agent, details, actor, b.ended_at.unwrap_or(now));
-    }
-    close_expired_wraps::<DB>(conn, ExpiredOf::Agent(agent.into()), now).await?;
-    if let Some(w) = close_wrap::<DB>(conn, agent.id, now).await? {
-        let details = EventDetails::WrapEnd {
-            call_id: w.call_id,
-            how: Ending::Disabled,
-        };
-        conn.record_event(agent, details, actor, w.ended_at.unwrap_or(now));
-    }
+    close_break::<DB>(conn, agent, Ending::Disabled, act).await?;
+    close_expired_wraps::<DB>(conn, ExpiredOf::Agent(agent.into()), act.now).await?;
+    close_wrap::<DB>(conn, agent, Ending::Disabled, act).await?;
     Ok(())
 }
 

@@ -7,7 +7,8 @@ use super::agents::lock_enabled_agent;
 use super::backend::{Backend, Sql};
 use super::calls::not_on_call;
 use super::sql::SqlStore;
-use crate::domain::{Act, Agent, Break, BreakEnding, BreakReason, EventDetails};
+use super::tx::Tx;
+use crate::domain::{Act, Agent, Break, BreakEnding, BreakReason, Ending, EventDetails};
 
 #[async_trait]
 pub trait Breaks: Send + Sync {
@@ -70,35 +71,39 @@ impl<DB: Backend> Breaks for SqlStore<DB> {
     }
 
     async fn end_break(&self, agent: &Agent, act: Act) -> Result<Option<Break>> {
-        let Act { actor, now } = act;
         let mut tx = self.begin().await?;
-        let ended = close_break::<DB>(&mut tx, agent.id, now).await?;
-        if let Some(b) = &ended {
-            let detail = b.detail(now);
-            let how = BreakEnding::Ended {
-                duration: detail.current_duration,
-                over_limit: detail.over_limit,
-            };
-            let details = EventDetails::BreakEnd {
-                reason_code: b.reason_code.clone(),
-                how,
-            };
-            tx.record_event(agent, details, actor, b.ended_at.unwrap_or(now));
-        }
+        let ended = close_break::<DB>(&mut tx, agent, Ending::Ended, act).await?;
         tx.commit().await?;
         Ok(ended)
     }
 }
 
-/// Inside a transaction: ends the agent's open break at `now` (never before its start).
+/// Inside a transaction: ends the agent's open break at `now` (never before its start),
+/// recording its `break.end` at the time it got; `how` is `Ended` or `Disabled` (a break
+/// does not expire). None when there was none.
 pub(super) async fn close_break<DB: Backend>(
-    conn: &mut DB::Connection,
-    agent_pk: i64,
-    now: i64,
+    tx: &mut Tx<DB>,
+    agent: &Agent,
+    how: Ending,
+    act: Act,
 ) -> Result<Option<Break>> {
-    Sql::<DB>::new(CLOSE_BREAK)
-        .bind(agent_pk)
-        .bind(now)
-        .fetch_optional(conn)
-        .await
+    let now = act.now;
+    let close = Sql::<DB>::new(CLOSE_BREAK).bind(agent.id).bind(now);
+    let end = |b: &Break| {
+        let how = match how {
+            Ending::Disabled => BreakEnding::Disabled,
+            Ending::Ended | Ending::Expired => {
+                let detail = b.detail(now);
+                BreakEnding::Ended {
+                    duration: detail.current_duration,
+                    over_limit: detail.over_limit,
+                }
+            }
+        };
+        EventDetails::BreakEnd {
+            reason_code: b.reason_code.clone(),
+            how,
+        }
+    };
+    tx.close_open(close, agent, act, end).await
 }

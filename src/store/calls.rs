@@ -10,11 +10,11 @@ use super::breaks::close_break;
 use super::sql::SqlStore;
 use super::tags::insert_tag;
 use super::tx::Tx;
-use super::wraps::{ExpiredOf, close_expired_wraps, close_wrap};
+use super::wraps::{ExpiredOf, close_expired_wraps, close_wrap, insert_wrap};
 use super::{Result, StoreError};
 use crate::domain::{
-    Act, Agent, BreakEnding, Call, CallOutcome, CallStart, EndedCall, Ending, EventDetails,
-    NewCall, NewTag, WrapAfterCall, WrapUp,
+    Act, Agent, Call, CallOutcome, CallStart, EndedCall, Ending, EventDetails, NewCall, NewTag,
+    NewWrapUp, WrapAfterCall,
 };
 
 #[async_trait]
@@ -88,26 +88,9 @@ impl<DB: Backend> Calls for SqlStore<DB> {
         if on_break > 0 && !start.force {
             return Err(StoreError::OnBreak);
         }
-        if let Some(b) = close_break::<DB>(&mut tx, agent.id, now).await? {
-            let detail = b.detail(now);
-            let how = BreakEnding::Ended {
-                duration: detail.current_duration,
-                over_limit: detail.over_limit,
-            };
-            let details = EventDetails::BreakEnd {
-                reason_code: b.reason_code.clone(),
-                how,
-            };
-            tx.record_event(agent, details, actor, b.ended_at.unwrap_or(now));
-        }
+        close_break::<DB>(&mut tx, agent, Ending::Ended, act).await?;
         close_expired_wraps::<DB>(&mut tx, ExpiredOf::Agent(agent.into()), now).await?;
-        if let Some(w) = close_wrap::<DB>(&mut tx, agent.id, now).await? {
-            let details = EventDetails::WrapEnd {
-                call_id: w.call_id,
-                how: Ending::Ended,
-            };
-            tx.record_event(agent, details, actor, w.ended_at.unwrap_or(now));
-        }
+        close_wrap::<DB>(&mut tx, agent, Ending::Ended, act).await?;
         let sql = format!(
             "INSERT INTO calls (agent_pk, call_id, customer_number, direction, started_at)
              VALUES ($1, $2, $3, $4, $5) RETURNING {CALL_COLUMNS}"
@@ -137,7 +120,6 @@ impl<DB: Backend> Calls for SqlStore<DB> {
         wrap: Option<WrapAfterCall>,
         act: Act,
     ) -> Result<Option<EndedCall>> {
-        let Act { actor, now } = act;
         let mut tx = self.begin().await?;
         lock_enabled_agent::<DB>(&mut tx, agent.id).await?;
         let Some(call) = close_call::<DB>(&mut tx, agent, outcome, act).await? else {
@@ -149,27 +131,13 @@ impl<DB: Backend> Calls for SqlStore<DB> {
         }
         let mut wrap_up = None;
         if let Some(w) = wrap {
-            let started: WrapUp = Sql::<DB>::new(
-                "INSERT INTO wrap_ups (agent_pk, call_id, customer_number, mode, started_at, ends_at)
-                 VALUES ($1, $2, $3, $4, $5, $6)
-                 RETURNING call_id, customer_number, mode, started_at, ends_at, ended_at",
-            )
-            .bind(agent.id)
-            .bind(call.call_id.as_str())
-            .bind(call.customer_number.as_str())
-            .bind(w.mode)
-            .bind(now)
-            .bind(w.ends_at)
-            .fetch_one(&mut *tx)
-            .await?;
-            let details = EventDetails::WrapStart {
+            let new = NewWrapUp {
                 call_id: call.call_id.clone(),
                 customer_number: call.customer_number.clone(),
                 mode: w.mode,
                 ends_at: w.ends_at,
             };
-            tx.record_event(agent, details, actor, now);
-            wrap_up = Some(started);
+            wrap_up = Some(insert_wrap::<DB>(&mut tx, agent, &new, act).await?);
         }
         tx.commit().await?;
         Ok(Some(EndedCall {
@@ -211,20 +179,15 @@ pub(super) async fn close_call<DB: Backend>(
     outcome: CallOutcome,
     act: Act,
 ) -> Result<Option<Call>> {
-    let Act { actor, now } = act;
-    let ended: Option<Call> = Sql::<DB>::new(CLOSE_CALL)
+    let now = act.now;
+    let close = Sql::<DB>::new(CLOSE_CALL)
         .bind(agent.id)
         .bind(now)
-        .bind(outcome)
-        .fetch_optional(&mut **tx)
-        .await?;
-    if let Some(call) = &ended {
-        let details = EventDetails::CallEnd {
-            call_id: call.call_id.clone(),
-            duration: call.duration(now),
-            how: outcome,
-        };
-        tx.record_event(agent, details, actor, call.ended_at.unwrap_or(now));
-    }
-    Ok(ended)
+        .bind(outcome);
+    let end = |call: &Call| EventDetails::CallEnd {
+        call_id: call.call_id.clone(),
+        duration: call.duration(now),
+        how: outcome,
+    };
+    tx.close_open(close, agent, act, end).await
 }

@@ -7,8 +7,8 @@ use sqlx::TransactionManager;
 use sqlx::pool::PoolConnection;
 
 use super::Result;
-use super::backend::{Backend, Sql};
-use crate::domain::{Actor, Agent, EventDetails};
+use super::backend::{Backend, Decode, Sql};
+use crate::domain::{Act, Actor, Agent, Break, Call, EventDetails, WrapUp};
 use crate::live::{Change, Feed};
 
 /// A write transaction that knows what it changed, and announces it when it commits. It
@@ -48,6 +48,29 @@ impl From<&Agent> for AgentRef {
     }
 }
 
+/// A row that [`Tx::close_open`] ends: its event is recorded at its end.
+pub(super) trait Closed: Send {
+    fn ended_at(&self) -> Option<i64>;
+}
+
+impl Closed for Call {
+    fn ended_at(&self) -> Option<i64> {
+        self.ended_at
+    }
+}
+
+impl Closed for Break {
+    fn ended_at(&self) -> Option<i64> {
+        self.ended_at
+    }
+}
+
+impl Closed for WrapUp {
+    fn ended_at(&self) -> Option<i64> {
+        self.ended_at
+    }
+}
+
 impl<DB: Backend> Drop for Tx<DB> {
     fn drop(&mut self) {
         if self.open {
@@ -83,6 +106,27 @@ impl<DB: Backend> Tx<DB> {
             actor,
             at,
         });
+    }
+
+    /// Runs `close`, an `UPDATE … RETURNING` that ends the agent's open call, break or
+    /// wrap-up, and records the event `end` makes of the row it ended, at the end that row
+    /// got. None (and no event) when the agent had none open.
+    pub async fn close_open<T: Closed>(
+        &mut self,
+        close: Sql<'_, DB>,
+        agent: &Agent,
+        act: Act,
+        end: impl FnOnce(&T) -> EventDetails + Send,
+    ) -> Result<Option<T>>
+    where
+        DB: Decode<T>,
+    {
+        let ended: Option<T> = close.fetch_optional(self).await?;
+        if let Some(row) = &ended {
+            let at = row.ended_at().unwrap_or(act.now);
+            self.record_event(agent, end(row), act.actor, at);
+        }
+        Ok(ended)
     }
 
     /// Notes a change of the agent that no event records (an event notes its own).

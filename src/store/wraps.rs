@@ -58,44 +58,22 @@ impl<DB: Backend> Wraps for SqlStore<DB> {
     }
 
     async fn start_wrap_up(&self, agent: &Agent, new: &NewWrapUp, act: Act) -> Result<WrapUp> {
-        let Act { actor, now } = act;
+        let now = act.now;
         let mut tx = self.begin().await?;
         lock_enabled_agent::<DB>(&mut tx, agent.id).await?;
         not_on_call::<DB>(&mut tx, agent.id).await?;
         close_expired_wraps::<DB>(&mut tx, ExpiredOf::Agent(agent.into()), now).await?;
-        let wrap: WrapUp = Sql::<DB>::new(START_WRAP)
-            .bind(agent.id)
-            .bind(new.call_id.as_str())
-            .bind(new.customer_number.as_str())
-            .bind(new.mode)
-            .bind(now)
-            .bind(new.ends_at)
-            .fetch_one(&mut *tx)
-            .await?;
-        let details = EventDetails::WrapStart {
-            call_id: new.call_id.clone(),
-            customer_number: new.customer_number.clone(),
-            mode: new.mode,
-            ends_at: new.ends_at,
-        };
-        tx.record_event(agent, details, actor, now);
+        let wrap = insert_wrap::<DB>(&mut tx, agent, new, act).await?;
         tx.commit().await?;
         Ok(wrap)
     }
 
     async fn end_wrap_up(&self, agent: &Agent, act: Act) -> Result<Option<WrapUp>> {
-        let Act { actor, now } = act;
+        let now = act.now;
         let mut tx = self.begin().await?;
         // One that already ran out is recorded as ended at its own time, not now.
         close_expired_wraps::<DB>(&mut tx, ExpiredOf::Agent(agent.into()), now).await?;
-        let ended = close_wrap::<DB>(&mut tx, agent.id, now).await?;
-        if let Some(w) = &ended {
-            let details = EventDetails::WrapEnd {
-                call_id: w.call_id.clone(),
-                how: Ending::Ended,
-            };
-            tx.record_event(agent, details, actor, w.ended_at.unwrap_or(now));
-        }
+        let ended = close_wrap::<DB>(&mut tx, agent, Ending::Ended, act).await?;
         tx.commit().await?;
         Ok(ended)
     }
@@ -132,17 +110,48 @@ impl<DB: Backend> Wraps for SqlStore<DB> {
     }
 }
 
-/// Inside a transaction: ends the agent's open wrap-up at `now` (never before its start).
-pub(super) async fn close_wrap<DB: Backend>(
-    conn: &mut DB::Connection,
-    agent_pk: i64,
-    now: i64,
-) -> Result<Option<WrapUp>> {
-    Sql::<DB>::new(CLOSE_WRAP)
-        .bind(agent_pk)
+/// Inside a transaction: starts the agent's wrap-up at `now`, recording its `wrap.start`.
+/// The partial unique index refuses a second open one: `Conflict`.
+pub(super) async fn insert_wrap<DB: Backend>(
+    tx: &mut Tx<DB>,
+    agent: &Agent,
+    new: &NewWrapUp,
+    act: Act,
+) -> Result<WrapUp> {
+    let Act { actor, now } = act;
+    let wrap: WrapUp = Sql::<DB>::new(START_WRAP)
+        .bind(agent.id)
+        .bind(new.call_id.as_str())
+        .bind(new.customer_number.as_str())
+        .bind(new.mode)
         .bind(now)
-        .fetch_optional(conn)
-        .await
+        .bind(new.ends_at)
+        .fetch_one(&mut **tx)
+        .await?;
+    let details = EventDetails::WrapStart {
+        call_id: new.call_id.clone(),
+        customer_number: new.customer_number.clone(),
+        mode: new.mode,
+        ends_at: new.ends_at,
+    };
+    tx.record_event(agent, details, actor, now);
+    Ok(wrap)
+}
+
+/// Inside a transaction: ends the agent's open wrap-up at `now` (never before its start),
+/// recording its `wrap.end` at the time it got, ended as `how`. None when there was none.
+pub(super) async fn close_wrap<DB: Backend>(
+    tx: &mut Tx<DB>,
+    agent: &Agent,
+    how: Ending,
+    act: Act,
+) -> Result<Option<WrapUp>> {
+    let close = Sql::<DB>::new(CLOSE_WRAP).bind(agent.id).bind(act.now);
+    let end = |w: &WrapUp| EventDetails::WrapEnd {
+        call_id: w.call_id.clone(),
+        how,
+    };
+    tx.close_open(close, agent, act, end).await
 }
 
 /// Whose run-out wrap-ups to close: a whole account's, or one agent's.
