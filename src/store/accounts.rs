@@ -30,7 +30,7 @@ pub trait Accounts: Send + Sync {
 }
 
 /// `Account`'s columns, named so that they never clash with an agent's or a token's in a
-/// join (see `JOINED_ACCOUNT_COLUMNS`).
+/// join (as `LIVE_AGENT`, `SESSION_BY_HASH` and `TOKEN_BY_HASH` join them).
 const ACCOUNT_COLUMNS: &str = "id AS account_pk, user_id, name AS account_name, \
     suspended, wrap_seconds AS account_wrap_seconds, wrap_mode AS account_wrap_mode";
 
@@ -48,21 +48,19 @@ const REVOKE_TOKEN: &str = "UPDATE api_tokens SET revoked_at = COALESCE(revoked_
      WHERE account_pk = $1 AND id = $2
      RETURNING id, scope, label, created_at, expires_at, last_used_at, revoked_at";
 
-/// `Account`'s columns in a join that names the accounts table `a`, named apart as
-/// `ACCOUNT_COLUMNS` names them; the join names the `account_pk` (a token's `a.id`, an
-/// agent's `g.account_pk`).
-pub(super) const JOINED_ACCOUNT_COLUMNS: &str = "a.user_id, a.name AS account_name, \
-    a.suspended, a.wrap_seconds AS account_wrap_seconds, a.wrap_mode AS account_wrap_mode";
+/// The token of the hash `$1`, and its account, as [`TokenRow`] reads them.
+const TOKEN_BY_HASH: &str = "SELECT t.id, t.scope, t.label, t.created_at, t.expires_at,
+        t.last_used_at, t.revoked_at, a.id AS account_pk, a.user_id, a.name AS account_name,
+        a.suspended, a.wrap_seconds AS account_wrap_seconds, a.wrap_mode AS account_wrap_mode
+     FROM api_tokens t JOIN accounts a ON a.id = t.account_pk
+     WHERE t.token_hash = $1";
 
-/// The token `filter` picks, and its account, as [`TokenRow`] reads them.
-pub(super) fn token_with_account(filter: &str) -> String {
-    format!(
-        "SELECT t.id, t.scope, t.label, t.created_at, t.expires_at, t.last_used_at,
-            t.revoked_at, a.id AS account_pk, {JOINED_ACCOUNT_COLUMNS}
-         FROM api_tokens t JOIN accounts a ON a.id = t.account_pk
-         WHERE {filter}"
-    )
-}
+/// The token of the id `$1`, and its account, as [`TokenRow`] reads them.
+pub(super) const TOKEN_BY_ID: &str = "SELECT t.id, t.scope, t.label, t.created_at, t.expires_at,
+        t.last_used_at, t.revoked_at, a.id AS account_pk, a.user_id, a.name AS account_name,
+        a.suspended, a.wrap_seconds AS account_wrap_seconds, a.wrap_mode AS account_wrap_mode
+     FROM api_tokens t JOIN accounts a ON a.id = t.account_pk
+     WHERE t.id = $1";
 
 #[derive(sqlx::FromRow)]
 pub struct TokenRow {
@@ -210,8 +208,7 @@ impl<DB: Backend> Accounts for SqlStore<DB> {
     }
 
     async fn token_account(&self, token_hash: &str) -> Result<Option<(Account, Token)>> {
-        let sql = token_with_account("t.token_hash = $1");
-        let row: Option<TokenRow> = Sql::<DB>::new(&sql)
+        let row: Option<TokenRow> = Sql::<DB>::new(TOKEN_BY_HASH)
             .bind(token_hash)
             .fetch_optional(&mut *self.conn().await?)
             .await?;

@@ -2,7 +2,6 @@
 
 use async_trait::async_trait;
 
-use super::accounts::JOINED_ACCOUNT_COLUMNS;
 use super::backend::{Backend, Sql};
 use super::breaks::{OPEN_BREAK, close_break};
 use super::calls::close_call;
@@ -33,19 +32,17 @@ pub trait Agents: Send + Sync {
 }
 
 /// `Agent`'s columns, in the statements that read or return agents alone. Those that join
-/// an agent with other rows name them too: `live_agent_sql`, `session_sql`, the roster's.
+/// an agent with other rows name them too: `LIVE_AGENT`, `SESSION_BY_HASH`, the roster's.
 const AGENT_COLUMNS: &str = "id, account_pk, agent_id, name, wrap_seconds, wrap_mode, disabled";
 
 /// The agent `$1` with its microphone and its account, as [`AgentRow`] reads them: columns
-/// named apart; the agent's `account_pk` is the account's too.
-fn live_agent_sql() -> String {
-    format!(
-        "SELECT g.id, g.account_pk, g.agent_id, g.name, g.wrap_seconds, g.wrap_mode, g.disabled,
-            g.mic_perm, {JOINED_ACCOUNT_COLUMNS}
-         FROM agents g JOIN accounts a ON a.id = g.account_pk
-         WHERE g.id = $1"
-    )
-}
+/// named apart (see `ACCOUNT_COLUMNS`); the agent's `account_pk` is the account's too.
+const LIVE_AGENT: &str =
+    "SELECT g.id, g.account_pk, g.agent_id, g.name, g.wrap_seconds, g.wrap_mode, g.disabled,
+        g.mic_perm, a.user_id, a.name AS account_name, a.suspended,
+        a.wrap_seconds AS account_wrap_seconds, a.wrap_mode AS account_wrap_mode
+     FROM agents g JOIN accounts a ON a.id = g.account_pk
+     WHERE g.id = $1";
 
 /// An agent with its account, in one row.
 #[derive(sqlx::FromRow)]
@@ -122,7 +119,7 @@ impl<DB: Backend> Agents for SqlStore<DB> {
 
     async fn live_agent(&self, agent_pk: i64) -> Result<Option<(LiveAgent, Account)>> {
         let mut conn = self.conn().await?;
-        let found: Option<AgentRow> = Sql::<DB>::new(&live_agent_sql())
+        let found: Option<AgentRow> = Sql::<DB>::new(LIVE_AGENT)
             .bind(agent_pk)
             .fetch_optional(&mut conn)
             .await?;

@@ -2,7 +2,6 @@
 
 use async_trait::async_trait;
 
-use super::accounts::JOINED_ACCOUNT_COLUMNS;
 use super::agents::lock_enabled_agent;
 use super::backend::{Backend, Sql};
 use super::sql::SqlStore;
@@ -29,18 +28,17 @@ pub trait Sessions: Send + Sync {
 }
 
 /// The session of the ssid hash `$1`, with its agent and account, as [`SessionRow`] reads
-/// them: columns named apart; the agent's `account_pk` is the account's primary key too.
-fn session_sql() -> String {
-    format!(
-        "SELECT s.id AS session_id, s.agent_pk, s.last_seen_at, s.expires_at, s.ended_at,
-            g.id, g.account_pk, g.agent_id, g.name, g.wrap_seconds, g.wrap_mode, g.disabled,
-            {JOINED_ACCOUNT_COLUMNS}
-         FROM agent_sessions s
-         JOIN agents g ON g.id = s.agent_pk
-         JOIN accounts a ON a.id = g.account_pk
-         WHERE s.ssid_hash = $1"
-    )
-}
+/// them: columns named apart (see `ACCOUNT_COLUMNS`); the agent's `account_pk` is the
+/// account's primary key too.
+const SESSION_BY_HASH: &str =
+    "SELECT s.id AS session_id, s.agent_pk, s.last_seen_at, s.expires_at, s.ended_at,
+        g.id, g.account_pk, g.agent_id, g.name, g.wrap_seconds, g.wrap_mode, g.disabled,
+        a.user_id, a.name AS account_name, a.suspended,
+        a.wrap_seconds AS account_wrap_seconds, a.wrap_mode AS account_wrap_mode
+     FROM agent_sessions s
+     JOIN agents g ON g.id = s.agent_pk
+     JOIN accounts a ON a.id = g.account_pk
+     WHERE s.ssid_hash = $1";
 
 /// A session with its agent and account, in one row.
 #[derive(sqlx::FromRow)]
@@ -80,7 +78,7 @@ impl<DB: Backend> Sessions for SqlStore<DB> {
     }
 
     async fn session(&self, ssid_hash: &str) -> Result<Option<SessionContext>> {
-        let row: Option<SessionRow> = Sql::<DB>::new(&session_sql())
+        let row: Option<SessionRow> = Sql::<DB>::new(SESSION_BY_HASH)
             .bind(ssid_hash)
             .fetch_optional(&mut *self.conn().await?)
             .await?;

@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 
 use super::Result;
-use super::accounts::{TokenRow, token_with_account};
+use super::accounts::{TOKEN_BY_ID, TokenRow};
 use super::backend::{Backend, Sql};
 use super::history::EventRow;
 use super::sql::SqlStore;
@@ -96,8 +96,7 @@ impl<DB: Backend> Streams for SqlStore<DB> {
         let Some((token_pk,)) = used else {
             return Ok(None);
         };
-        let sql = token_with_account("t.id = $1");
-        let row: Option<TokenRow> = Sql::<DB>::new(&sql)
+        let row: Option<TokenRow> = Sql::<DB>::new(TOKEN_BY_ID)
             .bind(token_pk)
             .fetch_optional(&mut tx)
             .await?;
