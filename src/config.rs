@@ -146,6 +146,11 @@ pub struct Config {
     #[arg(long, env = "METRICS_TOKEN", global = true, hide_env_values = true)]
     pub metrics_token: Option<String>,
 
+    /// Give the agent gauges on `GET /metrics` per account too (an `account` label holding
+    /// each `userId`), up to 1000 accounts; off: only the totals over all accounts.
+    #[arg(long, env = "METRICS_ACCOUNT_LABELS", default_value_t = false, action = clap::ArgAction::Set, global = true)]
+    pub metrics_account_labels: bool,
+
     /// Log format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,

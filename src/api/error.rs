@@ -95,6 +95,8 @@ pub enum ApiError {
     NotOnCall,
     #[error("Agent not logged in")]
     NotLoggedIn,
+    #[error("Cannot revoke the token in use")]
+    TokenInUse,
     #[error("Invalid Request Data")]
     InvalidRequest,
     #[error("Invalid Request Data")]
@@ -193,6 +195,8 @@ impl ApiError {
                 "`/v1`: ending a call when the agent is not on one"),
             ApiError::NotLoggedIn => row(1520, S::OK, S::CONFLICT,
                 "`/v1`: starting a call for an agent without a live session"),
+            ApiError::TokenInUse => row(1521, S::OK, S::CONFLICT,
+                "`/v1`: revoking the token the request is made with (revoke it with another)"),
             ApiError::InvalidRequest => row(1047, S::OK, S::UNPROCESSABLE_ENTITY,
                 "an empty or malformed body, a JSON value that is not an object, no parameters"),
             ApiError::BodyTooLarge => row(1047, S::PAYLOAD_TOO_LARGE, S::PAYLOAD_TOO_LARGE,

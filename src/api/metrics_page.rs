@@ -20,7 +20,8 @@ use crate::metrics::series;
 use crate::secrets;
 use crate::service::{AccountCounts, AgentCounts, Status};
 
-/// Above this many accounts the agent gauges are given only in all, not per account.
+/// Above this many accounts the agent gauges are given only in all, not per account (even
+/// with `METRICS_ACCOUNT_LABELS` on).
 pub const MAX_ACCOUNT_LABELS: i64 = 1000;
 
 /// `GET /metrics`.
@@ -56,13 +57,21 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// The page. A failing database leaves the agent gauges out (logged) rather than the whole
-/// page: the request counts matter most when the database is in trouble.
+/// page: the request counts matter most when the database is in trouble. Without
+/// `METRICS_ACCOUNT_LABELS`, no account's `userId` is on the page: the counts are read as if
+/// there were too many accounts to label (only the totals).
 async fn render(state: &AppState) -> String {
     let mut registry = Registry::with_prefix("agentprofile");
     state.metrics.register(&mut registry);
     register_status(&mut registry, &state.service.status());
-    match state.service.state_counts(MAX_ACCOUNT_LABELS).await {
-        Ok(counts) => register_agent_states(&mut registry, &counts.total, counts.accounts),
+    let labels = state.config.metrics_account_labels;
+    let max_accounts = if labels { MAX_ACCOUNT_LABELS } else { 0 };
+    match state.service.state_counts(max_accounts).await {
+        Ok(counts) => {
+            // With no account at all, a cap of 0 still lists them all (none).
+            let accounts = counts.accounts.filter(|_| labels);
+            register_agent_states(&mut registry, &counts.total, accounts)
+        }
         Err(err) => tracing::warn!(error = %err, "metrics: cannot count agent states"),
     }
     let mut page = String::new();
@@ -146,7 +155,8 @@ const STATES: [AgentState; 4] = [
 ];
 
 /// The agent gauges in all (`…_all_accounts`: `sum()` over the labelled series stays
-/// correct) and, up to [`MAX_ACCOUNT_LABELS`] accounts, per account (`user_id`).
+/// correct) and, when `accounts` is given (METRICS_ACCOUNT_LABELS, up to
+/// [`MAX_ACCOUNT_LABELS`] accounts), per account (`user_id`).
 fn register_agent_states(
     registry: &mut Registry,
     total: &AgentCounts,
@@ -161,7 +171,10 @@ fn register_agent_states(
     }
     registry.register(
         "agents_per_account_omitted",
-        format!("1 when there are over {MAX_ACCOUNT_LABELS} accounts: the agent gauges are then given only in all"),
+        format!(
+            "1 when the agent gauges are given only in all accounts, not per account: \
+             METRICS_ACCOUNT_LABELS is off (the default), or there are over {MAX_ACCOUNT_LABELS} accounts"
+        ),
         gauge(accounts.is_none().into()),
     );
     let Some(accounts) = accounts else {

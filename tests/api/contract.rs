@@ -5,7 +5,7 @@
 use crate::support::{ApiError, envelope, missing, named_envelopes};
 
 /// Every error of the table, in its order: (code, message).
-const CONTRACT: [(u16, &str); 32] = [
+const CONTRACT: [(u16, &str); 33] = [
     (1501, "Agent id not match"),
     (1502, "On break is : 0"),
     (1503, "SSID not valid for setWebPingTime"),
@@ -37,6 +37,7 @@ const CONTRACT: [(u16, &str); 32] = [
     (1518, "Agent already on a call"),
     (1519, "Agent not on a call"),
     (1520, "Agent not logged in"),
+    (1521, "Cannot revoke the token in use"),
     (1047, "Invalid Request Data"),
     (1047, "Invalid Request Data"),
     (1047, "Invalid Request Data"),

@@ -1,6 +1,6 @@
 //! `GET /metrics`, on both databases: requests counted by route template and envelope code
-//! once made, latency histograms, pool gauges, agent state gauges per account, and no
-//! secret or agent id in any label.
+//! once made, latency histograms, pool gauges, agent state gauges in all accounts (and per
+//! account only with METRICS_ACCOUNT_LABELS), and no secret or agent id in any label.
 
 use crate::support::now_unix;
 use crate::support::{Backend, INVALID_TOKEN, PREFIX, TestApp, agent, wrap};
@@ -8,9 +8,19 @@ use reqwest::Method;
 use serde_json::json;
 
 on_both_databases! {
+    state_counts_follow_the_clock_and_drop_accounts_over_the_cap,
+    by_default_no_account_is_named_on_the_page,
+}
+
+// These read the agent gauges per account: METRICS_ACCOUNT_LABELS on.
+on_both_databases_with_own_config! {
     counts_a_request_by_route_and_envelope_code_after_it_is_made,
     each_server_counts_only_its_own_requests,
-    state_counts_follow_the_clock_and_drop_accounts_over_the_cap,
+}
+
+/// A server that gives the agent gauges per account too; None where the database is skipped.
+async fn with_account_labels(backend: Backend) -> Option<TestApp> {
+    TestApp::spawn_with(backend, |c| c.metrics_account_labels = true).await
 }
 
 /// Ids that cannot turn up by chance inside a label value such as a route or a status.
@@ -70,7 +80,10 @@ fn label_values(page: &str) -> Vec<String> {
     values
 }
 
-async fn counts_a_request_by_route_and_envelope_code_after_it_is_made(app: TestApp) {
+async fn counts_a_request_by_route_and_envelope_code_after_it_is_made(backend: Backend) {
+    let Some(app) = with_account_labels(backend).await else {
+        return;
+    };
     let f = app.fixture("acme", AGENT).await;
     let admin = app.admin();
     admin.create_account("globex", "").await.unwrap();
@@ -192,7 +205,10 @@ async fn counts_a_request_by_route_and_envelope_code_after_it_is_made(app: TestA
     );
 }
 
-async fn each_server_counts_only_its_own_requests(app: TestApp) {
+async fn each_server_counts_only_its_own_requests(backend: Backend) {
+    let Some(app) = with_account_labels(backend).await else {
+        return;
+    };
     let f = app.fixture("acme", AGENT).await;
     assert_eq!(app.call_code("agentOnBreak", f.by_ssid()).await, 1502);
     let line = format!(
@@ -205,6 +221,58 @@ async fn each_server_counts_only_its_own_requests(app: TestApp) {
     let page = scrape(&app).await;
     assert!(!page.contains(ON_BREAK_ROUTE), "{page}");
     assert_line(&page, r#"agentprofile_agents_logged_in{account="acme"} 1"#);
+}
+
+/// The default page gives the agent gauges only in all accounts: no `userId` in any label,
+/// and `agents_per_account_omitted` says so; METRICS_ACCOUNT_LABELS brings them back.
+async fn by_default_no_account_is_named_on_the_page(app: TestApp) {
+    assert!(!app.config.metrics_account_labels, "off by default");
+    let f = app.fixture("acme", AGENT).await;
+    app.admin().create_account("globex", "").await.unwrap();
+    app.admin()
+        .start_break("acme", AGENT, "Lunch")
+        .await
+        .unwrap();
+    let page = scrape(&app).await;
+    assert!(!page.contains("account="), "{page}");
+    let values = label_values(&page);
+    for user_id in ["acme", "globex"] {
+        assert!(!values.iter().any(|v| v.contains(user_id)), "{page}");
+    }
+    for line in [
+        "agentprofile_agents_logged_in_all_accounts 1",
+        "agentprofile_agents_on_break_all_accounts 1",
+        "agentprofile_agents_in_wrap_up_all_accounts 0",
+        "agentprofile_agents_on_call_all_accounts 0",
+        "agentprofile_agents_per_account_omitted 1",
+    ] {
+        assert_line(&page, line);
+    }
+    assert!(
+        page.contains("METRICS_ACCOUNT_LABELS is off"),
+        "the help says why: {page}"
+    );
+
+    // The same database, with the setting on: per account again.
+    let mut app = app;
+    app.shutdown().await;
+    let db = app.db.take().unwrap();
+    let mut config = app.config.clone();
+    config.metrics_account_labels = true;
+    let app = TestApp::start(db, config).await;
+    let page = scrape(&app).await;
+    for line in [
+        r#"agentprofile_agents_logged_in{account="acme"} 1"#,
+        r#"agentprofile_agents_on_break{account="acme"} 1"#,
+        r#"agentprofile_agents_on_break{account="globex"} 0"#,
+        "agentprofile_agents_on_break_all_accounts 1",
+        "agentprofile_agents_per_account_omitted 0",
+    ] {
+        assert_line(&page, line);
+    }
+    // Still no secret in a label.
+    let values = label_values(&page);
+    assert!(!values.iter().any(|v| v.contains(&f.token)), "{page}");
 }
 
 async fn state_counts_follow_the_clock_and_drop_accounts_over_the_cap(app: TestApp) {

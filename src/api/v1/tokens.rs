@@ -77,18 +77,22 @@ pub async fn create(caller: Caller, JsonBody(new): JsonBody<TokenBody>) -> Rest<
 }
 
 /// Revokes a token at once (on every instance); revoking it again changes nothing. A token
-/// may revoke itself.
+/// cannot revoke itself (1521): a rotation revokes the old token with the new one.
 #[utoipa::path(delete, path = "/v1/tokens/{token_id}", operation_id = "revokeToken",
     params(("token_id" = i64, Path, description = "The token's `id`, from the list")),
     responses(
         (status = 200, body = SuccessEnvelope<Token>, description = "The token, revoked"),
         (status = 404, body = ErrorEnvelope, description = "1512: no such token in this account"),
+        (status = 409, body = ErrorEnvelope, description = "1521: the token the request is made with"),
     ),
 )]
 pub async fn revoke(caller: Caller, Path(token_id): Path<String>) -> Rest<Token> {
     let id = token_id
         .parse::<i64>()
         .map_err(|_| RestError(ApiError::NoSuchResource))?;
+    if id == caller.token.id {
+        return Err(RestError(ApiError::TokenInUse));
+    }
     Ok(ok(caller
         .service()
         .revoke_token(&caller.account, id)

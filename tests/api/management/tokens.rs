@@ -9,13 +9,14 @@ use crate::support::scope_of;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::support::{OUT_OF_SCOPE, TestApp, code, near_now, sql_exec};
+use crate::support::{OUT_OF_SCOPE, TestApp, code, envelope_of, near_now, sql_exec};
 
 on_both_databases! {
     every_route_refuses_a_token_below_its_scope,
     a_read_token_reads_but_cannot_change_or_create_tokens,
     a_supervise_token_runs_the_floor_but_not_the_account,
     tokens_are_listed_without_secrets_and_revoked_at_once,
+    a_token_cannot_revoke_itself_but_its_successor_can,
     an_expired_token_is_refused_and_last_use_is_noted,
     tokens_from_before_scopes_keep_full_rights,
 }
@@ -231,6 +232,46 @@ async fn tokens_are_listed_without_secrets_and_revoked_at_once(app: TestApp) {
     // Revoking again keeps the first time.
     let again = app.revoke_token(&f.token, id).await;
     assert_eq!(again["revokedAt"], revoked["revokedAt"]);
+}
+
+/// Revoking the token the request is made with is refused (409, 1521) and changes nothing;
+/// a rotation creates the new token, then revokes the old one with it.
+async fn a_token_cannot_revoke_itself_but_its_successor_can(app: TestApp) {
+    let f = app.fixture("acme", "7").await;
+    let list = app.v1_get("/v1/tokens", &f.token).await;
+    let own = list.as_array().unwrap()[0]["id"].as_i64().unwrap();
+    let own_path = format!("/v1/tokens/{own}");
+    let (status, text) = app.v1_raw(Method::DELETE, &own_path, &f.token, None).await;
+    assert_eq!(
+        (status, text.as_str()),
+        (409, envelope_of(1521).unwrap()),
+        "{text}"
+    );
+    assert!(text.contains("Cannot revoke the token in use"), "{text}");
+    // Nothing changed: it still works and is not revoked.
+    let list = app.v1_get("/v1/tokens", &f.token).await;
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(list[0]["revokedAt"], Value::Null, "{list}");
+
+    // The rotation: a new admin token revokes the old one, which stops working at once.
+    let new = token_of(&app, &f.token, "admin").await;
+    let revoked = app.revoke_token(&new, own).await;
+    assert!(near_now(&revoked["revokedAt"]), "{revoked}");
+    app.v1_err(Method::GET, "/v1/tokens", &f.token, None, (401, 1014))
+        .await;
+    // Revoking the old one again still changes nothing; the new one cannot revoke itself.
+    let again = app.revoke_token(&new, own).await;
+    assert_eq!(again["revokedAt"], revoked["revokedAt"]);
+    let list = app.v1_get("/v1/tokens", &new).await;
+    let new_id = list[0]["id"].as_i64().unwrap();
+    assert_ne!(new_id, own);
+    let path = format!("/v1/tokens/{new_id}");
+    app.v1_err(Method::DELETE, &path, &new, None, (409, 1521))
+        .await;
+    assert_eq!(
+        app.v1_get("/v1/tokens", &new).await[0]["revokedAt"],
+        Value::Null
+    );
 }
 
 async fn an_expired_token_is_refused_and_last_use_is_noted(app: TestApp) {
