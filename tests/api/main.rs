@@ -5,6 +5,7 @@
 extern crate agentprofile_test_support;
 use agentprofile_test_support as support;
 
+mod alerts;
 mod auth_and_codes;
 mod cli;
 mod clients;
