@@ -40,7 +40,15 @@ pub trait Calls: Send + Sync {
     ) -> Result<Option<EndedCall>>;
 }
 
-const CALL_COLUMNS: &str = "call_id, customer_number, direction, started_at, ended_at, outcome";
+/// The agent's (`$1`) open call, as `Call` reads it.
+const OPEN_CALL: &str = "SELECT call_id, customer_number, direction, started_at, ended_at, outcome
+     FROM calls WHERE agent_pk = $1 AND ended_at IS NULL";
+
+/// Opens a call; the partial unique index refuses a second open one.
+const START_CALL: &str =
+    "INSERT INTO calls (agent_pk, call_id, customer_number, direction, started_at)
+     VALUES ($1, $2, $3, $4, $5)
+     RETURNING call_id, customer_number, direction, started_at, ended_at, outcome";
 
 /// Ends the agent's (`$1`) open call at `$2` with outcome `$3`, never before its start.
 const CLOSE_CALL: &str = "UPDATE calls
@@ -91,11 +99,7 @@ impl<DB: Backend> Calls for SqlStore<DB> {
         close_break::<DB>(&mut tx, agent, Ending::Ended, act).await?;
         close_expired_wraps::<DB>(&mut tx, ExpiredOf::Agent(agent.into()), now).await?;
         close_wrap::<DB>(&mut tx, agent, Ending::Ended, act).await?;
-        let sql = format!(
-            "INSERT INTO calls (agent_pk, call_id, customer_number, direction, started_at)
-             VALUES ($1, $2, $3, $4, $5) RETURNING {CALL_COLUMNS}"
-        );
-        let call: Call = Sql::<DB>::new(&sql)
+        let call: Call = Sql::<DB>::new(START_CALL)
             .bind(agent.id)
             .bind(new.call_id.as_str())
             .bind(new.customer_number.as_str())
@@ -153,8 +157,7 @@ pub(super) async fn open_call<DB: Backend>(
     conn: &mut DB::Connection,
     agent_pk: i64,
 ) -> Result<Option<Call>> {
-    let sql = format!("SELECT {CALL_COLUMNS} FROM calls WHERE agent_pk = $1 AND ended_at IS NULL");
-    Sql::<DB>::new(&sql)
+    Sql::<DB>::new(OPEN_CALL)
         .bind(agent_pk)
         .fetch_optional(conn)
         .await
