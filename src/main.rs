@@ -2,8 +2,6 @@ use std::process::ExitCode;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use clap::Parser;
-
 use agentprofile::api::AppState;
 use agentprofile::cli::{Cli, Command, Operator};
 use agentprofile::config::Config;
@@ -14,7 +12,7 @@ use agentprofile::{app, cli, net, store, telemetry};
 async fn main() -> ExitCode {
     // A missing .env is fine; the environment and the defaults still apply.
     let _ = dotenvy::dotenv();
-    let cli = Cli::parse();
+    let cli = cli::parse();
     telemetry::init(&cli.config);
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,

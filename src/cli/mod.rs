@@ -1,14 +1,16 @@
 //! The operator CLI: `agentprofile [serve|migrate|account|token|agent|session|break|call|wrap]`.
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 mod demo;
 mod operator;
 mod run;
+mod times;
 
 pub use demo::demo_if_new;
 pub use operator::{Operator, OperatorError};
 pub use run::run;
+pub use times::{Times, parse_time};
 
 use crate::config::Config;
 use crate::domain::{CallDirection, Scope, WrapMode};
@@ -17,7 +19,8 @@ use crate::domain::{CallDirection, Scope, WrapMode};
 #[command(
     name = "agentprofile",
     version,
-    about = "The agentProfile v2 API server and its operator commands"
+    about = "The agentProfile v2 API server and its operator commands",
+    after_help = "The server's own options (listen address, timeouts, limits, CORS, …): agentprofile serve --help"
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -26,9 +29,44 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
+/// The options every command reads: where the database is and how to log. The others are the
+/// server's: listed by `serve --help` only, hidden elsewhere (every command still reads them from
+/// the environment, and accepts them, so existing scripts keep working).
+const SHARED: &[&str] = &[
+    "database_url",
+    "db_max_connections",
+    "db_acquire_timeout_secs",
+    "log_format",
+    "log_level",
+];
+
+/// The command line, with the server's options shown on `serve` alone.
+pub fn command() -> clap::Command {
+    let cli = Cli::command();
+    let server: Vec<clap::Arg> = cli
+        .get_arguments()
+        .filter(|a| !SHARED.contains(&a.get_id().as_str()))
+        .cloned()
+        .collect();
+    let hidden = server.iter().fold(cli, |cli, arg| {
+        cli.mut_arg(arg.get_id().clone(), |a| a.hide(true))
+    });
+    // `serve`'s own copies: a subcommand that has an argument is not given the global one, and
+    // a value set on either level reaches `Cli::config` (clap merges global values by source).
+    hidden.mut_subcommand("serve", |serve| {
+        serve.args(server.into_iter().map(|a| a.global(false)))
+    })
+}
+
+/// Parses the process's arguments (exits with clap's message on an error, or for `--help`).
+pub fn parse() -> Cli {
+    let matches = command().get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the HTTP server (the default). --bind HOST:PORT or BIND_ADDR sets the address.
+    /// Run the HTTP server (the default): listen address, limits and timeouts in `serve --help`.
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
@@ -56,23 +94,28 @@ pub enum Command {
     /// An account's break reasons.
     #[command(subcommand)]
     Reason(ReasonCommand),
-    /// Print the history of state changes, oldest first.
+    /// Print the history of state changes, newest first (`--oldest-first` reads a day in order).
     History {
         user_id: String,
         /// Only this agent's events.
         #[arg(long)]
         agent: Option<String>,
-        /// From this Unix time (inclusive).
-        #[arg(long, default_value_t = 0)]
-        from: i64,
-        /// Until this Unix time (exclusive).
-        #[arg(long, default_value_t = i64::MAX)]
-        to: i64,
-        /// After this event id (the last id of the previous page).
+        /// From this time (inclusive): RFC 3339 (2026-12-06T09:00:00+01:00) or Unix seconds.
+        #[arg(long, value_parser = parse_time)]
+        from: Option<i64>,
+        /// Until this time (exclusive): RFC 3339 or Unix seconds.
+        #[arg(long, value_parser = parse_time)]
+        to: Option<i64>,
+        /// Oldest first.
+        #[arg(long)]
+        oldest_first: bool,
+        /// The next page: events past this id in the listing's order (the last id printed).
         #[arg(long, default_value_t = 0)]
         after: i64,
-        #[arg(long, default_value_t = 100)]
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(i64).range(1..=10_000))]
         limit: i64,
+        #[command(flatten)]
+        times: Times,
     },
 }
 
@@ -115,7 +158,11 @@ pub enum TokenCommand {
         expires_in: Option<i64>,
     },
     /// List an account's tokens (never the tokens themselves): id, scope, label, times.
-    List { user_id: String },
+    List {
+        user_id: String,
+        #[command(flatten)]
+        times: Times,
+    },
     /// Revoke a token by its id (from `token list`), at once.
     Revoke { user_id: String, token_id: i64 },
 }

@@ -35,13 +35,15 @@ pub enum OperatorError {
 
 type Result<T> = std::result::Result<T, OperatorError>;
 
-/// Which events `history` lists: `from <= at < to`, after the event id `after`.
+/// Which events `history` lists: `from <= at < to`, past the event id `after` in the listing's
+/// order (0: from the start), newest or oldest first.
 #[derive(Debug, Clone, Copy)]
 pub struct HistoryWindow {
     pub from: i64,
     pub to: i64,
     pub after: i64,
     pub limit: i64,
+    pub newest_first: bool,
 }
 
 pub struct Operator<'a> {
@@ -328,6 +330,7 @@ impl Operator<'_> {
             to: page.to,
             after: page.after,
             limit: page.limit,
+            newest_first: page.newest_first,
         };
         Ok(self.service.events(&query, now_unix()).await?)
     }

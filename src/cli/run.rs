@@ -37,18 +37,17 @@ pub async fn run(admin: &Operator<'_>, command: Command) -> anyhow::Result<()> {
             };
             println!("{}", admin.create_scoped_token(&user_id, &request).await?.0);
         }
-        Command::Token(TokenCommand::List { user_id }) => {
+        Command::Token(TokenCommand::List { user_id, times }) => {
             println!("id\tscope\tcreated\texpires\tlast used\trevoked\tlabel");
-            let time = |t: Option<i64>| t.map_or("-".to_owned(), |t| t.to_string());
             for t in admin.tokens(&user_id).await? {
                 println!(
                     "{}\t{}\t{}\t{}\t{}\t{}\t{}",
                     t.id,
                     t.scope,
-                    t.created_at,
-                    time(t.expires_at),
-                    time(t.last_used_at),
-                    time(t.revoked_at),
+                    times.show(t.created_at),
+                    times.show_opt(t.expires_at),
+                    times.show_opt(t.last_used_at),
+                    times.show_opt(t.revoked_at),
                     t.label
                 );
             }
@@ -161,21 +160,24 @@ pub async fn run(admin: &Operator<'_>, command: Command) -> anyhow::Result<()> {
             agent,
             from,
             to,
+            oldest_first,
             after,
             limit,
+            times,
         } => {
             let page = HistoryWindow {
-                from,
-                to,
+                from: from.unwrap_or(0),
+                to: to.unwrap_or(i64::MAX),
                 after,
                 limit,
+                newest_first: !oldest_first,
             };
             let events = admin.history(&user_id, agent.as_deref(), page).await?;
             for e in events {
                 println!(
                     "{}\t{}\t{}\t{}\t{}\t{}",
                     e.id,
-                    e.at,
+                    times.show(e.at),
                     e.agent_id.unwrap_or_default(),
                     e.kind,
                     e.actor,

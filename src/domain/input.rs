@@ -114,7 +114,8 @@ pub struct NewTicket<'a> {
     pub expires_at: i64,
 }
 
-/// A page of history: events with `from <= at < to`, after the event id `after`, oldest first.
+/// A page of history: events with `from <= at < to`, oldest first (or newest first), past the
+/// event id `after` in that order (the last id of the previous page; 0: the first page).
 #[derive(Debug, Clone)]
 pub struct EventQuery {
     pub account_pk: i64,
@@ -123,6 +124,7 @@ pub struct EventQuery {
     pub to: i64,
     pub after: i64,
     pub limit: i64,
+    pub newest_first: bool,
 }
 
 /// A new notification tag of an agent (see `Tag`); `text` and `icon` may be left out.

@@ -143,6 +143,7 @@ impl Service {
                 to: i64::MAX,
                 after,
                 limit: REPLAY_PAGE,
+                newest_first: false,
             },
             replaying,
             replayed: VecDeque::new(),

@@ -43,32 +43,49 @@ impl TryFrom<EventRow> for Event {
     }
 }
 
-/// A page of the account's (`$1`) events, each statement on its own index.
-const ACCOUNT_EVENTS: &str = "SELECT e.id, g.agent_id, e.kind, e.actor, e.at, e.details
+/// A page of the account's (`$1`) events, or of one of its agents' (`$6`), either way round:
+/// each statement on its own index.
+macro_rules! page_of_events {
+    ($agent:literal, $past:literal, $order:literal) => {
+        concat!(
+            "SELECT e.id, g.agent_id, e.kind, e.actor, e.at, e.details
      FROM events e LEFT JOIN agents g ON g.id = e.agent_pk
-     WHERE e.account_pk = $1 AND e.at >= $2 AND e.at < $3 AND e.id > $4
-     ORDER BY e.id LIMIT $5";
-
-/// … and of one of its agents (`$6`).
-const AGENT_EVENTS: &str = "SELECT e.id, g.agent_id, e.kind, e.actor, e.at, e.details
-     FROM events e LEFT JOIN agents g ON g.id = e.agent_pk
-     WHERE e.account_pk = $1 AND e.at >= $2 AND e.at < $3 AND e.id > $4 AND e.agent_pk = $6
-     ORDER BY e.id LIMIT $5";
+     WHERE e.account_pk = $1 AND e.at >= $2 AND e.at < $3 AND e.id ",
+            $past,
+            " $4",
+            $agent,
+            " ORDER BY e.id ",
+            $order,
+            " LIMIT $5"
+        )
+    };
+}
+const ACCOUNT_EVENTS: &str = page_of_events!("", ">", "ASC");
+const AGENT_EVENTS: &str = page_of_events!(" AND e.agent_pk = $6", ">", "ASC");
+const ACCOUNT_EVENTS_NEWEST_FIRST: &str = page_of_events!("", "<", "DESC");
+const AGENT_EVENTS_NEWEST_FIRST: &str = page_of_events!(" AND e.agent_pk = $6", "<", "DESC");
 
 #[async_trait]
 impl<DB: Backend> History for SqlStore<DB> {
     async fn events(&self, q: &EventQuery) -> Result<Vec<Event>> {
+        // Newest first, the first page is "before" no id at all.
+        let past = match (q.newest_first, q.after) {
+            (true, 0) => i64::MAX,
+            _ => q.after,
+        };
         let page = |sql| {
             Sql::<DB>::new(sql)
                 .bind(q.account_pk)
                 .bind(q.from)
                 .bind(q.to)
-                .bind(q.after)
+                .bind(past)
                 .bind(q.limit)
         };
-        let query = match q.agent_pk {
-            None => page(ACCOUNT_EVENTS),
-            Some(agent_pk) => page(AGENT_EVENTS).bind(agent_pk),
+        let query = match (q.agent_pk, q.newest_first) {
+            (None, false) => page(ACCOUNT_EVENTS),
+            (Some(agent_pk), false) => page(AGENT_EVENTS).bind(agent_pk),
+            (None, true) => page(ACCOUNT_EVENTS_NEWEST_FIRST),
+            (Some(agent_pk), true) => page(AGENT_EVENTS_NEWEST_FIRST).bind(agent_pk),
         };
         let rows: Vec<EventRow> = query.fetch_all(&mut *self.conn().await?).await?;
         rows.into_iter().map(Event::try_from).collect()

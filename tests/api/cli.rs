@@ -32,9 +32,9 @@ fn agentprofile(database_url: &str, dir: &std::path::Path) -> Command {
 
 /// What a command printed, and how it exited.
 pub(crate) struct Run {
-    code: Option<i32>,
+    pub(crate) code: Option<i32>,
     stdout: String,
-    stderr: String,
+    pub(crate) stderr: String,
 }
 
 impl Run {
@@ -88,14 +88,18 @@ impl Run {
 }
 
 async fn run_on(database_url: &str, args: &[&str]) -> Run {
+    run_with(database_url, &[], args).await
+}
+
+/// … with these environment variables too.
+pub(crate) async fn run_with(database_url: &str, env: &[(&str, &str)], args: &[&str]) -> Run {
     let dir = tempfile::tempdir().unwrap();
-    let output = tokio::time::timeout(
-        Duration::from_secs(60),
-        agentprofile(database_url, dir.path()).args(args).output(),
-    )
-    .await
-    .unwrap_or_else(|_| panic!("agentprofile {args:?} ran over 60 s"))
-    .unwrap();
+    let mut command = agentprofile(database_url, dir.path());
+    command.envs(env.iter().copied()).args(args);
+    let output = tokio::time::timeout(Duration::from_secs(60), command.output())
+        .await
+        .unwrap_or_else(|_| panic!("agentprofile {args:?} ran over 60 s"))
+        .unwrap();
     Run::from(output)
 }
 
@@ -109,7 +113,7 @@ pub(crate) async fn cli(app: &TestApp, args: &[&str]) -> Run {
 }
 
 /// Account "acme" with agent "7" (45 s wrap-up), made with the CLI: its token and ssid.
-async fn acme_with_agent(app: &TestApp) -> (String, String) {
+pub(crate) async fn acme_with_agent(app: &TestApp) -> (String, String) {
     cli(app, &["account", "create", "acme", "--name", "Acme Ltd"])
         .await
         .ok();

@@ -8,6 +8,7 @@ use agentprofile_test_support as support;
 mod alerts;
 mod auth_and_codes;
 mod cli;
+mod cli_output;
 mod clients;
 mod concurrency;
 mod connections;

@@ -57,6 +57,7 @@ async fn events(caller: &Caller, agent_id: Option<&str>, range: &Range) -> Rest<
         to,
         after: page.after()?,
         limit,
+        newest_first: false,
     };
     let items = caller.service().events(&query, caller.now).await?;
     Ok(ok(Paged::new(items, limit, |e: &Event| e.id)))
