@@ -24,6 +24,7 @@ mod metrics;
 mod openapi;
 mod outage;
 mod postman;
+mod readme;
 mod schemathesis;
 mod security_headers;
 mod state_engine;
