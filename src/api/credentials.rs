@@ -1,12 +1,13 @@
 //! The one authentication of every surface: upstream body credentials (an `ssid`, or
 //! `userId` + `token` + `agentId`), `/v1` bearer tokens and stream tickets. The throttle's
-//! steps are here once: a blocked client is refused before the lookup, a guess counts
+//! steps are here once: a blocked client is refused before the lookup (unless only its
+//! address is blocked and the credential is one the server knows to be valid), a guess counts
 //! against it. Each surface maps the one [`AuthError`] to its own answer.
 
 use std::net::IpAddr;
 
 use super::state::AppState;
-use super::throttle::{Attempt, Throttled};
+use super::throttle::{Attempt, Blocked, Throttled};
 use crate::domain::{Account, Actor, Agent, Token};
 use crate::service::{Found, ServiceError};
 
@@ -86,8 +87,13 @@ pub async fn authenticate(
         _ => None,
     };
     let attempt = Attempt { address, user_id };
-    app.guard.check(&attempt)?;
     let service = &app.service;
+    match app.guard.check(&attempt) {
+        Ok(()) => {}
+        // The office behind a guessing client's address: what is known is answered.
+        Err(Blocked::Address(_)) if known(app, credential) => {}
+        Err(blocked) => return Err(app.guard.refuse(blocked).into()),
+    }
     let found = match credential {
         Credential::Session { ssid, .. } => service.live_session(ssid, now).await?.map(|s| {
             let session_pk = s.session.id;
@@ -119,6 +125,9 @@ pub async fn authenticate(
     if who.account.suspended {
         return Err(AuthError::Suspended);
     }
+    if let Credential::Bearer(token) | Credential::AgentToken { token, .. } = credential {
+        app.guard.remember_token(token);
+    }
     match credential {
         Credential::Session {
             agent_id: Some(id), ..
@@ -143,6 +152,18 @@ pub async fn authenticate(
         _ => {}
     }
     Ok(who)
+}
+
+/// Whether the server knows the credential to be valid without a lookup: an ssid of the live
+/// view, a token that authenticated lately. Tickets are used once: never known.
+fn known(app: &AppState, credential: &Credential) -> bool {
+    match credential {
+        Credential::Session { ssid, .. } => app.service.knows_session(ssid),
+        Credential::AgentToken { token, .. } | Credential::Bearer(token) => {
+            app.guard.knows_token(token)
+        }
+        Credential::Ticket(_) => false,
+    }
 }
 
 fn by_token((account, token): (Account, Token)) -> Authenticated {

@@ -12,6 +12,11 @@
 //! A blocked `userId` refuses only addresses that have failed themselves within the window:
 //! otherwise anyone who knows an account's (public) userId could lock its telephony backend
 //! out with twenty wrong tokens.
+//!
+//! A blocked address still gets answers for credentials the server knows to be valid (an ssid
+//! in the live view, a token that authenticated here lately): a call center's agents share
+//! one public address, and one client's guesses must not lock the whole office out. Only
+//! what is unknown is refused, still before any lookup. A blocked `userId` stays as above.
 
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
@@ -47,11 +52,17 @@ impl Key {
 /// How long an address counts as "has failed" for a blocked `userId`.
 const WINDOW: Duration = Duration::from_secs(60);
 
+/// How long a token that authenticated counts as known to a blocked address (each success
+/// renews it, at most once a minute).
+const KNOWN_FOR: Duration = Duration::from_secs(3600);
+
 pub struct AuthGuard {
     /// None when throttling is off (`AUTH_FAILURES_PER_MINUTE=0`).
     limiter: Option<DefaultKeyedRateLimiter<Key>>,
     blocked: DashMap<Key, Instant>,
     failed_from: DashMap<IpAddr, Instant>,
+    /// The SHA-256 of tokens that authenticated lately: valid when last seen.
+    known_tokens: DashMap<[u8; 32], Instant>,
     trusted: Vec<IpNet>,
     metrics: Arc<Metrics>,
 }
@@ -59,6 +70,14 @@ pub struct AuthGuard {
 /// Refused by the throttle: the whole seconds until the key may try again (`Retry-After`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Throttled(pub u64);
+
+/// Why an attempt may be refused: its address is blocked (a known credential is still
+/// answered), or the `userId` it names is, for an address that guessed at it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Blocked {
+    Address(u64),
+    User(u64),
+}
 
 /// Who is attempting: the client's address (None when the server cannot tell) and the
 /// `userId` it names, if any.
@@ -75,6 +94,7 @@ impl AuthGuard {
                 .map(|n| RateLimiter::keyed(Quota::per_minute(n))),
             blocked: DashMap::new(),
             failed_from: DashMap::new(),
+            known_tokens: DashMap::new(),
             trusted,
             metrics,
         }
@@ -114,26 +134,57 @@ impl AuthGuard {
         self.trusted.iter().any(|net| net.contains(&addr))
     }
 
-    /// Refuses an attempt of a blocked key, with the seconds until it may try again.
-    pub fn check(&self, attempt: &Attempt) -> Result<(), Throttled> {
+    /// Whether the attempt's `userId` or address is blocked, with the seconds until it may
+    /// try again; the caller refuses it (`refuse`) or, for a known credential from a blocked
+    /// address, answers it.
+    pub fn check(&self, attempt: &Attempt) -> Result<(), Blocked> {
         if self.limiter.is_none() {
             return Ok(());
         }
         let now = Instant::now();
-        if let Some(address) = attempt.address
-            && let Some(wait) = self.blocked_for(&Key::Address(address), now)
-        {
-            self.metrics.auth_refused("address");
-            return Err(Throttled(wait));
-        }
         if let Some(user_id) = &attempt.user_id
             && let Some(wait) = self.blocked_for(&Key::User(user_id.clone()), now)
             && attempt.address.is_none_or(|a| self.has_failed(a, now))
         {
-            self.metrics.auth_refused("user");
-            return Err(Throttled(wait));
+            return Err(Blocked::User(wait));
+        }
+        if let Some(address) = attempt.address
+            && let Some(wait) = self.blocked_for(&Key::Address(address), now)
+        {
+            return Err(Blocked::Address(wait));
         }
         Ok(())
+    }
+
+    /// Refuses a blocked attempt: counted, with its `Retry-After`.
+    pub fn refuse(&self, blocked: Blocked) -> Throttled {
+        let (by, wait) = match blocked {
+            Blocked::Address(wait) => ("address", wait),
+            Blocked::User(wait) => ("user", wait),
+        };
+        self.metrics.auth_refused(by);
+        Throttled(wait)
+    }
+
+    /// Whether `token` authenticated here within [`KNOWN_FOR`].
+    pub fn knows_token(&self, token: &str) -> bool {
+        let now = Instant::now();
+        self.known_tokens
+            .get(&crate::secrets::digest(token))
+            .is_some_and(|at| now.duration_since(*at) < KNOWN_FOR)
+    }
+
+    /// Notes that `token` authenticated (renewed at most once a minute).
+    pub fn remember_token(&self, token: &str) {
+        if self.limiter.is_none() {
+            return;
+        }
+        let now = Instant::now();
+        let digest = crate::secrets::digest(token);
+        let fresh = |at: &Instant| now.duration_since(*at) < WINDOW;
+        if !self.known_tokens.get(&digest).is_some_and(|at| fresh(&at)) {
+            self.known_tokens.insert(digest, now);
+        }
     }
 
     /// Counts a failed attempt (a guess) against its address and `userId`; the one past the
@@ -188,6 +239,8 @@ impl AuthGuard {
         self.blocked.retain(|_, until| *until > now);
         self.failed_from
             .retain(|_, at| now.duration_since(*at) < WINDOW);
+        self.known_tokens
+            .retain(|_, at| now.duration_since(*at) < KNOWN_FOR);
     }
 }
 
@@ -246,7 +299,7 @@ mod tests {
         }
         assert!(g.failed(&attempt).is_err());
         match g.check(&attempt) {
-            Err(Throttled(secs)) => assert!((1..=3).contains(&secs), "{secs}"),
+            Err(Blocked::Address(secs)) => assert!((1..=3).contains(&secs), "{secs}"),
             other => panic!("not throttled: {other:?}"),
         }
         let other = Attempt {

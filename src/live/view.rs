@@ -124,6 +124,12 @@ impl View {
         found
     }
 
+    /// Whether a session of this key was read into the view (its agent's state may have been
+    /// forgotten since, until the next read): a credential the server has seen valid.
+    pub fn has_session(&self, key: &SsidKey) -> bool {
+        self.read().sessions.contains_key(key)
+    }
+
     /// An agent's state, when the view knows it.
     pub fn agent(&self, agent_pk: i64) -> Option<Arc<LiveAgent>> {
         let found = self

@@ -44,6 +44,13 @@ impl Service {
         Ok((ssid, expires_at))
     }
 
+    /// Whether the live view has read a session of this ssid (no database lookup): what the
+    /// throttle answers from a blocked address.
+    pub fn knows_session(&self, ssid: &str) -> bool {
+        let key = key_of(&secrets::digest(ssid));
+        self.store.feed().view().has_session(&key)
+    }
+
     /// What an ssid resolves to, if it is live at `now` and its agent is enabled: from the
     /// live view when it knows, else from the database (and then the view knows).
     pub async fn live_session(&self, ssid: &str, now: i64) -> Result<Found<SessionContext>> {

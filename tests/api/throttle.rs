@@ -16,6 +16,7 @@ on_both_databases_with_own_config! {
     forwarded_for_from_an_untrusted_peer_is_ignored,
     a_guessed_user_id_refuses_only_the_addresses_that_guessed,
     stale_credentials_do_not_count_and_the_window_passes,
+    the_office_behind_a_guessing_address_is_answered,
 }
 
 /// Behind a trusted proxy (the test's own address), so each request names its client.
@@ -133,13 +134,24 @@ async fn wrong_tokens_from_one_address_are_refused_after_the_burst(backend: Back
         slowest_good < Duration::from_millis(500),
         "{slowest_good:?}"
     );
-    // Every attempt of the blocked address is refused, a right token and /v1 included;
+    // Every attempt of the blocked address with a credential the server does not know is
+    // refused, /v1 included (a right token that never authenticated here is not known);
     // the victim's account works from its own address.
+    let unused = app
+        .create_token(&victim.token, json!({"scope": "read"}))
+        .await;
+    let unused = unused["token"].as_str().unwrap();
     assert!(throttled(
-        &post_from(&app, attacker, "agentOnBreak", &victim.by_token()).await
+        &post_from(
+            &app,
+            attacker,
+            "agentOnBreak",
+            &json!({"userId": "acme", "token": unused, "agentId": "7"})
+        )
+        .await
     ));
     assert!(throttled(
-        &v1_from(&app, attacker, "/v1/roster", &victim.token).await
+        &v1_from(&app, attacker, "/v1/roster", unused).await
     ));
     assert_eq!(
         v1_from(&app, good_client, "/v1/roster", &victim.token)
@@ -182,12 +194,30 @@ async fn forwarded_for_from_an_untrusted_peer_is_ignored(backend: Backend) {
         return;
     };
     let f = app.fixture("acme", "7").await;
+    // The account's backend, at work before the guessing starts.
+    assert_eq!(
+        v1_from(&app, "192.0.2.250", "/v1/roster", &f.token)
+            .await
+            .status,
+        200
+    );
     for i in 0..21 {
         let a = v1_from(&app, &format!("192.0.2.{i}"), "/v1/roster", "apt_wrong").await;
         refused_then_throttled(&a, i, "attempt", (401, &INVALID_TOKEN));
     }
-    let a = v1_from(&app, "192.0.2.200", "/v1/roster", &f.token).await;
+    // The peer is blocked: a token it never authenticated with is refused; the fixture's,
+    // which authenticated from it, is known and answered (see the office test).
+    let unused = app.create_token(&f.token, json!({"scope": "read"})).await;
+    let a = v1_from(
+        &app,
+        "192.0.2.200",
+        "/v1/roster",
+        unused["token"].as_str().unwrap(),
+    )
+    .await;
     assert!(throttled(&a), "{} {}", a.status, a.text);
+    let a = v1_from(&app, "192.0.2.201", "/v1/roster", &f.token).await;
+    assert_eq!(a.status, 200, "{}", a.text);
 }
 
 async fn a_guessed_user_id_refuses_only_the_addresses_that_guessed(backend: Backend) {
@@ -263,4 +293,76 @@ async fn stale_credentials_do_not_count_and_the_window_passes(backend: Backend) 
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let a = post_from(&app, office, "agentOnBreak", &guess).await;
     assert_eq!(a.text, INVALID_PARAMETERS.as_str(), "the window passed");
+}
+
+/// A call center's agents share one public address: one client's guesses from it block the
+/// address, yet every credential the server knows to be valid (an ssid in the live view, a
+/// token that authenticated here) is still answered from it; what is unknown is refused
+/// before any lookup, and a guessed `userId` stays protected.
+async fn the_office_behind_a_guessing_address_is_answered(backend: Backend) {
+    let Some(app) = behind_proxy(backend, 20).await else {
+        return;
+    };
+    let f = app.fixture("acme", "7").await;
+    let office = "198.51.100.60";
+    // The agents' browsers and the office's wallboard, at work before the guessing starts.
+    assert_eq!(
+        post_from(&app, office, "agentOnBreak", &f.by_ssid())
+            .await
+            .code(),
+        1502
+    );
+    assert_eq!(
+        post_from(&app, office, "agentOnBreak", &f.by_token())
+            .await
+            .code(),
+        1502
+    );
+    // One client of the office guesses ssids: 20 refused as such, then the address is blocked.
+    for i in 0..21 {
+        let guess = json!({ "ssid": format!("guess{i}") });
+        let a = post_from(&app, office, "agentOnBreak", &guess).await;
+        refused_then_throttled(&a, i, "guess", (200, &INVALID_PARAMETERS));
+    }
+    // The rest of the office goes on.
+    for _ in 0..3 {
+        let a = post_from(&app, office, "agentOnBreak", &f.by_ssid()).await;
+        assert_eq!(a.code(), 1502, "a known ssid: {}", a.text);
+        let ping = json!({ "ssid": f.ssid, "mic_perm": 1 });
+        let a = post_from(&app, office, "setWebPingTime", &ping).await;
+        assert_eq!(a.status, 200, "{}", a.text);
+        assert!(a.text.contains(r#""status":"success""#), "{}", a.text);
+        let a = post_from(&app, office, "agentOnBreak", &f.by_token()).await;
+        assert_eq!(a.code(), 1502, "a known token: {}", a.text);
+        assert_eq!(
+            v1_from(&app, office, "/v1/roster", &f.token).await.status,
+            200
+        );
+    }
+    // What is unknown is still refused: a guess, and a token that never authenticated here
+    // (until it does, from anywhere).
+    assert!(throttled(
+        &post_from(&app, office, "agentOnBreak", &json!({"ssid": "guess99"})).await
+    ));
+    let new = app.create_token(&f.token, json!({"scope": "read"})).await;
+    let new = new["token"].as_str().unwrap();
+    assert!(throttled(&v1_from(&app, office, "/v1/roster", new).await));
+    assert_eq!(
+        v1_from(&app, "192.0.2.9", "/v1/roster", new).await.status,
+        200
+    );
+    assert_eq!(v1_from(&app, office, "/v1/roster", new).await.status, 200);
+    // Refused without a lookup: only the 21 looked-up guesses were counted as failures.
+    let (_, metrics) = app.get("/metrics").await;
+    assert_eq!(metric(&metrics, "agentprofile_auth_failures_total"), 21.0);
+    // A guessed userId stays protected: an address that guessed at it is refused even with a
+    // known token of that account.
+    let wrong = json!({ "userId": "acme", "token": "apt_wrong", "agentId": "7" });
+    for i in 0..21 {
+        let a = post_from(&app, &format!("203.0.113.{i}"), "agentOnBreak", &wrong).await;
+        refused_then_throttled(&a, i, "userId guess", (200, &INVALID_TOKEN));
+    }
+    assert!(throttled(
+        &post_from(&app, "203.0.113.4", "agentOnBreak", &f.by_token()).await
+    ));
 }
