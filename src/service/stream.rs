@@ -51,6 +51,10 @@ pub struct EventStream {
     live: mpsc::Receiver<Arc<Delivery>>,
 }
 
+
+/// Presence crossings recorded per transaction: big enough that a floor of 10,000 going
+/// silent is 20 commits, small enough that one holds its account's event lock briefly.
+const PRESENCE_CHUNK: usize = 500;
 impl EventStream {
     /// The next event; None when the stream ends (the client then resumes by id).
     pub async fn next(&mut self) -> Option<Arc<Delivery>> {
@@ -246,16 +250,22 @@ impl Service {
         Ok(recorded)
     }
 
-    /// Records each agent's presence crossing since the last sweep; answers how many.
+    /// Records each agent's presence crossing since the last sweep, a chunk of them per
+    /// transaction (a floor going silent together is one commit per chunk, not one per
+    /// agent); answers how many.
     pub async fn sweep_presence(&self, now: i64) -> Result<usize> {
         let rule = self.config.presence();
         let idle = self.config.session_idle_timeout_secs;
+        let crossings: Vec<_> = (self.store.presence_changes(now, idle, rule).await?)
+            .into_iter()
+            .map(|change| {
+                let at = rule.crossed_at(change.to, change.seen, now);
+                (change, at)
+            })
+            .collect();
         let mut recorded = 0;
-        for change in self.store.presence_changes(now, idle, rule).await? {
-            let at = rule.crossed_at(change.to, change.seen, now);
-            if self.store.record_presence(&change, at).await? {
-                recorded += 1;
-            }
+        for chunk in crossings.chunks(PRESENCE_CHUNK) {
+            recorded += self.store.record_presences(chunk).await?;
         }
         Ok(recorded)
     }

@@ -44,8 +44,9 @@ pub trait Streams: Send + Sync {
         rule: PresenceRule,
     ) -> Result<Vec<PresenceChange>>;
 
-    /// Records the change with its `presence.*` event, unless another sweep did first.
-    async fn record_presence(&self, change: &PresenceChange, at: i64) -> Result<bool>;
+    /// Records the changes (each with the time it happened) and their `presence.*` events in
+    /// one transaction, but for those another sweep recorded first; answers how many.
+    async fn record_presences(&self, changes: &[(PresenceChange, i64)]) -> Result<usize>;
 }
 
 #[derive(sqlx::FromRow)]
@@ -159,29 +160,33 @@ impl<DB: Backend> Streams for SqlStore<DB> {
             .collect())
     }
 
-    async fn record_presence(&self, change: &PresenceChange, at: i64) -> Result<bool> {
+    async fn record_presences(&self, changes: &[(PresenceChange, i64)]) -> Result<usize> {
         let mut tx = self.begin().await?;
-        let updated =
-            Sql::<DB>::new("UPDATE agents SET presence = $2 WHERE id = $1 AND presence = $3")
-                .bind(change.agent_pk)
-                .bind(change.to)
-                .bind(change.from)
-                .execute(&mut tx)
-                .await?;
-        if updated == 0 {
-            return Ok(false);
+        let mut recorded = 0;
+        for (change, at) in changes {
+            let updated =
+                Sql::<DB>::new("UPDATE agents SET presence = $2 WHERE id = $1 AND presence = $3")
+                    .bind(change.agent_pk)
+                    .bind(change.to)
+                    .bind(change.from)
+                    .execute(&mut tx)
+                    .await?;
+            if updated == 0 {
+                continue;
+            }
+            let agent = AgentRef {
+                account_pk: change.account_pk,
+                agent_pk: change.agent_pk,
+            };
+            let details = EventDetails::Presence {
+                from: change.from,
+                to: change.to,
+                last_seen_at: change.seen,
+            };
+            tx.record_event(agent, details, Actor::System, *at);
+            recorded += 1;
         }
-        let agent = AgentRef {
-            account_pk: change.account_pk,
-            agent_pk: change.agent_pk,
-        };
-        let details = EventDetails::Presence {
-            from: change.from,
-            to: change.to,
-            last_seen_at: change.seen,
-        };
-        tx.record_event(agent, details, Actor::System, at);
         tx.commit().await?;
-        Ok(true)
+        Ok(recorded)
     }
 }
