@@ -9,7 +9,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 
 use super::envelope::AnswerCode;
-use crate::metrics::{Metrics, UNMATCHED_ROUTE};
+use crate::metrics::{Metrics, UNMATCHED_ROUTE, route_label};
 
 /// `Router::layer`, so that it runs after routing (it reads the `MatchedPath`).
 pub async fn track(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
@@ -17,13 +17,12 @@ pub async fn track(State(metrics): State<Arc<Metrics>>, request: Request, next: 
     let route = request
         .extensions()
         .get::<MatchedPath>()
-        .map_or(UNMATCHED_ROUTE, MatchedPath::as_str)
-        .to_owned();
+        .map_or(UNMATCHED_ROUTE, |path| route_label(path.as_str()));
     let method = request.method().clone();
     let response = next.run(request).await;
     let code = response.extensions().get::<AnswerCode>().map_or(0, |c| c.0);
     metrics.record(
-        &route,
+        route,
         &method,
         response.status().as_u16(),
         code,

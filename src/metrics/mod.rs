@@ -7,6 +7,8 @@
 
 mod connections;
 
+use std::collections::HashSet;
+use std::sync::{LazyLock, RwLock};
 use std::time::Duration;
 
 use axum::http::Method;
@@ -30,6 +32,23 @@ pub(crate) use series;
 /// The `route` of a request no route matched: never its URI, which is the client's to choose.
 pub const UNMATCHED_ROUTE: &str = "unmatched";
 
+/// A route template as a label, interned: a request's label then costs a lookup, not the
+/// three copies of the template it cost as a `String`. Templates are the router's (a client
+/// cannot make new ones: an unmatched request is [`UNMATCHED_ROUTE`]), so the set is bounded.
+pub fn route_label(route: &str) -> &'static str {
+    static ROUTES: LazyLock<RwLock<HashSet<&'static str>>> = LazyLock::new(Default::default);
+    if let Some(known) = ROUTES.read().unwrap_or_else(|e| e.into_inner()).get(route) {
+        return known;
+    }
+    let mut routes = ROUTES.write().unwrap_or_else(|e| e.into_inner());
+    if let Some(known) = routes.get(route) {
+        return known;
+    }
+    let interned: &'static str = Box::leak(route.into());
+    routes.insert(interned);
+    interned
+}
+
 /// Upper bounds of the latency buckets, in seconds.
 const LATENCY_BUCKETS: [f64; 13] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
@@ -37,7 +56,7 @@ const LATENCY_BUCKETS: [f64; 13] = [
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct RequestLabels {
-    route: String,
+    route: &'static str,
     method: &'static str,
     status: u16,
     /// The envelope's code, or 0 when the answer carries no error envelope.
@@ -46,7 +65,7 @@ struct RequestLabels {
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 struct RouteLabels {
-    route: String,
+    route: &'static str,
     method: &'static str,
 }
 
@@ -100,11 +119,18 @@ impl Metrics {
     }
 
     /// Counts one answer.
-    pub fn record(&self, route: &str, method: &Method, status: u16, code: u16, elapsed: Duration) {
+    pub fn record(
+        &self,
+        route: &'static str,
+        method: &Method,
+        status: u16,
+        code: u16,
+        elapsed: Duration,
+    ) {
         let method = method_label(method);
         self.requests
             .get_or_create(&RequestLabels {
-                route: route.to_owned(),
+                route,
                 method,
                 status,
                 code,
@@ -112,7 +138,7 @@ impl Metrics {
             .inc();
         self.latency
             .get_or_create(&RouteLabels {
-                route: route.to_owned(),
+                route,
                 method,
             })
             .observe(elapsed.as_secs_f64());
