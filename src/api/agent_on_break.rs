@@ -1,5 +1,7 @@
 //! `agentOnBreak`: is the agent on break, since when, for what reason.
 
+use std::sync::Arc;
+
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -8,7 +10,7 @@ use super::auth::{AgentRequest, Route};
 use super::envelope::UpstreamAnswer;
 use super::envelope::{Reply, Success};
 use super::error::ApiError;
-use crate::domain::BreakDetail;
+use crate::domain::{Account, Agent, BreakDetail};
 
 pub struct AgentOnBreak;
 impl Route for AgentOnBreak {}
@@ -20,8 +22,13 @@ pub struct OnBreak {
     on_break: u8,
     #[serde(rename = "breakDetail")]
     break_detail: BreakDetail,
-    agent_id: String,
-    user_id: String,
+    // Shared with the live view, not copied: written as the agent's id.
+    #[serde(rename = "agent_id", serialize_with = "super::envelope::agent_id")]
+    #[schema(rename = "agent_id", value_type = String)]
+    agent: Arc<Agent>,
+    #[serde(rename = "user_id", serialize_with = "super::envelope::user_id")]
+    #[schema(rename = "user_id", value_type = String)]
+    account: Arc<Account>,
 }
 
 impl OnBreak {
@@ -29,8 +36,8 @@ impl OnBreak {
         OnBreak {
             on_break: u8::from(on_break),
             break_detail: detail,
-            agent_id: req.agent.agent_id,
-            user_id: req.account.user_id,
+            agent: req.agent,
+            account: req.account,
         }
     }
 }

@@ -52,8 +52,8 @@ pub trait Route: Send + Sync + 'static {
 pub struct AgentRequest<R> {
     pub app: AppState,
     pub params: Params,
-    pub account: Account,
-    pub agent: Agent,
+    pub account: std::sync::Arc<Account>,
+    pub agent: std::sync::Arc<Agent>,
     /// The session the request came through (None with token authentication).
     pub session_pk: Option<i64>,
     /// Who acts: the agent's session, or the account token.

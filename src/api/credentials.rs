@@ -5,6 +5,7 @@
 //! against it. Each surface maps the one [`AuthError`] to its own answer.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use super::state::AppState;
 use super::throttle::{Attempt, Blocked, Throttled};
@@ -35,9 +36,9 @@ pub enum Credential {
 /// Who a request is.
 #[derive(Debug)]
 pub struct Authenticated {
-    pub account: Account,
+    pub account: Arc<Account>,
     /// The agent a session or an agent token acts for.
-    pub agent: Option<Agent>,
+    pub agent: Option<Arc<Agent>>,
     /// The token it came with (None with a session).
     pub token: Option<Token>,
     /// The session it came through (None with a token).
@@ -147,7 +148,7 @@ pub async fn authenticate(
             if agent.disabled {
                 return Err(AuthError::AgentDisabled);
             }
-            who.agent = Some(agent);
+            who.agent = Some(Arc::new(agent));
         }
         _ => {}
     }
@@ -168,7 +169,7 @@ fn known(app: &AppState, credential: &Credential) -> bool {
 
 fn by_token((account, token): (Account, Token)) -> Authenticated {
     Authenticated {
-        account,
+        account: Arc::new(account),
         agent: None,
         actor: Actor::Token(token.id),
         token: Some(token),

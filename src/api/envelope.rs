@@ -80,3 +80,19 @@ pub enum UpstreamAnswer<T> {
     Success(SuccessEnvelope<T>),
     Error(ErrorEnvelope),
 }
+
+/// Writes an agent shared with the live view as its id (upstream's `agent_id`), uncopied.
+pub fn agent_id<S: serde::Serializer>(
+    agent: &crate::domain::Agent,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&agent.agent_id)
+}
+
+/// Writes an account as its `userId` (upstream's `user_id`), uncopied.
+pub fn user_id<S: serde::Serializer>(
+    account: &crate::domain::Account,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&account.user_id)
+}

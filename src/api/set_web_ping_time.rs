@@ -1,5 +1,7 @@
 //! `setWebPingTime`: the agent's browser heartbeat and microphone permission.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
@@ -11,7 +13,7 @@ use super::envelope::UpstreamAnswer;
 use super::envelope::{Reply, Success};
 use super::error::ApiError;
 use super::params::Params;
-use crate::domain::{MicPerm, Ping, Scope, parse_ping_time};
+use crate::domain::{Account, Agent, MicPerm, Ping, Scope, parse_ping_time};
 
 pub struct SetWebPingTime;
 
@@ -34,8 +36,13 @@ impl Route for SetWebPingTime {
 
 #[derive(Serialize, ToSchema)]
 pub struct Pinged {
-    agent_id: String,
-    user_id: String,
+    // Shared with the live view, not copied: written as the agent's id.
+    #[serde(rename = "agent_id", serialize_with = "super::envelope::agent_id")]
+    #[schema(rename = "agent_id", value_type = String)]
+    agent: Arc<Agent>,
+    #[serde(rename = "user_id", serialize_with = "super::envelope::user_id")]
+    #[schema(rename = "user_id", value_type = String)]
+    account: Arc<Account>,
     /// The client's `ping_time` in Unix seconds when it sent one, else the server's receive time.
     ping_time: i64,
     /// When the server received the ping (Unix seconds): liveness is judged by this clock.
@@ -85,8 +92,8 @@ pub async fn set_web_ping_time(req: AgentRequest<SetWebPingTime>) -> Reply<Pinge
         .await
         .map_err(|e| req.refused(e))?;
     Ok(Success(Pinged {
-        agent_id: req.agent.agent_id,
-        user_id: req.account.user_id,
+        agent: req.agent,
+        account: req.account,
         ping_time: client_time.unwrap_or(req.now),
         server_time: req.now,
         mic_perm: mic_perm.as_flag(),

@@ -103,8 +103,9 @@ impl Session {
 #[derive(Debug, Clone)]
 pub struct SessionContext {
     pub session: Session,
-    pub agent: Agent,
-    pub account: Account,
+    /// Shared with the live view: an ssid's request copies no agent or account.
+    pub agent: std::sync::Arc<Agent>,
+    pub account: std::sync::Arc<Account>,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]

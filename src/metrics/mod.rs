@@ -137,10 +137,7 @@ impl Metrics {
             })
             .inc();
         self.latency
-            .get_or_create(&RouteLabels {
-                route,
-                method,
-            })
+            .get_or_create(&RouteLabels { route, method })
             .observe(elapsed.as_secs_f64());
     }
 

@@ -61,7 +61,7 @@ impl Service {
             let found = SessionContext {
                 session,
                 agent: state.agent.clone(),
-                account: Account::clone(&account),
+                account,
             };
             if self.is_usable(&found, now) {
                 return Ok(Found::Valid(found));

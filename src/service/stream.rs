@@ -51,7 +51,6 @@ pub struct EventStream {
     live: mpsc::Receiver<Arc<Delivery>>,
 }
 
-
 /// Presence crossings recorded per transaction: big enough that a floor of 10,000 going
 /// silent is 20 commits, small enough that one holds its account's event lock briefly.
 const PRESENCE_CHUNK: usize = 500;

@@ -140,7 +140,7 @@ impl<DB: Backend> Agents for SqlStore<DB> {
             .fetch_optional(&mut conn)
             .await?;
         let state = LiveAgent {
-            agent,
+            agent: agent.into(),
             open_break: open_break.map(Box::new),
             wrap: wrap.map(Box::new),
             mic_perm,

@@ -84,8 +84,8 @@ impl<DB: Backend> Sessions for SqlStore<DB> {
             .await?;
         Ok(row.map(|r| SessionContext {
             session: r.session,
-            agent: r.agent,
-            account: r.account,
+            agent: r.agent.into(),
+            account: r.account.into(),
         }))
     }
 

@@ -45,7 +45,7 @@ impl From<Account> for AccountView {
     responses((status = 200, body = SuccessEnvelope<AccountView>, description = "The account")),
 )]
 pub async fn show(caller: Caller) -> Answer<AccountView> {
-    ok(caller.account.into())
+    ok(Account::clone(&caller.account).into())
 }
 
 /// Absent fields are kept.

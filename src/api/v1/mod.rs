@@ -89,7 +89,7 @@ impl<T: Serialize> IntoResponse for Answer<T> {
 /// The account an API token belongs to: who calls.
 pub struct Caller {
     pub app: AppState,
-    pub account: Account,
+    pub account: std::sync::Arc<Account>,
     /// The token it called with.
     pub token: Token,
     pub actor: Actor,

@@ -1,0 +1,112 @@
+//! The live view's unit tests.
+use super::*;
+use crate::domain::WrapMode;
+use crate::live::Change;
+
+fn state(agent_pk: i64) -> LiveAgent {
+    LiveAgent {
+        agent: Arc::new(Agent {
+            id: agent_pk,
+            account_pk: 1,
+            agent_id: agent_pk.to_string(),
+            name: String::new(),
+            wrap_seconds: None,
+            wrap_mode: None,
+            disabled: false,
+        }),
+        open_break: None,
+        wrap: None,
+        mic_perm: None,
+    }
+}
+
+fn account() -> Account {
+    Account {
+        id: 1,
+        user_id: "u".into(),
+        name: String::new(),
+        suspended: false,
+        wrap_seconds: 60,
+        wrap_mode: WrapMode::Timed,
+    }
+}
+
+fn session(agent_pk: i64) -> Session {
+    Session {
+        id: agent_pk * 10,
+        agent_pk,
+        last_seen_at: 0,
+        expires_at: 100,
+        ended_at: None,
+    }
+}
+
+fn agent_change(agent_pk: i64) -> Change {
+    Change {
+        account_pk: 1,
+        agent_pk: Some(agent_pk),
+        event: None,
+    }
+}
+
+#[test]
+fn answers_nothing_until_the_feed_is_live() {
+    let view = View::default();
+    assert!(view.generation().is_none());
+    view.restart();
+    let read = view.generation().unwrap();
+    view.install(read, Some((7, &session(7))), state(7), account());
+    assert!(view.session(&7).is_some());
+    view.stop();
+    assert!(view.session(&7).is_none());
+    assert!(view.generation().is_none());
+}
+
+#[test]
+fn a_load_that_raced_a_change_is_not_kept() {
+    let view = View::default();
+    view.restart();
+    let before = view.generation().unwrap();
+    view.changed(&agent_change(7)); // committed while the load was reading
+    view.install(before, Some((7, &session(7))), state(7), account());
+    assert!(view.session(&7).is_none());
+    assert!(view.agent(7).is_none());
+    // Another agent's change does not spoil this one's load.
+    let after = view.generation().unwrap();
+    view.changed(&agent_change(8));
+    view.install(after, None, state(7), account());
+    assert!(view.agent(7).is_some());
+}
+
+#[test]
+fn a_change_forgets_the_agent_and_its_sessions_and_an_account_change_all_its_agents() {
+    let view = View::default();
+    view.restart();
+    let read = view.generation().unwrap();
+    view.install(read, Some((7, &session(7))), state(7), account());
+    view.install(read, Some((8, &session(8))), state(8), account());
+    view.changed(&agent_change(7));
+    assert!(view.session(&7).is_none());
+    assert!(view.session(&8).is_some());
+    view.changed(&Change {
+        account_pk: 1,
+        agent_pk: None,
+        event: None,
+    });
+    assert!(view.session(&8).is_none());
+    // Reloaded, a session counts again.
+    let read = view.generation().unwrap();
+    view.install(read, Some((8, &session(8))), state(8), account());
+    assert!(view.session(&8).is_some());
+}
+
+#[test]
+fn a_restart_refuses_loads_from_before_it() {
+    let view = View::default();
+    view.restart();
+    let before = view.generation().unwrap();
+    view.stop();
+    view.restart();
+    view.install(before, None, state(7), account());
+    assert!(view.agent(7).is_none());
+}
