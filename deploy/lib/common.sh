@@ -69,13 +69,14 @@ wait_healthy() {
     fail "container $id is $status, not healthy, after ${limit}s"
 }
 
-# Waits until GET $1 answers 200 (at most $2 seconds); prints how long it took.
+# Waits until GET $1 answers 200 (at most $2 seconds); sets WAITED to the seconds it took.
+# (Prints nothing: a `fail` under a redirection would send the EXIT trap's report there too.)
 wait_ok() {
     local url=$1 limit=${2:-60} start
     start=$(date +%s.%N)
     for _ in $(seq 1 $((limit * 10))); do
         if [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$url")" = 200 ]; then
-            awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'
+            WAITED=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
             return 0
         fi
         sleep 0.1

@@ -25,7 +25,7 @@ restart_instance() {
     local id=$1 port
     docker restart -t 30 "$id" >/dev/null
     port=$(host_port "$id")
-    wait_ok "http://127.0.0.1:$port/readyz" 60 >/dev/null
+    wait_ok "http://127.0.0.1:$port/readyz" 60
     sleep 3
 }
 
@@ -47,11 +47,11 @@ run_scale() {
     for a in "${apps[@]}"; do wait_healthy "$a" 120; done
     base_a="http://127.0.0.1:$(host_port "${apps[0]}")"
     base_b="http://127.0.0.1:$(host_port "${apps[1]}")"
-    wait_ok "http://127.0.0.1:$lb_port/readyz" 60 >/dev/null
+    wait_ok "http://127.0.0.1:$lb_port/readyz" 60
     say "instances on $base_a and $base_b, HAProxy on 127.0.0.1:$lb_port (network $SCALE_SUBNET)"
 
     phase "scale: one instance writes, the other reads"
-    first_account "${apps[0]}"
+    first_account docker exec "${apps[0]}"
     python3 deploy/checks.py cross "$base_a" "$base_b" "$TOKEN" "$SSID" 7
     for a in 11 12 13; do docker exec "${apps[1]}" agentprofile agent create acme "$a" >/dev/null; done
 
@@ -67,8 +67,11 @@ run_scale() {
     sleep 2
     touch "$stop"
     wait "$checker" || fail "the rolling restart check failed"
-    docker logs "${apps[0]}" 2>&1 | grep -q "shutting down: finishing in-flight requests" \
-        || fail "instance ${apps[0]:0:12} logged no drain on its restart"
+    for a in "${apps[@]}"; do
+        docker logs "$a" >"$WORK/app.log" 2>&1
+        grep -q "shutting down: finishing in-flight requests" "$WORK/app.log" \
+            || fail "instance ${a:0:12} logged no drain on its restart"
+    done
 
     phase "scale: down -v"
     down_all

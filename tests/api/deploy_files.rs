@@ -600,8 +600,8 @@ fn dockerfile_dependency_layer_stubs_every_declared_target() {
     let manifest = read("Cargo.toml");
     let dockerfile = read("Dockerfile");
     let deps_build = dockerfile
-        .find("cargo build")
-        .expect("Dockerfile: no cargo build");
+        .find("cargo build --release")
+        .expect("Dockerfile: no cargo build --release");
     for member in workspace_members(&manifest) {
         let copy = format!("COPY {member}/Cargo.toml");
         let stub = format!("{member}/src/lib.rs");
