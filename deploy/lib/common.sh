@@ -16,7 +16,7 @@ phase() {
     local now
     now=$(date +%s.%N)
     if [ -n "$PHASE_NAME" ]; then
-        PHASES+=("$(awk -v n="$PHASE_NAME" -v a="$PHASE_START" -v b="$now" 'BEGIN { printf "%-36s %7.1f s", n, b - a }')")
+        PHASES+=("$(awk -v n="$PHASE_NAME" -v a="$PHASE_START" -v b="$now" 'BEGIN { printf "%-44s %7.1f s", n, b - a }')")
     fi
     PHASE_NAME="${1:-}"
     PHASE_START=$now
