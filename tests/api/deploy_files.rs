@@ -317,8 +317,9 @@ fn compose_services_are_wired_together() {
     // The official image unless POSTGRES_IMAGE names another (deploy/test builds one).
     let image = text(path(&doc, &["services", "postgres", "image"]));
     assert!(
-        interpolation(&image)
-            .is_some_and(|(n, d)| n == "POSTGRES_IMAGE" && d.is_some_and(|d| d.starts_with("postgres:16"))),
+        interpolation(&image).is_some_and(
+            |(n, d)| n == "POSTGRES_IMAGE" && d.is_some_and(|d| d.starts_with("postgres:16"))
+        ),
         "postgres image: {image}"
     );
     let pg_health = path(&doc, &["services", "postgres", "healthcheck", "test"]);
@@ -636,7 +637,11 @@ fn workspace_members(manifest: &str) -> Vec<String> {
         .lines()
         .find(|l| l.trim_start().starts_with("members"))
         .expect("Cargo.toml: [workspace] members, on one line");
-    line.split('"').skip(1).step_by(2).map(str::to_owned).collect()
+    line.split('"')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_owned)
+        .collect()
 }
 
 // ---- .dockerignore ------------------------------------------------------------------------------

@@ -74,7 +74,10 @@ fn scale_instances_trust_only_their_balancer() {
         Some(&lb_addr),
         "app TRUSTED_PROXIES must be the balancer's ipv4_address"
     );
-    assert_eq!(text(path(&doc, &["services", "lb", "build"])), "deploy/haproxy");
+    assert_eq!(
+        text(path(&doc, &["services", "lb", "build"])),
+        "deploy/haproxy"
+    );
     let ports = list(path(&doc, &["services", "lb", "ports"]));
     assert!(
         ports.len() == 1 && ports[0].starts_with("${BIND_HOST:-127.0.0.1}:"),
