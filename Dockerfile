@@ -1,8 +1,13 @@
 # agentprofile: a small runtime image built from the lock file.
 #   docker build -t agentprofile .
-#   docker run -p 8080:8080 agentprofile             # SQLite in /app/data (mount a volume there to keep it)
-#   docker run agentprofile account create acme       # any operator command; `serve` is the default
-# With PostgreSQL: docker compose up (see docker-compose.yml).
+#   docker run -d --name ap -p 127.0.0.1:8080:8080 -v ap-data:/app/data agentprofile
+#                                  # SQLite in /app/data, kept on the ap-data volume
+#   docker exec ap agentprofile account create acme
+#                                  # an operator command, inside the running container so it
+#                                  # opens the same database (`docker run … account create`
+#                                  # would write to a new container's own SQLite file)
+# With PostgreSQL: docker compose up -d, then docker compose exec app agentprofile … (README
+# "Deploying"); deploy/test builds and runs both for real.
 
 # ---- builder ----------------------------------------------------------------------------------
 # A pinned toolchain (edition 2024 needs 1.85 or newer), on bookworm like the runtime so glibc matches.
@@ -10,11 +15,15 @@ ARG RUST_VERSION=1.95
 FROM rust:${RUST_VERSION}-bookworm AS builder
 WORKDIR /build
 
-# Dependencies alone first: this layer is rebuilt only when Cargo.toml or Cargo.lock change.
-COPY Cargo.toml Cargo.lock ./
-RUN mkdir src \
+# Dependencies alone first: this layer is rebuilt only when the manifests or Cargo.lock change.
+# The workspace's other member (the tests' support crate) must be there for Cargo to read the
+# workspace; only its manifest is needed, with an empty lib (`cargo build` builds the root
+# package alone).
+COPY Cargo.toml Cargo.lock build.rs ./
+COPY tests/common/Cargo.toml tests/common/
+RUN mkdir -p src tests/common/src \
  && echo 'fn main() {}' > src/main.rs \
- && touch src/lib.rs \
+ && touch src/lib.rs tests/common/src/lib.rs \
  && cargo build --release --locked \
  && rm -rf src
 

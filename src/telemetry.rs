@@ -6,7 +6,14 @@ use crate::config::{Config, LogFormat};
 
 pub fn init(config: &Config) {
     // LOG_LEVEL was checked when the configuration was read.
-    let filter = EnvFilter::try_new(&config.log_level).unwrap_or_else(|_| EnvFilter::new("info"));
+    let mut filter =
+        EnvFilter::try_new(&config.log_level).unwrap_or_else(|_| EnvFilter::new("info"));
+    // PostgreSQL's notices, logged by sqlx at info: the migrator's "relation _sqlx_migrations
+    // already exists, skipping" on every start and every CLI command, which buried the CLI's
+    // own output. Shown again when LOG_LEVEL names sqlx.
+    if !config.log_level.contains("sqlx") {
+        filter = filter.add_directive("sqlx::postgres::notice=warn".parse().expect("a directive"));
+    }
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -11,26 +11,26 @@ use clap::{CommandFactory, FromArgMatches};
 use globset::GlobBuilder;
 use serde_yaml_ng::Value as Yaml;
 
-fn root() -> PathBuf {
+pub(crate) fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn read(name: &str) -> String {
+pub(crate) fn read(name: &str) -> String {
     let path = root().join(name);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
 }
 
 // ---- what the app reads -------------------------------------------------------------------------
 
-struct Setting {
+pub(crate) struct Setting {
     /// The long flag, to check a default by parsing it.
     long: String,
     /// The app's own default, as clap renders it.
-    default: Option<String>,
+    pub(crate) default: Option<String>,
 }
 
 /// Every environment variable the app reads, from its clap definitions (subcommands included).
-fn app_settings() -> BTreeMap<String, Setting> {
+pub(crate) fn app_settings() -> BTreeMap<String, Setting> {
     fn walk(cmd: &clap::Command, out: &mut BTreeMap<String, Setting>) {
         for arg in cmd.get_arguments() {
             if let Some(env) = arg.get_env() {
@@ -93,13 +93,13 @@ fn compose() -> Yaml {
 }
 
 /// Follows a chain of mapping keys from the top of the document (Null where one is missing).
-fn path<'a>(doc: &'a Yaml, keys: &[&str]) -> &'a Yaml {
+pub(crate) fn path<'a>(doc: &'a Yaml, keys: &[&str]) -> &'a Yaml {
     keys.iter()
         .fold(doc, |v, k| v.get(*k).unwrap_or(&Yaml::Null))
 }
 
 /// A scalar as text (numbers and booleans as written), else "".
-fn text(value: &Yaml) -> String {
+pub(crate) fn text(value: &Yaml) -> String {
     match value {
         Yaml::String(s) => s.clone(),
         Yaml::Number(n) => n.to_string(),
@@ -109,7 +109,7 @@ fn text(value: &Yaml) -> String {
 }
 
 /// A mapping's entries as text; an `environment:` may also be a list of `KEY=value`.
-fn mapping(value: &Yaml) -> BTreeMap<String, String> {
+pub(crate) fn mapping(value: &Yaml) -> BTreeMap<String, String> {
     match value {
         Yaml::Mapping(m) => m.iter().map(|(k, v)| (text(k), text(v))).collect(),
         Yaml::Sequence(items) => items
@@ -125,7 +125,7 @@ fn mapping(value: &Yaml) -> BTreeMap<String, String> {
 }
 
 /// The items of a list, as text.
-fn list(value: &Yaml) -> Vec<String> {
+pub(crate) fn list(value: &Yaml) -> Vec<String> {
     value
         .as_sequence()
         .map(|items| items.iter().map(text).collect())
@@ -156,7 +156,7 @@ fn pairs(value: &Yaml, out: &mut Vec<(String, String)>) {
 }
 
 /// `${NAME}`, `${NAME:-default}` or `${NAME-default}` as the whole value: the name and the default.
-fn interpolation(value: &str) -> Option<(&str, Option<&str>)> {
+pub(crate) fn interpolation(value: &str) -> Option<(&str, Option<&str>)> {
     let inner = value.strip_prefix("${")?.strip_suffix('}')?;
     if inner.contains(['$', '}']) {
         return None;
@@ -172,7 +172,7 @@ fn interpolation(value: &str) -> Option<(&str, Option<&str>)> {
 }
 
 /// Seconds in a compose duration such as `30s`, `1m30s` or `90`.
-fn duration_secs(value: &str) -> u64 {
+pub(crate) fn duration_secs(value: &str) -> u64 {
     let (mut total, mut number) = (0, String::new());
     for c in value.chars() {
         if c.is_ascii_digit() {
@@ -219,6 +219,13 @@ fn compose_helpers_read_what_they_claim() {
 const COMPOSE_OVERRIDES: [(&str, &str); 2] = [("LOG_FORMAT", "json"), ("DEMO_SEED", "false")];
 /// Settings compose fixes instead of passing through.
 const COMPOSE_FIXED: [&str; 2] = ["DATABASE_URL", "BIND_ADDR"];
+/// What the database driver reads (as libpq does) for what DATABASE_URL leaves out, and the
+/// postgres service's variable each must come from, so both containers get the same values.
+const DRIVER_VARS: [(&str, &str); 3] = [
+    ("PGUSER", "POSTGRES_USER"),
+    ("PGPASSWORD", "POSTGRES_PASSWORD"),
+    ("PGDATABASE", "POSTGRES_DB"),
+];
 
 #[test]
 fn compose_app_environment_sets_every_setting() {
@@ -228,7 +235,7 @@ fn compose_app_environment_sets_every_setting() {
 
     for key in env.keys() {
         assert!(
-            settings.contains_key(key),
+            settings.contains_key(key) || DRIVER_VARS.iter().any(|(v, _)| v == key),
             "app environment sets {key}, which the app does not read"
         );
     }
@@ -264,21 +271,24 @@ fn compose_app_environment_sets_every_setting() {
         env["BIND_ADDR"], "0.0.0.0:8080",
         "the container must listen on every interface"
     );
+    // The host alone: a password inside the URL would have to be percent-encoded there, and
+    // the postgres service gets the same variable unencoded.
     let url = &env["DATABASE_URL"];
-    assert!(
-        url.starts_with("postgres://") && url.contains("@postgres:5432/"),
-        "DATABASE_URL: {url}"
+    assert_eq!(
+        url, "postgres://postgres:5432",
+        "DATABASE_URL names the host only; the credentials come from PGUSER, PGPASSWORD, PGDATABASE"
     );
     let pg_env = mapping(path(&doc, &["services", "postgres", "environment"]));
-    for var in ["POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB"] {
+    for (driver, var) in DRIVER_VARS {
         let value = &pg_env[var];
         assert!(
             interpolation(value).is_some_and(|(n, d)| n == var && d.is_some()),
             "postgres {var}: {value:?} must be ${{{var}:-default}}"
         );
-        assert!(
-            url.contains(value.as_str()),
-            "DATABASE_URL must use {value}, as the postgres service does"
+        assert_eq!(
+            env.get(driver),
+            Some(value),
+            "app {driver} must be {value}, as the postgres service's {var}"
         );
     }
 
@@ -304,8 +314,14 @@ fn compose_app_environment_sets_every_setting() {
 fn compose_services_are_wired_together() {
     let doc = compose();
 
+    // The official image unless POSTGRES_IMAGE names another (deploy/test builds one).
     let image = text(path(&doc, &["services", "postgres", "image"]));
-    assert!(image.starts_with("postgres:16"), "postgres image: {image}");
+    assert!(
+        interpolation(&image).is_some_and(
+            |(n, d)| n == "POSTGRES_IMAGE" && d.is_some_and(|d| d.starts_with("postgres:16"))
+        ),
+        "postgres image: {image}"
+    );
     let pg_health = path(&doc, &["services", "postgres", "healthcheck", "test"]);
     assert!(
         format!("{pg_health:?}").contains("pg_isready"),
@@ -333,8 +349,8 @@ fn compose_services_are_wired_together() {
     let ports = list(path(&doc, &["services", "app", "ports"]));
     assert_eq!(
         ports,
-        ["${PORT:-8080}:8080"],
-        "publish the container's 8080 on ${{PORT:-8080}}"
+        ["${BIND_HOST:-127.0.0.1}:${PORT:-8080}:8080"],
+        "publish the container's 8080 on ${{PORT:-8080}}, on the loopback unless BIND_HOST says otherwise"
     );
 
     let check = path(&doc, &["services", "app", "healthcheck", "test"]);
@@ -578,11 +594,23 @@ fn dockerfile_builds_from_the_lock_file_before_running_as_non_root() {
 }
 
 /// Cargo refuses a manifest whose declared targets are missing, so the dependency-only build
-/// (which stubs only src/main.rs and src/lib.rs) must stub any target Cargo.toml declares.
+/// (which stubs only src/main.rs and src/lib.rs) must stub any target Cargo.toml declares, and
+/// have every workspace member's manifest (Cargo reads the whole workspace) with a stub lib.
 #[test]
 fn dockerfile_dependency_layer_stubs_every_declared_target() {
     let manifest = read("Cargo.toml");
     let dockerfile = read("Dockerfile");
+    let deps_build = dockerfile
+        .find("cargo build --release")
+        .expect("Dockerfile: no cargo build --release");
+    for member in workspace_members(&manifest) {
+        let copy = format!("COPY {member}/Cargo.toml");
+        let stub = format!("{member}/src/lib.rs");
+        assert!(
+            dockerfile[..deps_build].contains(&copy) && dockerfile[..deps_build].contains(&stub),
+            "workspace member {member}: `{copy}` and a stub {stub} before the dependency build"
+        );
+    }
     let mut section = String::new();
     for line in manifest.lines().map(str::trim) {
         if line.starts_with('[') {
@@ -601,6 +629,19 @@ fn dockerfile_dependency_layer_stubs_every_declared_target() {
             }
         }
     }
+}
+
+/// `[workspace] members = ["a", "b"]` of a manifest (written on one line).
+fn workspace_members(manifest: &str) -> Vec<String> {
+    let line = manifest
+        .lines()
+        .find(|l| l.trim_start().starts_with("members"))
+        .expect("Cargo.toml: [workspace] members, on one line");
+    line.split('"')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_owned)
+        .collect()
 }
 
 // ---- .dockerignore ------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ mod concurrency;
 mod connections;
 mod contract;
 mod deploy_files;
+mod deploy_scale;
 mod faults;
 mod fuzz;
 mod instances;
