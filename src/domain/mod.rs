@@ -7,6 +7,7 @@ mod input;
 mod model;
 mod ping;
 mod report;
+mod report_csv;
 mod report_row;
 mod report_time;
 mod roster;
@@ -33,6 +34,7 @@ pub use report::{
     Change, Open, OpenBreak, ReportState, STATE_KINDS, StateCounts as ReportCounts, StateSeconds,
     Tally, walk,
 };
+pub use report_csv::{CSV_COLUMNS, to_csv};
 pub use report_row::ReportRow;
 pub use report_time::{
     Bucket, bucket_count, bucket_start, day_around, next_day, parse_time, time_zone, windows,

@@ -314,6 +314,7 @@ mod tests {
             suspended: false,
             wrap_seconds: 60,
             wrap_mode: WrapMode::Timed,
+            time_zone: "UTC".into(),
         }
     }
 
