@@ -64,7 +64,7 @@ impl Service {
         if from < kept_from {
             return Err(ServiceError::BeforeRetention(kept_from));
         }
-        let agents = self.report_agents(account, &request.agent_ids, to).await?;
+        let agents = self.report_agents(account, &request.agent_ids).await?;
         let end = to.min(now).max(from);
         if agents.len() as i64 * bucket_count(from, end, request.bucket) > MAX_REPORT_ROWS {
             return Err(ServiceError::PeriodTooLong);
@@ -90,20 +90,11 @@ impl Service {
     }
 
     /// The agents a report covers: those named (each must be the account's: `NotFound`), or
-    /// every agent created before the period's end.
-    async fn report_agents(
-        &self,
-        account: &Account,
-        named: &[String],
-        to: i64,
-    ) -> Result<Vec<(i64, String)>> {
+    /// every agent of the account.
+    async fn report_agents(&self, account: &Account, named: &[String]) -> Result<Vec<(i64, String)>> {
         let all = self.store.report_agents(account.id).await?;
         if named.is_empty() {
-            return Ok(all
-                .into_iter()
-                .filter(|(_, _, created_at)| *created_at < to)
-                .map(|(pk, id, _)| (pk, id))
-                .collect());
+            return Ok(all.into_iter().map(|(pk, id, _)| (pk, id)).collect());
         }
         let mut agents = Vec::new();
         for wanted in named {

@@ -22,6 +22,8 @@ mod management;
 mod metrics;
 mod openapi;
 mod outage;
+mod reports;
+mod reports_property;
 mod postman;
 mod schemathesis;
 mod security_headers;
