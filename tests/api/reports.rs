@@ -8,7 +8,9 @@ use serde_json::{Value, json};
 use crate::support::*;
 
 on_both_databases! {
-    a_scripted_day_reads_back_as_json_and_csv,
+    a_scripted_day_reads_back_as_json_and_csv, bad_periods_and_options_answer_422_and_change_nothing,
+    reports_need_a_read_token_and_never_show_another_accounts_agents,
+    the_account_time_zone_sets_where_days_begin, the_sweep_deletes_events_past_their_retention,
 }
 
 const DAY: i64 = 86_400;
@@ -99,4 +101,110 @@ async fn a_scripted_day_reads_back_as_json_and_csv(app: TestApp) {
         assert_eq!(lines[2], format!("8,,{d},{},0,0,0,0,86400,0,0,0,0,0,0,,0,0", d + DAY));
         assert_eq!(lines[3], "");
     }
+}
+
+async fn bad_periods_and_options_answer_422_and_change_nothing(app: TestApp) {
+    let f = app.fixture("acme", "7").await;
+    let d = a_past_day();
+    let base = "/v1/reports/agent-states";
+    let too_long = format!("from={d}&to={}", d + 93 * DAY + 1);
+    let old = now_unix() - 401 * DAY;
+    let before_retention = format!("from={old}&to={}", old + DAY);
+    app.v1_bad_queries(
+        base,
+        &f.token,
+        &[
+            ("from=yesterday", 1522),
+            ("from=12&to=12", 1522),
+            ("from=2026-13-01", 1522),
+            (&format!("from={d}&to={}", d - 1), 1522),
+            (&too_long, 1523),
+            (&before_retention, 1524),
+            ("bucket=minute", 1526),
+            ("format=xml", 1526),
+        ],
+    )
+    .await;
+    app.v1_bad_queries("/v1/reports/summary", &f.token, &[(&too_long, 1523), ("from=x", 1522)])
+        .await;
+    // 93 days exactly is allowed; `bucket` is not read by the summary.
+    let ok = format!("/v1/reports/summary?from={d}&to={}&bucket=minute", d + 93 * DAY);
+    assert_eq!(app.report(&f.token, &ok).await.len(), 1);
+    // ISO 8601 reads as the same instants.
+    let iso = |t: i64| jiff::Timestamp::from_second(t).unwrap().to_string();
+    let by_iso = format!("/v1/reports/summary?from={}&to={}", iso(d), iso(d + DAY));
+    let by_secs = format!("/v1/reports/summary?from={d}&to={}", d + DAY);
+    assert_eq!(app.report(&f.token, &by_iso).await, app.report(&f.token, &by_secs).await);
+    // Unknown agents, or another account's: 404, as for the history.
+    app.fixture("other", "9").await;
+    for agent in ["9", "nobody"] {
+        let path = format!("{base}?agentId=7&agentId={agent}");
+        app.v1_err(Method::GET, &path, &f.token, None, (404, 1512)).await;
+    }
+    // A time zone that is not one changes nothing.
+    let patch = json!({"timeZone": "Mars/Olympus", "wrapSeconds": 30});
+    app.v1_err(Method::PATCH, "/v1/account", &f.token, Some(patch), (422, 1525)).await;
+    let account = app.v1_get("/v1/account", &f.token).await;
+    assert_eq!((account["timeZone"].as_str(), account["wrapSeconds"].as_i64()), (Some("UTC"), Some(60)));
+}
+
+async fn reports_need_a_read_token_and_never_show_another_accounts_agents(app: TestApp) {
+    let f = app.fixture("acme", "7").await;
+    let other = app.fixture("other", "8").await;
+    let read = app.create_token(&f.token, json!({"scope": "read"})).await;
+    let read = read["token"].as_str().unwrap();
+    for path in ["/v1/reports/summary", "/v1/reports/agent-states?bucket=hour"] {
+        let rows = app.report(read, path).await;
+        assert!(!rows.is_empty());
+        assert!(rows.iter().all(|r| r["agentId"] == "7"), "{rows:?}");
+        let theirs = app.report(&other.token, path).await;
+        assert!(theirs.iter().all(|r| r["agentId"] == "8"), "{theirs:?}");
+        app.v1_err(Method::GET, path, "not-a-token", None, (401, 1014)).await;
+    }
+    // By default: today in the account's zone, up to now; the fixture's agent is logged in.
+    let today = app.report(read, "/v1/reports/summary").await;
+    let now = now_unix();
+    assert_eq!(today[0]["from"], now - now.rem_euclid(DAY));
+    assert!(near_now(&today[0]["to"]), "{today:?}");
+    assert!(today[0]["seconds"]["available"].as_i64().unwrap() <= 2);
+}
+
+async fn the_account_time_zone_sets_where_days_begin(app: TestApp) {
+    let f = app.fixture("acme", "7").await;
+    let data = app
+        .v1_ok(Method::PATCH, "/v1/account", &f.token, Some(json!({"timeZone": "Asia/Kolkata"})), 200)
+        .await;
+    assert_eq!(data["timeZone"], "Asia/Kolkata");
+    let d = a_past_day();
+    let path = format!("/v1/reports/agent-states?from={d}&to={}&bucket=day", d + DAY);
+    let rows = app.report(&f.token, &path).await;
+    // UTC midnight is 05:30 in Kolkata: the day began 5.5 hours before, the next at 18:30 UTC.
+    let starts: Vec<i64> = rows.iter().map(|r| r["bucket"].as_i64().unwrap()).collect();
+    assert_eq!(starts, [d - 19_800, d + DAY - 19_800]);
+    assert_eq!(rows[0]["from"], d);
+    assert_eq!(rows[1]["to"], d + DAY);
+    // A local date reads in the account's zone.
+    let local = app.report(&f.token, "/v1/reports/summary?from=2026-06-01&to=2026-06-02").await;
+    assert_eq!(local[0]["from"], 1_780_252_200);
+    assert_eq!(local[0]["to"], 1_780_252_200 + DAY);
+}
+
+async fn the_sweep_deletes_events_past_their_retention(app: TestApp) {
+    let f = app.fixture("acme", "7").await;
+    assert_eq!(app.config.events_retention_days, 400, "the default");
+    let account = app.service.account("acme").await.unwrap();
+    let agent = app.service.agent(&account, "7").await.unwrap();
+    let now = now_unix();
+    for age in [402, 401, 399] {
+        let act = Act {
+            actor: Actor::Cli,
+            now: now - age * DAY,
+        };
+        app.service.login(&agent, act).await.unwrap();
+    }
+    let before = app.all_events(&f.token).await.len();
+    assert_eq!(app.service.sweep_events(now).await.unwrap(), 2);
+    let after = app.all_events(&f.token).await;
+    assert_eq!(after.len(), before - 2);
+    assert!(after.iter().all(|e| e["at"].as_i64().unwrap() >= now - 400 * DAY));
 }
