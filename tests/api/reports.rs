@@ -5,12 +5,14 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
+use crate::cli::cli;
 use crate::support::*;
 
 on_both_databases! {
     a_scripted_day_reads_back_as_json_and_csv, bad_periods_and_options_answer_422_and_change_nothing,
     reports_need_a_read_token_and_never_show_another_accounts_agents,
     the_account_time_zone_sets_where_days_begin, the_sweep_deletes_events_past_their_retention,
+    the_cli_prints_the_summary_as_a_table_and_as_the_apis_csv,
 }
 
 const DAY: i64 = 86_400;
@@ -207,4 +209,33 @@ async fn the_sweep_deletes_events_past_their_retention(app: TestApp) {
     let after = app.all_events(&f.token).await;
     assert_eq!(after.len(), before - 2);
     assert!(after.iter().all(|e| e["at"].as_i64().unwrap() >= now - 400 * DAY));
+}
+
+async fn the_cli_prints_the_summary_as_a_table_and_as_the_apis_csv(app: TestApp) {
+    let f = app.fixture("acme", "7").await;
+    let d = a_past_day();
+    script_day(&app, d).await;
+    let (from, to) = (d.to_string(), (d + DAY).to_string());
+    let csv = cli(&app, &["report", "acme", "--from", &from, "--to", &to, "--csv"]).await.ok();
+    let path = format!("/v1/reports/summary?from={d}&to={}&format=csv", d + DAY);
+    let (_, _, api) = app.report_csv(&f.token, &path, false).await;
+    assert_eq!(csv, api);
+    let table = cli(&app, &["report", "acme", "--from", &from, "--to", &to, "--agent", "7"])
+        .await
+        .ok();
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), 2, "{table}");
+    assert!(lines[0].starts_with("agent  "), "{table}");
+    for cell in ["1:44:00", "0:05:00", "0:01:00", "0:40:00", "21:30:00", "5.5%"] {
+        assert!(lines[1].contains(cell), "{cell} in {table}");
+    }
+    assert!(lines[1].ends_with("lunch 0:20:00, personal 0:20:00"), "{table}");
+    cli(&app, &["report", "acme", "--agent", "nobody"])
+        .await
+        .refused("no agent \"nobody\" in account \"acme\"");
+    let zone = cli(&app, &["account", "time-zone", "acme", "Europe/Berlin"]).await.ok();
+    assert_eq!(zone, "account \"acme\" time zone: Europe/Berlin\n");
+    cli(&app, &["account", "time-zone", "acme", "Mars/Olympus"])
+        .await
+        .refused("is not a known time zone");
 }
