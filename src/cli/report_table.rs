@@ -15,9 +15,22 @@ fn duration(seconds: i64) -> String {
 pub fn report_table(rows: &[ReportRow]) -> String {
     let mut lines = vec![
         [
-            "agent", "from", "to", "available", "on_call", "wrap_up", "on_break", "logged_out",
-            "breaks", "calls", "wrap-ups", "over limit", "over-limit time", "longest break",
-            "occupancy", "breaks by reason",
+            "agent",
+            "from",
+            "to",
+            "available",
+            "on_call",
+            "wrap_up",
+            "on_break",
+            "logged_out",
+            "breaks",
+            "calls",
+            "wrap-ups",
+            "over limit",
+            "over-limit time",
+            "longest break",
+            "occupancy",
+            "breaks by reason",
         ]
         .map(str::to_owned)
         .to_vec(),
@@ -51,7 +64,13 @@ pub fn report_table(rows: &[ReportRow]) -> String {
     }
     let columns = lines[0].len();
     let widths: Vec<usize> = (0..columns)
-        .map(|i| lines.iter().map(|l| l[i].chars().count()).max().unwrap_or(0))
+        .map(|i| {
+            lines
+                .iter()
+                .map(|l| l[i].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
     let mut out = String::new();
     for line in &lines {

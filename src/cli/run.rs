@@ -1,11 +1,11 @@
 //! Runs an operator command through the [`Operator`]; what it prints on success goes to stdout.
 
 use super::operator::{HistoryWindow, Operator};
+use super::report_table::report_table;
 use super::{
     AccountCommand, AgentCommand, BreakCommand, CallCommand, Command, ReasonCommand,
     SessionCommand, TokenCommand, WrapCommand,
 };
-use super::report_table::report_table;
 use crate::domain::{AgentUpdate, CallOutcome, NewAgent, NewReason, ReasonUpdate, to_csv};
 use crate::service::{CallRequest, ReportRequest, TokenRequest, WrapRequest};
 

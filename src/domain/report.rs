@@ -17,12 +17,22 @@ use utoipa::ToSchema;
 /// One change of an agent's state, read from a history event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
-    Login { session: i64, expires_at: i64 },
+    Login {
+        session: i64,
+        expires_at: i64,
+    },
     /// `None`: every session (a logout of the agent, or its disabling).
-    Logout { session: Option<i64> },
-    BreakStart { reason_code: String, limit: Option<i64> },
+    Logout {
+        session: Option<i64>,
+    },
+    BreakStart {
+        reason_code: String,
+        limit: Option<i64>,
+    },
     BreakEnd,
-    WrapStart { ends_at: Option<i64> },
+    WrapStart {
+        ends_at: Option<i64>,
+    },
     WrapEnd,
     CallStart,
     CallEnd,
@@ -84,7 +94,8 @@ pub struct OpenBreak {
 impl OpenBreak {
     /// When it goes over its limit (its length passes the limit after this instant).
     fn crossing(&self) -> Option<i64> {
-        self.limit.map(|limit| self.started_at.saturating_add(limit))
+        self.limit
+            .map(|limit| self.started_at.saturating_add(limit))
     }
 }
 
@@ -212,7 +223,10 @@ pub fn walk(mut open: Open, changes: &[(i64, Change)], bounds: &[i64]) -> Vec<Ta
         return tallies;
     }
     let end = bounds[windows];
-    let mut next_change = changes.iter().skip_while(|(at, _)| *at < bounds[0]).peekable();
+    let mut next_change = changes
+        .iter()
+        .skip_while(|(at, _)| *at < bounds[0])
+        .peekable();
     let (mut t, mut w) = (bounds[0], 0);
     // The current break's stretch inside the current window.
     let mut run = 0;
@@ -239,7 +253,10 @@ pub fn walk(mut open: Open, changes: &[(i64, Change)], bounds: &[i64]) -> Vec<Ta
         let state = open.state();
         tally.seconds.add(state, seconds);
         if let (ReportState::OnBreak, Some(b)) = (state, &open.on_break) {
-            *tally.break_seconds.entry(b.reason_code.clone()).or_default() += seconds;
+            *tally
+                .break_seconds
+                .entry(b.reason_code.clone())
+                .or_default() += seconds;
             if crossing.is_some_and(|c| c <= t) {
                 tally.over_limit_seconds += seconds;
             }

@@ -152,7 +152,11 @@ mod tests {
         assert_eq!(next_day(autumn, &tz).unwrap() - autumn, 25 * 3600);
         let (starts, _) = windows(autumn, autumn + 25 * 3600, Some(Bucket::Hour), &tz).unwrap();
         assert_eq!(starts.len(), 25);
-        assert_eq!(starts[3] - starts[2], 3600, "the repeated hour is a bucket of its own");
+        assert_eq!(
+            starts[3] - starts[2],
+            3600,
+            "the repeated hour is a bucket of its own"
+        );
     }
 
     #[test]

@@ -43,12 +43,16 @@ impl Service {
         let (from, to) = (read(&request.from)?, read(&request.to)?);
         let from = match (from, to) {
             (Some(from), _) => from,
-            (None, Some(to)) => crate::domain::day_around(to - 1, &tz)
-                .ok_or(ServiceError::BadPeriod)?
-                .0,
-            (None, None) => crate::domain::day_around(now, &tz)
-                .ok_or(ServiceError::BadPeriod)?
-                .0,
+            (None, Some(to)) => {
+                crate::domain::day_around(to - 1, &tz)
+                    .ok_or(ServiceError::BadPeriod)?
+                    .0
+            }
+            (None, None) => {
+                crate::domain::day_around(now, &tz)
+                    .ok_or(ServiceError::BadPeriod)?
+                    .0
+            }
         };
         let to = match to {
             Some(to) => to,
@@ -83,7 +87,13 @@ impl Service {
             let tallies = walk(open, &changes, &edges);
             for (i, tally) in tallies.into_iter().enumerate() {
                 let bucket = request.bucket.map(|_| starts[i]);
-                rows.push(ReportRow::new(agent_id, bucket, edges[i], edges[i + 1], tally));
+                rows.push(ReportRow::new(
+                    agent_id,
+                    bucket,
+                    edges[i],
+                    edges[i + 1],
+                    tally,
+                ));
             }
         }
         Ok(rows)
@@ -91,7 +101,11 @@ impl Service {
 
     /// The agents a report covers: those named (each must be the account's: `NotFound`), or
     /// every agent of the account.
-    async fn report_agents(&self, account: &Account, named: &[String]) -> Result<Vec<(i64, String)>> {
+    async fn report_agents(
+        &self,
+        account: &Account,
+        named: &[String],
+    ) -> Result<Vec<(i64, String)>> {
         let all = self.store.report_agents(account.id).await?;
         if named.is_empty() {
             return Ok(all.into_iter().map(|(pk, id, _)| (pk, id)).collect());

@@ -161,9 +161,8 @@ impl<DB: Backend> Accounts for SqlStore<DB> {
     }
 
     async fn set_account_time_zone(&self, account_pk: i64, time_zone: &str) -> Result<Account> {
-        let sql = format!(
-            "UPDATE accounts SET time_zone = $2 WHERE id = $1 RETURNING {ACCOUNT_COLUMNS}"
-        );
+        let sql =
+            format!("UPDATE accounts SET time_zone = $2 WHERE id = $1 RETURNING {ACCOUNT_COLUMNS}");
         let mut tx = self.begin().await?;
         let account = Sql::<DB>::new(&sql)
             .bind(account_pk)

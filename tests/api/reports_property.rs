@@ -59,8 +59,10 @@ async fn one_case(app: &TestApp, seed: u64) {
         Method::PATCH,
         "/v1/account",
         &token,
-        Some(json!({"timeZone": zone, "wrapSeconds": rng.random_range(0..900),
-                    "wrapMode": if rng.random_bool(0.3) { "untimed" } else { "timed" }})),
+        Some(
+            json!({"timeZone": zone, "wrapSeconds": rng.random_range(0..900),
+                    "wrapMode": if rng.random_bool(0.3) { "untimed" } else { "timed" }}),
+        ),
         200,
     )
     .await;
@@ -84,7 +86,12 @@ async fn one_case(app: &TestApp, seed: u64) {
         let mut t = start - 14 * 3600 + rng.random_range(0..3600);
         while t < end + 10 * 3600 {
             let op = rng.random_range(0..12);
-            played.push((id.clone(), t, op, play(app, &user, id, t, op, &mut rng).await));
+            played.push((
+                id.clone(),
+                t,
+                op,
+                play(app, &user, id, t, op, &mut rng).await,
+            ));
             t += rng.random_range(1..2400);
         }
     }
@@ -93,7 +100,12 @@ async fn one_case(app: &TestApp, seed: u64) {
     // A period that starts and ends mid-hour, over the whole day and its neighbours' edges.
     let (from, to) = (start - 5 * 3600 - 1234, end + 4 * 3600 + 321);
     let checks = [
-        (format!("/v1/reports/summary?from={start}&to={end}"), start, end, None),
+        (
+            format!("/v1/reports/summary?from={start}&to={end}"),
+            start,
+            end,
+            None,
+        ),
         (
             format!("/v1/reports/agent-states?from={from}&to={to}&bucket=hour"),
             from,
@@ -154,7 +166,7 @@ async fn play(app: &TestApp, user: &str, id: &str, t: i64, op: u32, rng: &mut St
         direction: None,
         force: n % 2 == 0,
     };
-    let done = match op {
+    match op {
         0 | 1 => s.login(&agent, act).await.is_ok(),
         2 => s.logout_agent(&agent, act).await.is_ok(),
         3 => {
@@ -184,6 +196,5 @@ async fn play(app: &TestApp, user: &str, id: &str, t: i64, op: u32, rng: &mut St
             .is_ok(),
         10 => s.set_agent_disabled(&agent, true, act).await.is_ok(),
         _ => s.set_agent_disabled(&agent, false, act).await.is_ok(),
-    };
-    done
+    }
 }

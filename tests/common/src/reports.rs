@@ -27,7 +27,10 @@ pub struct Expected {
 impl Expected {
     /// The same fields of a report row.
     pub fn of_row(row: &Value) -> Expected {
-        let int = |v: &Value| v.as_i64().unwrap_or_else(|| panic!("not a number in {row}"));
+        let int = |v: &Value| {
+            v.as_i64()
+                .unwrap_or_else(|| panic!("not a number in {row}"))
+        };
         let s = &row["seconds"];
         let c = &row["counts"];
         Expected {
@@ -91,7 +94,9 @@ pub fn reference(
         let mut next = 0;
         let mut run: (Option<i64>, String, i64) = (None, String::new(), 0);
         let mut key = (i64::MIN, String::new());
-        let first = mine.first().map_or(from, |e| e["at"].as_i64().unwrap().min(from));
+        let first = mine
+            .first()
+            .map_or(from, |e| e["at"].as_i64().unwrap().min(from));
         for s in first..to {
             st.sessions.retain(|_, exp| *exp > s);
             if matches!(st.wrap, Some(Some(end)) if end <= s) {
@@ -228,7 +233,10 @@ impl Http {
         }
         let res = req.send().await.unwrap();
         let status = res.status().as_u16();
-        let ct = res.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned());
+        let ct = res
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_owned());
         (status, ct.unwrap_or_default(), res.text().await.unwrap())
     }
 }
