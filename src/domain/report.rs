@@ -41,6 +41,12 @@ pub enum Change {
 }
 
 impl Change {
+    /// Whether [`Change::read`] reads anything of this kind's details (most events are the
+    /// ends, whose details a report does not need: their JSON is not parsed).
+    pub fn needs_details(kind: &str) -> bool {
+        matches!(kind, "login" | "logout" | "break.start" | "wrap.start")
+    }
+
     /// The change an event of this kind and details makes; None for the kinds that change no
     /// state (presence, microphone, tags) and for details that do not read.
     pub fn read(kind: &str, details: &Value) -> Option<Change> {

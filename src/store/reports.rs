@@ -136,7 +136,10 @@ impl<DB: Backend> Reports for SqlStore<DB> {
             .await?;
         let mut changes: HashMap<i64, Changes> = HashMap::new();
         for r in rows {
-            let details = serde_json::from_str(&r.details).unwrap_or_default();
+            let details = match Change::needs_details(&r.kind) {
+                true => serde_json::from_str(&r.details).unwrap_or_default(),
+                false => serde_json::Value::Null,
+            };
             if let Some(change) = Change::read(&r.kind, &details) {
                 changes.entry(r.agent_pk).or_default().push((r.at, change));
             }

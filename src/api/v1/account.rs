@@ -74,16 +74,13 @@ pub struct AccountPatch {
 )]
 pub async fn update(caller: Caller, JsonBody(patch): JsonBody<AccountPatch>) -> Rest<AccountView> {
     let service = caller.service();
-    let mut account = caller.account.clone();
     if let Some(zone) = &patch.time_zone {
         // Checked before anything changes: a bad zone changes nothing.
         crate::domain::time_zone(zone.trim()).ok_or(ApiError::UnknownTimeZone)?;
     }
-    if patch.wrap_seconds.is_some() || patch.wrap_mode.is_some() {
-        account = service
-            .set_wrap_policy(&account, patch.wrap_seconds, patch.wrap_mode)
-            .await?;
-    }
+    let mut account = service
+        .set_wrap_policy(&caller.account, patch.wrap_seconds, patch.wrap_mode)
+        .await?;
     if let Some(zone) = &patch.time_zone {
         account = service.set_time_zone(&account, zone).await?;
     }
