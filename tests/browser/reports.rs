@@ -160,7 +160,7 @@ pub async fn reports_view_shows_the_apis_numbers() {
             .attr(&at("[data-count=\"calls\"]"), "data-value")
             .await;
         assert_eq!(calls, Some(row["counts"]["calls"].to_string()));
-        assert_eq!(browser.count(&at("svg.bar rect title")).await > 0, true);
+        assert!(browser.count(&at("svg.bar rect title")).await > 0);
     }
     // Totals on top: the sums of the rows.
     let sum = |state: &str| {
