@@ -49,6 +49,7 @@ pub struct OpenRow {
 
 #[derive(sqlx::FromRow)]
 pub struct ChangeRow {
+    id: i64,
     agent_pk: i64,
     kind: String,
     at: i64,
@@ -79,10 +80,9 @@ fn open_at(ids: &str) -> String {
 fn changes_in(ids: &str) -> String {
     let kinds = STATE_KINDS.map(|k| format!("'{k}'")).join(", ");
     format!(
-        "SELECT agent_pk, kind, at, details FROM events
+        "SELECT id, agent_pk, kind, at, details FROM events
          WHERE account_pk = $1 AND at >= $2 AND at < $3 AND agent_pk IN ({ids})
-             AND kind IN ({kinds})
-         ORDER BY agent_pk, at, id"
+             AND kind IN ({kinds})"
     )
 }
 
@@ -134,16 +134,26 @@ impl<DB: Backend> Reports for SqlStore<DB> {
             .bind(ids.as_str())
             .fetch_all(&mut *conn)
             .await?;
-        let mut changes: HashMap<i64, Changes> = HashMap::new();
+        // Ordered here, not by the database: a month of an account's events is millions of
+        // rows, which PostgreSQL sorts on disk, and each agent's few thousand sort fast here.
+        let mut by_agent: HashMap<i64, Vec<(i64, i64, Change)>> = HashMap::new();
         for r in rows {
             let details = match Change::needs_details(&r.kind) {
                 true => serde_json::from_str(&r.details).unwrap_or_default(),
                 false => serde_json::Value::Null,
             };
             if let Some(change) = Change::read(&r.kind, &details) {
-                changes.entry(r.agent_pk).or_default().push((r.at, change));
+                by_agent.entry(r.agent_pk).or_default().push((r.at, r.id, change));
             }
         }
+        let changes = by_agent
+            .into_iter()
+            .map(|(agent_pk, mut list)| {
+                list.sort_unstable_by_key(|(at, id, _)| (*at, *id));
+                let list = list.into_iter().map(|(at, _, c)| (at, c)).collect();
+                (agent_pk, list)
+            })
+            .collect();
         Ok((open, changes))
     }
 
