@@ -143,7 +143,10 @@ impl<DB: Backend> Reports for SqlStore<DB> {
                 false => serde_json::Value::Null,
             };
             if let Some(change) = Change::read(&r.kind, &details) {
-                by_agent.entry(r.agent_pk).or_default().push((r.at, r.id, change));
+                by_agent
+                    .entry(r.agent_pk)
+                    .or_default()
+                    .push((r.at, r.id, change));
             }
         }
         let changes = by_agent
