@@ -72,6 +72,11 @@ pub struct Config {
     #[arg(long, env = "TAGS_RETENTION_DAYS", default_value_t = 30, value_parser = clap::value_parser!(i64).range(1..=36_500), global = true)]
     pub tags_retention_days: i64,
 
+    /// History events older than this many days are deleted by the sweeper (0: kept forever);
+    /// reports refuse periods that start before what is kept.
+    #[arg(long, env = "EVENTS_RETENTION_DAYS", default_value_t = 400, value_parser = clap::value_parser!(i64).range(0..=36_500), global = true)]
+    pub events_retention_days: i64,
+
     /// Wrap-up length of a new account (its agents may override it).
     #[arg(long, env = "DEFAULT_WRAP_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(i64).range(0..), global = true)]
     pub default_wrap_seconds: i64,

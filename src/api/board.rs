@@ -18,13 +18,15 @@ const INDEX_HTML: &str = include_str!("../../assets/board/index.html");
 const APP_JS: &str = include_str!("../../assets/board/app.js");
 const APP_CSS: &str = include_str!("../../assets/board/app.css");
 const ICON_SVG: &str = include_str!("../../assets/board/icon.svg");
+const REPORTS_JS: &str = include_str!("../../assets/board/reports.js");
 
 /// Each path under the board's, with its type and content: the page (with and without the
-/// trailing slash) and its three files.
-const FILES: [(&str, &str, &str); 5] = [
+/// trailing slash) and its files.
+const FILES: [(&str, &str, &str); 6] = [
     ("", "text/html; charset=utf-8", INDEX_HTML),
     ("/", "text/html; charset=utf-8", INDEX_HTML),
     ("/app.js", "text/javascript; charset=utf-8", APP_JS),
+    ("/reports.js", "text/javascript; charset=utf-8", REPORTS_JS),
     ("/app.css", "text/css; charset=utf-8", APP_CSS),
     ("/icon.svg", "image/svg+xml", ICON_SVG),
 ];

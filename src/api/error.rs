@@ -97,6 +97,16 @@ pub enum ApiError {
     NotLoggedIn,
     #[error("Cannot revoke the token in use")]
     TokenInUse,
+    #[error("Invalid report period")]
+    ReportPeriod,
+    #[error("Report period too long")]
+    PeriodTooLong,
+    #[error("Report period before retained history")]
+    BeforeRetention,
+    #[error("Unknown time zone")]
+    UnknownTimeZone,
+    #[error("Invalid report option")]
+    ReportOption,
     #[error("Invalid Request Data")]
     InvalidRequest,
     #[error("Invalid Request Data")]
@@ -197,6 +207,17 @@ impl ApiError {
                 "`/v1`: starting a call for an agent without a live session"),
             ApiError::TokenInUse => row(1521, S::OK, S::CONFLICT,
                 "`/v1`: revoking the token the request is made with (revoke it with another)"),
+            ApiError::ReportPeriod => row(1522, S::OK, S::UNPROCESSABLE_ENTITY,
+                "`/v1/reports`: `from` or `to` not Unix seconds or ISO 8601, or `to` not after `from`"),
+            ApiError::PeriodTooLong => row(1523, S::OK, S::UNPROCESSABLE_ENTITY,
+                "`/v1/reports`: a period over 93 days, or over 100,000 rows (agents × buckets)"),
+            ApiError::BeforeRetention => row(1524, S::OK, S::UNPROCESSABLE_ENTITY,
+                "`/v1/reports`: a period starting before the history kept (EVENTS_RETENTION_DAYS)"),
+            ApiError::UnknownTimeZone => row(1525, S::OK, S::UNPROCESSABLE_ENTITY,
+                "`PATCH /v1/account`: a `timeZone` that is not an IANA time zone name"),
+            ApiError::ReportOption => row(1526, S::OK, S::UNPROCESSABLE_ENTITY,
+                "`/v1/reports`: a `bucket` other than `hour`, `day`, `week`, a `format` other \
+                 than `json`, `csv`"),
             ApiError::InvalidRequest => row(1047, S::OK, S::UNPROCESSABLE_ENTITY,
                 "an empty or malformed body, a JSON value that is not an object, no parameters"),
             ApiError::BodyTooLarge => row(1047, S::PAYLOAD_TOO_LARGE, S::PAYLOAD_TOO_LARGE,
@@ -303,6 +324,10 @@ impl From<ServiceError> for ApiError {
             ServiceError::Missing(name) => ApiError::Missing(vec![name]),
             ServiceError::OutOfRange(_) | ServiceError::BadSsid => ApiError::InvalidParams,
             ServiceError::BadText => ApiError::InvalidType,
+            ServiceError::BadPeriod => ApiError::ReportPeriod,
+            ServiceError::PeriodTooLong => ApiError::PeriodTooLong,
+            ServiceError::BeforeRetention(_) => ApiError::BeforeRetention,
+            ServiceError::UnknownTimeZone => ApiError::UnknownTimeZone,
             ServiceError::SessionEnded => ApiError::PingSsidInvalid,
             // Logged once, when the probe found it (see `store::Health`).
             ServiceError::Down => ApiError::DbUnavailable,

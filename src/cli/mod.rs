@@ -1,9 +1,10 @@
-//! The operator CLI: `agentprofile [serve|migrate|account|token|agent|session|break|call|wrap]`.
+//! The operator CLI: `agentprofile [serve|migrate|account|token|agent|session|break|call|wrap|report]`.
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 mod demo;
 mod operator;
+mod report_table;
 mod run;
 mod times;
 
@@ -13,7 +14,7 @@ pub use run::run;
 pub use times::{Times, parse_time};
 
 use crate::config::Config;
-use crate::domain::{CallDirection, Scope, WrapMode};
+use crate::domain::{Bucket, CallDirection, Scope, WrapMode};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -94,6 +95,25 @@ pub enum Command {
     /// An account's break reasons.
     #[command(subcommand)]
     Reason(ReasonCommand),
+    /// Print the time each agent spent in each state over a period, as a table (or CSV).
+    Report {
+        user_id: String,
+        /// Unix seconds or ISO 8601 (a date is in the account's zone); default: today's start.
+        #[arg(long)]
+        from: Option<String>,
+        /// Exclusive, as --from; default: the end of --from's day.
+        #[arg(long)]
+        to: Option<String>,
+        /// Only this agent (repeatable).
+        #[arg(long = "agent")]
+        agents: Vec<String>,
+        /// hour, day or week: one row per agent and bucket.
+        #[arg(long)]
+        bucket: Option<Bucket>,
+        /// Print CSV (the API's header) instead of a table.
+        #[arg(long)]
+        csv: bool,
+    },
     /// Print the history of state changes, newest first (`--oldest-first` reads a day in order).
     History {
         user_id: String,
@@ -126,7 +146,12 @@ pub enum AccountCommand {
         user_id: String,
         #[arg(long, default_value = "")]
         name: String,
+        /// The IANA time zone its reports' days follow (default UTC).
+        #[arg(long)]
+        time_zone: Option<String>,
     },
+    /// Set the IANA time zone the account's reports' days and weeks follow (e.g. Europe/Berlin).
+    TimeZone { user_id: String, zone: String },
     /// Suspend an account: its requests answer 1039.
     Suspend { user_id: String },
     /// Lift a suspension.

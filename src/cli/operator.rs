@@ -4,9 +4,12 @@
 
 use crate::domain::{
     Account, Act, Agent, AgentUpdate, Break, BreakReason, Call, CallOutcome, EndedCall, Event,
-    EventQuery, NewAgent, NewReason, ReasonUpdate, Scope, Token, WrapMode, WrapUp, now_unix,
+    EventQuery, NewAgent, NewReason, ReasonUpdate, ReportRow, Scope, Token, WrapMode, WrapUp,
+    now_unix,
 };
-use crate::service::{CallRequest, EndedBy, Service, ServiceError, TokenRequest, WrapRequest};
+use crate::service::{
+    CallRequest, EndedBy, ReportRequest, Service, ServiceError, TokenRequest, WrapRequest,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum OperatorError {
@@ -147,6 +150,21 @@ impl Operator<'_> {
                 OperatorError::AgentExists(user_id.to_owned(), agent_id)
             })),
         }
+    }
+
+    /// Sets the account's time zone (an IANA name, or `UTC`).
+    pub async fn set_time_zone(&self, user_id: &str, zone: &str) -> Result<Account> {
+        let account = self.account(user_id).await?;
+        Ok(self.service.set_time_zone(&account, zone).await?)
+    }
+
+    /// A time-in-state report of the account (each named agent must be one of its own).
+    pub async fn report(&self, user_id: &str, request: &ReportRequest) -> Result<Vec<ReportRow>> {
+        let account = self.account(user_id).await?;
+        for agent_id in &request.agent_ids {
+            self.agent(user_id, agent_id).await?;
+        }
+        Ok(self.service.report(&account, request, now_unix()).await?)
     }
 
     pub async fn agent(&self, user_id: &str, agent_id: &str) -> Result<(Account, Agent)> {

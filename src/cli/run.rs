@@ -1,20 +1,53 @@
 //! Runs an operator command through the [`Operator`]; what it prints on success goes to stdout.
 
 use super::operator::{HistoryWindow, Operator};
+use super::report_table::report_table;
 use super::{
     AccountCommand, AgentCommand, BreakCommand, CallCommand, Command, ReasonCommand,
     SessionCommand, TokenCommand, WrapCommand,
 };
-use crate::domain::{AgentUpdate, CallOutcome, NewAgent, NewReason, ReasonUpdate};
-use crate::service::{CallRequest, TokenRequest, WrapRequest};
+use crate::domain::{AgentUpdate, CallOutcome, NewAgent, NewReason, ReasonUpdate, to_csv};
+use crate::service::{CallRequest, ReportRequest, TokenRequest, WrapRequest};
 
 /// Runs an operator command; what it prints on success goes to stdout.
 pub async fn run(admin: &Operator<'_>, command: Command) -> anyhow::Result<()> {
     match command {
         Command::Serve | Command::Migrate => unreachable!("handled by main"),
-        Command::Account(AccountCommand::Create { user_id, name }) => {
+        Command::Account(AccountCommand::Create {
+            user_id,
+            name,
+            time_zone,
+        }) => {
             let account = admin.create_account(&user_id, &name).await?;
+            if let Some(zone) = time_zone {
+                admin.set_time_zone(&user_id, &zone).await?;
+            }
             println!("created account {:?}", account.user_id);
+        }
+        Command::Account(AccountCommand::TimeZone { user_id, zone }) => {
+            let account = admin.set_time_zone(&user_id, &zone).await?;
+            println!("account {user_id:?} time zone: {}", account.time_zone);
+        }
+        Command::Report {
+            user_id,
+            from,
+            to,
+            agents,
+            bucket,
+            csv,
+        } => {
+            let request = ReportRequest {
+                from,
+                to,
+                bucket,
+                agent_ids: agents,
+            };
+            let rows = admin.report(&user_id, &request).await?;
+            if csv {
+                print!("{}", to_csv(&rows));
+            } else {
+                print!("{}", report_table(&rows));
+            }
         }
         Command::Account(AccountCommand::Suspend { user_id }) => {
             admin.set_suspended(&user_id, true).await?;

@@ -6,6 +6,10 @@ mod event;
 mod input;
 mod model;
 mod ping;
+mod report;
+mod report_csv;
+mod report_row;
+mod report_time;
 mod roster;
 mod tag;
 pub(crate) mod text_enum;
@@ -26,6 +30,15 @@ pub use model::{
     default_break_reasons,
 };
 pub use ping::{MicPerm, parse_ping_time};
+pub use report::{
+    Change, Open, OpenBreak, ReportState, STATE_KINDS, StateCounts as ReportCounts, StateSeconds,
+    Tally, walk,
+};
+pub use report_csv::{CSV_COLUMNS, to_csv};
+pub use report_row::ReportRow;
+pub use report_time::{
+    Bucket, bucket_count, bucket_start, day_around, next_day, parse_time, time_zone, windows,
+};
 pub use roster::{
     AgentState, Occupied, Presence, PresenceRule, RosterBreak, RosterEntry, RosterLine, RosterWrap,
 };

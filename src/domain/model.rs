@@ -19,6 +19,9 @@ pub struct Account {
     pub wrap_seconds: i64,
     #[sqlx(rename = "account_wrap_mode")]
     pub wrap_mode: WrapMode,
+    /// The IANA time zone its reports' days and weeks follow.
+    #[sqlx(rename = "account_time_zone")]
+    pub time_zone: String,
 }
 
 impl Account {

@@ -28,6 +28,7 @@ fn account() -> Account {
         suspended: false,
         wrap_seconds: 60,
         wrap_mode: WrapMode::Timed,
+        time_zone: "UTC".into(),
     }
 }
 

@@ -9,6 +9,7 @@ mod agents;
 mod breaks;
 mod calls;
 mod reasons;
+mod reports;
 mod sessions;
 mod status;
 mod stream;
@@ -25,6 +26,7 @@ use crate::store::{Store, StoreError, StoreOptions};
 pub use crate::live::Refusal as StreamRefusal;
 pub use accounts::TokenRequest;
 pub use calls::CallRequest;
+pub use reports::{MAX_PERIOD_DAYS, MAX_REPORT_ROWS, ReportRequest};
 pub use status::{AccountCounts, AgentCounts, PoolStats, StateCounts, Status};
 pub use stream::{EventStream, TICKET_TTL_SECS};
 pub use tags::FetchedTags;
@@ -102,6 +104,18 @@ pub enum ServiceError {
     /// An ssid to register that is not 32 to 256 characters of `[A-Za-z0-9_-]`.
     #[error("ssid must be 32 to 256 characters of A-Z, a-z, 0-9, '_' and '-'")]
     BadSsid,
+    /// A report period whose `from` or `to` does not read, or that ends before it starts.
+    #[error("is not a period: from and to must be Unix seconds or ISO 8601, to after from")]
+    BadPeriod,
+    /// A report period longer than `MAX_PERIOD_DAYS`, or of more than `MAX_REPORT_ROWS` rows.
+    #[error("is too long a period (at most 93 days and 100,000 rows)")]
+    PeriodTooLong,
+    /// A report period that starts before the history kept (`EVENTS_RETENTION_DAYS`).
+    #[error("starts before the history kept (from {0} on)")]
+    BeforeRetention(i64),
+    /// A time zone that is not an IANA name the server knows.
+    #[error("is not a known time zone")]
+    UnknownTimeZone,
     /// Text the database cannot store (a NUL character): bad input, not a fault.
     #[error("holds text the database cannot store")]
     BadText,

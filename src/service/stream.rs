@@ -239,13 +239,14 @@ impl Service {
 
     /// One sweep: records the presence crossings and the ends of run-out wrap-ups since the
     /// last one, so that streams hear of them when they happen, and deletes the tags past
-    /// their retention. Answers how many presence crossings it recorded.
+    /// their retention, and the events past theirs. Answers how many presence crossings it recorded.
     pub async fn sweep(&self, now: i64) -> Result<usize> {
         for account_pk in self.store.accounts_with_expired_wrap_ups(now).await? {
             self.store.close_expired_wrap_ups(account_pk, now).await?;
         }
         let recorded = self.sweep_presence(now).await?;
         self.sweep_tags(now).await?;
+        self.sweep_events(now).await?;
         Ok(recorded)
     }
 

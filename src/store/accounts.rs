@@ -18,6 +18,8 @@ pub trait Accounts: Send + Sync {
     async fn account(&self, user_id: &str) -> Result<Option<Account>>;
     async fn set_suspended(&self, account_pk: i64, suspended: bool) -> Result<Account>;
     async fn set_account_wrap_policy(&self, account_pk: i64, wrap: WrapPolicy) -> Result<Account>;
+    /// Sets the account's time zone (an IANA name the caller has checked).
+    async fn set_account_time_zone(&self, account_pk: i64, time_zone: &str) -> Result<Account>;
     async fn create_token(&self, account_pk: i64, new: &NewToken<'_>, now: i64) -> Result<Token>;
     /// The token of this hash and its account, revoked or expired ones too.
     async fn token_account(&self, token_hash: &str) -> Result<Option<(Account, Token)>>;
@@ -32,7 +34,8 @@ pub trait Accounts: Send + Sync {
 /// `Account`'s columns, named so that they never clash with an agent's or a token's in a
 /// join (as `LIVE_AGENT`, `SESSION_BY_HASH` and `TOKEN_BY_HASH` join them).
 const ACCOUNT_COLUMNS: &str = "id AS account_pk, user_id, name AS account_name, \
-    suspended, wrap_seconds AS account_wrap_seconds, wrap_mode AS account_wrap_mode";
+    suspended, wrap_seconds AS account_wrap_seconds, wrap_mode AS account_wrap_mode, \
+    time_zone AS account_time_zone";
 
 const CREATE_TOKEN: &str =
     "INSERT INTO api_tokens (account_pk, token_hash, scope, label, expires_at, created_at)
@@ -51,14 +54,16 @@ const REVOKE_TOKEN: &str = "UPDATE api_tokens SET revoked_at = COALESCE(revoked_
 /// The token of the hash `$1`, and its account, as [`TokenRow`] reads them.
 const TOKEN_BY_HASH: &str = "SELECT t.id, t.scope, t.label, t.created_at, t.expires_at,
         t.last_used_at, t.revoked_at, a.id AS account_pk, a.user_id, a.name AS account_name,
-        a.suspended, a.wrap_seconds AS account_wrap_seconds, a.wrap_mode AS account_wrap_mode
+        a.suspended, a.wrap_seconds AS account_wrap_seconds, a.wrap_mode AS account_wrap_mode,
+        a.time_zone AS account_time_zone
      FROM api_tokens t JOIN accounts a ON a.id = t.account_pk
      WHERE t.token_hash = $1";
 
 /// The token of the id `$1`, and its account, as [`TokenRow`] reads them.
 pub(super) const TOKEN_BY_ID: &str = "SELECT t.id, t.scope, t.label, t.created_at, t.expires_at,
         t.last_used_at, t.revoked_at, a.id AS account_pk, a.user_id, a.name AS account_name,
-        a.suspended, a.wrap_seconds AS account_wrap_seconds, a.wrap_mode AS account_wrap_mode
+        a.suspended, a.wrap_seconds AS account_wrap_seconds, a.wrap_mode AS account_wrap_mode,
+        a.time_zone AS account_time_zone
      FROM api_tokens t JOIN accounts a ON a.id = t.account_pk
      WHERE t.id = $1";
 
@@ -148,6 +153,20 @@ impl<DB: Backend> Accounts for SqlStore<DB> {
             .bind(account_pk)
             .bind(wrap.seconds)
             .bind(wrap.mode)
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.account_changed(account_pk);
+        tx.commit().await?;
+        Ok(account)
+    }
+
+    async fn set_account_time_zone(&self, account_pk: i64, time_zone: &str) -> Result<Account> {
+        let sql =
+            format!("UPDATE accounts SET time_zone = $2 WHERE id = $1 RETURNING {ACCOUNT_COLUMNS}");
+        let mut tx = self.begin().await?;
+        let account = Sql::<DB>::new(&sql)
+            .bind(account_pk)
+            .bind(time_zone)
             .fetch_one(&mut *tx)
             .await?;
         tx.account_changed(account_pk);

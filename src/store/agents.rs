@@ -40,7 +40,8 @@ const AGENT_COLUMNS: &str = "id, account_pk, agent_id, name, wrap_seconds, wrap_
 const LIVE_AGENT: &str =
     "SELECT g.id, g.account_pk, g.agent_id, g.name, g.wrap_seconds, g.wrap_mode, g.disabled,
         g.mic_perm, a.user_id, a.name AS account_name, a.suspended,
-        a.wrap_seconds AS account_wrap_seconds, a.wrap_mode AS account_wrap_mode
+        a.wrap_seconds AS account_wrap_seconds, a.wrap_mode AS account_wrap_mode,
+        a.time_zone AS account_time_zone
      FROM agents g JOIN accounts a ON a.id = g.account_pk
      WHERE g.id = $1";
 

@@ -110,7 +110,8 @@ pub trait Backend:
     + Decode<super::agents::AgentRow> + Decode<super::stream::PresenceRow>
     + Decode<super::stream::AddressedEventRow> + Decode<super::tags::TagRow>
     + Decode<super::roster::RosterRow> + Decode<super::roster::AccountCounts>
-    + Decode<super::roster::AgentCounts>
+    + Decode<super::roster::AgentCounts> + Decode<(i64, String, i64)>
+    + Decode<super::reports::OpenRow> + Decode<super::reports::ChangeRow>
 {
     /// `postgres` or `sqlite`.
     const KIND: &'static str;

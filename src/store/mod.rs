@@ -17,6 +17,7 @@ mod health;
 mod history;
 mod postgres;
 mod reasons;
+mod reports;
 mod roster;
 mod sessions;
 mod sql;
@@ -41,6 +42,7 @@ pub use calls::Calls;
 pub use health::Health;
 pub use history::History;
 pub use reasons::Reasons;
+pub use reports::{Changes, ReportAgents, Reports};
 pub use roster::{AccountCounts, AgentCounts, Roster, StateCounts};
 pub use sessions::Sessions;
 use sql::SqlStore;
@@ -163,6 +165,7 @@ pub trait Store:
     + Roster
     + Streams
     + Tags
+    + Reports
     + Send
     + Sync
     + 'static

@@ -34,7 +34,8 @@ const SESSION_BY_HASH: &str =
     "SELECT s.id AS session_id, s.agent_pk, s.last_seen_at, s.expires_at, s.ended_at,
         g.id, g.account_pk, g.agent_id, g.name, g.wrap_seconds, g.wrap_mode, g.disabled,
         a.user_id, a.name AS account_name, a.suspended,
-        a.wrap_seconds AS account_wrap_seconds, a.wrap_mode AS account_wrap_mode
+        a.wrap_seconds AS account_wrap_seconds, a.wrap_mode AS account_wrap_mode,
+        a.time_zone AS account_time_zone
      FROM agent_sessions s
      JOIN agents g ON g.id = s.agent_pk
      JOIN accounts a ON a.id = g.account_pk

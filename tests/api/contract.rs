@@ -5,7 +5,7 @@
 use crate::support::{ApiError, envelope, missing, named_envelopes};
 
 /// Every error of the table, in its order: (code, message).
-const CONTRACT: [(u16, &str); 33] = [
+const CONTRACT: [(u16, &str); 38] = [
     (1501, "Agent id not match"),
     (1502, "On break is : 0"),
     (1503, "SSID not valid for setWebPingTime"),
@@ -38,6 +38,11 @@ const CONTRACT: [(u16, &str); 33] = [
     (1519, "Agent not on a call"),
     (1520, "Agent not logged in"),
     (1521, "Cannot revoke the token in use"),
+    (1522, "Invalid report period"),
+    (1523, "Report period too long"),
+    (1524, "Report period before retained history"),
+    (1525, "Unknown time zone"),
+    (1526, "Invalid report option"),
     (1047, "Invalid Request Data"),
     (1047, "Invalid Request Data"),
     (1047, "Invalid Request Data"),

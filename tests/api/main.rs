@@ -26,6 +26,8 @@ mod openapi;
 mod outage;
 mod postman;
 mod readme;
+mod reports;
+mod reports_property;
 mod schemathesis;
 mod security_headers;
 mod state_engine;

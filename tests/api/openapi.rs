@@ -15,7 +15,7 @@ on_both_databases! {
 }
 
 /// Every route that is not on the upstream surface, as (method, path).
-const OTHER_ROUTES: [(&str, &str); 33] = [
+const OTHER_ROUTES: [(&str, &str); 35] = [
     ("get", "/healthz"),
     ("get", "/readyz"),
     ("get", "/openapi.json"),
@@ -43,6 +43,8 @@ const OTHER_ROUTES: [(&str, &str); 33] = [
     ("get", "/v1/break-reasons"),
     ("post", "/v1/break-reasons"),
     ("patch", "/v1/break-reasons/{code}"),
+    ("get", "/v1/reports/agent-states"),
+    ("get", "/v1/reports/summary"),
     ("get", "/v1/roster"),
     ("get", "/v1/stream"),
     ("post", "/v1/stream/tickets"),

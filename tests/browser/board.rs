@@ -59,8 +59,15 @@ pub async fn assets_are_served_with_their_types() {
 
     // No inline script, style or handler; every script and stylesheet is ours.
     assert!(html.contains(r#"<script src="/board/app.js" defer></script>"#));
+    assert!(html.contains(r#"<script src="/board/reports.js" defer></script>"#));
     assert!(html.contains(r#"<link rel="stylesheet" href="/board/app.css">"#));
-    assert_eq!(html.matches("<script").count(), 1, "one script, a file");
+    assert_eq!(html.matches("<script").count(), 2, "two scripts, files");
+    let (status, content_type, reports_js) = asset(&server, "/board/reports.js").await;
+    assert_eq!(
+        (status, content_type.as_str()),
+        (200, "text/javascript; charset=utf-8")
+    );
+    assert!(!reports_js.contains("innerHTML") && !reports_js.contains("localStorage"));
     for inline in [
         "<style",
         " style=",

@@ -15,6 +15,7 @@ mod board;
 mod docs;
 mod driver;
 mod floor;
+mod reports;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn board_assets_are_served_with_their_types() {
@@ -48,4 +49,9 @@ async fn board_screenshot_of_a_busy_floor() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn board_keeps_up_with_1000_agents_and_50_changes_a_second() {
     floor::keeps_up_with_1000_agents_and_50_changes_a_second().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn board_reports_view_shows_the_apis_numbers() {
+    reports::reports_view_shows_the_apis_numbers().await;
 }

@@ -7,6 +7,7 @@ mod agents;
 mod calls;
 mod history;
 mod reasons;
+mod reports;
 mod roster;
 mod states;
 mod stream;
@@ -41,6 +42,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(calls::routes())
         .merge(history::routes())
         .merge(reasons::routes())
+        .merge(reports::routes())
         .merge(roster::routes())
         .merge(stream::routes())
         .merge(tags::routes())

@@ -108,7 +108,8 @@ async fn account_shows_and_patches_its_wrap_policy(app: TestApp) {
     let data = app.v1_get(path, &token).await;
     assert_eq!(
         data,
-        json!({"userId": "acme", "name": "Acme Inc", "wrapSeconds": 60, "wrapMode": "timed"})
+        json!({"userId": "acme", "name": "Acme Inc", "wrapSeconds": 60, "wrapMode": "timed",
+               "timeZone": "UTC"})
     );
     let body = Some(json!({"wrapSeconds": 30}));
     let data = app.v1_ok(Method::PATCH, path, &token, body, 200).await;
@@ -122,7 +123,8 @@ async fn account_shows_and_patches_its_wrap_policy(app: TestApp) {
     let data = app.v1_ok(Method::PATCH, path, &token, None, 200).await;
     assert_eq!(
         data,
-        json!({"userId": "acme", "name": "Acme Inc", "wrapSeconds": 30, "wrapMode": "untimed"})
+        json!({"userId": "acme", "name": "Acme Inc", "wrapSeconds": 30, "wrapMode": "untimed",
+               "timeZone": "UTC"})
     );
     // Bad input: 422, nothing changes.
     for (body, want) in [

@@ -16,11 +16,15 @@ pub use agentprofile::api::{ApiError, openapi};
 pub use agentprofile::app::{AppState, serve};
 pub use agentprofile::cli::{Cli, Operator, OperatorError};
 pub use agentprofile::config::Config;
-pub use agentprofile::domain::{Act, NewAgent, NewTag, Scope, WrapMode, now_unix};
+pub use agentprofile::domain::{
+    Act, Actor, CallOutcome, NewAgent, NewTag, Scope, WrapMode, now_unix,
+};
 pub use agentprofile::live::ViewStats;
 pub use agentprofile::net;
 pub use agentprofile::secrets::{hash, new_ssid};
-pub use agentprofile::service::{Service, ServiceError, WrapRequest, connect};
+pub use agentprofile::service::{
+    CallRequest, EndedBy, Service, ServiceError, WrapRequest, connect,
+};
 pub use agentprofile::store::Store;
 
 mod calls;
@@ -30,6 +34,7 @@ mod fixtures;
 mod http;
 mod macros;
 mod process;
+mod reports;
 mod server;
 mod skip;
 mod tags;
@@ -42,6 +47,7 @@ pub use db::*;
 pub use fixtures::*;
 pub use http::*;
 pub use process::*;
+pub use reports::*;
 pub use server::*;
 pub use skip::*;
 pub use tags::*;
