@@ -97,6 +97,12 @@ pub enum ApiError {
     NotLoggedIn,
     #[error("Cannot revoke the token in use")]
     TokenInUse,
+    #[error("Webhook URL not allowed")]
+    WebhookUrl,
+    #[error("Webhook URL resolves to a private address")]
+    WebhookPrivate,
+    #[error("Unknown event kind")]
+    UnknownEventFilter,
     #[error("Invalid Request Data")]
     InvalidRequest,
     #[error("Invalid Request Data")]
@@ -197,6 +203,15 @@ impl ApiError {
                 "`/v1`: starting a call for an agent without a live session"),
             ApiError::TokenInUse => row(1521, S::OK, S::CONFLICT,
                 "`/v1`: revoking the token the request is made with (revoke it with another)"),
+            ApiError::WebhookUrl => row(1530, S::OK, S::UNPROCESSABLE_ENTITY,
+                "`/v1/webhooks`: a `url` that is not an absolute `https://` URL (or `http://` \
+                 with WEBHOOK_ALLOW_HTTP), holds credentials, or is over 2048 characters"),
+            ApiError::WebhookPrivate => row(1531, S::OK, S::UNPROCESSABLE_ENTITY,
+                "`/v1/webhooks`: a `url` that names or resolves to a loopback, private or \
+                 link-local address (unless WEBHOOK_ALLOW_PRIVATE)"),
+            ApiError::UnknownEventFilter => row(1532, S::OK, S::UNPROCESSABLE_ENTITY,
+                "`/v1/webhooks`: an `events` entry that is no event kind (`break.start`), \
+                 family (`break.*`) or `*`"),
             ApiError::InvalidRequest => row(1047, S::OK, S::UNPROCESSABLE_ENTITY,
                 "an empty or malformed body, a JSON value that is not an object, no parameters"),
             ApiError::BodyTooLarge => row(1047, S::PAYLOAD_TOO_LARGE, S::PAYLOAD_TOO_LARGE,
@@ -303,6 +318,9 @@ impl From<ServiceError> for ApiError {
             ServiceError::Missing(name) => ApiError::Missing(vec![name]),
             ServiceError::OutOfRange(_) | ServiceError::BadSsid => ApiError::InvalidParams,
             ServiceError::BadText => ApiError::InvalidType,
+            ServiceError::WebhookUrl(_) => ApiError::WebhookUrl,
+            ServiceError::WebhookPrivate => ApiError::WebhookPrivate,
+            ServiceError::UnknownEventFilter(_) => ApiError::UnknownEventFilter,
             ServiceError::SessionEnded => ApiError::PingSsidInvalid,
             // Logged once, when the probe found it (see `store::Health`).
             ServiceError::Down => ApiError::DbUnavailable,

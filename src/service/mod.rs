@@ -13,6 +13,7 @@ mod sessions;
 mod status;
 mod stream;
 mod tags;
+mod webhooks;
 mod wraps;
 
 use std::sync::Arc;
@@ -20,6 +21,7 @@ use std::sync::Arc;
 use crate::config::Config;
 use crate::domain::Agent;
 use crate::live::{LiveAgent, Pings};
+use crate::metrics::WebhookMetrics;
 use crate::store::{Store, StoreError, StoreOptions};
 
 pub use crate::live::Refusal as StreamRefusal;
@@ -28,6 +30,7 @@ pub use calls::CallRequest;
 pub use status::{AccountCounts, AgentCounts, PoolStats, StateCounts, Status};
 pub use stream::{EventStream, TICKET_TTL_SECS};
 pub use tags::FetchedTags;
+pub use webhooks::{ATTEMPTS_LISTED, TestResult, WebhookRequest, WebhookUpdateRequest};
 pub use wraps::{EndedBy, WrapRequest};
 
 /// What a credential (ssid, token, stream ticket) turned out to be.
@@ -102,6 +105,15 @@ pub enum ServiceError {
     /// An ssid to register that is not 32 to 256 characters of `[A-Za-z0-9_-]`.
     #[error("ssid must be 32 to 256 characters of A-Z, a-z, 0-9, '_' and '-'")]
     BadSsid,
+    /// A webhook URL that cannot be used: says why.
+    #[error("url {0}")]
+    WebhookUrl(&'static str),
+    /// A webhook URL that names or resolves to a private address.
+    #[error("url resolves to a loopback, private or link-local address")]
+    WebhookPrivate,
+    /// A webhook filter that is no event kind or family.
+    #[error("{0:?} is not an event kind or family")]
+    UnknownEventFilter(String),
     /// Text the database cannot store (a NUL character): bad input, not a fault.
     #[error("holds text the database cannot store")]
     BadText,
@@ -180,6 +192,7 @@ pub struct Service {
     store: Arc<dyn Store>,
     pings: Arc<Pings>,
     config: Arc<Config>,
+    webhook_metrics: WebhookMetrics,
 }
 
 impl Service {
@@ -188,6 +201,7 @@ impl Service {
             store,
             pings: Arc::default(),
             config,
+            webhook_metrics: WebhookMetrics::default(),
         }
     }
 
@@ -202,6 +216,11 @@ impl Service {
     /// The settings, to keep beside the service (the HTTP layers read them).
     pub fn shared_config(&self) -> Arc<Config> {
         self.config.clone()
+    }
+
+    /// The webhook deliverer's counters, for the metrics page.
+    pub fn webhook_metrics(&self) -> &WebhookMetrics {
+        &self.webhook_metrics
     }
 
     pub fn pings(&self) -> &Pings {
