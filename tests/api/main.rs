@@ -31,3 +31,4 @@ mod tags;
 mod throttle;
 mod upstream_routes;
 mod web_ping;
+mod webhooks;

@@ -35,6 +35,7 @@ mod skip;
 mod tags;
 mod upstream;
 mod v1;
+mod webhooks;
 
 pub use calls::*;
 pub use contract::*;
@@ -46,3 +47,4 @@ pub use server::*;
 pub use skip::*;
 pub use tags::*;
 pub use upstream::*;
+pub use webhooks::*;
