@@ -124,7 +124,8 @@ impl Service {
         }
     }
 
-    /// Sends the next batch of events to the endpoint; answers whether there was one.
+    /// Sends the next batch of events to the endpoint (up to a failure); answers whether
+    /// there was one.
     async fn run(&self, client: &reqwest::Client, target: &WebhookTarget) -> super::Result<bool> {
         let webhook = &target.webhook;
         let query = EventQuery {
@@ -150,7 +151,6 @@ impl Service {
         };
         // Failed attempts so far at the first event heard after the cursor.
         let mut failed_before = webhook.attempts;
-        let mut delivered = 0;
         for event in &events {
             if !hears(&webhook.events, event.kind) {
                 progress.to_cursor = event.id;
@@ -179,18 +179,16 @@ impl Service {
                 error: sent.error,
                 next_try_ms: None,
             };
+            self.webhook_metrics.attempted(webhook.id, sent.ok, 1);
             if sent.ok {
-                delivered += 1;
                 failed_before = 0;
                 progress.to_cursor = event.id;
                 progress.made.push(made);
                 continue;
             }
-            self.webhook_metrics.attempted(webhook.id, false, 1);
             progress.attempts = attempt;
             if attempt >= i64::from(self.config.webhook_max_attempts) {
                 progress.made.push(made);
-                self.webhook_metrics.attempted(webhook.id, true, delivered);
                 let details = EventDetails::WebhookDisabled {
                     webhook: webhook.id,
                     url: webhook.url.clone(),
@@ -213,7 +211,6 @@ impl Service {
             progress.made.push(made);
             break;
         }
-        self.webhook_metrics.attempted(webhook.id, true, delivered);
         self.store.record_progress(&progress).await?;
         let (lag, oldest) = self
             .store
@@ -221,6 +218,7 @@ impl Service {
             .await?;
         let age = oldest.map_or(0, |at| (now_unix() - at).max(0));
         self.webhook_metrics.lag(webhook.id, lag, age);
-        Ok(progress.next_try_ms.is_none())
+        // After a failure too: the endpoint's loop then waits for the next try.
+        Ok(true)
     }
 }

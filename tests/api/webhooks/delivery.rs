@@ -78,26 +78,45 @@ async fn every_event_reaches_a_flaky_endpoint_in_order_and_a_healthy_one_is_not_
     for receiver in [&healthy, &slow] {
         assert_eq!(receiver.unsigned(), 0, "every request is signed");
         assert_eq!(receiver.delivered(), ids, "first deliveries in id order");
-        assert_eq!(first_arrivals_in_order(receiver), ids, "first tries in id order");
+        assert_eq!(
+            first_arrivals_in_order(receiver),
+            ids,
+            "first tries in id order"
+        );
     }
     let failed = slow.arrivals().iter().filter(|a| !a.accepted).count();
-    assert!(failed >= 10, "the flaky endpoint failed only {failed} times");
+    assert!(
+        failed >= 10,
+        "the flaky endpoint failed only {failed} times"
+    );
     assert!(
         healthy_done.duration_since(made) < Duration::from_secs(5),
         "the healthy endpoint took {:?}",
         healthy_done.duration_since(made)
     );
-    assert!(slow_done > healthy_done, "the flaky endpoint cannot have been as fast");
+    assert!(
+        slow_done > healthy_done,
+        "the flaky endpoint cannot have been as fast"
+    );
     // The attempts are visible, and the counters count them.
     let id = created["id"].as_i64().unwrap();
     let attempts = app
         .v1_get(&format!("/v1/webhooks/{id}/deliveries"), &f.token)
         .await;
     let attempts = attempts.as_array().unwrap();
-    assert!(attempts.iter().any(|a| a["ok"] == false && a["nextTryMs"].is_i64()));
-    assert!(attempts.iter().any(|a| a["ok"] == true && a["status"] == 204));
+    assert!(
+        attempts
+            .iter()
+            .any(|a| a["ok"] == false && a["nextTryMs"].is_i64())
+    );
+    assert!(
+        attempts
+            .iter()
+            .any(|a| a["ok"] == true && a["status"] == 204)
+    );
     let (_, metrics) = app.get("/metrics").await;
-    let line = format!("agentprofile_webhook_deliveries_total{{webhook=\"{id}\",result=\"failure\"}}");
+    let line =
+        format!("agentprofile_webhook_deliveries_total{{webhook=\"{id}\",result=\"failure\"}}");
     assert!(metrics.contains(&line), "{metrics}");
 }
 
@@ -122,7 +141,13 @@ async fn both_signatures_are_sent_during_a_rotation(backend: Backend) {
     assert_eq!(first.body["id"].to_string(), first.id);
 
     let rotated = app
-        .v1_ok(Method::POST, &format!("/v1/webhooks/{id}/rotate"), &f.token, None, 200)
+        .v1_ok(
+            Method::POST,
+            &format!("/v1/webhooks/{id}/rotate"),
+            &f.token,
+            None,
+            200,
+        )
         .await;
     receiver.trust(rotated["secret"].as_str().unwrap());
     breaks(&app, 1).await;
@@ -132,7 +157,11 @@ async fn both_signatures_are_sent_during_a_rotation(backend: Backend) {
     .await;
     let last = receiver.arrivals().pop().unwrap();
     assert_eq!(last.signatures.len(), 2, "{:?}", last.signatures);
-    assert_eq!(last.verified_by, [1, 0], "the new secret's first, then the old one's");
+    assert_eq!(
+        last.verified_by,
+        [1, 0],
+        "the new secret's first, then the old one's"
+    );
     assert_eq!(receiver.unsigned(), 0);
 }
 
@@ -146,8 +175,13 @@ async fn an_endpoint_that_keeps_failing_is_disabled_with_an_event(backend: Backe
         ..Behaviour::default()
     };
     let (down, created) = endpoint(&app, &f.token, failing, None).await;
-    let (watcher, _) = endpoint(&app, &f.token, Behaviour::default(), Some(json!(["webhook.*"])))
-        .await;
+    let (watcher, _) = endpoint(
+        &app,
+        &f.token,
+        Behaviour::default(),
+        Some(json!(["webhook.*"])),
+    )
+    .await;
     let id = created["id"].as_i64().unwrap();
     let path = format!("/v1/webhooks/{id}");
     app.admin().start_break("acme", "7", "break").await.unwrap();
@@ -158,9 +192,16 @@ async fn an_endpoint_that_keeps_failing_is_disabled_with_an_event(backend: Backe
     assert_eq!(down.arrivals().len(), 3, "three attempts, then no more");
     let attempts = app.v1_get(&format!("{path}/deliveries"), &f.token).await;
     let attempts = attempts.as_array().unwrap();
-    let numbers: Vec<i64> = attempts.iter().map(|a| a["attempt"].as_i64().unwrap()).collect();
+    let numbers: Vec<i64> = attempts
+        .iter()
+        .map(|a| a["attempt"].as_i64().unwrap())
+        .collect();
     assert_eq!(numbers, [3, 2, 1], "{attempts:?}");
-    assert!(attempts.iter().all(|a| a["status"] == 500 && a["ok"] == false));
+    assert!(
+        attempts
+            .iter()
+            .all(|a| a["status"] == 500 && a["ok"] == false)
+    );
     assert!(attempts[0]["nextTryMs"].is_null() && attempts[1]["nextTryMs"].is_i64());
     let events = app.events(&f.token, "/v1/events").await;
     let disabled = events.iter().find(|e| e["kind"] == "webhook.disabled");
@@ -169,17 +210,27 @@ async fn an_endpoint_that_keeps_failing_is_disabled_with_an_event(backend: Backe
     assert_eq!(disabled["details"]["attempts"], 3);
     assert!(disabled["agentId"].is_null());
     // Heard by the other endpoint, which filters on it.
-    eventually(Duration::from_secs(10), "the watcher hears it", async || {
-        watcher.delivered() == [disabled["id"].as_i64().unwrap()]
-    })
+    eventually(
+        Duration::from_secs(10),
+        "the watcher hears it",
+        async || watcher.delivered() == [disabled["id"].as_i64().unwrap()],
+    )
     .await;
     // Enabled again, it starts from where it stopped.
     down.set_behaviour(Behaviour::default());
-    app.v1_ok(Method::PATCH, &path, &f.token, Some(json!({"enabled": true})), 200)
-        .await;
-    eventually(Duration::from_secs(10), "delivered after enabling", async || {
-        !down.delivered().is_empty()
-    })
+    app.v1_ok(
+        Method::PATCH,
+        &path,
+        &f.token,
+        Some(json!({"enabled": true})),
+        200,
+    )
+    .await;
+    eventually(
+        Duration::from_secs(10),
+        "delivered after enabling",
+        async || !down.delivered().is_empty(),
+    )
     .await;
 }
 
@@ -189,8 +240,13 @@ async fn replays_filters_and_the_test_send(backend: Backend) {
     };
     let f = app.fixture("acme", "7").await;
     let (all, created) = endpoint(&app, &f.token, Behaviour::default(), None).await;
-    let (starts, _) =
-        endpoint(&app, &f.token, Behaviour::default(), Some(json!(["break.start"]))).await;
+    let (starts, _) = endpoint(
+        &app,
+        &f.token,
+        Behaviour::default(),
+        Some(json!(["break.start"])),
+    )
+    .await;
     breaks(&app, 3).await;
     let after = created["cursor"].as_i64().unwrap();
     let ids: Vec<i64> = event_ids(&app, &f.token, None)
@@ -200,26 +256,42 @@ async fn replays_filters_and_the_test_send(backend: Backend) {
         .collect();
     let start_ids = event_ids(&app, &f.token, Some(&["break.start"])).await;
     all.until_delivered(&ids, Duration::from_secs(10)).await;
-    starts.until_delivered(&start_ids, Duration::from_secs(10)).await;
+    starts
+        .until_delivered(&start_ids, Duration::from_secs(10))
+        .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(starts.delivered(), start_ids, "only what the filter hears");
 
     let id = created["id"].as_i64().unwrap();
     let replayed = app
-        .v1_ok(Method::POST, &format!("/v1/webhooks/{id}/replay"), &f.token,
-            Some(json!({"from": ids[2]})), 200)
+        .v1_ok(
+            Method::POST,
+            &format!("/v1/webhooks/{id}/replay"),
+            &f.token,
+            Some(json!({"from": ids[2]})),
+            200,
+        )
         .await;
     assert_eq!(replayed["cursor"], ids[2] - 1);
     eventually(Duration::from_secs(10), "the replay", async || {
         all.arrivals().len() == ids.len() * 2 - 2
     })
     .await;
-    let again: Vec<String> = all.arrivals()[ids.len()..].iter().map(|a| a.id.clone()).collect();
+    let again: Vec<String> = all.arrivals()[ids.len()..]
+        .iter()
+        .map(|a| a.id.clone())
+        .collect();
     let want: Vec<String> = ids[2..].iter().map(i64::to_string).collect();
     assert_eq!(again, want, "the same webhook-ids, in order");
 
     let tested = app
-        .v1_ok(Method::POST, &format!("/v1/webhooks/{id}/test"), &f.token, None, 200)
+        .v1_ok(
+            Method::POST,
+            &format!("/v1/webhooks/{id}/test"),
+            &f.token,
+            None,
+            200,
+        )
         .await;
     assert_eq!(tested["ok"], true, "{tested}");
     assert_eq!(tested["status"], 204);

@@ -69,8 +69,14 @@ async fn postgres_the_other_instance_takes_over_a_killed_deliverer() {
         .filter(|id| *id > after)
         .collect();
     assert_eq!(ids.len(), 300);
-    assert!(before < ids.len(), "killed mid-stream ({before} of {})", ids.len());
-    receiver.until_delivered(&ids, Duration::from_secs(30)).await;
+    assert!(
+        before < ids.len(),
+        "killed mid-stream ({before} of {})",
+        ids.len()
+    );
+    receiver
+        .until_delivered(&ids, Duration::from_secs(30))
+        .await;
     assert!(delivers(survivor).await, "the survivor took over");
     assert_eq!(receiver.unsigned(), 0);
     assert_eq!(receiver.delivered(), ids, "in order, none missing");
