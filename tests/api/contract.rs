@@ -5,7 +5,7 @@
 use crate::support::{ApiError, envelope, missing, named_envelopes};
 
 /// Every error of the table, in its order: (code, message).
-const CONTRACT: [(u16, &str); 33] = [
+const CONTRACT: [(u16, &str); 36] = [
     (1501, "Agent id not match"),
     (1502, "On break is : 0"),
     (1503, "SSID not valid for setWebPingTime"),
@@ -38,6 +38,9 @@ const CONTRACT: [(u16, &str); 33] = [
     (1519, "Agent not on a call"),
     (1520, "Agent not logged in"),
     (1521, "Cannot revoke the token in use"),
+    (1530, "Webhook URL not allowed"),
+    (1531, "Webhook URL resolves to a private address"),
+    (1532, "Unknown event kind"),
     (1047, "Invalid Request Data"),
     (1047, "Invalid Request Data"),
     (1047, "Invalid Request Data"),

@@ -87,6 +87,7 @@ pub async fn create(caller: Caller, JsonBody(body): JsonBody<WebhookBody>) -> Re
     Ok(created(CreatedWebhook { secret, webhook }))
 }
 
+/// One endpoint of the account; never its secret.
 #[utoipa::path(get, path = "/v1/webhooks/{webhook_id}", operation_id = "getWebhook",
     params(("webhook_id" = i64, Path, description = "The endpoint's `id`")),
     responses(
