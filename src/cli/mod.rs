@@ -1,14 +1,16 @@
-//! The operator CLI: `agentprofile [serve|migrate|account|token|agent|session|break|call|wrap]`.
+//! The operator CLI: `agentprofile [serve|migrate|account|token|agent|session|break|call|wrap|webhook]`.
 
 use clap::{Args, Parser, Subcommand};
 
 mod demo;
 mod operator;
 mod run;
+mod webhooks;
 
 pub use demo::demo_if_new;
 pub use operator::{Operator, OperatorError};
 pub use run::run;
+pub use webhooks::WebhookCommand;
 
 use crate::config::Config;
 use crate::domain::{CallDirection, Scope, WrapMode};
@@ -56,6 +58,9 @@ pub enum Command {
     /// An account's break reasons.
     #[command(subcommand)]
     Reason(ReasonCommand),
+    /// An account's webhook endpoints (README "Webhooks").
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
     /// Print the history of state changes, oldest first.
     History {
         user_id: String,

@@ -12,6 +12,7 @@ use crate::service::{CallRequest, TokenRequest, WrapRequest};
 pub async fn run(admin: &Operator<'_>, command: Command) -> anyhow::Result<()> {
     match command {
         Command::Serve | Command::Migrate => unreachable!("handled by main"),
+        Command::Webhook(command) => super::webhooks::run(admin, command).await?,
         Command::Account(AccountCommand::Create { user_id, name }) => {
             let account = admin.create_account(&user_id, &name).await?;
             println!("created account {:?}", account.user_id);

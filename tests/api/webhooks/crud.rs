@@ -4,12 +4,13 @@ use reqwest::Method;
 use serde_json::json;
 
 use super::register;
+use crate::cli::cli;
 use crate::support::*;
 
 on_both_databases! {
     an_endpoint_is_created_listed_changed_and_deleted, bad_endpoints_are_refused,
     private_and_plain_http_urls_are_refused_by_default, only_admin_tokens_manage_webhooks,
-    another_accounts_endpoints_are_invisible,
+    another_accounts_endpoints_are_invisible, the_cli_adds_lists_and_removes_endpoints,
 }
 
 const HOOK: &str = "https://hooks.example.invalid/agentprofile";
@@ -272,4 +273,35 @@ async fn another_accounts_endpoints_are_invisible(app: TestApp) {
     )
     .await;
     assert_eq!(app.v1_get(&path, &acme).await["enabled"], true);
+}
+
+async fn the_cli_adds_lists_and_removes_endpoints(app: TestApp) {
+    let token = app.new_account("acme").await;
+    let add = [
+        "webhook", "add", "acme", HOOK, "--event", "break.*", "--event", "login",
+    ];
+    let secret = cli(&app, &add).await.line();
+    assert!(secret.starts_with("whsec_"), "{secret}");
+    let listed = app.v1_get("/v1/webhooks", &token).await;
+    assert_eq!(listed[0]["events"], json!(["break.*", "login"]));
+    let id = listed[0]["id"].to_string();
+    let table = cli(&app, &["webhook", "list", "acme"]).await.ok();
+    assert!(
+        table.contains(&format!("{id}\ttrue\t")) && table.contains(HOOK),
+        "{table}"
+    );
+    cli(
+        &app,
+        &["webhook", "add", "acme", "http://hooks.example.invalid/x"],
+    )
+    .await
+    .refused("url must be https");
+    cli(&app, &["webhook", "add", "acme", HOOK, "--event", "nope"])
+        .await
+        .refused("\"nope\" is not an event kind or family");
+    cli(&app, &["webhook", "remove", "acme", &id]).await.ok();
+    cli(&app, &["webhook", "remove", "acme", &id])
+        .await
+        .refused(&format!("no webhook {id} in account \"acme\""));
+    assert_eq!(app.v1_get("/v1/webhooks", &token).await, json!([]));
 }
