@@ -217,7 +217,7 @@ mod tests {
         assert_eq!(retry_delay_ms(5000, 2, 0.5), 10_000);
         assert_eq!(retry_delay_ms(5000, 2, 0.0), 8000);
         let total: u64 = (1..15).map(|a| retry_delay_ms(5000, a, 0.5)).sum();
-        assert!((20 * 3600_000..26 * 3600_000).contains(&total), "{total}");
+        assert!((20 * 3_600_000..26 * 3_600_000).contains(&total), "{total}");
         assert_eq!(retry_delay_ms(5000, 60, 0.5), 12 * 3600 * 1000);
     }
 }

@@ -68,12 +68,10 @@ impl Service {
                             Ok(enabled) => {
                                 for target in enabled {
                                     let id = target.webhook.id;
-                                    if !running.contains_key(&id) {
+                                    running.entry(id).or_insert_with(|| {
                                         let service = self.clone();
-                                        let task = endpoints
-                                            .spawn(async move { service.endpoint(id).await });
-                                        running.insert(id, task);
-                                    }
+                                        endpoints.spawn(async move { service.endpoint(id).await })
+                                    });
                                 }
                             }
                             Err(err) => tracing::warn!(error = %err, "cannot list webhooks"),
