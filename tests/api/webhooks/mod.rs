@@ -6,6 +6,7 @@
 mod crud;
 mod delivery;
 mod takeover;
+mod throughput;
 
 use std::time::Duration;
 

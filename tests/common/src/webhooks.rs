@@ -44,6 +44,9 @@ struct Inner {
     secrets: Vec<String>,
     behaviour: Behaviour,
     arrivals: Vec<Arrival>,
+    /// The event ids accepted, each once, in the order first accepted (and as a set).
+    delivered: Vec<i64>,
+    seen: std::collections::HashSet<i64>,
     /// Requests whose signature no secret verified, or without the headers.
     unsigned: u64,
 }
@@ -130,6 +133,11 @@ async fn receive(
     if !valid {
         inner.unsigned += 1;
     }
+    if let Ok(event) = arrival.id.parse::<i64>() {
+        if arrival.accepted && inner.seen.insert(event) {
+            inner.delivered.push(event);
+        }
+    }
     inner.arrivals.push(arrival);
     if !valid {
         StatusCode::UNAUTHORIZED
@@ -183,21 +191,17 @@ impl Receiver {
 
     /// The ids of the events delivered (accepted), each once, in the order first accepted.
     pub fn delivered(&self) -> Vec<i64> {
-        let mut seen = std::collections::BTreeSet::new();
-        self.arrivals()
-            .into_iter()
-            .filter(|a| a.accepted)
-            .filter_map(|a| a.id.parse::<i64>().ok())
-            .filter(|id| seen.insert(*id))
-            .collect()
+        self.inner.lock().unwrap().delivered.clone()
     }
 
     /// Waits until every one of `ids` was delivered; fails after `within`. Answers when.
     pub async fn until_delivered(&self, ids: &[i64], within: Duration) -> Instant {
         let started = Instant::now();
         loop {
-            let delivered = self.delivered();
-            let missing: Vec<&i64> = ids.iter().filter(|id| !delivered.contains(id)).collect();
+            let missing: Vec<&i64> = {
+                let inner = self.inner.lock().unwrap();
+                ids.iter().filter(|id| !inner.seen.contains(id)).collect()
+            };
             if missing.is_empty() {
                 return Instant::now();
             }
