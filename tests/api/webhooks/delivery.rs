@@ -16,6 +16,7 @@ on_both_databases_with_own_config! {
     both_signatures_are_sent_during_a_rotation,
     an_endpoint_that_keeps_failing_is_disabled_with_an_event,
     replays_filters_and_the_test_send,
+    a_name_that_resolves_to_a_private_address_later_reaches_nothing,
 }
 
 async fn app_with(backend: Backend, configure: impl FnOnce(&mut Config)) -> Option<TestApp> {
@@ -298,4 +299,47 @@ async fn replays_filters_and_the_test_send(backend: Backend) {
     let test = all.arrivals().pop().unwrap();
     assert_eq!(test.body["type"], "webhook.test");
     assert!(test.accepted && test.id.starts_with("test_"));
+}
+
+/// DNS rebinding: a name checked at registration that later resolves to a private address (a
+/// URL changed behind the API's back stands for it) is refused at connection time, and so is
+/// an address written literally.
+async fn a_name_that_resolves_to_a_private_address_later_reaches_nothing(backend: Backend) {
+    let Some(app) = app_with(backend, |c| c.webhook_allow_private = false).await else {
+        return;
+    };
+    let f = app.fixture("acme", "7").await;
+    let receiver = Receiver::start(Behaviour::default()).await;
+    let port = receiver.url.split(':').nth(2).unwrap().to_owned();
+    for host in ["localhost", "127.0.0.1"] {
+        let created = register(&app, &f.token, "https://hooks.example.invalid/x", None).await;
+        receiver.trust(created["secret"].as_str().unwrap());
+        let id = created["id"].as_i64().unwrap();
+        let rebound = format!("http://{host}:{port}");
+        sql_exec(
+            app.db.as_ref().unwrap(),
+            &format!("UPDATE webhooks SET url = '{rebound}' WHERE id = {id}"),
+        )
+        .await;
+        app.admin().start_break("acme", "7", "break").await.unwrap();
+        let path = format!("/v1/webhooks/{id}/deliveries");
+        eventually(Duration::from_secs(10), "a refused attempt", async || {
+            let attempts = app.v1_get(&path, &f.token).await;
+            attempts[0]["error"] == "a private address"
+        })
+        .await;
+        app.admin().end_break("acme", "7").await.unwrap();
+        app.v1_ok(
+            Method::DELETE,
+            &format!("/v1/webhooks/{id}"),
+            &f.token,
+            None,
+            200,
+        )
+        .await;
+    }
+    assert!(
+        receiver.arrivals().is_empty(),
+        "nothing reached the receiver"
+    );
 }

@@ -48,9 +48,17 @@ async fn events_delivered_per_second_to_one_endpoint(backend: Backend) {
     let ids: Vec<i64> = (from..=cursor).collect();
     let started = Instant::now();
     let path = format!("/v1/webhooks/{id}/replay");
-    app.v1_ok(Method::POST, &path, &f.token, Some(json!({ "from": from })), 200)
+    app.v1_ok(
+        Method::POST,
+        &path,
+        &f.token,
+        Some(json!({ "from": from })),
+        200,
+    )
+    .await;
+    receiver
+        .until_delivered(&ids, Duration::from_secs(600))
         .await;
-    receiver.until_delivered(&ids, Duration::from_secs(600)).await;
     let took = started.elapsed();
     assert_eq!(receiver.unsigned(), 0);
     println!(
