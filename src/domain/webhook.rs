@@ -38,13 +38,23 @@ pub struct Webhook {
     pub created_at: i64,
 }
 
-/// What the deliverer needs of an endpoint: the listed form, its account and secrets.
-#[derive(Debug, Clone)]
+/// What the deliverer needs of an endpoint: the listed form, its account and secrets (which
+/// `Debug` leaves out, so no log line can carry them).
+#[derive(Clone)]
 pub struct WebhookTarget {
     pub webhook: Webhook,
     pub account_pk: i64,
     pub secret: String,
     pub previous_secret: Option<String>,
+}
+
+impl std::fmt::Debug for WebhookTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookTarget")
+            .field("webhook", &self.webhook)
+            .field("account_pk", &self.account_pk)
+            .finish_non_exhaustive()
+    }
 }
 
 impl WebhookTarget {
@@ -63,7 +73,7 @@ impl WebhookTarget {
 }
 
 /// A new endpoint, checked (see `service::webhooks`).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct NewWebhook {
     pub url: String,
     pub description: String,
