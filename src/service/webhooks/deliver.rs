@@ -25,7 +25,7 @@ const BATCH: i64 = 500;
 /// longest an idle endpoint waits before it looks for events (should an announcement be lost).
 const POLL: Duration = Duration::from_secs(1);
 /// How soon another instance tries to take the lease over.
-const TAKEOVER: Duration = Duration::from_secs(1);
+const TAKEOVER: Duration = Duration::from_secs(2);
 
 fn now_ms() -> i64 {
     std::time::SystemTime::now()
