@@ -159,9 +159,17 @@ async fn scraped_series() -> BTreeSet<String> {
     let hook = json!({ "url": "https://hooks.example.invalid/x" });
     app.v1_ok(Method::POST, "/v1/webhooks", &f.token, Some(hook), 201)
         .await;
-    app.admin().start_break("hooks", "7", "break").await.unwrap();
+    app.admin()
+        .start_break("hooks", "7", "break")
+        .await
+        .unwrap();
     let started = std::time::Instant::now();
-    while !app.get("/metrics").await.1.contains("agentprofile_webhook_lag_seconds{") {
+    while !app
+        .get("/metrics")
+        .await
+        .1
+        .contains("agentprofile_webhook_lag_seconds{")
+    {
         assert!(started.elapsed().as_secs() < 10, "no webhook lag gauge");
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
