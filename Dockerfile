@@ -39,7 +39,7 @@ RUN touch src/main.rs src/lib.rs \
 # ---- runtime ----------------------------------------------------------------------------------
 FROM debian:bookworm-slim
 
-# ca-certificates for outbound TLS (the binary links none today; cheap to keep). curl (a few MB)
+# ca-certificates for outbound TLS: webhook deliveries trust the system roots. curl (a few MB)
 # so the image carries its own HEALTHCHECK: it then works under plain `docker run` and any
 # orchestrator, not only under compose.
 # Versions are not pinned: bookworm's archive drops superseded ones, which would break the build.

@@ -144,7 +144,7 @@ pub async fn serve(
     let guard = state.guard.clone();
     let router = router(state)?;
     // The database's health probe, the change feed, the heartbeat flusher, the delivery of
-    // events to streams, the sweeper and the throttle's tidying, stopped with the server
+    // events to streams and to webhooks, the sweeper and the throttle's tidying, stopped with the server
     // (dropped too).
     let mut background = JoinSet::new();
     background.spawn({
@@ -162,6 +162,10 @@ pub async fn serve(
     background.spawn({
         let service = service.clone();
         async move { service.deliver_events().await }
+    });
+    background.spawn({
+        let service = service.clone();
+        async move { service.deliver_webhooks().await }
     });
     let sweep_every = service.config().sweep_interval_ms;
     if sweep_every > 0 {

@@ -76,6 +76,25 @@ pub struct Config {
     /// reports refuse periods that start before what is kept.
     #[arg(long, env = "EVENTS_RETENTION_DAYS", default_value_t = 400, value_parser = clap::value_parser!(i64).range(0..=36_500), global = true)]
     pub events_retention_days: i64,
+    /// Seconds a webhook endpoint has to answer a delivery (connecting included).
+    #[arg(long, env = "WEBHOOK_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300), global = true)]
+    pub webhook_timeout_secs: u64,
+
+    /// Attempts at one event before its endpoint is disabled (a `webhook.disabled` event).
+    #[arg(long, env = "WEBHOOK_MAX_ATTEMPTS", default_value_t = 15, value_parser = clap::value_parser!(u32).range(1..=40), global = true)]
+    pub webhook_max_attempts: u32,
+
+    /// First retry wait in milliseconds, doubled at each further attempt (with jitter).
+    #[arg(long, env = "WEBHOOK_RETRY_BASE_MS", default_value_t = 5000, value_parser = clap::value_parser!(u64).range(1..=3_600_000), global = true)]
+    pub webhook_retry_base_ms: u64,
+
+    /// Allow `http://` webhook URLs (tests, local use); otherwise only `https://`.
+    #[arg(long, env = "WEBHOOK_ALLOW_HTTP", default_value_t = false, action = clap::ArgAction::Set, global = true)]
+    pub webhook_allow_http: bool,
+
+    /// Allow webhook URLs that resolve to loopback, private or link-local addresses.
+    #[arg(long, env = "WEBHOOK_ALLOW_PRIVATE", default_value_t = false, action = clap::ArgAction::Set, global = true)]
+    pub webhook_allow_private: bool,
 
     /// Wrap-up length of a new account (its agents may override it).
     #[arg(long, env = "DEFAULT_WRAP_SECONDS", default_value_t = 60, value_parser = clap::value_parser!(i64).range(0..), global = true)]

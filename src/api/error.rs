@@ -107,6 +107,12 @@ pub enum ApiError {
     UnknownTimeZone,
     #[error("Invalid report option")]
     ReportOption,
+    #[error("Webhook URL not allowed")]
+    WebhookUrl,
+    #[error("Webhook URL resolves to a private address")]
+    WebhookPrivate,
+    #[error("Unknown event kind")]
+    UnknownEventFilter,
     #[error("Invalid Request Data")]
     InvalidRequest,
     #[error("Invalid Request Data")]
@@ -218,6 +224,15 @@ impl ApiError {
             ApiError::ReportOption => row(1526, S::OK, S::UNPROCESSABLE_ENTITY,
                 "`/v1/reports`: a `bucket` other than `hour`, `day`, `week`, a `format` other \
                  than `json`, `csv`"),
+            ApiError::WebhookUrl => row(1530, S::OK, S::UNPROCESSABLE_ENTITY,
+                "`/v1/webhooks`: a `url` that is not an absolute `https://` URL (or `http://` \
+                 with WEBHOOK_ALLOW_HTTP), holds credentials, or is over 2048 characters"),
+            ApiError::WebhookPrivate => row(1531, S::OK, S::UNPROCESSABLE_ENTITY,
+                "`/v1/webhooks`: a `url` that names or resolves to a loopback, private or \
+                 link-local address (unless WEBHOOK_ALLOW_PRIVATE)"),
+            ApiError::UnknownEventFilter => row(1532, S::OK, S::UNPROCESSABLE_ENTITY,
+                "`/v1/webhooks`: an `events` entry that is no event kind (`break.start`), \
+                 family (`break.*`) or `*`"),
             ApiError::InvalidRequest => row(1047, S::OK, S::UNPROCESSABLE_ENTITY,
                 "an empty or malformed body, a JSON value that is not an object, no parameters"),
             ApiError::BodyTooLarge => row(1047, S::PAYLOAD_TOO_LARGE, S::PAYLOAD_TOO_LARGE,
@@ -328,6 +343,9 @@ impl From<ServiceError> for ApiError {
             ServiceError::PeriodTooLong => ApiError::PeriodTooLong,
             ServiceError::BeforeRetention(_) => ApiError::BeforeRetention,
             ServiceError::UnknownTimeZone => ApiError::UnknownTimeZone,
+            ServiceError::WebhookUrl(_) => ApiError::WebhookUrl,
+            ServiceError::WebhookPrivate => ApiError::WebhookPrivate,
+            ServiceError::UnknownEventFilter(_) => ApiError::UnknownEventFilter,
             ServiceError::SessionEnded => ApiError::PingSsidInvalid,
             // Logged once, when the probe found it (see `store::Health`).
             ServiceError::Down => ApiError::DbUnavailable,

@@ -63,6 +63,7 @@ pub fn routes() -> Router<AppState> {
 async fn render(state: &AppState) -> String {
     let mut registry = Registry::with_prefix("agentprofile");
     state.metrics.register(&mut registry);
+    state.service.webhook_metrics().register(&mut registry);
     register_status(&mut registry, &state.service.status());
     let labels = state.config.metrics_account_labels;
     let max_accounts = if labels { MAX_ACCOUNT_LABELS } else { 0 };

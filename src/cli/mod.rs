@@ -1,4 +1,4 @@
-//! The operator CLI: `agentprofile [serve|migrate|account|token|agent|session|break|call|wrap|report]`.
+//! The operator CLI: `agentprofile [serve|migrate|account|token|agent|session|break|call|wrap|report|webhook]`.
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
@@ -7,11 +7,13 @@ mod operator;
 mod report_table;
 mod run;
 mod times;
+mod webhooks;
 
 pub use demo::demo_if_new;
 pub use operator::{Operator, OperatorError};
 pub use run::run;
 pub use times::{Times, parse_time};
+pub use webhooks::WebhookCommand;
 
 use crate::config::Config;
 use crate::domain::{Bucket, CallDirection, Scope, WrapMode};
@@ -114,6 +116,9 @@ pub enum Command {
         #[arg(long)]
         csv: bool,
     },
+    /// An account's webhook endpoints (README "Webhooks").
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
     /// Print the history of state changes, newest first (`--oldest-first` reads a day in order).
     History {
         user_id: String,

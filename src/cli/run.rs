@@ -13,6 +13,7 @@ use crate::service::{CallRequest, ReportRequest, TokenRequest, WrapRequest};
 pub async fn run(admin: &Operator<'_>, command: Command) -> anyhow::Result<()> {
     match command {
         Command::Serve | Command::Migrate => unreachable!("handled by main"),
+        Command::Webhook(command) => super::webhooks::run(admin, command).await?,
         Command::Account(AccountCommand::Create {
             user_id,
             name,

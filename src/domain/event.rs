@@ -16,7 +16,7 @@ text_enum! {
         AgentDisabled = "agent.disabled", AgentEnabled = "agent.enabled",
         PresenceOnline = "presence.online", PresenceStale = "presence.stale",
         PresenceOffline = "presence.offline", CallStart = "call.start", CallEnd = "call.end",
-        TagCreate = "tag.create",
+        TagCreate = "tag.create", WebhookDisabled = "webhook.disabled",
     }
 }
 
@@ -39,7 +39,8 @@ impl EventKind {
             | EventKind::PresenceOnline
             | EventKind::PresenceStale
             | EventKind::PresenceOffline
-            | EventKind::TagCreate => false,
+            | EventKind::TagCreate
+            | EventKind::WebhookDisabled => false,
         }
     }
 }
@@ -136,6 +137,14 @@ pub enum EventDetails {
         tag: i64,
         title: String,
     },
+    /// A webhook endpoint disabled by the deliverer after its last failed attempt (an
+    /// account's event: no agent).
+    WebhookDisabled {
+        webhook: i64,
+        url: String,
+        event: i64,
+        attempts: u32,
+    },
 }
 
 impl EventDetails {
@@ -158,6 +167,7 @@ impl EventDetails {
                 Presence::Offline => EventKind::PresenceOffline,
             },
             EventDetails::TagCreate { .. } => EventKind::TagCreate,
+            EventDetails::WebhookDisabled { .. } => EventKind::WebhookDisabled,
         }
     }
 
@@ -232,6 +242,12 @@ impl EventDetails {
                 from, last_seen_at, ..
             } => json!({ "from": from, "lastSeenAt": last_seen_at }),
             EventDetails::TagCreate { tag, title } => json!({ "tag": tag, "title": title }),
+            EventDetails::WebhookDisabled {
+                webhook,
+                url,
+                event,
+                attempts,
+            } => json!({ "webhook": webhook, "url": url, "event": event, "attempts": attempts }),
         }
     }
 }

@@ -14,6 +14,7 @@ mod roster;
 mod tag;
 pub(crate) mod text_enum;
 mod token;
+mod webhook;
 mod wrap;
 
 pub use actor::{Act, Actor};
@@ -48,6 +49,11 @@ pub use tag::{
 };
 pub use text_enum::UnknownName;
 pub use token::{Scope, Token};
+pub use webhook::{
+    DeliveryAttempt, NewWebhook, SECRET_OVERLAP_SECS, WEBHOOK_DESCRIPTION_MAX, WEBHOOK_FILTERS_MAX,
+    WEBHOOK_URL_MAX, Webhook, WebhookTarget, WebhookUpdate, hears, is_known_filter, is_private_ip,
+    retry_delay_ms,
+};
 pub use wrap::{WrapMode, WrapPolicy};
 
 /// Current time as Unix seconds. Every rule takes `now` as a parameter, so it is testable

@@ -74,6 +74,9 @@ pub struct Feed {
     instance: u64,
     view: View,
     hub: Hub,
+    /// The newest event id heard (committed here, announced, read back): wakes the webhook
+    /// deliverer.
+    events: tokio::sync::watch::Sender<i64>,
 }
 
 impl Feed {
@@ -82,6 +85,7 @@ impl Feed {
             instance: rand::random(),
             view: View::default(),
             hub: Hub::default(),
+            events: tokio::sync::watch::Sender::new(0),
         })
     }
 
@@ -97,11 +101,27 @@ impl Feed {
         &self.hub
     }
 
+    /// Changes to the newest event id heard.
+    pub fn events_heard(&self) -> tokio::sync::watch::Receiver<i64> {
+        self.events.subscribe()
+    }
+
+    fn heard_event(&self, change: &Change) {
+        if let Some(id) = change.event {
+            self.events.send_if_modified(|newest| {
+                let newer = id > *newest;
+                *newest = (*newest).max(id);
+                newer
+            });
+        }
+    }
+
     /// Changes this instance committed (or may have: also called when a commit's outcome
     /// is unknown, since forgetting is always safe).
     pub fn committed(&self, changes: &[Change]) {
         for change in changes {
             self.view.changed(change);
+            self.heard_event(change);
         }
     }
 
@@ -113,6 +133,7 @@ impl Feed {
             Some((_, probe)) if probe.account_pk == 0 => {}
             Some((instance, change)) => {
                 self.hub.heard(&change);
+                self.heard_event(&change);
                 if instance != self.instance {
                     self.view.changed(&change);
                 }
@@ -133,6 +154,7 @@ impl Feed {
         for change in changes {
             self.view.changed(change);
             self.hub.heard(change);
+            self.heard_event(change);
         }
     }
 

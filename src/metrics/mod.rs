@@ -6,6 +6,7 @@
 //! agent id or raw URI, and each has a bounded set of values.
 
 mod connections;
+mod webhooks;
 
 use std::collections::HashSet;
 use std::sync::{LazyLock, RwLock};
@@ -19,6 +20,7 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
 pub use connections::{ConnectionMetrics, HEADER, IDLE, TimeoutLabels};
+pub use webhooks::WebhookMetrics;
 
 /// Registers series on a registry, one `name, help => metric;` each: a page's series read as
 /// a table.

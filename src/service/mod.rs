@@ -14,6 +14,7 @@ mod sessions;
 mod status;
 mod stream;
 mod tags;
+mod webhooks;
 mod wraps;
 
 use std::sync::Arc;
@@ -21,6 +22,7 @@ use std::sync::Arc;
 use crate::config::Config;
 use crate::domain::Agent;
 use crate::live::{LiveAgent, Pings};
+use crate::metrics::WebhookMetrics;
 use crate::store::{Store, StoreError, StoreOptions};
 
 pub use crate::live::Refusal as StreamRefusal;
@@ -30,6 +32,7 @@ pub use reports::{MAX_PERIOD_DAYS, MAX_REPORT_ROWS, ReportRequest};
 pub use status::{AccountCounts, AgentCounts, PoolStats, StateCounts, Status};
 pub use stream::{EventStream, TICKET_TTL_SECS};
 pub use tags::FetchedTags;
+pub use webhooks::{ATTEMPTS_LISTED, TestResult, WebhookRequest, WebhookUpdateRequest};
 pub use wraps::{EndedBy, WrapRequest};
 
 /// What a credential (ssid, token, stream ticket) turned out to be.
@@ -116,6 +119,15 @@ pub enum ServiceError {
     /// A time zone that is not an IANA name the server knows.
     #[error("is not a known time zone")]
     UnknownTimeZone,
+    /// A webhook URL that cannot be used: says why.
+    #[error("url {0}")]
+    WebhookUrl(&'static str),
+    /// A webhook URL that names or resolves to a private address.
+    #[error("url resolves to a loopback, private or link-local address")]
+    WebhookPrivate,
+    /// A webhook filter that is no event kind or family.
+    #[error("{0:?} is not an event kind or family")]
+    UnknownEventFilter(String),
     /// Text the database cannot store (a NUL character): bad input, not a fault.
     #[error("holds text the database cannot store")]
     BadText,
@@ -194,6 +206,7 @@ pub struct Service {
     store: Arc<dyn Store>,
     pings: Arc<Pings>,
     config: Arc<Config>,
+    webhook_metrics: WebhookMetrics,
 }
 
 impl Service {
@@ -202,6 +215,7 @@ impl Service {
             store,
             pings: Arc::default(),
             config,
+            webhook_metrics: WebhookMetrics::default(),
         }
     }
 
@@ -216,6 +230,11 @@ impl Service {
     /// The settings, to keep beside the service (the HTTP layers read them).
     pub fn shared_config(&self) -> Arc<Config> {
         self.config.clone()
+    }
+
+    /// The webhook deliverer's counters, for the metrics page.
+    pub fn webhook_metrics(&self) -> &WebhookMetrics {
+        &self.webhook_metrics
     }
 
     pub fn pings(&self) -> &Pings {

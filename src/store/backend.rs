@@ -112,6 +112,8 @@ pub trait Backend:
     + Decode<super::roster::RosterRow> + Decode<super::roster::AccountCounts>
     + Decode<super::roster::AgentCounts> + Decode<(i64, String, i64)>
     + Decode<super::reports::OpenRow> + Decode<super::reports::ChangeRow>
+    + Decode<super::roster::AgentCounts> + Decode<super::webhooks::WebhookRow>
+    + Decode<crate::domain::DeliveryAttempt> + Decode<(i64, Option<i64>)>
 {
     /// `postgres` or `sqlite`.
     const KIND: &'static str;
@@ -149,8 +151,11 @@ pub trait Backend:
     /// PostgreSQL a listener connection (the view is off whenever it is down); on SQLite a
     /// poll of the file's `events` and `feed_changes`.
     fn follow(pool: &Pool<Self>, feed: Arc<Feed>) -> BoxFuture<'static, ()>;
-    /// Takes the sweeper's lease if no other instance holds it.
-    fn lease(pool: &Pool<Self>) -> BoxFuture<'static, Result<Option<super::Lease>>>;
+    /// Takes this lease if no other instance holds it.
+    fn lease(
+        pool: &Pool<Self>,
+        which: super::LeaseOf,
+    ) -> BoxFuture<'static, Result<Option<super::Lease>>>;
 }
 
 /// A query of the store's SQL, bound and run like `sqlx::query`.

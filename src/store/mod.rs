@@ -25,6 +25,7 @@ mod sqlite;
 mod stream;
 mod tags;
 mod tx;
+mod webhooks;
 mod wraps;
 
 use std::sync::Arc;
@@ -48,6 +49,7 @@ pub use sessions::Sessions;
 use sql::SqlStore;
 pub use stream::{PresenceChange, Streams};
 pub use tags::{FetchedTags, Tags};
+pub use webhooks::{Progress, Webhooks};
 pub use wraps::Wraps;
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -166,6 +168,7 @@ pub trait Store:
     + Streams
     + Tags
     + Reports
+    + Webhooks
     + Send
     + Sync
     + 'static
@@ -193,6 +196,15 @@ pub trait Store:
     /// PostgreSQL a session advisory lock; on SQLite always this process); None while
     /// another instance holds it.
     async fn sweeper_lease(&self) -> Result<Option<Lease>>;
+    /// The right to be the deployment's one webhook deliverer (as [`Store::sweeper_lease`]).
+    async fn webhooks_lease(&self) -> Result<Option<Lease>>;
+}
+
+/// Which of the deployment-wide leases.
+#[derive(Debug, Clone, Copy)]
+pub enum LeaseOf {
+    Sweeper,
+    Webhooks,
 }
 
 /// Held by the one presence sweeper of a deployment (see [`Store::sweeper_lease`]).

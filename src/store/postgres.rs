@@ -18,9 +18,10 @@ const PROBE_EVERY: Duration = Duration::from_secs(1);
 const SILENCE: Duration = Duration::from_secs(3);
 /// The listener's connection, as `pg_stat_activity` names it.
 pub const FEED_APPLICATION_NAME: &str = "agentprofile-feed";
-/// The presence sweeper's lock: a session advisory lock with two 32-bit keys ("aprf", 1),
-/// which cannot collide with the one-key locks that order each account's events.
-const SWEEPER_LOCK: (i32, i32) = (0x6170_7266, 1);
+/// The deployment-wide leases (the presence sweeper's: 1, the webhook deliverer's: 2) are
+/// session advisory locks with two 32-bit keys ("aprf", n), which cannot collide with the
+/// one-key locks that order each account's events.
+const LEASE_LOCK: i32 = 0x6170_7266;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -53,7 +54,7 @@ impl Backend for Postgres {
             INSERT INTO events (account_pk, agent_pk, kind, actor, at, details)
             SELECT $1, $2, $3, $4, $5, $6 FROM (SELECT pg_advisory_xact_lock($1)) AS ordered
             RETURNING id)
-        SELECT id, pg_notify('agentprofile_changes', concat_ws(' ', $7::text, $1, $2, id))
+        SELECT id, pg_notify('agentprofile_changes', concat_ws(' ', $7::text, $1, COALESCE($2, 0), id))
         FROM e";
     const RECORD_EVENT_ANNOUNCES: bool = true;
 
@@ -109,15 +110,20 @@ impl Backend for Postgres {
         })
     }
 
-    fn lease(pool: &Pool<Self>) -> BoxFuture<'static, super::Result<Option<super::Lease>>> {
-        let options = (*pool.connect_options())
-            .clone()
-            .application_name("agentprofile-sweeper");
+    fn lease(
+        pool: &Pool<Self>,
+        which: super::LeaseOf,
+    ) -> BoxFuture<'static, super::Result<Option<super::Lease>>> {
+        let (key, name) = match which {
+            super::LeaseOf::Sweeper => (1, "agentprofile-sweeper"),
+            super::LeaseOf::Webhooks => (2, "agentprofile-webhooks"),
+        };
+        let options = (*pool.connect_options()).clone().application_name(name);
         Box::pin(async move {
             let mut conn = PgConnection::connect_with(&options).await?;
             let (held,): (bool,) = sqlx::query_as("SELECT pg_try_advisory_lock($1, $2)")
-                .bind(SWEEPER_LOCK.0)
-                .bind(SWEEPER_LOCK.1)
+                .bind(LEASE_LOCK)
+                .bind(key)
                 .fetch_one(&mut conn)
                 .await?;
             if !held {

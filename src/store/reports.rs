@@ -31,7 +31,8 @@ pub trait Reports: Send + Sync {
         from: i64,
         to: i64,
     ) -> Result<(HashMap<i64, Open>, HashMap<i64, Changes>)>;
-    /// Deletes at most `batch` of the oldest events from before `before`; answers how many.
+    /// Deletes at most `batch` of the oldest events from before `before`, but for those an
+    /// enabled webhook endpoint has not delivered yet; answers how many.
     async fn delete_events_before(&self, before: i64, batch: i64) -> Result<u64>;
 }
 
@@ -161,9 +162,13 @@ impl<DB: Backend> Reports for SqlStore<DB> {
     }
 
     async fn delete_events_before(&self, before: i64, batch: i64) -> Result<u64> {
+        // Never what an enabled webhook endpoint has yet to deliver: the history is its outbox.
         Sql::<DB>::new(
             "DELETE FROM events WHERE id IN
-                 (SELECT id FROM events WHERE at < $1 ORDER BY at LIMIT $2)",
+                 (SELECT e.id FROM events e WHERE e.at < $1
+                      AND NOT EXISTS (SELECT 1 FROM webhooks w WHERE w.account_pk = e.account_pk
+                                          AND w.enabled AND w.cursor < e.id)
+                  ORDER BY e.at LIMIT $2)",
         )
         .bind(before)
         .bind(batch)

@@ -297,7 +297,8 @@ mod tests {
     fn the_kinds_that_change_no_state_are_listed_for_sql() {
         assert_eq!(
             *NOT_STATE_KINDS,
-            "'mic.change', 'presence.online', 'presence.stale', 'presence.offline', 'tag.create'"
+            "'mic.change', 'presence.online', 'presence.stale', 'presence.offline', 'tag.create', \
+             'webhook.disabled'"
         );
     }
 }

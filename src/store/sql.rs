@@ -97,7 +97,11 @@ impl<DB: Backend> super::Store for SqlStore<DB> {
     }
 
     async fn sweeper_lease(&self) -> Result<Option<Lease>> {
-        DB::lease(&self.pool).await
+        DB::lease(&self.pool, super::LeaseOf::Sweeper).await
+    }
+
+    async fn webhooks_lease(&self) -> Result<Option<Lease>> {
+        DB::lease(&self.pool, super::LeaseOf::Webhooks).await
     }
 
     async fn follow(&self) {

@@ -124,8 +124,11 @@ impl Backend for Sqlite {
         })
     }
 
-    /// One server per file: it sweeps.
-    fn lease(_pool: &Pool<Self>) -> BoxFuture<'static, super::Result<Option<super::Lease>>> {
+    /// One server per file: it sweeps and delivers.
+    fn lease(
+        _pool: &Pool<Self>,
+        _which: super::LeaseOf,
+    ) -> BoxFuture<'static, super::Result<Option<super::Lease>>> {
         Box::pin(async { Ok(Some(super::Lease { conn: None })) })
     }
 

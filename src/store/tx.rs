@@ -26,7 +26,9 @@ pub(super) struct Tx<DB: Backend> {
 
 /// An event of the history, inserted when its transaction commits.
 struct PendingEvent {
-    agent: AgentRef,
+    account_pk: i64,
+    /// None: an event of the account itself (`webhook.disabled`).
+    agent_pk: Option<i64>,
     details: EventDetails,
     actor: Actor,
     at: i64,
@@ -100,8 +102,27 @@ impl<DB: Backend> Tx<DB> {
         actor: Actor,
         at: i64,
     ) {
+        let agent = agent.into();
         self.events.push(PendingEvent {
-            agent: agent.into(),
+            account_pk: agent.account_pk,
+            agent_pk: Some(agent.agent_pk),
+            details,
+            actor,
+            at,
+        });
+    }
+
+    /// Records an event of the account itself, no agent's: inserted when it commits.
+    pub fn record_account_event(
+        &mut self,
+        account_pk: i64,
+        details: EventDetails,
+        actor: Actor,
+        at: i64,
+    ) {
+        self.events.push(PendingEvent {
+            account_pk,
+            agent_pk: None,
             details,
             actor,
             at,
@@ -185,11 +206,11 @@ impl<DB: Backend> Tx<DB> {
     async fn insert_events(&mut self) -> Result<()> {
         let mut events = std::mem::take(&mut self.events);
         // Accounts in one order, so two transactions never wait for each other's locks.
-        events.sort_by_key(|e| e.agent.account_pk);
+        events.sort_by_key(|e| e.account_pk);
         for e in events {
             let mut insert = Sql::<DB>::new(DB::RECORD_EVENT)
-                .bind(e.agent.account_pk)
-                .bind(e.agent.agent_pk)
+                .bind(e.account_pk)
+                .bind(e.agent_pk)
                 .bind(e.details.kind())
                 .bind(e.actor.to_string())
                 .bind(e.at)
@@ -200,8 +221,8 @@ impl<DB: Backend> Tx<DB> {
             }
             let (event,): (i64,) = insert.fetch_one(&mut self.conn).await?;
             self.changes.push(Change {
-                account_pk: e.agent.account_pk,
-                agent_pk: Some(e.agent.agent_pk),
+                account_pk: e.account_pk,
+                agent_pk: e.agent_pk,
                 event: Some(event),
             });
         }

@@ -153,6 +153,26 @@ async fn scraped_series() -> BTreeSet<String> {
     let app = TestApp::spawn_with(Backend::Sqlite, |c| c.auth_failures_per_minute = 1)
         .await
         .unwrap();
+    // A webhook endpoint that cannot be reached, for the lag gauges (before the throttle blocks
+    // this address).
+    let f = app.fixture("hooks", "7").await;
+    let hook = json!({ "url": "https://hooks.example.invalid/x" });
+    app.v1_ok(Method::POST, "/v1/webhooks", &f.token, Some(hook), 201)
+        .await;
+    app.admin()
+        .start_break("hooks", "7", "break")
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    while !app
+        .get("/metrics")
+        .await
+        .1
+        .contains("agentprofile_webhook_lag_seconds{")
+    {
+        assert!(started.elapsed().as_secs() < 10, "no webhook lag gauge");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     let mut throttled = false;
     for i in 0..10 {
         let guess = json!({ "userId": "acme", "token": format!("apt_{i:064}"), "agentId": "7" });

@@ -5,7 +5,7 @@
 use crate::support::{ApiError, envelope, missing, named_envelopes};
 
 /// Every error of the table, in its order: (code, message).
-const CONTRACT: [(u16, &str); 38] = [
+const CONTRACT: [(u16, &str); 41] = [
     (1501, "Agent id not match"),
     (1502, "On break is : 0"),
     (1503, "SSID not valid for setWebPingTime"),
@@ -43,6 +43,9 @@ const CONTRACT: [(u16, &str); 38] = [
     (1524, "Report period before retained history"),
     (1525, "Unknown time zone"),
     (1526, "Invalid report option"),
+    (1530, "Webhook URL not allowed"),
+    (1531, "Webhook URL resolves to a private address"),
+    (1532, "Unknown event kind"),
     (1047, "Invalid Request Data"),
     (1047, "Invalid Request Data"),
     (1047, "Invalid Request Data"),

@@ -36,3 +36,4 @@ mod tags;
 mod throttle;
 mod upstream_routes;
 mod web_ping;
+mod webhooks;

@@ -15,7 +15,7 @@ on_both_databases! {
 }
 
 /// Every route that is not on the upstream surface, as (method, path).
-const OTHER_ROUTES: [(&str, &str); 35] = [
+const OTHER_ROUTES: [(&str, &str); 44] = [
     ("get", "/healthz"),
     ("get", "/readyz"),
     ("get", "/openapi.json"),
@@ -51,6 +51,15 @@ const OTHER_ROUTES: [(&str, &str); 35] = [
     ("get", "/v1/tokens"),
     ("post", "/v1/tokens"),
     ("delete", "/v1/tokens/{token_id}"),
+    ("get", "/v1/webhooks"),
+    ("post", "/v1/webhooks"),
+    ("get", "/v1/webhooks/{webhook_id}"),
+    ("patch", "/v1/webhooks/{webhook_id}"),
+    ("delete", "/v1/webhooks/{webhook_id}"),
+    ("post", "/v1/webhooks/{webhook_id}/rotate"),
+    ("post", "/v1/webhooks/{webhook_id}/test"),
+    ("get", "/v1/webhooks/{webhook_id}/deliveries"),
+    ("post", "/v1/webhooks/{webhook_id}/replay"),
 ];
 
 const METHODS: [&str; 8] = [
@@ -108,7 +117,8 @@ async fn send(app: &TestApp, method: &str, path: &str, ssid: &str, token: &str) 
         .replace("{agent_id}", "7")
         .replace("{code}", "lunch")
         // The token `POST /v1/tokens` made (the fixture's is 1): deletes come after posts.
-        .replace("{token_id}", "2");
+        .replace("{token_id}", "2")
+        .replace("{webhook_id}", "1");
     let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
     let mut req = app
         .client
@@ -125,6 +135,9 @@ async fn send(app: &TestApp, method: &str, path: &str, ssid: &str, token: &str) 
             ("POST", "/v1/agents/7/wrap-up") => Some(json!({"callId": "c-1", "cNumber": "+1"})),
             ("POST", "/v1/break-reasons") => Some(json!({"code": "coffee", "label": "Coffee"})),
             ("POST", "/v1/sessions/logout") => Some(json!({ "ssid": ssid })),
+            ("POST", "/v1/webhooks") => Some(json!({"url": "https://hooks.example.invalid/x",
+                "events": ["break.*"]})),
+            ("POST", "/v1/webhooks/1/replay") => Some(json!({"from": 1})),
             ("POST", "/v1/agents/7/tags") => Some(json!({"title": "Call back",
                 "action": {"type": "callback", "callId": "c-1", "cNumber": "+1"}})),
             _ => Some(json!({})),
@@ -247,6 +260,10 @@ fn call_order(method: &str, path: &str) -> u8 {
 
 async fn the_description_lists_exactly_the_routes_the_server_answers(app: TestApp) {
     let f = app.fixture("acme", "7").await;
+    // Webhook 1, for the routes that name one (read before `POST /v1/webhooks` runs).
+    let hook = json!({"url": "https://hooks.example.invalid/first"});
+    app.v1_ok(Method::POST, "/v1/webhooks", &f.token, Some(hook), 201)
+        .await;
     let spec = get_spec(&app).await;
 
     // One source: what is served is what the code generates.

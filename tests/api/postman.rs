@@ -127,6 +127,9 @@ async fn every_request_answers_as_its_saved_example_says(app: TestApp) {
         if let Some(ticket) = answer["data"]["ticket"].as_str() {
             vars.push(("streamTicket".to_owned(), ticket.to_owned()));
         }
+        if answer["data"]["secret"].is_string() && name.starts_with("Register") {
+            vars.push(("webhookId".to_owned(), answer["data"]["id"].to_string()));
+        }
         if answer["data"]["token"].is_string() {
             vars.push(("newTokenId".to_owned(), answer["data"]["id"].to_string()));
         }

@@ -284,6 +284,18 @@ async fn the_sweep_deletes_events_past_their_retention(app: TestApp) {
             .iter()
             .all(|e| e["at"].as_i64().unwrap() >= now - 400 * DAY)
     );
+    // The history is the webhooks' outbox: what an enabled endpoint has yet to deliver stays
+    // (this one's name never resolves, so nothing is delivered, and nothing sent anywhere).
+    let hook = json!({"url": "https://hooks.crm.invalid/agentprofile"});
+    app.v1_ok(Method::POST, "/v1/webhooks", &f.token, Some(hook), 201)
+        .await;
+    let act = Act {
+        actor: Actor::Cli,
+        now: now - 401 * DAY,
+    };
+    app.service.login(&agent, act).await.unwrap();
+    assert_eq!(app.service.sweep_events(now).await.unwrap(), 0);
+    assert_eq!(app.all_events(&f.token).await.len(), after.len() + 1);
 }
 
 async fn the_cli_prints_the_summary_as_a_table_and_as_the_apis_csv(app: TestApp) {

@@ -13,6 +13,7 @@ mod states;
 mod stream;
 mod tags;
 mod tokens;
+mod webhooks;
 
 use axum::extract::{FromRequest, FromRequestParts, MatchedPath, Path, Query, Request};
 use axum::http::request::Parts;
@@ -47,6 +48,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(stream::routes())
         .merge(tags::routes())
         .merge(tokens::routes())
+        .merge(webhooks::routes())
 }
 
 /// An error of the management API: the envelope with a real HTTP status.
@@ -118,7 +120,13 @@ impl FromRequestParts<AppState> for Caller {
 /// `admin`: a new route is closed until it is placed.
 pub fn scope_of(method: &Method, route: &str) -> Scope {
     match (method.as_str(), route) {
-        ("GET", "/v1/tokens") => Scope::Admin,
+        (
+            "GET",
+            "/v1/tokens"
+            | "/v1/webhooks"
+            | "/v1/webhooks/{webhook_id}"
+            | "/v1/webhooks/{webhook_id}/deliveries",
+        ) => Scope::Admin,
         ("GET", _) | ("POST", "/v1/stream/tickets") => Scope::Read,
         (
             "POST" | "DELETE",

@@ -40,6 +40,7 @@ mod skip;
 mod tags;
 mod upstream;
 mod v1;
+mod webhooks;
 
 pub use calls::*;
 pub use contract::*;
@@ -52,3 +53,4 @@ pub use server::*;
 pub use skip::*;
 pub use tags::*;
 pub use upstream::*;
+pub use webhooks::*;
