@@ -60,8 +60,10 @@ async fn schemathesis_finds_no_failure() {
             .args(["--header", &format!("Authorization: Bearer {token}")])
             .args([filter, upstream])
             .args(["--checks", "all", "--exclude-checks", excluded])
-            // A few examples per operation and a fixed seed: reproducible, and short.
-            .args(["--max-examples", "5", "--seed", "1", "--workers", "2"])
+            // A few examples per operation and a fixed seed: reproducible, and short. One
+            // worker: with two, hypothesis's own lambda-source cache raced (a KeyError inside
+            // schemathesis, under load), a failure of the tool, not of the server.
+            .args(["--max-examples", "5", "--seed", "1", "--workers", "1"])
             .args(["--generation-database", "none", "--no-color"])
             .current_dir(dir.path())
             .kill_on_drop(true)
