@@ -127,6 +127,8 @@ impl Browser {
             "goog:loggingPrefs": { "performance": "ALL", "browser": "ALL" },
         });
         let caps = caps.as_object().unwrap().clone().into_iter().collect();
+        // With both of rustls's providers compiled in, it cannot pick one by itself.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let client = ClientBuilder::rustls()
             .expect("rustls connector")
             .capabilities(caps)
