@@ -24,6 +24,9 @@ const BATCH: i64 = 500;
 /// How often the endpoints are listed again (new, enabled), and the lease checked; and the
 /// longest an idle endpoint waits before it looks for events (should an announcement be lost).
 const POLL: Duration = Duration::from_secs(1);
+/// How long a caught-up endpoint waits for more commits before it reads again: its cost to a
+/// busy floor then follows time, not the rate of changes.
+const GATHER: Duration = Duration::from_millis(100);
 /// How soon another instance tries to take the lease over.
 const TAKEOVER: Duration = Duration::from_secs(2);
 
@@ -109,11 +112,17 @@ impl Service {
                 }
             }
             heard.mark_unchanged();
+            // Caught up, it gathers what commits next before it reads again: an endpoint
+            // reads the events table about ten times a second on a busy floor, not once per
+            // change (a backlog, a full batch, is read on at once).
             match self.run(&client, &target).await {
-                Ok(true) => continue,
-                Ok(false) => {
-                    let _ = tokio::time::timeout(POLL, heard.changed()).await;
+                Ok(read) if read >= BATCH as usize => continue,
+                Ok(0) => {
+                    if let Ok(Ok(())) = tokio::time::timeout(POLL, heard.changed()).await {
+                        tokio::time::sleep(GATHER).await;
+                    }
                 }
+                Ok(_) => tokio::time::sleep(GATHER).await,
                 Err(err) => {
                     tracing::warn!(webhook = id, error = %err, "webhook delivery interrupted");
                     tokio::time::sleep(POLL).await;
@@ -122,9 +131,9 @@ impl Service {
         }
     }
 
-    /// Sends the next batch of events to the endpoint (up to a failure); answers whether
-    /// there was one.
-    async fn run(&self, client: &reqwest::Client, target: &WebhookTarget) -> super::Result<bool> {
+    /// Sends the next batch of events to the endpoint (up to a failure); answers how many
+    /// events it read.
+    async fn run(&self, client: &reqwest::Client, target: &WebhookTarget) -> super::Result<usize> {
         let webhook = &target.webhook;
         let query = EventQuery {
             account_pk: target.account_pk,
@@ -138,7 +147,7 @@ impl Service {
         let events = self.store.events(&query).await?;
         if events.is_empty() {
             self.webhook_metrics.lag(webhook.id, 0, 0);
-            return Ok(false);
+            return Ok(0);
         }
         let mut progress = Progress {
             webhook: webhook.id,
@@ -198,7 +207,7 @@ impl Service {
                     .disable_webhook(&progress, details, now_unix())
                     .await?;
                 tracing::warn!(webhook = webhook.id, attempts = attempt, "webhook disabled");
-                return Ok(true);
+                return Ok(events.len());
             }
             let delay = retry_delay_ms(
                 self.config.webhook_retry_base_ms,
@@ -218,6 +227,6 @@ impl Service {
         let age = oldest.map_or(0, |at| (now_unix() - at).max(0));
         self.webhook_metrics.lag(webhook.id, lag, age);
         // After a failure too: the endpoint's loop then waits for the next try.
-        Ok(true)
+        Ok(events.len())
     }
 }
