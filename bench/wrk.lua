@@ -14,8 +14,9 @@
 --   BENCH_OUT    file where done() writes the result as JSON
 --
 -- An answer is counted as "success" (HTTP 200, {"status":"success",...}), "e<code>" (HTTP 200
--- with the error envelope {"status":"error",...,"code":N}), "http<status>" (any other HTTP
--- status) or "other" (HTTP 200 with a body that is neither).
+-- with the error envelope {"status":"error",...,"code":N}), "hello" (HTTP 200, body exactly
+-- "hello": bench/hello, the floor), "http<status>" (any other HTTP status) or "other" (HTTP
+-- 200 with a body that is none of these).
 
 local mode = os.getenv("BENCH_MODE") or "get"
 local path = os.getenv("BENCH_PATH") or "/healthz"
@@ -101,6 +102,7 @@ end
 local function kind(status, body)
   if status ~= 200 then return "http" .. status end
   if body == nil then return "other" end
+  if body == "hello" then return "hello" end
   if string.sub(body, 1, 20) == '{"status":"success",' then return "success" end
   local code = string.match(body, '^{"status":"error","message":".-","code":(%d+)}$')
   if code then return "e" .. code end
