@@ -20,34 +20,44 @@ mod set_web_ping_time;
 mod state;
 mod tags;
 pub mod throttle;
-mod track;
+pub mod track;
 pub mod v1;
 mod wrap_up;
 
 use axum::Router;
 use utoipa::OpenApi as _;
-use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
 use utoipa_axum::routes;
 
 pub use error::ApiError;
 pub use metrics_page::routes as metrics_routes;
 pub use state::AppState;
-pub use track::track;
 
 /// Both prefixes upstream clients use.
 pub const PREFIXES: [&str; 2] = ["/api/v2/agentProfile", "/deepcall/api/v2/agentProfile"];
 
-/// The upstream routes, without their prefix.
-fn upstream() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(agent_on_break::agent_on_break))
-        .routes(routes!(set_web_ping_time::set_web_ping_time))
-        .routes(routes!(wrap_up::wrap_up))
-        .routes(routes!(wrap_up::check_agent_in_wrap_up))
-        .routes(routes!(agent_actions::start_break))
-        .routes(routes!(agent_actions::end_break))
-        .routes(routes!(agent_actions::end_wrap_up))
-        .routes(routes!(tags::tags))
+/// The upstream routes under `prefix`.
+fn upstream(router: OpenApiRouter<AppState>, prefix: &str) -> OpenApiRouter<AppState> {
+    router
+        .routes(at(prefix, routes!(agent_on_break::agent_on_break)))
+        .routes(at(prefix, routes!(set_web_ping_time::set_web_ping_time)))
+        .routes(at(prefix, routes!(wrap_up::wrap_up)))
+        .routes(at(prefix, routes!(wrap_up::check_agent_in_wrap_up)))
+        .routes(at(prefix, routes!(agent_actions::start_break)))
+        .routes(at(prefix, routes!(agent_actions::end_break)))
+        .routes(at(prefix, routes!(agent_actions::end_wrap_up)))
+        .routes(at(prefix, routes!(tags::tags)))
+}
+
+/// A documented route with its path under `prefix`: routed at its full path, not `nest`ed
+/// (a nested route gets a layer that rewrites the URI of every request, and each layer is
+/// cloned per request).
+fn at(prefix: &str, (schemas, mut paths, router): UtoipaMethodRouter<AppState>) -> UtoipaMethodRouter<AppState> {
+    paths.paths = std::mem::take(&mut paths.paths)
+        .into_iter()
+        .map(|(path, item)| (format!("{prefix}{path}"), item))
+        .collect();
+    (schemas, paths, router)
 }
 
 /// Every route with its description: the one source of the router and of `/openapi.json`.
@@ -58,7 +68,7 @@ fn documented() -> OpenApiRouter<AppState> {
         .routes(routes!(health::readyz))
         .routes(routes!(openapi::openapi_json));
     for prefix in PREFIXES {
-        router = router.nest(prefix, upstream());
+        router = upstream(router, prefix);
     }
     router
 }

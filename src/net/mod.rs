@@ -32,9 +32,10 @@ use std::pin::pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
+use axum::BoxError;
+use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::ConnectInfo;
-use axum::http::Request;
+use axum::http::{Request, Response};
 use axum::serve::Listener;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
@@ -43,7 +44,7 @@ use hyper_util::server::conn::auto;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::time::Instant;
-use tower::ServiceExt;
+use tower::{Service, ServiceExt};
 
 use crate::metrics::ConnectionMetrics;
 pub use limits::{Limits, raise_open_file_limit};
@@ -62,16 +63,36 @@ const HTTP2_MAX_LOCAL_RESETS: usize = 1024;
 const HTTP2_PING_INTERVAL: Duration = Duration::from_secs(20);
 const HTTP2_PING_TIMEOUT: Duration = Duration::from_secs(20);
 
+/// What is served: the whole HTTP service (router and layers), cloned for each request.
+pub trait HttpService<B>:
+    Service<Request<Body>, Response = Response<B>, Error = Infallible, Future: Send + 'static>
+    + Clone
+    + Send
+    + 'static
+{
+}
+
+impl<S, B> HttpService<B> for S where
+    S: Service<Request<Body>, Response = Response<B>, Error = Infallible, Future: Send + 'static>
+        + Clone
+        + Send
+        + 'static
+{
+}
+
 /// Serves `router` on `listener` until `shutdown` resolves; then refuses new connections, lets
 /// the open ones finish their requests (idle ones are closed at once), and returns when the
 /// last has closed.
-pub async fn serve(
+pub async fn serve<S, B>(
     mut listener: TcpListener,
-    router: Router,
+    router: S,
     limits: Limits,
     metrics: ConnectionMetrics,
     shutdown: impl Future<Output = ()>,
-) {
+) where
+    S: HttpService<B>,
+    B: HttpBody<Data = Bytes, Error: Into<BoxError>> + Send + 'static,
+{
     let builder = Arc::new(builder(&limits));
     let slots = Arc::new(Semaphore::new(limits.max_connections as usize));
     let (stop, stopping) = watch::channel(());
@@ -158,15 +179,18 @@ impl Drop for Slot {
 }
 
 /// Serves one connection until it ends, the watchdog closes it, or the server stops.
-async fn connection(
+async fn connection<S, B>(
     builder: Arc<auto::Builder<TokioExecutor>>,
     stream: TcpStream,
     peer: SocketAddr,
-    router: Router,
+    router: S,
     limits: Limits,
     mut stopping: watch::Receiver<()>,
     slot: Slot,
-) {
+) where
+    S: HttpService<B>,
+    B: HttpBody<Data = Bytes, Error: Into<BoxError>> + Send + 'static,
+{
     let activity = Arc::new(Activity::new(limits));
     let io = TokioIo::new(Watched {
         io: stream,
@@ -180,7 +204,7 @@ async fn connection(
             request.extensions_mut().insert(ConnectInfo(peer));
             let router = router.clone();
             async move {
-                let Ok(response) = router.oneshot(request).await;
+                let Ok(response) = router.oneshot(request.map(Body::new)).await;
                 // The request is in progress until hyper drops the answer's body: when it is
                 // sent, or the client left. A stream's body lives as long as the stream.
                 Ok::<_, Infallible>(response.map(|body| {
