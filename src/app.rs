@@ -61,7 +61,17 @@ fn cors(config: &Config) -> Result<CorsLayer, BadOrigin> {
             header::CONTENT_TYPE,
             header::AUTHORIZATION,
         ])
-        .allow_credentials(true))
+        .allow_credentials(true)
+        // Added by `vary()` instead, as one ready value (the layer builds it per request).
+        .vary(Vec::<HeaderName>::new()))
+}
+
+/// The `Vary` of every API answer (what tower-http's CORS layer adds by default).
+fn vary() -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::appending(
+        header::VARY,
+        HeaderValue::from_static("origin, access-control-request-method, access-control-request-headers"),
+    )
 }
 
 /// The whole service: the routes, each with (applied once per route: `Router::layer` wraps
@@ -86,6 +96,7 @@ fn http_service(
     let per_api_route = ServiceBuilder::new()
         .layer(LabelLayer)
         // Browsers may call the API (its errors included), never /metrics: no CORS there.
+        .layer(vary())
         .layer(cors(&config)?)
         .layer(HandleErrorLayer::new(|_: tower::BoxError| async {
             ApiError::Timeout

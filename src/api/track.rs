@@ -11,7 +11,7 @@ use std::cell::Cell;
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -92,12 +92,20 @@ impl<S> Layer<S> for LabelLayer {
     type Service = Label<S>;
 
     fn layer(&self, inner: S) -> Label<S> {
-        Label(inner)
+        Label {
+            inner,
+            known: Arc::default(),
+        }
     }
 }
 
+/// One per route: it remembers its route's interned label (checked against the request's
+/// template, so never a wrong one), so that most requests skip the interning's lookup.
 #[derive(Clone)]
-pub struct Label<S>(S);
+pub struct Label<S> {
+    inner: S,
+    known: Arc<OnceLock<&'static str>>,
+}
 
 impl<S: Service<Request>> Service<Request> for Label<S> {
     type Response = S::Response;
@@ -105,16 +113,24 @@ impl<S: Service<Request>> Service<Request> for Label<S> {
     type Future = S::Future;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
-        self.0.poll_ready(cx)
+        self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, request: Request) -> S::Future {
         // The router's fallback (no MatchedPath) stays unmatched.
         if let Some(path) = request.extensions().get::<MatchedPath>() {
-            let route = route_label(path.as_str());
+            let path = path.as_str();
+            let route = match self.known.get() {
+                Some(known) if *known == path => known,
+                _ => {
+                    let route = route_label(path);
+                    let _ = self.known.set(route);
+                    route
+                }
+            };
             let _ = ROUTE.try_with(|slot| slot.set(route));
             tracing::Span::current().record("route", route);
         }
-        self.0.call(request)
+        self.inner.call(request)
     }
 }
