@@ -70,7 +70,9 @@ fn cors(config: &Config) -> Result<CorsLayer, BadOrigin> {
 fn vary() -> SetResponseHeaderLayer<HeaderValue> {
     SetResponseHeaderLayer::appending(
         header::VARY,
-        HeaderValue::from_static("origin, access-control-request-method, access-control-request-headers"),
+        HeaderValue::from_static(
+            "origin, access-control-request-method, access-control-request-headers",
+        ),
     )
 }
 
@@ -172,7 +174,9 @@ struct NewRequestId;
 
 impl MakeRequestId for NewRequestId {
     fn make_request_id<B>(&mut self, _: &Request<B>) -> Option<RequestId> {
-        HeaderValue::from_bytes(&request_uuid()).ok().map(RequestId::new)
+        HeaderValue::from_bytes(&request_uuid())
+            .ok()
+            .map(RequestId::new)
     }
 }
 
@@ -288,7 +292,10 @@ mod tests {
             let groups: Vec<&str> = id.split('-').collect();
             let lengths: Vec<usize> = groups.iter().map(|g| g.len()).collect();
             assert_eq!(lengths, [8, 4, 4, 4, 12], "{id}");
-            assert!(id.chars().all(|c| c == '-' || c.is_ascii_hexdigit()), "{id}");
+            assert!(
+                id.chars().all(|c| c == '-' || c.is_ascii_hexdigit()),
+                "{id}"
+            );
             assert!(groups[2].starts_with('4'), "version 4: {id}");
             assert!(groups[3].starts_with(['8', '9', 'a', 'b']), "variant: {id}");
             assert!(seen.insert(id.clone()), "repeated: {id}");

@@ -52,7 +52,10 @@ fn upstream(router: OpenApiRouter<AppState>, prefix: &str) -> OpenApiRouter<AppS
 /// A documented route with its path under `prefix`: routed at its full path, not `nest`ed
 /// (a nested route gets a layer that rewrites the URI of every request, and each layer is
 /// cloned per request).
-fn at(prefix: &str, (schemas, mut paths, router): UtoipaMethodRouter<AppState>) -> UtoipaMethodRouter<AppState> {
+fn at(
+    prefix: &str,
+    (schemas, mut paths, router): UtoipaMethodRouter<AppState>,
+) -> UtoipaMethodRouter<AppState> {
     paths.paths = std::mem::take(&mut paths.paths)
         .into_iter()
         .map(|(path, item)| (format!("{prefix}{path}"), item))
