@@ -133,6 +133,12 @@ pub trait Backend:
     /// Whether [`Self::RECORD_EVENT`] also announces the change on the feed, in the same
     /// statement: it then takes this instance's id, as text, at `$7`.
     const RECORD_EVENT_ANNOUNCES: bool;
+    /// Inserts several events of one account in one statement, in the order given, and
+    /// returns their ids in that order, announcing as [`Self::RECORD_EVENT`] does: `$1` the
+    /// account, `$2` this instance's id as text, `$3` a JSON array of
+    /// `[agent, kind, actor, at, details]`. None: one [`Self::RECORD_EVENT`] each (SQLite,
+    /// whose statements make no round trip).
+    const RECORD_EVENTS: Option<&'static str>;
     /// A subquery of the ids in the JSON array bound at `param` (e.g. `$4`).
     fn json_ids(param: &str) -> String;
     /// Announces, inside the transaction, changes that no event recorded.

@@ -57,6 +57,18 @@ impl Backend for Postgres {
         SELECT id, pg_notify('agentprofile_changes', concat_ws(' ', $7::text, $1, COALESCE($2, 0), id))
         FROM e";
     const RECORD_EVENT_ANNOUNCES: bool = true;
+    /// The ids are drawn row by row in the array's order (`ORDER BY n`), under the lock.
+    const RECORD_EVENTS: Option<&'static str> = Some(
+        "WITH e AS (
+            INSERT INTO events (account_pk, agent_pk, kind, actor, at, details)
+            SELECT $1, (r.v->>0)::bigint, r.v->>1, r.v->>2, (r.v->>3)::bigint, r.v->>4
+            FROM (SELECT pg_advisory_xact_lock($1)) AS ordered,
+                 json_array_elements(CAST($3 AS json)) WITH ORDINALITY AS r(v, n)
+            ORDER BY r.n
+            RETURNING id, agent_pk)
+        SELECT id, pg_notify('agentprofile_changes', concat_ws(' ', $2::text, $1, COALESCE(agent_pk, 0), id))
+        FROM e ORDER BY id",
+    );
 
     fn json_ids(param: &str) -> String {
         format!("SELECT json_array_elements_text(CAST({param} AS json))::bigint")

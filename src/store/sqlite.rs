@@ -70,6 +70,7 @@ impl Backend for Sqlite {
          VALUES ($1, $2, $3, $4, $5, $6) RETURNING id";
     /// Other processes read the file's `events` back (see `follow`).
     const RECORD_EVENT_ANNOUNCES: bool = false;
+    const RECORD_EVENTS: Option<&'static str> = None;
 
     fn json_ids(param: &str) -> String {
         format!("SELECT value FROM json_each({param})")

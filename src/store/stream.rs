@@ -161,19 +161,37 @@ impl<DB: Backend> Streams for SqlStore<DB> {
     }
 
     async fn record_presences(&self, changes: &[(PresenceChange, i64)]) -> Result<usize> {
-        let mut tx = self.begin().await?;
-        let mut recorded = 0;
-        for (change, at) in changes {
-            let updated =
-                Sql::<DB>::new("UPDATE agents SET presence = $2 WHERE id = $1 AND presence = $3")
-                    .bind(change.agent_pk)
-                    .bind(change.to)
-                    .bind(change.from)
-                    .execute(&mut tx)
-                    .await?;
-            if updated == 0 {
-                continue;
+        // One UPDATE per (from, to) pair, not per agent: a floor going silent together is a
+        // handful of statements per chunk. An agent another sweep moved first is not returned.
+        let sql = format!(
+            "UPDATE agents SET presence = $2 WHERE presence = $3 AND id IN ({ids}) RETURNING id",
+            ids = DB::json_ids("$1")
+        );
+        let mut pairs: Vec<(Presence, Presence)> = Vec::new();
+        for (change, _) in changes {
+            if !pairs.contains(&(change.from, change.to)) {
+                pairs.push((change.from, change.to));
             }
+        }
+        let mut tx = self.begin().await?;
+        let mut moved = std::collections::HashSet::new();
+        for (from, to) in pairs {
+            let ids: Vec<i64> = changes
+                .iter()
+                .filter(|(c, _)| (c.from, c.to) == (from, to))
+                .map(|(c, _)| c.agent_pk)
+                .collect();
+            let rows: Vec<(i64,)> = Sql::<DB>::new(&sql)
+                .bind(serde_json::to_string(&ids).unwrap_or_default())
+                .bind(to)
+                .bind(from)
+                .fetch_all(&mut tx)
+                .await?;
+            moved.extend(rows.into_iter().map(|(id,)| id));
+        }
+        let mut recorded = 0;
+        // In the order found (by agent), as each was recorded one by one before.
+        for (change, at) in changes.iter().filter(|(c, _)| moved.contains(&c.agent_pk)) {
             let agent = AgentRef {
                 account_pk: change.account_pk,
                 agent_pk: change.agent_pk,

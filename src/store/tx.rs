@@ -207,26 +207,65 @@ impl<DB: Backend> Tx<DB> {
         let mut events = std::mem::take(&mut self.events);
         // Accounts in one order, so two transactions never wait for each other's locks.
         events.sort_by_key(|e| e.account_pk);
-        for e in events {
-            let mut insert = Sql::<DB>::new(DB::RECORD_EVENT)
-                .bind(e.account_pk)
-                .bind(e.agent_pk)
-                .bind(e.details.kind())
-                .bind(e.actor.to_string())
-                .bind(e.at)
-                .bind(e.details.to_json().to_string());
-            if DB::RECORD_EVENT_ANNOUNCES {
-                // The instance, as text: PostgreSQL has no unsigned 64-bit integer.
-                insert = insert.bind(self.feed.instance().to_string());
+        for same in events.chunk_by(|a, b| a.account_pk == b.account_pk) {
+            let ids = match DB::RECORD_EVENTS {
+                Some(many) if same.len() > 1 => self.insert_many(many, same).await?,
+                _ => {
+                    let mut ids = Vec::with_capacity(same.len());
+                    for e in same {
+                        ids.push(self.insert_one(e).await?);
+                    }
+                    ids
+                }
+            };
+            for (e, event) in same.iter().zip(ids) {
+                self.changes.push(Change {
+                    account_pk: e.account_pk,
+                    agent_pk: e.agent_pk,
+                    event: Some(event),
+                });
             }
-            let (event,): (i64,) = insert.fetch_one(&mut self.conn).await?;
-            self.changes.push(Change {
-                account_pk: e.account_pk,
-                agent_pk: e.agent_pk,
-                event: Some(event),
-            });
         }
         Ok(())
+    }
+
+    async fn insert_one(&mut self, e: &PendingEvent) -> Result<i64> {
+        let mut insert = Sql::<DB>::new(DB::RECORD_EVENT)
+            .bind(e.account_pk)
+            .bind(e.agent_pk)
+            .bind(e.details.kind())
+            .bind(e.actor.to_string())
+            .bind(e.at)
+            .bind(e.details.to_json().to_string());
+        if DB::RECORD_EVENT_ANNOUNCES {
+            // The instance, as text: PostgreSQL has no unsigned 64-bit integer.
+            insert = insert.bind(self.feed.instance().to_string());
+        }
+        let (event,): (i64,) = insert.fetch_one(&mut self.conn).await?;
+        Ok(event)
+    }
+
+    /// One account's events in one statement (a sweep's presence crossings): one round trip.
+    async fn insert_many(&mut self, sql: &str, same: &[PendingEvent]) -> Result<Vec<i64>> {
+        let rows: Vec<serde_json::Value> = same
+            .iter()
+            .map(|e| {
+                serde_json::json!([
+                    e.agent_pk,
+                    e.details.kind(),
+                    e.actor.to_string(),
+                    e.at,
+                    e.details.to_json().to_string()
+                ])
+            })
+            .collect();
+        let ids: Vec<(i64,)> = Sql::<DB>::new(sql)
+            .bind(same[0].account_pk)
+            .bind(self.feed.instance().to_string())
+            .bind(serde_json::Value::Array(rows).to_string())
+            .fetch_all(&mut self.conn)
+            .await?;
+        Ok(ids.into_iter().map(|(id,)| id).collect())
     }
 }
 

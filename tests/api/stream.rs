@@ -23,6 +23,7 @@ on_both_databases! {
 
 on_both_databases_with_own_config! {
     presence_goes_stale_then_offline_with_one_event_each,
+    a_floor_going_silent_together_is_recorded_once_each_in_id_order,
     a_wrap_up_that_runs_out_is_streamed_when_it_ends,
 }
 
@@ -452,6 +453,49 @@ async fn presence_goes_stale_then_offline_with_one_event_each(backend: Backend) 
             "presence.online",
             "presence.offline"
         ]
+    );
+}
+
+/// A sweep's crossings are recorded together (one UPDATE per kind of crossing, the events in
+/// one statement): each agent's exactly once, dated when it crossed, streamed in id order.
+async fn a_floor_going_silent_together_is_recorded_once_each_in_id_order(backend: Backend) {
+    let Some(app) = TestApp::spawn_with(backend, |c| {
+        c.sweep_interval_ms = 200;
+        c.presence_stale_secs = 2;
+        c.presence_offline_secs = 3600;
+    })
+    .await
+    else {
+        return;
+    };
+    let admin = app.admin();
+    admin.create_account("acme", "").await.unwrap();
+    let token = admin.create_token("acme").await.unwrap();
+    let floor: Vec<String> = (0..40).map(|i| format!("a{i:02}")).collect();
+    for id in &floor {
+        admin.create_agent("acme", agent(id)).await.unwrap();
+        admin.create_session("acme", id).await.unwrap();
+    }
+    let mut stream = Stream::open(&app.base, "", Some(&token), Some(0)).await;
+    let (mut stale, mut last_id) = (Vec::new(), 0);
+    while stale.len() < floor.len() {
+        let (id, event) = stream.next().await.unwrap();
+        assert!(id > last_id, "ids increase: {id} after {last_id}");
+        last_id = id;
+        if event["kind"] == "presence.stale" {
+            let seen = event["details"]["lastSeenAt"].as_i64().unwrap();
+            assert_eq!(event["at"], seen + 2, "dated when it crossed");
+            stale.push(event["agentId"].as_str().unwrap().to_owned());
+        }
+    }
+    stale.sort();
+    assert_eq!(stale, floor, "every agent once");
+    for id in &floor {
+        assert_eq!(app.roster_entry(&token, id).await["presence"], "stale");
+    }
+    assert!(
+        stream.quiet_for(Duration::from_millis(1000)).await,
+        "nothing recorded twice"
     );
 }
 
