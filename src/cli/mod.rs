@@ -116,6 +116,9 @@ pub enum Command {
         #[arg(long)]
         csv: bool,
     },
+    /// Seal the reports' roll-up of every account up to the last complete day, then exit (the
+    /// sweeper does this in the background, a few days per sweep).
+    RollUp,
     /// An account's webhook endpoints (README "Webhooks").
     #[command(subcommand)]
     Webhook(WebhookCommand),

@@ -50,6 +50,18 @@ pub async fn run(admin: &Operator<'_>, command: Command) -> anyhow::Result<()> {
                 print!("{}", report_table(&rows));
             }
         }
+        Command::RollUp => {
+            let now = crate::domain::now_unix();
+            let mut days = 0;
+            loop {
+                let sealed = admin.service.roll_up(now).await?;
+                days += sealed;
+                if sealed == 0 {
+                    break;
+                }
+            }
+            println!("sealed {days} days of the reports' roll-up");
+        }
         Command::Account(AccountCommand::Suspend { user_id }) => {
             admin.set_suspended(&user_id, true).await?;
             println!("suspended account {user_id:?}");

@@ -205,6 +205,13 @@ pub struct Tally {
     pub over_limit_seconds: i64,
     /// The longest stretch of one break inside the window.
     pub longest_break: i64,
+    /// What composes `longest_break` across adjacent windows ([`Tally::then`]), never shown:
+    /// the seconds on break before the window's first break event (`lead`), the stretch
+    /// running at its end (`trail`), and whether a break started, ended or was ended by a
+    /// disable in it (`reset`).
+    pub lead: i64,
+    pub trail: i64,
+    pub reset: bool,
 }
 
 impl Tally {
@@ -216,17 +223,62 @@ impl Tally {
         let worked = busy + s.available;
         (worked > 0).then(|| (busy as f64 / worked as f64 * 10_000.0).round() / 10_000.0)
     }
+
+    /// A window of `seconds` logged out throughout, with nothing in it (what the roll-up
+    /// keeps no row for).
+    pub fn logged_out(seconds: i64) -> Tally {
+        let mut tally = Tally::default();
+        tally.seconds.logged_out = seconds;
+        tally
+    }
+
+    /// This window followed by the adjacent `next`: what one walk over both would answer.
+    pub fn then(mut self, next: &Tally) -> Tally {
+        let (s, n) = (&mut self.seconds, &next.seconds);
+        s.available += n.available;
+        s.on_call += n.on_call;
+        s.wrap_up += n.wrap_up;
+        s.on_break += n.on_break;
+        s.logged_out += n.logged_out;
+        for (code, seconds) in &next.break_seconds {
+            *self.break_seconds.entry(code.clone()).or_default() += seconds;
+        }
+        let (c, n) = (&mut self.counts, &next.counts);
+        c.breaks += n.breaks;
+        c.calls += n.calls;
+        c.wrap_ups += n.wrap_ups;
+        c.over_limit_breaks += n.over_limit_breaks;
+        self.over_limit_seconds += next.over_limit_seconds;
+        self.longest_break = (self.longest_break)
+            .max(next.longest_break)
+            .max(self.trail + next.lead);
+        if !self.reset {
+            self.lead += next.lead;
+        }
+        self.trail = match next.reset {
+            true => next.trail,
+            false => self.trail + next.trail,
+        };
+        self.reset |= next.reset;
+        self
+    }
 }
 
 /// Walks one agent's history: `open` is what it had open at `bounds[0]`, `changes` its
 /// changes from then on, by time (and by id within a second); `bounds` the windows' edges,
 /// increasing (n + 1 edges for n windows; the last is the end of what is counted). Answers
 /// one tally per window.
-pub fn walk(mut open: Open, changes: &[(i64, Change)], bounds: &[i64]) -> Vec<Tally> {
+pub fn walk(open: Open, changes: &[(i64, Change)], bounds: &[i64]) -> Vec<Tally> {
+    walk_on(open, changes, bounds).0
+}
+
+/// [`walk`], and what was open at the end (after the changes before it; the expiries at
+/// the end not yet applied): the next window's start, as the state tables would say it.
+pub fn walk_on(mut open: Open, changes: &[(i64, Change)], bounds: &[i64]) -> (Vec<Tally>, Open) {
     let windows = bounds.len().saturating_sub(1);
     let mut tallies = vec![Tally::default(); windows];
     if windows == 0 {
-        return tallies;
+        return (tallies, open);
     }
     let end = bounds[windows];
     let mut next_change = changes
@@ -237,12 +289,13 @@ pub fn walk(mut open: Open, changes: &[(i64, Change)], bounds: &[i64]) -> Vec<Ta
     // The current break's stretch inside the current window.
     let mut run = 0;
     loop {
+        if t >= end {
+            tallies[w].trail = run;
+            return (tallies, open);
+        }
         open.expire(t);
         while let Some((_, change)) = next_change.next_if(|(at, _)| *at <= t) {
-            apply(&mut open, change, t, &mut tallies[w].counts, &mut run);
-        }
-        if t >= end {
-            return tallies;
+            apply(&mut open, change, t, &mut tallies[w], &mut run);
         }
         let crossing = open.on_break.as_ref().and_then(OpenBreak::crossing);
         if crossing == Some(t) {
@@ -267,17 +320,28 @@ pub fn walk(mut open: Open, changes: &[(i64, Change)], bounds: &[i64]) -> Vec<Ta
                 tally.over_limit_seconds += seconds;
             }
             run += seconds;
+            if !tally.reset {
+                tally.lead += seconds;
+            }
             tally.longest_break = tally.longest_break.max(run);
         }
         t = next;
         if t == bounds[w + 1] && t < end {
+            tallies[w].trail = run;
             w += 1;
             run = 0;
         }
     }
 }
 
-fn apply(open: &mut Open, change: &Change, t: i64, counts: &mut StateCounts, run: &mut i64) {
+fn apply(open: &mut Open, change: &Change, t: i64, tally: &mut Tally, run: &mut i64) {
+    let counts = &mut tally.counts;
+    if matches!(
+        change,
+        Change::BreakStart { .. } | Change::BreakEnd | Change::Disabled
+    ) {
+        tally.reset = true;
+    }
     match change {
         Change::Login {
             session,

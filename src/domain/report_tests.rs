@@ -105,3 +105,59 @@ fn a_disable_ends_everything_and_events_read_from_their_details() {
     let t = &walk(Open::default(), &changes, &[0, 100])[0];
     assert_eq!((t.seconds.on_call, t.seconds.logged_out), (10, 90));
 }
+
+/// A random history: every kind of change, at increasing times in `[0, 1000)`, some at the
+/// same second, with limits, expiries and wrap-up ends that fall inside it.
+fn random_history(rng: &mut rand::rngs::StdRng) -> Vec<(i64, Change)> {
+    use rand::Rng;
+    let (mut t, mut out) = (0, Vec::new());
+    while t < 1000 {
+        let change = match rng.random_range(0..10) {
+            0 | 1 => login(rng.random_range(1..4), t + rng.random_range(1..400)),
+            2 => Change::Logout {
+                session: rng.random_bool(0.5).then(|| rng.random_range(1..4)),
+            },
+            3 | 4 => Change::BreakStart {
+                reason_code: ["lunch", "break"][rng.random_range(0..2)].into(),
+                limit: rng.random_bool(0.6).then(|| rng.random_range(0..120)),
+            },
+            5 => Change::BreakEnd,
+            6 => Change::WrapStart {
+                ends_at: rng.random_bool(0.7).then(|| t + rng.random_range(0..200)),
+            },
+            7 => [Change::WrapEnd, Change::CallEnd][rng.random_range(0..2)].clone(),
+            8 => Change::CallStart,
+            _ => Change::Disabled,
+        };
+        out.push((t, change));
+        t += rng.random_range(0..60);
+    }
+    out
+}
+
+/// The roll-up's premise: a walk over `[a, c)` answers what walks over `[a, b)` and
+/// `[b, c)` answer, composed with [`Tally::then`], for every split `b` (the second walk
+/// starting from what was open at `b`, as the report's store reads it).
+#[test]
+fn adjacent_windows_compose_into_one_walk() {
+    use rand::{Rng, SeedableRng};
+    for seed in 0..60 {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        let changes = random_history(&mut rng);
+        let (a, c) = (rng.random_range(0..300), rng.random_range(700..1100));
+        let open_at = |t: i64| walk_on(Open::default(), &changes, &[-1, t]).1;
+        let whole = walk(open_at(a), &changes, &[a, c]).remove(0);
+        for b in a + 1..c {
+            let first = walk(open_at(a), &changes, &[a, b]).remove(0);
+            let second = walk(open_at(b), &changes, &[b, c]).remove(0);
+            assert_eq!(first.then(&second), whole, "seed {seed}, [{a}, {b}, {c})");
+        }
+        // Three windows, composed either way round.
+        let b1 = rng.random_range(a + 1..c - 1);
+        let b2 = rng.random_range(b1 + 1..c);
+        let parts = walk(open_at(a), &changes, &[a, b1, b2, c]);
+        let left = parts[0].clone().then(&parts[1]).then(&parts[2]);
+        let right = parts[0].clone().then(&parts[1].clone().then(&parts[2]));
+        assert_eq!((&left, &right), (&whole, &whole), "seed {seed}");
+    }
+}

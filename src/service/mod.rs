@@ -10,6 +10,7 @@ mod breaks;
 mod calls;
 mod reasons;
 mod reports;
+mod rollup;
 mod sessions;
 mod status;
 mod stream;
@@ -29,6 +30,7 @@ pub use crate::live::Refusal as StreamRefusal;
 pub use accounts::TokenRequest;
 pub use calls::CallRequest;
 pub use reports::{MAX_PERIOD_DAYS, MAX_REPORT_ROWS, ReportRequest};
+pub use rollup::SEAL_MARGIN_SECS;
 pub use status::{AccountCounts, AgentCounts, PoolStats, StateCounts, Status};
 pub use stream::{EventStream, TICKET_TTL_SECS};
 pub use tags::FetchedTags;
@@ -207,6 +209,8 @@ pub struct Service {
     pings: Arc<Pings>,
     config: Arc<Config>,
     webhook_metrics: WebhookMetrics,
+    /// When the sweeper next runs the reports' roll-up (Unix seconds).
+    roll_up_at: Arc<std::sync::atomic::AtomicI64>,
 }
 
 impl Service {
@@ -216,6 +220,7 @@ impl Service {
             pings: Arc::default(),
             config,
             webhook_metrics: WebhookMetrics::default(),
+            roll_up_at: Arc::default(),
         }
     }
 

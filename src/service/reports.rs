@@ -3,7 +3,7 @@
 
 use super::{Result, Service, ServiceError};
 use crate::domain::{
-    Account, Bucket, Open, ReportRow, bucket_count, next_day, parse_time, time_zone, walk, windows,
+    Account, Bucket, ReportRow, bucket_count, next_day, parse_time, time_zone, windows,
 };
 
 /// The longest period one request may cover.
@@ -76,15 +76,12 @@ impl Service {
         let (starts, edges) =
             windows(from, end, request.bucket, &tz).ok_or(ServiceError::BadPeriod)?;
         let pks: Vec<i64> = agents.iter().map(|(pk, _)| *pk).collect();
-        let (mut open, mut changes) = self
-            .store
-            .report_history(account.id, &pks, from, end)
+        let mut tallies = self
+            .tallies(account.id, &account.time_zone, &pks, &edges, request.bucket)
             .await?;
         let mut rows = Vec::with_capacity(agents.len() * starts.len());
         for (pk, agent_id) in &agents {
-            let open = open.remove(pk).unwrap_or_else(Open::default);
-            let changes = changes.remove(pk).unwrap_or_default();
-            let tallies = walk(open, &changes, &edges);
+            let tallies = tallies.remove(pk).unwrap_or_default();
             for (i, tally) in tallies.into_iter().enumerate() {
                 let bucket = request.bucket.map(|_| starts[i]);
                 rows.push(ReportRow::new(

@@ -239,7 +239,8 @@ impl Service {
 
     /// One sweep: records the presence crossings and the ends of run-out wrap-ups since the
     /// last one, so that streams hear of them when they happen, and deletes the tags past
-    /// their retention, and the events past theirs. Answers how many presence crossings it recorded.
+    /// their retention, and the events past theirs, and seals the reports' roll-up. Answers
+    /// how many presence crossings it recorded.
     pub async fn sweep(&self, now: i64) -> Result<usize> {
         for account_pk in self.store.accounts_with_expired_wrap_ups(now).await? {
             self.store.close_expired_wrap_ups(account_pk, now).await?;
@@ -247,7 +248,21 @@ impl Service {
         let recorded = self.sweep_presence(now).await?;
         self.sweep_tags(now).await?;
         self.sweep_events(now).await?;
+        self.sweep_roll_up(now).await?;
         Ok(recorded)
+    }
+
+    /// Runs the reports' roll-up every half minute, or at every sweep while it has days to
+    /// catch up on.
+    async fn sweep_roll_up(&self, now: i64) -> Result<()> {
+        use std::sync::atomic::Ordering::Relaxed;
+        if now < self.roll_up_at.load(Relaxed) {
+            return Ok(());
+        }
+        let caught_up = self.roll_up(now).await? < super::rollup::DAYS_PER_SWEEP;
+        let next = if caught_up { now + 30 } else { now };
+        self.roll_up_at.store(next, Relaxed);
+        Ok(())
     }
 
     /// Records each agent's presence crossing since the last sweep, a chunk of them per

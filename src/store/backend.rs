@@ -112,6 +112,8 @@ pub trait Backend:
     + Decode<super::roster::RosterRow> + Decode<super::roster::AccountCounts>
     + Decode<super::roster::AgentCounts> + Decode<(i64, String, i64)>
     + Decode<super::reports::OpenRow> + Decode<super::reports::ChangeRow>
+    + Decode<super::report_days::DayRow> + Decode<super::report_days::SealRow>
+    + Decode<super::report_days::Seal>
     + Decode<super::roster::AgentCounts> + Decode<super::webhooks::WebhookRow>
     + Decode<crate::domain::DeliveryAttempt> + Decode<(i64, Option<i64>)>
 {

@@ -2,8 +2,8 @@
 //!
 //! `Store` is made of one small trait per thing kept, each in its own file with its SQL:
 //! accounts (and API tokens), agents, sessions (and pings), reasons, breaks, calls, wraps, history,
-//! roster (and the metrics' counts). All of them are implemented once, by `SqlStore<DB>`
-//! (`sql.rs`), for any `DB: Backend` (`backend.rs`); `postgres.rs` and `sqlite.rs` say what
+//! roster (and the metrics' counts), reports and their roll-up. All of them are implemented
+//! once, by `SqlStore<DB>` (`sql.rs`), for any `DB: Backend` (`backend.rs`); `postgres.rs` and `sqlite.rs` say what
 //! differs. Every write is one transaction (`tx::Tx`) with its history events; each commit
 //! announces what it changed on the change feed (`crate::live`). What the store is given to
 //! write is named in `crate::domain` (`input.rs`), what it records in `domain::EventDetails`.
@@ -17,6 +17,7 @@ mod health;
 mod history;
 mod postgres;
 mod reasons;
+mod report_days;
 mod reports;
 mod roster;
 mod sessions;
@@ -43,6 +44,7 @@ pub use calls::Calls;
 pub use health::Health;
 pub use history::History;
 pub use reasons::Reasons;
+pub use report_days::{DayTally, RollUps, Seal};
 pub use reports::{Changes, ReportAgents, Reports};
 pub use roster::{AccountCounts, AgentCounts, Roster, StateCounts};
 pub use sessions::Sessions;
@@ -168,6 +170,7 @@ pub trait Store:
     + Streams
     + Tags
     + Reports
+    + RollUps
     + Webhooks
     + Send
     + Sync

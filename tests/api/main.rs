@@ -28,6 +28,7 @@ mod postman;
 mod readme;
 mod reports;
 mod reports_property;
+mod reports_rollup;
 mod schemathesis;
 mod security_headers;
 mod state_engine;

@@ -95,7 +95,6 @@ async fn one_case(app: &TestApp, seed: u64) {
             t += rng.random_range(1..2400);
         }
     }
-    let events = app.all_events(&token).await;
     let context = || format!("seed {seed} ({zone} {date}); played {played:?}");
     // A period that starts and ends mid-hour, over the whole day and its neighbours' edges.
     let (from, to) = (start - 5 * 3600 - 1234, end + 4 * 3600 + 321);
@@ -125,34 +124,72 @@ async fn one_case(app: &TestApp, seed: u64) {
             Some("week"),
         ),
     ];
+    let context = context();
+    assert_reports_match(app, &token, &agents, &tz, &checks, &context).await;
+    // The same, with the days rolled up: the summary of the day, and the day and week
+    // buckets' whole days, read from the roll-up; the partial days and hours walked.
+    while app.service.roll_up(now_unix()).await.unwrap() > 0 {}
+    let db = app.db.as_ref().unwrap();
+    let sealed = sql_text(
+        db,
+        &format!(
+            "SELECT CAST(s.sealed_to AS TEXT) FROM report_seals s
+             JOIN accounts a ON a.id = s.account_pk WHERE a.user_id = '{user}'"
+        ),
+    )
+    .await;
+    let sealed: i64 = sealed.expect("sealed").parse().unwrap();
+    assert!(sealed >= end, "the day is rolled up: {sealed} < {end}");
+    assert_reports_match(app, &token, &agents, &tz, &checks, &context).await;
+}
+
+/// Asserts that each report (path, from, to, bucket) answers what the reference walk over
+/// the account's history does, row for row.
+pub(crate) async fn assert_reports_match(
+    app: &TestApp,
+    token: &str,
+    agents: &[String],
+    tz: &jiff::tz::TimeZone,
+    checks: &[(String, i64, i64, Option<&str>)],
+    context: &str,
+) {
+    let events = app.all_events(token).await;
     for (path, from, to, bucket) in checks {
-        let rows = app.report(&token, &path).await;
-        let want = reference(&events, &agents, from, to, &tz, bucket);
+        let (path, from, to, bucket) = (path, *from, *to, *bucket);
+        let rows = app.report(token, path).await;
+        let want = reference(&events, agents, from, to, tz, bucket);
         let mut got = std::collections::BTreeMap::new();
         for row in &rows {
-            let key = bucket_key(row["from"].as_i64().unwrap(), &tz, bucket);
+            let key = bucket_key(row["from"].as_i64().unwrap(), tz, bucket);
             let agent = row["agentId"].as_str().unwrap().to_owned();
             let total: i64 = ["available", "on_call", "wrap_up", "on_break", "logged_out"]
                 .iter()
                 .map(|k| row["seconds"][k].as_i64().unwrap())
                 .sum();
             let span = row["to"].as_i64().unwrap() - row["from"].as_i64().unwrap();
-            assert_eq!(total, span, "{path}: {row}; {}", context());
+            assert_eq!(total, span, "{path}: {row}; {context}");
             got.insert((agent, key), Expected::of_row(row));
         }
         let keys = |m: &std::collections::BTreeMap<(String, String), Expected>| {
             m.keys().cloned().collect::<Vec<_>>()
         };
-        assert_eq!(keys(&got), keys(&want), "{path}: buckets; {}", context());
+        assert_eq!(keys(&got), keys(&want), "{path}: buckets; {context}");
         for (key, want) in &want {
-            assert_eq!(&got[key], want, "{path} {key:?}; {}", context());
+            assert_eq!(&got[key], want, "{path} {key:?}; {context}");
         }
     }
 }
 
 /// One random change at `t`; answers whether it was accepted (refusals are part of the game:
 /// a break during a call, a call while logged out…).
-async fn play(app: &TestApp, user: &str, id: &str, t: i64, op: u32, rng: &mut StdRng) -> bool {
+pub(crate) async fn play(
+    app: &TestApp,
+    user: &str,
+    id: &str,
+    t: i64,
+    op: u32,
+    rng: &mut StdRng,
+) -> bool {
     let s = &app.service;
     let act = Act {
         actor: Actor::Cli,
