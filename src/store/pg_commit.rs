@@ -167,7 +167,7 @@ mod tests {
         assert_eq!(
             sql,
             "SELECT record_event(7, NULL, E'break.start', E'cli', -3, \
-             E'{\"reason\":\"O''Brien \\\\\"}', E'42');\n\
+             E'{\"reason\":\"O''Brien \\\\\\\\\"}', E'42');\n\
              SELECT pg_notify(E'agentprofile_changes', E'42 7 9 0');\n\
              COMMIT;\n\
              BEGIN; SELECT pg_current_xact_id(); COMMIT; BEGIN"
