@@ -121,34 +121,27 @@ pub trait Backend:
     const KIND: &'static str;
     /// The statement that opens a write transaction.
     const BEGIN: &'static str;
-    /// Run after a commit, when the commit itself may return before it is durable: returns
-    /// once it is.
-    const DURABLE: Option<&'static str>;
+    /// The statement that opens a write transaction on one agent and locks its row, failing
+    /// with SQLSTATE `APDIS` when the agent is disabled (see `SqlStore::begin_on_agent`);
+    /// None: [`Self::BEGIN`], then a statement of its own.
+    fn begin_on_agent(agent_pk: i64) -> Option<String>;
     /// Opens the pool.
     fn connect(options: &StoreOptions) -> BoxFuture<'static, Result<Pool<Self>>>;
     /// Applies this database's migrations.
     fn migrate(pool: &Pool<Self>) -> BoxFuture<'_, Result<()>>;
-    /// Inserts an event (`$1`–`$6`: account, agent, kind, actor, at, details) and returns
-    /// its id; on PostgreSQL it first takes the account's event lock (see
-    /// [`super::tx::Tx::commit`]).
-    const RECORD_EVENT: &'static str;
-    /// Whether [`Self::RECORD_EVENT`] also announces the change on the feed, in the same
-    /// statement: it then takes this instance's id, as text, at `$7`.
-    const RECORD_EVENT_ANNOUNCES: bool;
-    /// Inserts several events of one account in one statement, in the order given, and
-    /// returns their ids in that order, announcing as [`Self::RECORD_EVENT`] does: `$1` the
-    /// account, `$2` this instance's id as text, `$3` a JSON array of
-    /// `[agent, kind, actor, at, details]`. None: one [`Self::RECORD_EVENT`] each (SQLite,
-    /// whose statements make no round trip).
-    const RECORD_EVENTS: Option<&'static str>;
+    /// Ends a write transaction: inserts its history `events` (sorted by account), announces
+    /// `notes` (changes that no event records) on the feed, commits, and answers once the
+    /// commit is durable, with the events' ids in the order given. Each account's event ids
+    /// follow the order in which they commit: on PostgreSQL, under the account's event lock,
+    /// sent in one message with the COMMIT (`pg_commit.rs`); SQLite serialises writers.
+    fn finish<'c>(
+        conn: &'c mut Self::Connection,
+        events: &'c [NewEvent],
+        notes: &'c [Change],
+        instance: u64,
+    ) -> BoxFuture<'c, Finished>;
     /// A subquery of the ids in the JSON array bound at `param` (e.g. `$4`).
     fn json_ids(param: &str) -> String;
-    /// Announces, inside the transaction, changes that no event recorded.
-    fn announce<'c>(
-        conn: &'c mut Self::Connection,
-        changes: &'c [Change],
-        instance: u64,
-    ) -> BoxFuture<'c, Result<()>>;
     /// Writes pending heartbeats in one statement per table, never over a newer one, never
     /// to a disabled agent or an ended session.
     fn flush_pings<'c>(
@@ -164,6 +157,48 @@ pub trait Backend:
         pool: &Pool<Self>,
         which: super::LeaseOf,
     ) -> BoxFuture<'static, Result<Option<super::Lease>>>;
+}
+
+/// A history event, inserted when its transaction commits ([`Backend::finish`]).
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub account_pk: i64,
+    /// None: an event of the account itself.
+    pub agent_pk: Option<i64>,
+    pub kind: EventKind,
+    pub actor: String,
+    pub at: i64,
+    /// A JSON object.
+    pub details: String,
+}
+
+/// What [`Backend::finish`] answers: the events' ids once the commit is durable.
+pub type Finished = std::result::Result<Vec<i64>, Unfinished>;
+
+/// Why a write did not finish, and whether it may have committed all the same (the
+/// connection is then in an unknown state, and is not reused).
+#[derive(Debug)]
+pub struct Unfinished {
+    pub err: StoreError,
+    pub may_have_committed: bool,
+}
+
+impl Unfinished {
+    /// Refused before the commit was sent: nothing was committed.
+    pub fn before_commit(err: impl Into<StoreError>) -> Self {
+        Unfinished {
+            err: err.into(),
+            may_have_committed: false,
+        }
+    }
+
+    /// Failed once the commit was sent.
+    pub fn after_commit(err: impl Into<StoreError>) -> Self {
+        Unfinished {
+            err: err.into(),
+            may_have_committed: true,
+        }
+    }
 }
 
 /// A query of the store's SQL, bound and run like `sqlx::query`.

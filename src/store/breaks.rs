@@ -3,7 +3,6 @@
 use async_trait::async_trait;
 
 use super::Result;
-use super::agents::lock_enabled_agent;
 use super::backend::{Backend, Sql};
 use super::calls::not_on_call;
 use super::sql::SqlStore;
@@ -47,8 +46,7 @@ impl<DB: Backend> Breaks for SqlStore<DB> {
 
     async fn start_break(&self, agent: &Agent, reason: &BreakReason, act: Act) -> Result<Break> {
         let Act { actor, now } = act;
-        let mut tx = self.begin().await?;
-        lock_enabled_agent::<DB>(&mut tx, agent.id).await?;
+        let mut tx = self.begin_on_agent(agent.id).await?;
         not_on_call::<DB>(&mut tx, agent.id).await?;
         // The partial unique index refuses a second open break: `Conflict`.
         let started: Break = Sql::<DB>::new(START_BREAK)

@@ -4,7 +4,6 @@
 
 use async_trait::async_trait;
 
-use super::agents::lock_enabled_agent;
 use super::backend::{Backend, Sql};
 use super::breaks::close_break;
 use super::sql::SqlStore;
@@ -70,8 +69,7 @@ impl<DB: Backend> Calls for SqlStore<DB> {
         act: Act,
     ) -> Result<Call> {
         let Act { actor, now } = act;
-        let mut tx = self.begin().await?;
-        lock_enabled_agent::<DB>(&mut tx, agent.id).await?;
+        let mut tx = self.begin_on_agent(agent.id).await?;
         let (live,): (i64,) = Sql::<DB>::new(
             "SELECT COUNT(*) FROM agent_sessions
              WHERE agent_pk = $1 AND ended_at IS NULL AND expires_at > $2 AND last_seen_at > $3",
@@ -124,8 +122,7 @@ impl<DB: Backend> Calls for SqlStore<DB> {
         wrap: Option<WrapAfterCall>,
         act: Act,
     ) -> Result<Option<EndedCall>> {
-        let mut tx = self.begin().await?;
-        lock_enabled_agent::<DB>(&mut tx, agent.id).await?;
+        let mut tx = self.begin_on_agent(agent.id).await?;
         let Some(call) = close_call::<DB>(&mut tx, agent, outcome, act).await? else {
             return Ok(None);
         };

@@ -15,6 +15,7 @@ mod breaks;
 mod calls;
 mod health;
 mod history;
+mod pg_commit;
 mod postgres;
 mod reasons;
 mod report_days;

@@ -9,7 +9,7 @@ use sqlx::postgres::{
 use sqlx::{Connection, Executor, Pool};
 
 use super::StoreOptions;
-use super::backend::{Backend, BoxFuture, RowsAffected};
+use super::backend::{Backend, BoxFuture, Finished, NewEvent, RowsAffected};
 use crate::live::{CHANNEL, Change, Feed, PendingPings};
 
 /// How often each instance announces a probe, so a listener that hears nothing for
@@ -30,11 +30,17 @@ impl Backend for Postgres {
     /// PostgreSQL serialises the commits of notifying transactions under one lock held
     /// through their WAL flush, which halved write throughput (pgbench, 16 clients: 5.6k
     /// tps plain, 2.5k with a pg_notify). So they commit without waiting for the flush,
-    /// releasing the lock at once, and [`Backend::DURABLE`] waits for it before the answer.
+    /// releasing the lock at once, and [`Backend::finish`] waits for it before the answer.
     const BEGIN: &'static str = "BEGIN; SET LOCAL synchronous_commit = off";
-    /// A transaction of its own that takes a transaction id, so its synchronous commit
-    /// flushes the WAL up to it: the write committed just before is then durable.
-    const DURABLE: Option<&'static str> = Some("SELECT pg_current_xact_id()");
+
+    /// `lock_enabled_agent` (migration 0010) is `UPDATE agents SET disabled = disabled`,
+    /// as the separate statement is on SQLite.
+    fn begin_on_agent(agent_pk: i64) -> Option<String> {
+        Some(format!(
+            "{}; SELECT lock_enabled_agent({agent_pk})",
+            Self::BEGIN
+        ))
+    }
 
     fn connect(options: &StoreOptions) -> BoxFuture<'static, super::Result<Pool<Self>>> {
         let pool = PgPoolOptions::new()
@@ -48,46 +54,17 @@ impl Backend for Postgres {
         Box::pin(async move { Ok(MIGRATOR.run(pool).await?) })
     }
 
-    /// The account's event lock is taken before the id is drawn (the row is made from the
-    /// locking subquery's), and held to the commit.
-    const RECORD_EVENT: &'static str = "WITH e AS (
-            INSERT INTO events (account_pk, agent_pk, kind, actor, at, details)
-            SELECT $1, $2, $3, $4, $5, $6 FROM (SELECT pg_advisory_xact_lock($1)) AS ordered
-            RETURNING id)
-        SELECT id, pg_notify('agentprofile_changes', concat_ws(' ', $7::text, $1, COALESCE($2, 0), id))
-        FROM e";
-    const RECORD_EVENT_ANNOUNCES: bool = true;
-    /// The ids are drawn row by row in the array's order (`ORDER BY n`), under the lock.
-    const RECORD_EVENTS: Option<&'static str> = Some(
-        "WITH e AS (
-            INSERT INTO events (account_pk, agent_pk, kind, actor, at, details)
-            SELECT $1, (r.v->>0)::bigint, r.v->>1, r.v->>2, (r.v->>3)::bigint, r.v->>4
-            FROM (SELECT pg_advisory_xact_lock($1)) AS ordered,
-                 json_array_elements(CAST($3 AS json)) WITH ORDINALITY AS r(v, n)
-            ORDER BY r.n
-            RETURNING id, agent_pk)
-        SELECT id, pg_notify('agentprofile_changes', concat_ws(' ', $2::text, $1, COALESCE(agent_pk, 0), id))
-        FROM e ORDER BY id",
-    );
-
     fn json_ids(param: &str) -> String {
         format!("SELECT json_array_elements_text(CAST({param} AS json))::bigint")
     }
 
-    fn announce<'c>(
+    fn finish<'c>(
         conn: &'c mut PgConnection,
-        changes: &'c [Change],
+        events: &'c [NewEvent],
+        notes: &'c [Change],
         instance: u64,
-    ) -> BoxFuture<'c, super::Result<()>> {
-        let payloads: Vec<String> = changes.iter().map(|c| c.payload(instance)).collect();
-        Box::pin(async move {
-            sqlx::query("SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p")
-                .bind(CHANNEL)
-                .bind(payloads)
-                .execute(conn)
-                .await?;
-            Ok(())
-        })
+    ) -> BoxFuture<'c, Finished> {
+        super::pg_commit::finish(conn, events, notes, instance)
     }
 
     fn flush_pings<'c>(

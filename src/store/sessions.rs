@@ -2,7 +2,6 @@
 
 use async_trait::async_trait;
 
-use super::agents::lock_enabled_agent;
 use super::backend::{Backend, Sql};
 use super::sql::SqlStore;
 use super::tx::{AgentRef, Tx};
@@ -56,8 +55,7 @@ pub struct SessionRow {
 impl<DB: Backend> Sessions for SqlStore<DB> {
     async fn create_session(&self, agent: &Agent, new: &NewSession, act: Act) -> Result<i64> {
         let Act { actor, now } = act;
-        let mut tx = self.begin().await?;
-        lock_enabled_agent::<DB>(&mut tx, agent.id).await?;
+        let mut tx = self.begin_on_agent(agent.id).await?;
         let (id,): (i64,) = Sql::<DB>::new(
             "INSERT INTO agent_sessions (agent_pk, ssid_hash, created_at, last_seen_at, expires_at)
              VALUES ($1, $2, $3, $3, $4) RETURNING id",

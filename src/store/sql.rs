@@ -8,9 +8,13 @@ use async_trait::async_trait;
 use sqlx::pool::PoolConnection;
 use sqlx::{Pool, TransactionManager};
 
+use super::agents::lock_enabled_agent;
 use super::backend::{Backend, Sql};
 use super::tx::Tx;
-use super::{Health, Lease, PoolStats, Result, StoreOptions, health};
+use super::{Health, Lease, PoolStats, Result, StoreError, StoreOptions, health};
+
+/// The SQLSTATE of PostgreSQL's `lock_enabled_agent` (migration 0010) for a disabled agent.
+const AGENT_DISABLED: &str = "APDIS";
 use crate::live::{Feed, PendingPings};
 
 /// The store on one database.
@@ -62,6 +66,39 @@ impl<DB: Backend> SqlStore<DB> {
                     }
                 }
                 Err(err) => return Err(err.into()),
+            }
+        }
+    }
+
+    /// A write transaction on one agent: its row locked until the end, and the agent found
+    /// enabled (see [`lock_enabled_agent`]); `AgentDisabled` otherwise. On PostgreSQL the lock
+    /// travels in the BEGIN's message ([`Backend::begin_on_agent`]): one round trip fewer.
+    pub(super) async fn begin_on_agent(&self, agent_pk: i64) -> Result<Tx<DB>> {
+        let Some(begin) = DB::begin_on_agent(agent_pk) else {
+            let mut tx = self.begin().await?;
+            lock_enabled_agent::<DB>(&mut tx, agent_pk).await?;
+            return Ok(tx);
+        };
+        loop {
+            let mut conn = self.conn().await?;
+            match DB::TransactionManager::begin(&mut conn, Some(begin.clone().into())).await {
+                Ok(()) => return Ok(Tx::new(conn, self.feed.clone())),
+                Err(sqlx::Error::InvalidSavePointStatement) => {
+                    tracing::warn!("closing a connection left inside a failed transaction");
+                    let _ = conn.close().await;
+                }
+                Err(sqlx::Error::Database(db)) if db.code().as_deref() == Some(AGENT_DISABLED) => {
+                    // Its transaction failed, and sqlx, which counts only those begun, does
+                    // not roll it back: done here (or the connection is not reused).
+                    if Sql::<DB>::new("ROLLBACK").execute(&mut conn).await.is_err() {
+                        conn.close_on_drop();
+                    }
+                    return Err(StoreError::AgentDisabled);
+                }
+                Err(err) => {
+                    conn.close_on_drop();
+                    return Err(err.into());
+                }
             }
         }
     }

@@ -5,14 +5,14 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::Pool;
 use sqlx::sqlite::{
     Sqlite, SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions,
     SqliteQueryResult, SqliteSynchronous,
 };
+use sqlx::{Pool, TransactionManager};
 
 use super::StoreOptions;
-use super::backend::{Backend, BoxFuture, RowsAffected};
+use super::backend::{Backend, BoxFuture, Finished, NewEvent, RowsAffected, Unfinished};
 use crate::live::{Change, Feed, PendingPings};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -25,8 +25,11 @@ impl Backend for Sqlite {
     /// it fails with SQLITE_READONLY here, where `begin` replaces the connection, and not
     /// halfway through a change (BEGIN IMMEDIATE alone succeeds on it).
     const BEGIN: &'static str = "BEGIN IMMEDIATE; DELETE FROM feed_changes WHERE 0";
-    /// Commits are durable when they return (synchronous FULL).
-    const DURABLE: Option<&'static str> = None;
+
+    /// BEGIN IMMEDIATE, then the lock's own statement.
+    fn begin_on_agent(_agent_pk: i64) -> Option<String> {
+        None
+    }
 
     /// Opens (creating it and its folders if needed) the file named by `url`:
     /// `sqlite://path`, `sqlite:path` or a plain path.
@@ -65,32 +68,50 @@ impl Backend for Sqlite {
         Box::pin(async move { Ok(MIGRATOR.run(pool).await?) })
     }
 
-    const RECORD_EVENT: &'static str =
-        "INSERT INTO events (account_pk, agent_pk, kind, actor, at, details)
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id";
-    /// Other processes read the file's `events` back (see `follow`).
-    const RECORD_EVENT_ANNOUNCES: bool = false;
-    const RECORD_EVENTS: Option<&'static str> = None;
-
     fn json_ids(param: &str) -> String {
         format!("SELECT value FROM json_each({param})")
     }
 
-    /// Kept in `feed_changes`, for `follow` in another process.
-    fn announce<'c>(
+    /// Step by step: writers are serialised (BEGIN IMMEDIATE), so ids follow commit order;
+    /// the changes that no event records are kept in `feed_changes`, for `follow` in another
+    /// process (which reads `events` back too). Commits are durable when they return
+    /// (synchronous FULL).
+    fn finish<'c>(
         conn: &'c mut SqliteConnection,
-        changes: &'c [Change],
+        events: &'c [NewEvent],
+        notes: &'c [Change],
         _instance: u64,
-    ) -> BoxFuture<'c, super::Result<()>> {
+    ) -> BoxFuture<'c, Finished> {
         Box::pin(async move {
-            for change in changes {
+            let mut ids = Vec::with_capacity(events.len());
+            for e in events {
+                let (id,): (i64,) = sqlx::query_as(
+                    "INSERT INTO events (account_pk, agent_pk, kind, actor, at, details)
+                     VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                )
+                .bind(e.account_pk)
+                .bind(e.agent_pk)
+                .bind(e.kind)
+                .bind(&e.actor)
+                .bind(e.at)
+                .bind(&e.details)
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(Unfinished::before_commit)?;
+                ids.push(id);
+            }
+            for change in notes {
                 sqlx::query("INSERT INTO feed_changes (account_pk, agent_pk) VALUES ($1, $2)")
                     .bind(change.account_pk)
                     .bind(change.agent_pk)
                     .execute(&mut *conn)
-                    .await?;
+                    .await
+                    .map_err(Unfinished::before_commit)?;
             }
-            Ok(())
+            <Sqlite as sqlx::Database>::TransactionManager::commit(conn)
+                .await
+                .map_err(Unfinished::after_commit)?;
+            Ok(ids)
         })
     }
 

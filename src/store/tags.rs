@@ -5,7 +5,6 @@
 use async_trait::async_trait;
 
 use super::Result;
-use super::agents::lock_enabled_agent;
 use super::backend::{Backend, Sql};
 use super::sql::SqlStore;
 use super::tx::Tx;
@@ -95,9 +94,8 @@ impl<DB: Backend> Tags for SqlStore<DB> {
         since_previous: bool,
         now: i64,
     ) -> Result<FetchedTags> {
-        let mut tx = self.begin().await?;
         // One fetch of an agent at a time: each unread tag is new to one `ref` fetch only.
-        lock_enabled_agent::<DB>(&mut tx, agent.id).await?;
+        let mut tx = self.begin_on_agent(agent.id).await?;
         let previous: Option<(i64,)> = Sql::<DB>::new(PREVIOUS_FETCH)
             .bind(agent.id)
             .fetch_optional(&mut *tx)

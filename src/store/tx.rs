@@ -7,13 +7,13 @@ use sqlx::TransactionManager;
 use sqlx::pool::PoolConnection;
 
 use super::Result;
-use super::backend::{Backend, Decode, Sql};
+use super::backend::{Backend, Decode, NewEvent, Sql};
 use crate::domain::{Act, Actor, Agent, Break, Call, EventDetails, WrapUp};
 use crate::live::{Change, Feed};
 
 /// A write transaction that knows what it changed, and announces it when it commits. It
-/// keeps its connection past the commit (sqlx's `Transaction` would give it back to the
-/// pool), for [`Backend::DURABLE`]: going back to a busy pool for it cost throughput.
+/// keeps its connection to the end, past the commit, until the commit is durable
+/// ([`Backend::finish`]; sqlx's `Transaction` would give it back to the pool).
 pub(super) struct Tx<DB: Backend> {
     conn: PoolConnection<DB>,
     /// Until committed: a `Tx` dropped open is rolled back, as sqlx's `Transaction` does.
@@ -169,103 +169,59 @@ impl<DB: Backend> Tx<DB> {
         });
     }
 
-    /// Commits, then applies the changes to this instance's view before anyone is answered.
-    /// Applied even when the commit failed: it may have committed all the same, and
+    /// Commits, durably, then applies the changes to this instance's view before anyone is
+    /// answered. Applied even when the commit failed: it may have committed all the same, and
     /// forgetting is always safe.
     ///
     /// The events are inserted last, each account's under a lock held to the commit (on
     /// PostgreSQL; SQLite serialises writers anyway): so an account's event ids follow the
     /// order in which they commit, and a stream resumed after id N misses none that commits
-    /// later with a smaller id. Taken last, after every row lock, it cannot deadlock, and it
-    /// is held only for the insert and the commit.
+    /// later with a smaller id. Taken last, after every row lock, it cannot deadlock; and
+    /// since the inserts travel in one message with the COMMIT (see [`Backend::finish`]),
+    /// it is held only while the server runs them, never across a round trip.
     pub async fn commit(mut self) -> Result<()> {
-        self.insert_events().await?;
-        let unannounced: Vec<Change> = self
+        let mut events = std::mem::take(&mut self.events);
+        // Accounts in one order, so two transactions never wait for each other's locks.
+        events.sort_by_key(|e| e.account_pk);
+        let new: Vec<NewEvent> = events
+            .iter()
+            .map(|e| NewEvent {
+                account_pk: e.account_pk,
+                agent_pk: e.agent_pk,
+                kind: e.details.kind(),
+                actor: e.actor.to_string(),
+                at: e.at,
+                details: e.details.to_json().to_string(),
+            })
+            .collect();
+        let notes: Vec<Change> = self
             .changes
             .iter()
             .filter(|c| c.event.is_none())
             .copied()
             .collect();
-        if !unannounced.is_empty() {
-            DB::announce(&mut self.conn, &unannounced, self.feed.instance()).await?;
+        let finished = DB::finish(&mut self.conn, &new, &notes, self.feed.instance()).await;
+        let (ids, failed) = match finished {
+            Ok(ids) => (ids.into_iter().map(Some).collect(), None),
+            // Nothing committed: dropped open, the transaction is rolled back.
+            Err(u) if !u.may_have_committed => return Err(u.err),
+            Err(u) => (vec![None; events.len()], Some(u.err)),
+        };
+        for (e, event) in events.iter().zip(ids) {
+            self.changes.push(Change {
+                account_pk: e.account_pk,
+                agent_pk: e.agent_pk,
+                event,
+            });
         }
-        let committed = DB::TransactionManager::commit(&mut self.conn).await;
         self.feed.committed(&self.changes);
-        if committed.is_err() {
+        if let Some(err) = failed {
             // Its state is unknown (see `SqlStore::begin`): it does not go back to the pool.
             self.conn.close_on_drop();
+            return Err(err);
         }
-        committed?;
         self.open = false;
-        if let Some(barrier) = DB::DURABLE {
-            Sql::<DB>::new(barrier).execute(&mut self.conn).await?;
-        }
         Ok(())
-    }
-
-    async fn insert_events(&mut self) -> Result<()> {
-        let mut events = std::mem::take(&mut self.events);
-        // Accounts in one order, so two transactions never wait for each other's locks.
-        events.sort_by_key(|e| e.account_pk);
-        for same in events.chunk_by(|a, b| a.account_pk == b.account_pk) {
-            let ids = match DB::RECORD_EVENTS {
-                Some(many) if same.len() > 1 => self.insert_many(many, same).await?,
-                _ => {
-                    let mut ids = Vec::with_capacity(same.len());
-                    for e in same {
-                        ids.push(self.insert_one(e).await?);
-                    }
-                    ids
-                }
-            };
-            for (e, event) in same.iter().zip(ids) {
-                self.changes.push(Change {
-                    account_pk: e.account_pk,
-                    agent_pk: e.agent_pk,
-                    event: Some(event),
-                });
-            }
-        }
-        Ok(())
-    }
-
-    async fn insert_one(&mut self, e: &PendingEvent) -> Result<i64> {
-        let mut insert = Sql::<DB>::new(DB::RECORD_EVENT)
-            .bind(e.account_pk)
-            .bind(e.agent_pk)
-            .bind(e.details.kind())
-            .bind(e.actor.to_string())
-            .bind(e.at)
-            .bind(e.details.to_json().to_string());
-        if DB::RECORD_EVENT_ANNOUNCES {
-            // The instance, as text: PostgreSQL has no unsigned 64-bit integer.
-            insert = insert.bind(self.feed.instance().to_string());
-        }
-        let (event,): (i64,) = insert.fetch_one(&mut self.conn).await?;
-        Ok(event)
-    }
-
-    /// One account's events in one statement (a sweep's presence crossings): one round trip.
-    async fn insert_many(&mut self, sql: &str, same: &[PendingEvent]) -> Result<Vec<i64>> {
-        let rows: Vec<serde_json::Value> = same
-            .iter()
-            .map(|e| {
-                serde_json::json!([
-                    e.agent_pk,
-                    e.details.kind(),
-                    e.actor.to_string(),
-                    e.at,
-                    e.details.to_json().to_string()
-                ])
-            })
-            .collect();
-        let ids: Vec<(i64,)> = Sql::<DB>::new(sql)
-            .bind(same[0].account_pk)
-            .bind(self.feed.instance().to_string())
-            .bind(serde_json::Value::Array(rows).to_string())
-            .fetch_all(&mut self.conn)
-            .await?;
-        Ok(ids.into_iter().map(|(id,)| id).collect())
     }
 }
 

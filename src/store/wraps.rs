@@ -3,7 +3,6 @@
 use async_trait::async_trait;
 
 use super::Result;
-use super::agents::lock_enabled_agent;
 use super::backend::{Backend, Sql};
 use super::calls::not_on_call;
 use super::sql::SqlStore;
@@ -59,8 +58,7 @@ impl<DB: Backend> Wraps for SqlStore<DB> {
 
     async fn start_wrap_up(&self, agent: &Agent, new: &NewWrapUp, act: Act) -> Result<WrapUp> {
         let now = act.now;
-        let mut tx = self.begin().await?;
-        lock_enabled_agent::<DB>(&mut tx, agent.id).await?;
+        let mut tx = self.begin_on_agent(agent.id).await?;
         not_on_call::<DB>(&mut tx, agent.id).await?;
         close_expired_wraps::<DB>(&mut tx, ExpiredOf::Agent(agent.into()), now).await?;
         let wrap = insert_wrap::<DB>(&mut tx, agent, new, act).await?;

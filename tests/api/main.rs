@@ -10,6 +10,7 @@ mod auth_and_codes;
 mod cli;
 mod cli_output;
 mod clients;
+mod commit_order;
 mod concurrency;
 mod connections;
 mod contract;
