@@ -164,6 +164,8 @@ impl Service {
             Vec::new()
         } else {
             let batch = Batch {
+                webhook: id,
+                metrics: self.webhook_metrics.clone(),
                 client: job.client.clone(),
                 url: job.target.webhook.url.clone(),
                 secrets: job
@@ -226,7 +228,6 @@ impl Service {
                 error: sent.error,
                 next_try_ms: None,
             };
-            self.webhook_metrics.attempted(webhook.id, sent.ok, 1);
             if sent.ok {
                 failed_before = 0;
                 progress.made.push(made);

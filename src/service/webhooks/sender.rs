@@ -33,8 +33,11 @@ pub struct Made {
     pub sent: Sent,
 }
 
-/// What a batch goes to: the endpoint's client, URL and signing secrets.
+/// What a batch goes to: the endpoint's client, URL and signing secrets; and the counters
+/// each attempt is counted in as it is made.
 pub struct Batch {
+    pub webhook: i64,
+    pub metrics: crate::metrics::WebhookMetrics,
     pub client: reqwest::Client,
     pub url: String,
     /// The current secret and, during a rotation's overlap, the replaced one.
@@ -105,6 +108,7 @@ impl Sender {
                 )
                 .await;
                 let ok = sent.ok;
+                batch.metrics.attempted(batch.webhook, ok, 1);
                 made.push(Made { at_ms, sent });
                 if !ok {
                     break;
