@@ -63,7 +63,7 @@ impl WebhookMetrics {
     pub fn register(&self, registry: &mut Registry) {
         series! { registry;
             "webhook_deliveries", "Webhook delivery attempts by endpoint id and result (success: a 2xx)" => self.attempts.clone();
-            "webhook_lag_events", "Events of the endpoint's account after its cursor (not yet delivered or skipped)" => self.lag_events.clone();
+            "webhook_lag_events", "Events the endpoint has yet to have: in hand, plus its account's backlog beyond the last read" => self.lag_events.clone();
             "webhook_lag_seconds", "Age of the oldest event not yet delivered to the endpoint (0: none)" => self.lag_seconds.clone();
         }
     }

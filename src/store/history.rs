@@ -13,6 +13,17 @@ pub trait History: Send + Sync {
     async fn events(&self, query: &EventQuery) -> Result<Vec<Event>>;
     /// The id of the account's newest event (0: none).
     async fn newest_event(&self, account_pk: i64) -> Result<i64>;
+    /// Up to `limit` of the account's events after `after`, oldest first, of these kinds
+    /// (None: all), and how far that read covers: every event of those kinds up to it is in
+    /// the answer (the last one's id after a full read; else the account's newest event, as an
+    /// account's ids follow its commits). The webhook deliverer's read.
+    async fn events_of_kinds(
+        &self,
+        account_pk: i64,
+        after: i64,
+        kinds: Option<&[EventKind]>,
+        limit: i64,
+    ) -> Result<(Vec<Event>, i64)>;
 }
 
 #[derive(sqlx::FromRow)]
@@ -98,5 +109,61 @@ impl<DB: Backend> History for SqlStore<DB> {
                 .fetch_one(&mut *self.conn().await?)
                 .await?;
         Ok(newest)
+    }
+
+    async fn events_of_kinds(
+        &self,
+        account_pk: i64,
+        after: i64,
+        kinds: Option<&[EventKind]>,
+        limit: i64,
+    ) -> Result<(Vec<Event>, i64)> {
+        let Some(kinds) = kinds else {
+            let page = EventQuery {
+                account_pk,
+                agent_pk: None,
+                from: 0,
+                to: i64::MAX,
+                after,
+                limit,
+                newest_first: false,
+            };
+            let events = self.events(&page).await?;
+            let covered = events.last().map_or(after, |e| e.id);
+            return Ok((events, covered));
+        };
+        // The newest first: everything up to it has committed, so the read below sees all of
+        // it (the kinds it skips, the deliverer skips too).
+        let newest = self.newest_event(account_pk).await?;
+        let marks: Vec<String> = (0..kinds.len()).map(|i| format!("${}", i + 5)).collect();
+        let sql = format!(
+            "SELECT e.id, g.agent_id, e.kind, e.actor, e.at, e.details
+             FROM events e LEFT JOIN agents g ON g.id = e.agent_pk
+             WHERE e.account_pk = $1 AND e.id > $2 AND e.id <= $3 AND e.kind IN ({})
+             ORDER BY e.id LIMIT $4",
+            if marks.is_empty() {
+                "NULL".to_owned()
+            } else {
+                marks.join(", ")
+            }
+        );
+        let mut query = Sql::<DB>::new(&sql)
+            .bind(account_pk)
+            .bind(after)
+            .bind(newest)
+            .bind(limit);
+        for kind in kinds {
+            query = query.bind(*kind);
+        }
+        let rows: Vec<EventRow> = query.fetch_all(&mut *self.conn().await?).await?;
+        let events = rows
+            .into_iter()
+            .map(Event::try_from)
+            .collect::<Result<Vec<_>>>()?;
+        let covered = match events.last() {
+            Some(last) if events.len() as i64 >= limit => last.id,
+            _ => newest.max(after),
+        };
+        Ok((events, covered))
     }
 }

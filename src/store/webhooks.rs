@@ -52,10 +52,9 @@ pub trait Webhooks: Send + Sync {
     async fn replay_webhook(&self, account_pk: i64, id: i64, from: i64) -> Result<Option<Webhook>>;
     /// The endpoint's recent attempts, newest first.
     async fn webhook_attempts(&self, webhook: i64, limit: i64) -> Result<Vec<DeliveryAttempt>>;
-    /// Every enabled endpoint, of every account: the deliverer's work.
-    async fn enabled_webhooks(&self) -> Result<Vec<WebhookTarget>>;
-    /// One endpoint by id, whatever its account (the deliverer's fresh read).
-    async fn webhook_by_id(&self, id: i64) -> Result<Option<WebhookTarget>>;
+    /// The enabled endpoints of the account (of every account with None), by id: the
+    /// deliverer's work.
+    async fn enabled_webhooks(&self, account_pk: Option<i64>) -> Result<Vec<WebhookTarget>>;
     /// Records a run's attempts and moves the cursor, unless it was moved since it was read
     /// (a replay, another deliverer): false then.
     async fn record_progress(&self, progress: &Progress) -> Result<bool>;
@@ -67,8 +66,8 @@ pub trait Webhooks: Send + Sync {
         details: EventDetails,
         at: i64,
     ) -> Result<bool>;
-    /// How many of the account's events come after `cursor`, and when the first of them was.
-    async fn events_after(&self, account_pk: i64, cursor: i64) -> Result<(i64, Option<i64>)>;
+    /// How many of the account's events come after `cursor`.
+    async fn events_after(&self, account_pk: i64, cursor: i64) -> Result<i64>;
 }
 
 #[derive(sqlx::FromRow)]
@@ -135,21 +134,12 @@ async fn insert_attempts<DB: Backend>(
     if progress.made.is_empty() {
         return Ok(());
     }
-    let rows: Vec<String> = (0..progress.made.len())
+    // Only the newest ATTEMPTS_KEPT of a long run: the older ones would go at once.
+    let made = &progress.made[progress.made.len().saturating_sub(ATTEMPTS_KEPT as usize)..];
+    let rows: Vec<String> = (0..made.len())
         .map(|i| {
-            let p = |k: usize| format!("${}", i * 9 + k + 1);
-            format!(
-                "({}, {}, {}, {}, {}, {}, {}, {}, {})",
-                p(0),
-                p(1),
-                p(2),
-                p(3),
-                p(4),
-                p(5),
-                p(6),
-                p(7),
-                p(8)
-            )
+            let p: Vec<String> = (1..=9).map(|k| format!("${}", i * 9 + k)).collect();
+            format!("({})", p.join(", "))
         })
         .collect();
     let sql = format!(
@@ -158,7 +148,7 @@ async fn insert_attempts<DB: Backend>(
         rows.join(", ")
     );
     let mut insert = Sql::<DB>::new(&sql);
-    for a in &progress.made {
+    for a in made {
         insert = insert
             .bind(progress.webhook)
             .bind(a.event_id)
@@ -310,17 +300,19 @@ impl<DB: Backend> Webhooks for SqlStore<DB> {
         .await
     }
 
-    async fn enabled_webhooks(&self) -> Result<Vec<WebhookTarget>> {
-        let sql = format!("SELECT {COLUMNS} FROM webhooks WHERE enabled ORDER BY id");
-        let rows: Vec<WebhookRow> = Sql::<DB>::new(&sql)
-            .fetch_all(&mut *self.conn().await?)
-            .await?;
+    async fn enabled_webhooks(&self, account_pk: Option<i64>) -> Result<Vec<WebhookTarget>> {
+        let of = if account_pk.is_some() {
+            "AND account_pk = $1"
+        } else {
+            ""
+        };
+        let sql = format!("SELECT {COLUMNS} FROM webhooks WHERE enabled {of} ORDER BY id");
+        let mut query = Sql::<DB>::new(&sql);
+        if let Some(account_pk) = account_pk {
+            query = query.bind(account_pk);
+        }
+        let rows: Vec<WebhookRow> = query.fetch_all(&mut *self.conn().await?).await?;
         Ok(rows.into_iter().map(WebhookTarget::from).collect())
-    }
-
-    async fn webhook_by_id(&self, id: i64) -> Result<Option<WebhookTarget>> {
-        let sql = format!("SELECT {COLUMNS} FROM webhooks WHERE id = $1");
-        self.one(Sql::new(&sql).bind(id)).await
     }
 
     async fn record_progress(&self, progress: &Progress) -> Result<bool> {
@@ -370,11 +362,13 @@ impl<DB: Backend> Webhooks for SqlStore<DB> {
         Ok(true)
     }
 
-    async fn events_after(&self, account_pk: i64, cursor: i64) -> Result<(i64, Option<i64>)> {
-        Sql::<DB>::new("SELECT COUNT(*), MIN(at) FROM events WHERE account_pk = $1 AND id > $2")
-            .bind(account_pk)
-            .bind(cursor)
-            .fetch_one(&mut *self.conn().await?)
-            .await
+    async fn events_after(&self, account_pk: i64, cursor: i64) -> Result<i64> {
+        let (count,): (i64,) =
+            Sql::<DB>::new("SELECT COUNT(*) FROM events WHERE account_pk = $1 AND id > $2")
+                .bind(account_pk)
+                .bind(cursor)
+                .fetch_one(&mut *self.conn().await?)
+                .await?;
+        Ok(count)
     }
 }

@@ -5,6 +5,8 @@
 
 mod client;
 mod deliver;
+mod endpoint;
+mod sender;
 
 use serde::Serialize;
 use utoipa::ToSchema;

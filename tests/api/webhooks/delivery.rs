@@ -16,6 +16,7 @@ on_both_databases_with_own_config! {
     both_signatures_are_sent_during_a_rotation,
     an_endpoint_that_keeps_failing_is_disabled_with_an_event,
     replays_filters_and_the_test_send,
+    an_endpoint_that_hears_nothing_moves_its_cursor_all_the_same,
     a_name_that_resolves_to_a_private_address_later_reaches_nothing,
 }
 
@@ -299,6 +300,35 @@ async fn replays_filters_and_the_test_send(backend: Backend) {
     let test = all.arrivals().pop().unwrap();
     assert_eq!(test.body["type"], "webhook.test");
     assert!(test.accepted && test.id.starts_with("test_"));
+}
+
+/// Events no endpoint hears are not even read, but the cursor moves past them all the same
+/// (written lazily: the retention must not keep them for it).
+async fn an_endpoint_that_hears_nothing_moves_its_cursor_all_the_same(backend: Backend) {
+    let Some(app) = app_with(backend, |_| {}).await else {
+        return;
+    };
+    let f = app.fixture("acme", "7").await;
+    let (receiver, created) = endpoint(
+        &app,
+        &f.token,
+        Behaviour::default(),
+        Some(json!(["tag.create"])),
+    )
+    .await;
+    let id = created["id"].as_i64().unwrap();
+    breaks(&app, 3).await;
+    let newest = *event_ids(&app, &f.token, None).await.last().unwrap();
+    assert!(newest > created["cursor"].as_i64().unwrap());
+    let path = format!("/v1/webhooks/{id}");
+    eventually(Duration::from_secs(20), "the cursor moved on", async || {
+        app.v1_get(&path, &f.token).await["cursor"] == newest
+    })
+    .await;
+    assert!(receiver.arrivals().is_empty(), "nothing was sent");
+    let (_, metrics) = app.get("/metrics").await;
+    let lag = format!("agentprofile_webhook_lag_events{{webhook=\"{id}\"}} 0");
+    assert!(metrics.contains(&lag), "{metrics}");
 }
 
 /// DNS rebinding: a name checked at registration that later resolves to a private address (a
