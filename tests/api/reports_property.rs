@@ -27,18 +27,18 @@ const DAYS: [(&str, &str); 4] = [
 
 const REASONS: [&str; 4] = ["break", "lunch", "personal", "meeting"];
 
+/// A server for played days of 2026: no sweeper (the test says when anything is sealed, and
+/// the sweeper would end wrap-ups by the wall clock), nothing past retention, sessions that
+/// expire inside a day (the max age, which the history shows; not by idling, which it does not).
+pub fn for_played_days(c: &mut Config) {
+    c.events_retention_days = 0;
+    c.sweep_interval_ms = 0;
+    c.session_idle_timeout_secs = 30 * 86_400;
+    c.session_max_age_secs = 5 * 3600;
+}
+
 async fn random_days_match_the_reference_walk(backend: Backend) {
-    let Some(app) = TestApp::spawn_with(backend, |c| {
-        // Reports of 2026 must not be refused as past the retention, whenever this runs.
-        c.events_retention_days = 0;
-        // The sweeper would end wrap-ups by the wall clock, not by the days played here.
-        c.sweep_interval_ms = 0;
-        // Sessions expire inside the day (the max age), not by idling (not in the history).
-        c.session_idle_timeout_secs = 30 * 86_400;
-        c.session_max_age_secs = 5 * 3600;
-    })
-    .await
-    else {
+    let Some(app) = TestApp::spawn_with(backend, for_played_days).await else {
         return;
     };
     let seeds: Vec<u64> = match std::env::var("REPORT_SEED") {

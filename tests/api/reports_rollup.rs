@@ -11,7 +11,7 @@ use rand::rngs::StdRng;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::reports_property::{assert_reports_match, play};
+use crate::reports_property::{assert_reports_match, for_played_days, play};
 use crate::support::*;
 
 on_both_databases_with_own_config! {
@@ -83,15 +83,8 @@ async fn roll_up_is_read(app: &TestApp, token: &str, path: &str) -> bool {
 }
 
 async fn the_roll_up_answers_as_the_walk_and_never_stale(backend: Backend) {
-    let Some(app) = TestApp::spawn_with(backend, |c| {
-        c.events_retention_days = 0;
-        // No sweeper: the roll-up is sealed by the test, when it says.
-        c.sweep_interval_ms = 0;
-        c.session_idle_timeout_secs = 30 * 86_400;
-        c.session_max_age_secs = 5 * 3600;
-    })
-    .await
-    else {
+    // No sweeper: the roll-up is sealed by the test, when it says.
+    let Some(app) = TestApp::spawn_with(backend, for_played_days).await else {
         return;
     };
     let db = app.db.as_ref().unwrap();
