@@ -49,10 +49,13 @@ async fn scrape(State(state): State<AppState>, headers: HeaderMap) -> Response {
         .into_response()
 }
 
+/// Where the page is served.
+pub const METRICS_PATH: &str = "/metrics";
+
 /// The `/metrics` route, to merge into the app's routes (under their layers).
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/metrics", get(scrape))
+        .route(METRICS_PATH, get(scrape))
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
 }
 

@@ -10,6 +10,7 @@ pub mod auth;
 mod board;
 mod credentials;
 mod docs;
+pub mod edge;
 pub mod envelope;
 pub mod error;
 mod health;
@@ -30,7 +31,7 @@ use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
 use utoipa_axum::routes;
 
 pub use error::ApiError;
-pub use metrics_page::routes as metrics_routes;
+pub use metrics_page::{METRICS_PATH, routes as metrics_routes};
 pub use state::AppState;
 
 /// Both prefixes upstream clients use.
