@@ -210,7 +210,95 @@ fn request_uuid() -> [u8; 36] {
 
 #[cfg(test)]
 mod tests {
-    use super::request_uuid;
+    use super::*;
+    use prometheus_client::registry::Registry;
+
+    /// The page's text, for what a test counted.
+    fn page(metrics: &Metrics) -> String {
+        let mut registry = Registry::default();
+        metrics.register(&mut registry);
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
+        text
+    }
+
+    async fn answer_of<S>(edge: &mut Edge<S>, request: Request) -> Response<Body>
+    where
+        S: Service<Request, Response = Response<Body>, Error = Infallible> + Clone + Send + 'static,
+        S::Future: Send + 'static,
+    {
+        let Ok(()) = std::future::poll_fn(|cx| edge.poll_ready(cx)).await;
+        let Ok(response) = edge.call(request).await;
+        response
+    }
+
+    #[tokio::test]
+    async fn a_panic_is_answered_1032_with_the_headers_and_counted() {
+        let metrics = Arc::new(Metrics::new());
+        let layer = EdgeLayer::new(metrics.clone(), true);
+        // A panic while called, and one while its future runs.
+        let mut in_call = layer.layer(tower::service_fn(
+            |_: Request| -> std::future::Ready<Result<Response<Body>, Infallible>> {
+                panic!("in call")
+            },
+        ));
+        let mut in_future = layer.layer(tower::service_fn(|_: Request| async {
+            if true {
+                panic!("in the future");
+            }
+            Ok::<_, Infallible>(Response::new(Body::empty()))
+        }));
+        for response in [
+            answer_of(&mut in_call, Request::new(Body::empty())).await,
+            answer_of(&mut in_future, Request::new(Body::empty())).await,
+        ] {
+            // Errors answer HTTP 200 (the contract); the envelope says what happened.
+            assert_eq!(response.status(), 200);
+            assert_eq!(
+                response.extensions().get::<AnswerCode>(),
+                Some(&AnswerCode(1032))
+            );
+            let headers = response.headers();
+            assert_eq!(headers["x-content-type-options"], "nosniff");
+            assert_eq!(headers["content-type"], JSON_UTF8);
+            assert_eq!(headers["strict-transport-security"], HSTS);
+            assert_eq!(headers["x-request-id"].len(), 36);
+            let body = axum::body::to_bytes(response.into_body(), 1024)
+                .await
+                .unwrap();
+            assert_eq!(
+                &body[..],
+                br#"{"status":"error","message":"Internal server error","code":1032}"#
+            );
+        }
+        let page = page(&metrics);
+        assert!(
+            page.contains(
+                r#"http_requests_total{route="unmatched",method="GET",status="200",code="1032"} 2"#
+            ),
+            "{page}"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_clients_request_id_is_kept_and_a_set_content_type_too() {
+        let layer = EdgeLayer::new(Arc::new(Metrics::new()), false);
+        let mut edge = layer.layer(tower::service_fn(|_: Request| async {
+            let mut response = Response::new(Body::from("x"));
+            response
+                .headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
+            Ok::<_, Infallible>(response)
+        }));
+        let request = Request::builder()
+            .header("x-request-id", "req-7")
+            .body(Body::empty())
+            .unwrap();
+        let response = answer_of(&mut edge, request).await;
+        assert_eq!(response.headers()["x-request-id"], "req-7");
+        assert_eq!(response.headers()["content-type"], "text/html");
+        assert!(!response.headers().contains_key("strict-transport-security"));
+    }
 
     #[test]
     fn request_ids_are_distinct_version_4_uuids() {
