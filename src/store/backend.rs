@@ -143,7 +143,9 @@ pub trait Backend:
     /// A subquery of the ids in the JSON array bound at `param` (e.g. `$4`).
     fn json_ids(param: &str) -> String;
     /// Writes pending heartbeats in one statement per table, never over a newer one, never
-    /// to a disabled agent or an ended session.
+    /// to a disabled agent or an ended session, and never a row it would not change (a ping in
+    /// the second already written, with the same client time): under a steady stream of
+    /// heartbeats most flushes then write nothing, and leave the database's CPU to the rest.
     fn flush_pings<'c>(
         conn: &'c mut Self::Connection,
         pings: &'c PendingPings,

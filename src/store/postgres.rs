@@ -79,7 +79,8 @@ impl Backend for Postgres {
                 "UPDATE agents AS g SET last_ping_at = v.at, client_ping_time = v.client
                  FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS v(id, at, client)
                  WHERE g.id = v.id AND NOT g.disabled
-                   AND (g.last_ping_at IS NULL OR g.last_ping_at <= v.at)",
+                   AND (g.last_ping_at IS NULL OR g.last_ping_at < v.at
+                        OR (g.last_ping_at = v.at AND g.client_ping_time IS DISTINCT FROM v.client))",
             )
             .bind(ids)
             .bind(ats)

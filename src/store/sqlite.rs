@@ -128,7 +128,8 @@ impl Backend for Sqlite {
                  FROM (SELECT value ->> 0 AS id, value ->> 1 AS at, value ->> 2 AS client
                        FROM json_each($1)) AS v
                  WHERE agents.id = v.id AND NOT agents.disabled
-                   AND (agents.last_ping_at IS NULL OR agents.last_ping_at <= v.at)",
+                   AND (agents.last_ping_at IS NULL OR agents.last_ping_at < v.at
+                        OR (agents.last_ping_at = v.at AND agents.client_ping_time IS NOT v.client))",
             )
             .bind(agents)
             .execute(&mut *conn)
