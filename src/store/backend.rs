@@ -131,7 +131,8 @@ pub trait Backend:
     fn migrate(pool: &Pool<Self>) -> BoxFuture<'_, Result<()>>;
     /// Ends a write transaction: inserts its history `events` (sorted by account), announces
     /// `notes` (changes that no event records) on the feed, commits, and answers once the
-    /// commit is durable, with the events' ids in the order given. Each account's event ids
+    /// commit is durable (unless not `durable`: then once committed), with the events' ids in
+    /// the order given. Each account's event ids
     /// follow the order in which they commit: on PostgreSQL, under the account's event lock,
     /// sent in one message with the COMMIT (`pg_commit.rs`); SQLite serialises writers.
     fn finish<'c>(
@@ -139,6 +140,7 @@ pub trait Backend:
         events: &'c [NewEvent],
         notes: &'c [Change],
         instance: u64,
+        durable: bool,
     ) -> BoxFuture<'c, Finished>;
     /// A subquery of the ids in the JSON array bound at `param` (e.g. `$4`).
     fn json_ids(param: &str) -> String;

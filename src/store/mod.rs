@@ -27,6 +27,7 @@ mod sqlite;
 mod stream;
 mod tags;
 mod tx;
+mod webhook_progress;
 mod webhooks;
 mod wraps;
 
@@ -52,7 +53,8 @@ pub use sessions::Sessions;
 use sql::SqlStore;
 pub use stream::{PresenceChange, Streams};
 pub use tags::{FetchedTags, Tags};
-pub use webhooks::{Progress, Webhooks};
+pub use webhook_progress::Progress;
+pub use webhooks::Webhooks;
 pub use wraps::Wraps;
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -12,7 +12,9 @@
 //! serialises the commits of notifying transactions under a lock held through their WAL
 //! flush); the barrier after it, a transaction of its own that takes a transaction id and
 //! commits synchronously, flushes the WAL past it, so the answer (after the whole message)
-//! comes once the write is durable. The message ends in a new, empty transaction, so that
+//! comes once the write is durable. A lazy commit (`Tx::commit_lazy`) leaves the barrier out:
+//! answered once committed, durable within three `wal_writer_delay`s (600 ms by default), or
+//! lost should the server crash first. The message ends in a new, empty transaction, so that
 //! sqlx's count of open transactions stays true; it is rolled back (queued, sent with the
 //! connection's next message), which costs no round trip.
 
@@ -25,16 +27,19 @@ use crate::live::{CHANNEL, Change};
 
 /// After the COMMIT: the durability barrier, then the empty transaction sqlx expects.
 const AFTER_COMMIT: &str = "BEGIN; SELECT pg_current_xact_id(); COMMIT; BEGIN";
+/// After a lazy COMMIT: only the empty transaction.
+const AFTER_LAZY_COMMIT: &str = "BEGIN";
 
 pub(super) fn finish<'c>(
     conn: &'c mut PgConnection,
     events: &'c [NewEvent],
     notes: &'c [Change],
     instance: u64,
+    durable: bool,
 ) -> BoxFuture<'c, Finished> {
     Box::pin(async move {
         let (sql, before_commit) =
-            message(events, notes, instance).map_err(Unfinished::before_commit)?;
+            message(events, notes, instance, durable).map_err(Unfinished::before_commit)?;
         let mut ids = Vec::with_capacity(events.len());
         // Statements completed: the first `before_commit` precede the COMMIT.
         let mut done = 0;
@@ -79,6 +84,7 @@ fn message(
     events: &[NewEvent],
     notes: &[Change],
     instance: u64,
+    durable: bool,
 ) -> Result<(String, usize), StoreError> {
     let mut sql = String::with_capacity(256 * (events.len() + 1));
     let instance_text = literal(&instance.to_string())?;
@@ -104,7 +110,11 @@ fn message(
         ));
     }
     sql.push_str("COMMIT;\n");
-    sql.push_str(AFTER_COMMIT);
+    sql.push_str(if durable {
+        AFTER_COMMIT
+    } else {
+        AFTER_LAZY_COMMIT
+    });
     Ok((sql, events.len() + notes.len()))
 }
 
@@ -162,7 +172,7 @@ mod tests {
             agent_pk: Some(9),
             event: None,
         };
-        let (sql, before) = message(&[event], &[note], 42).unwrap();
+        let (sql, before) = message(&[event], &[note], 42, true).unwrap();
         assert_eq!(before, 2);
         assert_eq!(
             sql,
@@ -172,5 +182,12 @@ mod tests {
              COMMIT;\n\
              BEGIN; SELECT pg_current_xact_id(); COMMIT; BEGIN"
         );
+    }
+
+    #[test]
+    fn a_lazy_commit_leaves_the_barrier_out() {
+        let (sql, before) = message(&[], &[], 42, false).unwrap();
+        assert_eq!(before, 0);
+        assert_eq!(sql, "COMMIT;\nBEGIN");
     }
 }

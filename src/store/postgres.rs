@@ -63,8 +63,9 @@ impl Backend for Postgres {
         events: &'c [NewEvent],
         notes: &'c [Change],
         instance: u64,
+        durable: bool,
     ) -> BoxFuture<'c, Finished> {
-        super::pg_commit::finish(conn, events, notes, instance)
+        super::pg_commit::finish(conn, events, notes, instance, durable)
     }
 
     fn flush_pings<'c>(

@@ -75,12 +75,13 @@ impl Backend for Sqlite {
     /// Step by step: writers are serialised (BEGIN IMMEDIATE), so ids follow commit order;
     /// the changes that no event records are kept in `feed_changes`, for `follow` in another
     /// process (which reads `events` back too). Commits are durable when they return
-    /// (synchronous FULL).
+    /// (synchronous FULL), lazy ones too (`durable` is not asked for: one file, one fsync).
     fn finish<'c>(
         conn: &'c mut SqliteConnection,
         events: &'c [NewEvent],
         notes: &'c [Change],
         _instance: u64,
+        _durable: bool,
     ) -> BoxFuture<'c, Finished> {
         Box::pin(async move {
             let mut ids = Vec::with_capacity(events.len());

@@ -179,7 +179,19 @@ impl<DB: Backend> Tx<DB> {
     /// later with a smaller id. Taken last, after every row lock, it cannot deadlock; and
     /// since the inserts travel in one message with the COMMIT (see [`Backend::finish`]),
     /// it is held only while the server runs them, never across a round trip.
-    pub async fn commit(mut self) -> Result<()> {
+    pub async fn commit(self) -> Result<()> {
+        self.end(true).await
+    }
+
+    /// Commits without waiting for the commit to be durable: for writes a crash of the
+    /// database may undo (PostgreSQL: the durability barrier is left out, and its `BEGIN`
+    /// made the commit asynchronous; SQLite: as [`Self::commit`]). Visible to every reader
+    /// once answered, all the same.
+    pub async fn commit_lazy(self) -> Result<()> {
+        self.end(false).await
+    }
+
+    async fn end(mut self, durable: bool) -> Result<()> {
         let mut events = std::mem::take(&mut self.events);
         // Accounts in one order, so two transactions never wait for each other's locks.
         events.sort_by_key(|e| e.account_pk);
@@ -200,7 +212,8 @@ impl<DB: Backend> Tx<DB> {
             .filter(|c| c.event.is_none())
             .copied()
             .collect();
-        let finished = DB::finish(&mut self.conn, &new, &notes, self.feed.instance()).await;
+        let finished =
+            DB::finish(&mut self.conn, &new, &notes, self.feed.instance(), durable).await;
         let (ids, failed) = match finished {
             Ok(ids) => (ids.into_iter().map(Some).collect(), None),
             // Nothing committed: dropped open, the transaction is rolled back.

@@ -1,30 +1,16 @@
 //! Webhook endpoints: their rows (with each one's cursor into `events`), the deliverer's
-//! progress (the cursor moved only from the value it read, so a replay is never undone),
-//! the endpoint it disables with its `webhook.disabled` event, and the recent attempts.
+//! progress (`webhook_progress.rs`), the endpoint it disables with its `webhook.disabled`
+//! event (durably, unlike progress), and the recent attempts.
 
 use async_trait::async_trait;
 
 use super::backend::{Backend, Sql};
 use super::sql::SqlStore;
+use super::webhook_progress::{Progress, insert_attempts, trim};
 use super::{Result, StoreError};
 use crate::domain::{
     Actor, DeliveryAttempt, EventDetails, NewWebhook, Webhook, WebhookTarget, WebhookUpdate,
 };
-
-/// Attempts kept per endpoint.
-const ATTEMPTS_KEPT: i64 = 100;
-
-/// What one run of an endpoint's deliverer did: the cursor it read and where it moves it,
-/// the failed attempts of the next event and when it is tried again, and the attempts made.
-#[derive(Debug, Clone)]
-pub struct Progress {
-    pub webhook: i64,
-    pub from_cursor: i64,
-    pub to_cursor: i64,
-    pub attempts: i64,
-    pub next_try_ms: Option<i64>,
-    pub made: Vec<DeliveryAttempt>,
-}
 
 #[async_trait]
 pub trait Webhooks: Send + Sync {
@@ -55,9 +41,10 @@ pub trait Webhooks: Send + Sync {
     /// The enabled endpoints of the account (of every account with None), by id: the
     /// deliverer's work.
     async fn enabled_webhooks(&self, account_pk: Option<i64>) -> Result<Vec<WebhookTarget>>;
-    /// Records a run's attempts and moves the cursor, unless it was moved since it was read
-    /// (a replay, another deliverer): false then.
-    async fn record_progress(&self, progress: &Progress) -> Result<bool>;
+    /// Records runs' attempts and moves their cursors, in one transaction that is not durable
+    /// when answered (see `webhook_progress.rs`); for each, false if its cursor had moved
+    /// since it was read (a replay, another deliverer): nothing of it is written then.
+    async fn record_progress(&self, runs: &[Progress]) -> Result<Vec<bool>>;
     /// Disables the endpoint with its `webhook.disabled` event (after its last attempt),
     /// recording the run as `record_progress` does; false if the cursor had moved.
     async fn disable_webhook(
@@ -124,53 +111,6 @@ impl<DB: Backend> SqlStore<DB> {
         let found = self.one(Sql::new(&sql).bind(account_pk).bind(id)).await?;
         Ok(found.map(|t| t.webhook))
     }
-}
-
-/// The run's attempts, in one statement.
-async fn insert_attempts<DB: Backend>(
-    conn: &mut DB::Connection,
-    progress: &Progress,
-) -> Result<()> {
-    if progress.made.is_empty() {
-        return Ok(());
-    }
-    // Only the newest ATTEMPTS_KEPT of a long run: the older ones would go at once.
-    let made = &progress.made[progress.made.len().saturating_sub(ATTEMPTS_KEPT as usize)..];
-    let rows: Vec<String> = (0..made.len())
-        .map(|i| {
-            let p: Vec<String> = (1..=9).map(|k| format!("${}", i * 9 + k)).collect();
-            format!("({})", p.join(", "))
-        })
-        .collect();
-    let sql = format!(
-        "INSERT INTO webhook_deliveries (webhook_pk, event_id, attempt, at_ms, ok, status,
-         latency_ms, error, next_try_ms) VALUES {}",
-        rows.join(", ")
-    );
-    let mut insert = Sql::<DB>::new(&sql);
-    for a in made {
-        insert = insert
-            .bind(progress.webhook)
-            .bind(a.event_id)
-            .bind(a.attempt)
-            .bind(a.at_ms)
-            .bind(a.ok)
-            .bind(a.status)
-            .bind(a.latency_ms)
-            .bind(a.error.as_deref())
-            .bind(a.next_try_ms);
-    }
-    insert.execute(conn).await?;
-    Sql::<DB>::new(
-        "DELETE FROM webhook_deliveries WHERE webhook_pk = $1 AND id <= (
-             SELECT id FROM webhook_deliveries WHERE webhook_pk = $1
-             ORDER BY id DESC LIMIT 1 OFFSET $2)",
-    )
-    .bind(progress.webhook)
-    .bind(ATTEMPTS_KEPT)
-    .execute(conn)
-    .await?;
-    Ok(())
 }
 
 #[async_trait]
@@ -315,25 +255,8 @@ impl<DB: Backend> Webhooks for SqlStore<DB> {
         Ok(rows.into_iter().map(WebhookTarget::from).collect())
     }
 
-    async fn record_progress(&self, progress: &Progress) -> Result<bool> {
-        let mut tx = self.begin().await?;
-        let moved = Sql::<DB>::new(
-            "UPDATE webhooks SET cursor = $3, attempts = $4, next_try_ms = $5
-             WHERE id = $1 AND cursor = $2 AND enabled",
-        )
-        .bind(progress.webhook)
-        .bind(progress.from_cursor)
-        .bind(progress.to_cursor)
-        .bind(progress.attempts)
-        .bind(progress.next_try_ms)
-        .execute(&mut tx)
-        .await?;
-        if moved == 0 {
-            return Ok(false);
-        }
-        insert_attempts::<DB>(&mut tx, progress).await?;
-        tx.commit().await?;
-        Ok(true)
+    async fn record_progress(&self, runs: &[Progress]) -> Result<Vec<bool>> {
+        self.record_runs(runs).await
     }
 
     async fn disable_webhook(
@@ -356,7 +279,8 @@ impl<DB: Backend> Webhooks for SqlStore<DB> {
         let Some((account_pk,)) = disabled else {
             return Ok(false);
         };
-        insert_attempts::<DB>(&mut tx, progress).await?;
+        insert_attempts::<DB>(&mut tx, &[progress]).await?;
+        trim::<DB>(&mut tx, progress.webhook).await?;
         tx.record_account_event(account_pk, details, Actor::System, at);
         tx.commit().await?;
         Ok(true)

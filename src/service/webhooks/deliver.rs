@@ -4,8 +4,9 @@
 //! serialized once) and hands each endpoint its batch; the batches go out independently, so
 //! a slow or failing endpoint holds up none other, each in id order on one kept-alive
 //! connection, sent from a thread of lower OS priority (`sender.rs`). Each endpoint's cursor
-//! is moved past what was delivered only after: a crash in between sends again (with the
-//! same `webhook-id`), never skips. A failure is retried with exponential backoff and
+//! is moved past what was delivered only after (by one writer for all the batches back at
+//! the time, in one transaction, not durably: `progress.rs`): a crash in between sends again
+//! (with the same `webhook-id`), never skips. A failure is retried with exponential backoff and
 //! jitter; after WEBHOOK_MAX_ATTEMPTS the endpoint is disabled, with a `webhook.disabled`
 //! event (see `endpoint.rs`).
 
@@ -18,6 +19,7 @@ use tokio::task::{AbortHandle, JoinSet};
 use super::super::Service;
 use super::client;
 use super::endpoint::{Done, Endpoint, Job, Outcome};
+use super::progress::ProgressWriter;
 use super::sender::{Message, Sender, now_ms};
 use crate::domain::{Event, EventKind, hears, now_unix};
 
@@ -60,6 +62,13 @@ fn kinds_heard<'a>(
     (kinds.len() < EventKind::ALL.len()).then_some(kinds)
 }
 
+/// Where the batches go: the sending thread, then the writer of their progress.
+#[derive(Clone)]
+pub struct Outlets {
+    pub sender: Sender,
+    pub progress: ProgressWriter,
+}
+
 /// What a round of an account's deliverer did.
 enum Round {
     /// The account has no enabled endpoint left.
@@ -77,7 +86,10 @@ impl Service {
             match self.store.webhooks_lease().await {
                 Ok(Some(mut lease)) => {
                     tracing::info!("the webhook deliverer runs here");
-                    let sender = Sender::start().await;
+                    let outlets = Outlets {
+                        sender: Sender::start().await,
+                        progress: ProgressWriter::start(self.store.clone()),
+                    };
                     let mut accounts: JoinSet<i64> = JoinSet::new();
                     let mut running: HashMap<i64, AbortHandle> = HashMap::new();
                     let mut every = tokio::time::interval(POLL);
@@ -98,9 +110,9 @@ impl Service {
                                 for account_pk in enabled.iter().map(|t| t.account_pk) {
                                     running.entry(account_pk).or_insert_with(|| {
                                         let service = self.clone();
-                                        let sender = sender.clone();
+                                        let outlets = outlets.clone();
                                         accounts.spawn(async move {
-                                            service.account_webhooks(account_pk, sender).await;
+                                            service.account_webhooks(account_pk, outlets).await;
                                             account_pk
                                         })
                                     });
@@ -119,7 +131,7 @@ impl Service {
     }
 
     /// Delivers the account's events to its endpoints until it has none enabled.
-    async fn account_webhooks(&self, account_pk: i64, sender: Sender) {
+    async fn account_webhooks(&self, account_pk: i64, outlets: Outlets) {
         let mut endpoints: BTreeMap<i64, Endpoint> = BTreeMap::new();
         let mut jobs: JoinSet<Done> = JoinSet::new();
         // The endpoint of each batch out.
@@ -130,7 +142,13 @@ impl Service {
         loop {
             heard.mark_unchanged();
             let round = self
-                .round(account_pk, &mut endpoints, &mut jobs, &mut batches, &sender)
+                .round(
+                    account_pk,
+                    &mut endpoints,
+                    &mut jobs,
+                    &mut batches,
+                    &outlets,
+                )
                 .await;
             let mut full = false;
             match round {
@@ -229,7 +247,7 @@ impl Service {
         endpoints: &mut BTreeMap<i64, Endpoint>,
         jobs: &mut JoinSet<Done>,
         batches: &mut HashMap<tokio::task::Id, i64>,
-        sender: &Sender,
+        outlets: &Outlets,
     ) -> super::Result<Round> {
         if !endpoints.is_empty() && endpoints.values().all(|e| e.busy) {
             return Ok(Round::Waiting);
@@ -287,7 +305,7 @@ impl Service {
                     // Nothing it hears: it moves on, written later.
                     e.cursor = covered;
                 } else {
-                    let task = self.hand(jobs, sender, e, mine, covered);
+                    let task = self.hand(jobs, outlets, e, mine, covered);
                     batches.insert(task, due[i]);
                 }
                 i += 1;
@@ -300,7 +318,7 @@ impl Service {
         for (id, e) in endpoints.iter_mut() {
             if !e.busy && e.cursor > e.row.0 && e.written.elapsed() >= LAZY {
                 let cursor = e.cursor;
-                let task = self.hand(jobs, sender, e, Vec::new(), cursor);
+                let task = self.hand(jobs, outlets, e, Vec::new(), cursor);
                 batches.insert(task, *id);
             }
         }
@@ -311,7 +329,7 @@ impl Service {
     fn hand(
         &self,
         jobs: &mut JoinSet<Done>,
-        sender: &Sender,
+        outlets: &Outlets,
         e: &mut Endpoint,
         messages: Vec<Arc<Message>>,
         covered: i64,
@@ -325,8 +343,8 @@ impl Service {
             covered,
         };
         let service = self.clone();
-        let sender = sender.clone();
-        jobs.spawn(async move { service.deliver_batch(sender, job).await })
+        let outlets = outlets.clone();
+        jobs.spawn(async move { service.deliver_batch(outlets, job).await })
             .id()
     }
 

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::super::Service;
-use super::sender::{Batch, Made, Message, Sender};
+use super::deliver::Outlets;
+use super::sender::{Batch, Made, Message};
 use crate::domain::{
     DeliveryAttempt, EventDetails, WebhookTarget, hears, now_unix, retry_delay_ms,
 };
@@ -158,7 +159,7 @@ pub struct Job {
 
 impl Service {
     /// Delivers a batch (none: only moves the cursor) and records it.
-    pub(super) async fn deliver_batch(&self, sender: Sender, job: Job) -> Done {
+    pub(super) async fn deliver_batch(&self, outlets: Outlets, job: Job) -> Done {
         let id = job.target.webhook.id;
         let made = if job.messages.is_empty() {
             Vec::new()
@@ -176,7 +177,7 @@ impl Service {
                     .collect(),
                 messages: job.messages.clone(),
             };
-            sender.send(self.config.clone(), batch).await
+            outlets.sender.send(self.config.clone(), batch).await
         };
         if made.is_empty() && !job.messages.is_empty() {
             // Stopped before anything was sent: nothing changed.
@@ -193,13 +194,18 @@ impl Service {
             id,
             delivered: delivered as i64,
             oldest,
-            outcome: self.record(&job, made).await,
+            outcome: self.record(&outlets, &job, made).await,
         }
     }
 
     /// Records the attempts and moves the cursor past what was delivered; after a failure,
     /// the next try, or the endpoint disabled after its last attempt.
-    async fn record(&self, job: &Job, made: Vec<Made>) -> super::super::Result<Outcome> {
+    async fn record(
+        &self,
+        outlets: &Outlets,
+        job: &Job,
+        made: Vec<Made>,
+    ) -> super::super::Result<Outcome> {
         let webhook = &job.target.webhook;
         let mut progress = Progress {
             webhook: webhook.id,
@@ -212,6 +218,7 @@ impl Service {
             attempts: 0,
             next_try_ms: None,
             made: Vec::with_capacity(made.len()),
+            trim: false,
         };
         // Failed attempts so far at the first event heard after the cursor.
         let mut failed_before = job.row.1;
@@ -264,13 +271,10 @@ impl Service {
             progress.made.push(made);
             break;
         }
-        if !self.store.record_progress(&progress).await? {
+        let row = (progress.to_cursor, progress.attempts, progress.next_try_ms);
+        if !outlets.progress.record(progress).await? {
             return Ok(Outcome::Stale);
         }
-        Ok(Outcome::Moved((
-            progress.to_cursor,
-            progress.attempts,
-            progress.next_try_ms,
-        )))
+        Ok(Outcome::Moved(row))
     }
 }

@@ -6,6 +6,7 @@
 mod client;
 mod deliver;
 mod endpoint;
+mod progress;
 mod sender;
 
 use serde::Serialize;

@@ -5,6 +5,7 @@
 
 mod crud;
 mod delivery;
+mod log;
 mod takeover;
 mod throughput;
 
