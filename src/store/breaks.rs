@@ -2,18 +2,21 @@
 
 use async_trait::async_trait;
 
-use super::Result;
 use super::backend::{Backend, Sql};
-use super::calls::not_on_call;
+use super::reasons::REASON_NAMED;
 use super::sql::SqlStore;
 use super::tx::Tx;
+use super::{Result, StoreError};
 use crate::domain::{Act, Agent, Break, BreakEnding, BreakReason, Ending, EventDetails};
+use crate::live::AgentUpdate;
 
 #[async_trait]
 pub trait Breaks: Send + Sync {
     async fn open_break(&self, agent_pk: i64) -> Result<Option<Break>>;
-    /// `Conflict` when the agent already has an open break; `OnCall` during a call.
-    async fn start_break(&self, agent: &Agent, reason: &BreakReason, act: Act) -> Result<Break>;
+    /// Starts a break for the account's reason `reason` names (its code, else its label, any
+    /// case; `UnknownReason` unless that reason is active). `Conflict` when the agent already
+    /// has an open break; `OnCall` during a call.
+    async fn start_break(&self, agent: &Agent, reason: &str, act: Act) -> Result<Break>;
     /// Ends the open break, if any, and returns it.
     async fn end_break(&self, agent: &Agent, act: Act) -> Result<Option<Break>>;
 }
@@ -23,10 +26,17 @@ pub(super) const OPEN_BREAK: &str =
     "SELECT reason_code, reason, limit_seconds, started_at, ended_at
     FROM breaks WHERE agent_pk = $1 AND ended_at IS NULL";
 
-const START_BREAK: &str =
-    "INSERT INTO breaks (agent_pk, reason_pk, reason_code, reason, limit_seconds, started_at)
-     VALUES ($1, $2, $3, $4, $5, $6)
-     RETURNING reason_code, reason, limit_seconds, started_at, ended_at";
+/// Starts the agent's (`$1`) break at `$4` for the reason of its account (`$2`) that `$3`
+/// names (as `REASON_NAMED` finds it), if that reason is active and the agent is not on a
+/// call: the lookup and both checks in the one statement (no row: one of them refused).
+const START_BREAK: &str = "WITH r AS (
+        SELECT id, code, label, limit_seconds, active FROM break_reasons
+        WHERE account_pk = $2 AND (LOWER(code) = LOWER($3) OR LOWER(label) = LOWER($3))
+        ORDER BY CASE WHEN LOWER(code) = LOWER($3) THEN 0 ELSE 1 END, id LIMIT 1)
+    INSERT INTO breaks (agent_pk, reason_pk, reason_code, reason, limit_seconds, started_at)
+    SELECT $1, id, code, label, limit_seconds, $4 FROM r
+    WHERE active AND NOT EXISTS (SELECT 1 FROM calls WHERE agent_pk = $1 AND ended_at IS NULL)
+    RETURNING reason_code, reason, limit_seconds, started_at, ended_at";
 
 /// Ends the agent's (`$1`) open break at `$2`, never before its start: a start that
 /// committed in between may carry a later second than the end request read its clock.
@@ -44,26 +54,38 @@ impl<DB: Backend> Breaks for SqlStore<DB> {
             .await
     }
 
-    async fn start_break(&self, agent: &Agent, reason: &BreakReason, act: Act) -> Result<Break> {
+    /// Three round trips: the BEGIN with the agent's lock, the one statement, and the
+    /// commit's message (see `START_BREAK`); a refusal reads the reason again to say which.
+    async fn start_break(&self, agent: &Agent, reason: &str, act: Act) -> Result<Break> {
         let Act { actor, now } = act;
         let mut tx = self.begin_on_agent(agent.id).await?;
-        not_on_call::<DB>(&mut tx, agent.id).await?;
         // The partial unique index refuses a second open break: `Conflict`.
-        let started: Break = Sql::<DB>::new(START_BREAK)
+        let started: Option<Break> = Sql::<DB>::new(START_BREAK)
             .bind(agent.id)
-            .bind(reason.id)
-            .bind(reason.code.as_str())
-            .bind(reason.label.as_str())
-            .bind(reason.limit_seconds)
+            .bind(agent.account_pk)
+            .bind(reason)
             .bind(now)
-            .fetch_one(&mut *tx)
+            .fetch_optional(&mut *tx)
             .await?;
+        let Some(started) = started else {
+            // Under the agent's lock, its calls cannot change meanwhile.
+            let named: Option<BreakReason> = Sql::<DB>::new(REASON_NAMED)
+                .bind(agent.account_pk)
+                .bind(reason)
+                .fetch_optional(&mut *tx)
+                .await?;
+            return Err(match named {
+                Some(r) if r.active => StoreError::OnCall,
+                _ => StoreError::UnknownReason,
+            });
+        };
         let details = EventDetails::BreakStart {
-            reason_code: reason.code.clone(),
-            reason: reason.label.clone(),
-            limit: reason.limit_seconds,
+            reason_code: started.reason_code.clone(),
+            reason: started.reason.clone(),
+            limit: started.limit_seconds,
         };
         tx.record_event(agent, details, actor, now);
+        tx.agent_updated(agent, AgentUpdate::BreakStarted(started.clone()));
         tx.commit().await?;
         Ok(started)
     }
@@ -71,6 +93,9 @@ impl<DB: Backend> Breaks for SqlStore<DB> {
     async fn end_break(&self, agent: &Agent, act: Act) -> Result<Option<Break>> {
         let mut tx = self.begin().await?;
         let ended = close_break::<DB>(&mut tx, agent, Ending::Ended, act).await?;
+        if ended.is_some() {
+            tx.agent_updated(agent, AgentUpdate::BreakEnded);
+        }
         tx.commit().await?;
         Ok(ended)
     }

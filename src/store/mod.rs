@@ -68,6 +68,9 @@ pub enum StoreError {
     /// The agent is on a call (a break or wrap-up cannot start).
     #[error("the agent is on a call")]
     OnCall,
+    /// No active break reason of the account has that code or label.
+    #[error("no such active break reason")]
+    UnknownReason,
     /// The agent is on break (a call cannot start, unless forced).
     #[error("the agent is on break")]
     OnBreak,

@@ -9,7 +9,7 @@ use sqlx::pool::PoolConnection;
 use super::Result;
 use super::backend::{Backend, Decode, NewEvent, Sql};
 use crate::domain::{Act, Actor, Agent, Break, Call, EventDetails, WrapUp};
-use crate::live::{Change, Feed};
+use crate::live::{AgentUpdate, Change, Feed};
 
 /// A write transaction that knows what it changed, and announces it when it commits. It
 /// keeps its connection to the end, past the commit, until the commit is durable
@@ -21,6 +21,8 @@ pub(super) struct Tx<DB: Backend> {
     changes: Vec<Change>,
     /// Recorded at commit, so that each account's event ids follow commit order.
     events: Vec<PendingEvent>,
+    /// What it does to agents' states, applied to the view once it committed.
+    updates: Vec<(i64, AgentUpdate)>,
     feed: Arc<Feed>,
 }
 
@@ -89,6 +91,7 @@ impl<DB: Backend> Tx<DB> {
             open: true,
             changes: Vec::new(),
             events: Vec::new(),
+            updates: Vec::new(),
             feed,
         }
     }
@@ -160,6 +163,13 @@ impl<DB: Backend> Tx<DB> {
         });
     }
 
+    /// Notes what this transaction does to the agent's state (its change is noted by its
+    /// event): once committed, the view updates the agent instead of forgetting it, so its
+    /// next request reads nothing back ([`View::updated`](crate::live::View::updated)).
+    pub fn agent_updated(&mut self, agent: &Agent, update: AgentUpdate) {
+        self.updates.push((agent.id, update));
+    }
+
     /// Notes a change of the account itself (not of one agent).
     pub fn account_changed(&mut self, account_pk: i64) {
         self.changes.push(Change {
@@ -200,6 +210,7 @@ impl<DB: Backend> Tx<DB> {
             .filter(|c| c.event.is_none())
             .copied()
             .collect();
+        let before = self.feed.view().generation();
         let finished = DB::finish(&mut self.conn, &new, &notes, self.feed.instance()).await;
         let (ids, failed) = match finished {
             Ok(ids) => (ids.into_iter().map(Some).collect(), None),
@@ -214,7 +225,12 @@ impl<DB: Backend> Tx<DB> {
                 event,
             });
         }
-        self.feed.committed(&self.changes);
+        let updates = if failed.is_none() {
+            std::mem::take(&mut self.updates)
+        } else {
+            Vec::new()
+        };
+        self.feed.committed(&self.changes, &updates, before);
         if let Some(err) = failed {
             // Its state is unknown (see `SqlStore::begin`): it does not go back to the pool.
             self.conn.close_on_drop();
