@@ -129,16 +129,18 @@ pub trait Backend:
     fn connect(options: &StoreOptions) -> BoxFuture<'static, Result<Pool<Self>>>;
     /// Applies this database's migrations.
     fn migrate(pool: &Pool<Self>) -> BoxFuture<'_, Result<()>>;
-    /// Ends a write transaction: inserts its history `events` (sorted by account), announces
+    /// Ends a write transaction: records its history `events` (sorted by account), announces
     /// `notes` (changes that no event records) on the feed, commits, and answers once the
-    /// commit is durable, with the events' ids in the order given. Each account's event ids
-    /// follow the order in which they commit: on PostgreSQL, under the account's event lock,
-    /// sent in one message with the COMMIT (`pg_commit.rs`); SQLite serialises writers.
+    /// commit is durable, with the events' ids in the order given where it knows them. Each
+    /// account's event ids follow the order in which they become visible: on PostgreSQL they
+    /// are given by the account's group commit (`turns`, `pg_commit.rs`); SQLite serialises
+    /// writers.
     fn finish<'c>(
         conn: &'c mut Self::Connection,
         events: &'c [NewEvent],
         notes: &'c [Change],
         instance: u64,
+        turns: &'c super::group_commit::Turns,
     ) -> BoxFuture<'c, Finished>;
     /// A subquery of the ids in the JSON array bound at `param` (e.g. `$4`).
     fn json_ids(param: &str) -> String;
@@ -172,8 +174,9 @@ pub struct NewEvent {
     pub details: String,
 }
 
-/// What [`Backend::finish`] answers: the events' ids once the commit is durable.
-pub type Finished = std::result::Result<Vec<i64>, Unfinished>;
+/// What [`Backend::finish`] answers once the commit is durable: the events' ids, each where
+/// known (PostgreSQL's group commit numbers them in a run another write may have made).
+pub type Finished = std::result::Result<Vec<Option<i64>>, Unfinished>;
 
 /// Why a write did not finish, and whether it may have committed all the same (the
 /// connection is then in an unknown state, and is not reused).

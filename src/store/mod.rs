@@ -13,6 +13,7 @@ mod agents;
 mod backend;
 mod breaks;
 mod calls;
+mod group_commit;
 mod health;
 mod history;
 mod pg_commit;

@@ -10,6 +10,7 @@ use sqlx::{Connection, Executor, Pool};
 
 use super::StoreOptions;
 use super::backend::{Backend, BoxFuture, Finished, NewEvent, RowsAffected};
+use super::group_commit::Turns;
 use crate::live::{CHANNEL, Change, Feed, PendingPings};
 
 /// How often each instance announces a probe, so a listener that hears nothing for
@@ -51,7 +52,23 @@ impl Backend for Postgres {
     }
 
     fn migrate(pool: &Pool<Self>) -> BoxFuture<'_, super::Result<()>> {
-        Box::pin(async move { Ok(MIGRATOR.run(pool).await?) })
+        Box::pin(async move {
+            MIGRATOR.run(pool).await?;
+            // Events that a write committed and no run numbered (its server was killed in
+            // between; see `pg_commit.rs`): numbered now, in account order.
+            let accounts: Vec<(i64,)> = sqlx::query_as(
+                "SELECT DISTINCT account_pk FROM pending_events ORDER BY account_pk",
+            )
+            .fetch_all(pool)
+            .await?;
+            for (account_pk,) in accounts {
+                sqlx::query("SELECT sequence_events($1)")
+                    .bind(account_pk)
+                    .execute(pool)
+                    .await?;
+            }
+            Ok(())
+        })
     }
 
     fn json_ids(param: &str) -> String {
@@ -63,8 +80,9 @@ impl Backend for Postgres {
         events: &'c [NewEvent],
         notes: &'c [Change],
         instance: u64,
+        turns: &'c Turns,
     ) -> BoxFuture<'c, Finished> {
-        super::pg_commit::finish(conn, events, notes, instance)
+        super::pg_commit::finish(conn, events, notes, instance, turns)
     }
 
     fn flush_pings<'c>(

@@ -10,6 +10,7 @@ use sqlx::{Pool, TransactionManager};
 
 use super::agents::lock_enabled_agent;
 use super::backend::{Backend, Sql};
+use super::group_commit::Turns;
 use super::tx::Tx;
 use super::{Health, Lease, PoolStats, Result, StoreError, StoreOptions, health};
 
@@ -21,6 +22,8 @@ use crate::live::{Feed, PendingPings};
 pub struct SqlStore<DB: Backend> {
     pub(super) pool: Pool<DB>,
     pub(super) feed: Arc<Feed>,
+    /// Each account's group commit (see `group_commit.rs`).
+    turns: Arc<Turns>,
     health: Health,
 }
 
@@ -29,6 +32,7 @@ impl<DB: Backend> SqlStore<DB> {
         Ok(SqlStore {
             pool: DB::connect(options).await?,
             feed: Feed::new(),
+            turns: Arc::default(),
             health: Health::default(),
         })
     }
@@ -53,7 +57,7 @@ impl<DB: Backend> SqlStore<DB> {
         loop {
             let mut conn = self.conn().await?;
             match DB::TransactionManager::begin(&mut conn, Some(DB::BEGIN.into())).await {
-                Ok(()) => return Ok(Tx::new(conn, self.feed.clone())),
+                Ok(()) => return Ok(Tx::new(conn, self.feed.clone(), self.turns.clone())),
                 Err(sqlx::Error::InvalidSavePointStatement) => {
                     tracing::warn!("closing a connection left inside a failed transaction");
                     let _ = conn.close().await;
@@ -82,7 +86,7 @@ impl<DB: Backend> SqlStore<DB> {
         loop {
             let mut conn = self.conn().await?;
             match DB::TransactionManager::begin(&mut conn, Some(begin.clone().into())).await {
-                Ok(()) => return Ok(Tx::new(conn, self.feed.clone())),
+                Ok(()) => return Ok(Tx::new(conn, self.feed.clone(), self.turns.clone())),
                 Err(sqlx::Error::InvalidSavePointStatement) => {
                     tracing::warn!("closing a connection left inside a failed transaction");
                     let _ = conn.close().await;

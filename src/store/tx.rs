@@ -8,6 +8,7 @@ use sqlx::pool::PoolConnection;
 
 use super::Result;
 use super::backend::{Backend, Decode, NewEvent, Sql};
+use super::group_commit::Turns;
 use crate::domain::{Act, Actor, Agent, Break, Call, EventDetails, WrapUp};
 use crate::live::{AgentUpdate, Change, Feed};
 
@@ -24,6 +25,7 @@ pub(super) struct Tx<DB: Backend> {
     /// What it does to agents' states, applied to the view once it committed.
     updates: Vec<(i64, AgentUpdate)>,
     feed: Arc<Feed>,
+    turns: Arc<Turns>,
 }
 
 /// An event of the history, inserted when its transaction commits.
@@ -84,8 +86,9 @@ impl<DB: Backend> Drop for Tx<DB> {
 }
 
 impl<DB: Backend> Tx<DB> {
-    /// A transaction begun on `conn` (see `SqlStore::begin`), announcing on `feed`.
-    pub fn new(conn: PoolConnection<DB>, feed: Arc<Feed>) -> Self {
+    /// A transaction begun on `conn` (see `SqlStore::begin`), announcing on `feed`, taking
+    /// its accounts' `turns` of group commit.
+    pub fn new(conn: PoolConnection<DB>, feed: Arc<Feed>, turns: Arc<Turns>) -> Self {
         Tx {
             conn,
             open: true,
@@ -93,6 +96,7 @@ impl<DB: Backend> Tx<DB> {
             events: Vec::new(),
             updates: Vec::new(),
             feed,
+            turns,
         }
     }
 
@@ -183,12 +187,11 @@ impl<DB: Backend> Tx<DB> {
     /// answered. Applied even when the commit failed: it may have committed all the same, and
     /// forgetting is always safe.
     ///
-    /// The events are inserted last, each account's under a lock held to the commit (on
-    /// PostgreSQL; SQLite serialises writers anyway): so an account's event ids follow the
-    /// order in which they commit, and a stream resumed after id N misses none that commits
-    /// later with a smaller id. Taken last, after every row lock, it cannot deadlock; and
-    /// since the inserts travel in one message with the COMMIT (see [`Backend::finish`]),
-    /// it is held only while the server runs them, never across a round trip.
+    /// The events are recorded last, and numbered so that an account's event ids follow the
+    /// order in which they become visible: a stream resumed after id N misses none that
+    /// commits later with a smaller id. On PostgreSQL they are numbered after the write's
+    /// own commit, by its account's group commit, under the account's lock (see
+    /// [`Backend::finish`]); SQLite serialises writers anyway.
     pub async fn commit(mut self) -> Result<()> {
         let mut events = std::mem::take(&mut self.events);
         // Accounts in one order, so two transactions never wait for each other's locks.
@@ -211,9 +214,10 @@ impl<DB: Backend> Tx<DB> {
             .copied()
             .collect();
         let before = self.feed.view().generation();
-        let finished = DB::finish(&mut self.conn, &new, &notes, self.feed.instance()).await;
+        let instance = self.feed.instance();
+        let finished = DB::finish(&mut self.conn, &new, &notes, instance, &self.turns).await;
         let (ids, failed) = match finished {
-            Ok(ids) => (ids.into_iter().map(Some).collect(), None),
+            Ok(ids) => (ids, None),
             // Nothing committed: dropped open, the transaction is rolled back.
             Err(u) if !u.may_have_committed => return Err(u.err),
             Err(u) => (vec![None; events.len()], Some(u.err)),
