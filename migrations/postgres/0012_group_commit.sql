@@ -1,3 +1,4 @@
+-- Group commit, and break starts and ends sent whole in one message (PostgreSQL).
 -- Group commit (see src/store/group_commit.rs). A write no longer inserts its events under
 -- its account's event lock: it commits them here, unnumbered, with its change (asynchronously,
 -- no lock, no announcement), and then waits for a sequencing run of its account that began
@@ -42,5 +43,53 @@ BEGIN
         newest := new_id;
     END LOOP;
     RETURN newest;
+END
+$$;
+
+-- A break start sent whole in one message with its BEGIN and COMMIT (src/store/pg_at_once.rs):
+-- the reason `p_name` resolves to (as the long way's lookup resolves it) must still be the one
+-- the caller knows (`p_reason_pk`, its code, label and limit), and active: SQLSTATE APRSN
+-- otherwise (the caller then takes the long way, which says why). APONC during a call; a
+-- second open break violates the partial unique index.
+CREATE FUNCTION start_break_known(
+    p_agent_pk BIGINT, p_account_pk BIGINT, p_name TEXT, p_reason_pk BIGINT, p_code TEXT,
+    p_label TEXT, p_limit BIGINT, p_now BIGINT
+) RETURNS VOID LANGUAGE plpgsql AS $$
+DECLARE
+    r RECORD;
+BEGIN
+    SELECT id, code, label, limit_seconds, active INTO r FROM break_reasons
+    WHERE account_pk = p_account_pk
+      AND (LOWER(code) = LOWER(p_name) OR LOWER(label) = LOWER(p_name))
+    ORDER BY CASE WHEN LOWER(code) = LOWER(p_name) THEN 0 ELSE 1 END, id LIMIT 1;
+    IF NOT FOUND OR NOT r.active OR r.id <> p_reason_pk OR r.code <> p_code
+        OR r.label <> p_label OR r.limit_seconds IS DISTINCT FROM p_limit THEN
+        RAISE EXCEPTION 'reason % is not the one known', p_name USING ERRCODE = 'APRSN';
+    END IF;
+    IF EXISTS (SELECT 1 FROM calls WHERE agent_pk = p_agent_pk AND ended_at IS NULL) THEN
+        RAISE EXCEPTION 'agent % is on a call', p_agent_pk USING ERRCODE = 'APONC';
+    END IF;
+    INSERT INTO breaks (agent_pk, reason_pk, reason_code, reason, limit_seconds, started_at)
+    VALUES (p_agent_pk, p_reason_pk, p_code, p_label, p_limit, p_now);
+END
+$$;
+
+-- A break end sent whole in one message: ends the agent's open break at `p_now` (never before
+-- its start), which must be the one the caller knows (its start, code, label and limit), so
+-- that the event the caller wrote for it is true; SQLSTATE APSTL otherwise (the long way).
+CREATE FUNCTION end_break_known(
+    p_agent_pk BIGINT, p_now BIGINT, p_started_at BIGINT, p_code TEXT, p_label TEXT,
+    p_limit BIGINT
+) RETURNS VOID LANGUAGE plpgsql AS $$
+DECLARE
+    r RECORD;
+BEGIN
+    UPDATE breaks SET ended_at = GREATEST(p_now, started_at)
+    WHERE agent_pk = p_agent_pk AND ended_at IS NULL
+    RETURNING started_at, reason_code, reason, limit_seconds INTO r;
+    IF NOT FOUND OR r.started_at <> p_started_at OR r.reason_code <> p_code
+        OR r.reason <> p_label OR r.limit_seconds IS DISTINCT FROM p_limit THEN
+        RAISE EXCEPTION 'the break is not the one known' USING ERRCODE = 'APSTL';
+    END IF;
 END
 $$;

@@ -157,6 +157,14 @@ impl View {
         found
     }
 
+    /// The agent's open break, when the view holds the agent's state (not counted as a
+    /// lookup: what a break's end assumes, and the database checks).
+    pub fn open_break(&self, agent_pk: i64) -> Option<Break> {
+        let inner = self.read();
+        let state = inner.agents.get(&agent_pk)?.state.as_ref()?;
+        state.open_break.as_deref().cloned()
+    }
+
     /// Keeps what a load read under `read_under` (and the session it came through), unless a
     /// change to that agent or account was forgotten since. Returns the state either way:
     /// it is what the database said, good for the request that read it.

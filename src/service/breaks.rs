@@ -24,8 +24,9 @@ impl Service {
     }
 
     pub async fn end_break(&self, agent: &Agent, act: Act) -> Result<Break> {
+        let known = self.store.feed().view().open_break(agent.id);
         self.store
-            .end_break(agent, act)
+            .end_break(agent, known.as_ref(), act)
             .await?
             .ok_or(ServiceError::NotOnBreak)
     }

@@ -2,13 +2,14 @@
 
 use async_trait::async_trait;
 
-use super::backend::{Backend, Sql};
+use super::backend::{AtOnce, Backend, NewEvent, Sql};
 use super::reasons::REASON_NAMED;
+use super::reasons::Reasons;
 use super::sql::SqlStore;
 use super::tx::Tx;
 use super::{Result, StoreError};
 use crate::domain::{Act, Agent, Break, BreakEnding, BreakReason, Ending, EventDetails};
-use crate::live::AgentUpdate;
+use crate::live::{AgentUpdate, Change};
 
 #[async_trait]
 pub trait Breaks: Send + Sync {
@@ -17,8 +18,14 @@ pub trait Breaks: Send + Sync {
     /// case; `UnknownReason` unless that reason is active). `Conflict` when the agent already
     /// has an open break; `OnCall` during a call.
     async fn start_break(&self, agent: &Agent, reason: &str, act: Act) -> Result<Break>;
-    /// Ends the open break, if any, and returns it.
-    async fn end_break(&self, agent: &Agent, act: Act) -> Result<Option<Break>>;
+    /// Ends the open break, if any, and returns it. `known`: the open break the live view
+    /// holds, if it does (then the end may be sent whole, in one message).
+    async fn end_break(
+        &self,
+        agent: &Agent,
+        known: Option<&Break>,
+        act: Act,
+    ) -> Result<Option<Break>>;
 }
 
 /// The agent's (`$1`) open break, as `Break` reads it.
@@ -54,10 +61,33 @@ impl<DB: Backend> Breaks for SqlStore<DB> {
             .await
     }
 
-    /// Three round trips: the BEGIN with the agent's lock, the one statement, and the
-    /// commit's message (see `START_BREAK`); a refusal reads the reason again to say which.
+    /// In one message when the reason `reason` resolved to before is known (and is still
+    /// the one, which the database checks; see `pg_at_once.rs`). Else the long way, three
+    /// round trips: the BEGIN with the agent's lock, the one statement (see `START_BREAK`),
+    /// and the commit's message; a refusal reads the reason again to say which.
     async fn start_break(&self, agent: &Agent, reason: &str, act: Act) -> Result<Break> {
         let Act { actor, now } = act;
+        let key = (agent.account_pk, reason.to_owned());
+        let known = self.known_reasons().get(&key).cloned();
+        if let Some(known) = known {
+            let started = Break {
+                reason_code: known.code.clone(),
+                reason: known.label.clone(),
+                limit_seconds: known.limit_seconds,
+                started_at: now,
+                ended_at: None,
+            };
+            let statements =
+                DB::start_break_at_once(agent.id, agent.account_pk, reason, &known, now);
+            let update = AgentUpdate::BreakStarted(started.clone());
+            if self
+                .at_once(agent, statements, start_details(&started), act, update)
+                .await?
+            {
+                return Ok(started);
+            }
+            self.known_reasons().remove(&key);
+        }
         let mut tx = self.begin_on_agent(agent.id).await?;
         // The partial unique index refuses a second open break: `Conflict`.
         let started: Option<Break> = Sql::<DB>::new(START_BREAK)
@@ -87,10 +117,48 @@ impl<DB: Backend> Breaks for SqlStore<DB> {
         tx.record_event(agent, details, actor, now);
         tx.agent_updated(agent, AgentUpdate::BreakStarted(started.clone()));
         tx.commit().await?;
+        if DB::AT_ONCE {
+            // What the next start by this name may assume (checked then).
+            if let Some(r) = self
+                .reason(agent.account_pk, reason)
+                .await?
+                .filter(|r| r.active)
+            {
+                let mut known = self.known_reasons();
+                if known.len() >= KNOWN_REASONS {
+                    known.clear();
+                }
+                known.insert(key, r);
+            }
+        }
         Ok(started)
     }
 
-    async fn end_break(&self, agent: &Agent, act: Act) -> Result<Option<Break>> {
+    /// In one message when the live view holds the open break (see `pg_at_once.rs`).
+    async fn end_break(
+        &self,
+        agent: &Agent,
+        known: Option<&Break>,
+        act: Act,
+    ) -> Result<Option<Break>> {
+        if let Some(known) = known {
+            let ended = Break {
+                ended_at: Some(act.now.max(known.started_at)),
+                ..known.clone()
+            };
+            let statements = DB::end_break_at_once(agent.id, known, act.now);
+            let details = end_details(&ended, Ending::Ended, act.now);
+            let act_at = Act {
+                actor: act.actor,
+                now: ended.ended_at.unwrap_or(act.now),
+            };
+            if self
+                .at_once(agent, statements, details, act_at, AgentUpdate::BreakEnded)
+                .await?
+            {
+                return Ok(Some(ended));
+            }
+        }
         let mut tx = self.begin().await?;
         let ended = close_break::<DB>(&mut tx, agent, Ending::Ended, act).await?;
         if ended.is_some() {
@@ -112,21 +180,90 @@ pub(super) async fn close_break<DB: Backend>(
 ) -> Result<Option<Break>> {
     let now = act.now;
     let close = Sql::<DB>::new(CLOSE_BREAK).bind(agent.id).bind(now);
-    let end = |b: &Break| {
-        let how = match how {
-            Ending::Disabled => BreakEnding::Disabled,
-            Ending::Ended | Ending::Expired => {
-                let detail = b.detail(now);
-                BreakEnding::Ended {
-                    duration: detail.current_duration,
-                    over_limit: detail.over_limit,
-                }
+    tx.close_open(close, agent, act, |b| end_details(b, how, now))
+        .await
+}
+
+/// The `break.end` of the break `b` ended (`how`) by a request at `now`.
+fn end_details(b: &Break, how: Ending, now: i64) -> EventDetails {
+    let how = match how {
+        Ending::Disabled => BreakEnding::Disabled,
+        Ending::Ended | Ending::Expired => {
+            let detail = b.detail(now);
+            BreakEnding::Ended {
+                duration: detail.current_duration,
+                over_limit: detail.over_limit,
             }
-        };
-        EventDetails::BreakEnd {
-            reason_code: b.reason_code.clone(),
-            how,
         }
     };
-    tx.close_open(close, agent, act, end).await
+    EventDetails::BreakEnd {
+        reason_code: b.reason_code.clone(),
+        how,
+    }
+}
+
+/// The `break.start` of `started`.
+fn start_details(started: &Break) -> EventDetails {
+    EventDetails::BreakStart {
+        reason_code: started.reason_code.clone(),
+        reason: started.reason.clone(),
+        limit: started.limit_seconds,
+    }
+}
+
+/// At most this many reasons kept by name (names are the clients'): emptied when full.
+const KNOWN_REASONS: usize = 10_000;
+
+impl<DB: Backend> SqlStore<DB> {
+    fn known_reasons(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<(i64, String), BreakReason>> {
+        self.reasons.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A change of the agent sent whole, in one message ([`Backend::at_once`]), recording
+    /// the event `details` at `act`: true once durable, false when the database has no such
+    /// path or found the change not as assumed (nothing written: take the long way).
+    async fn at_once(
+        &self,
+        agent: &Agent,
+        statements: Option<Result<String>>,
+        details: EventDetails,
+        act: Act,
+        update: AgentUpdate,
+    ) -> Result<bool> {
+        let Some(statements) = statements else {
+            return Ok(false);
+        };
+        let event = NewEvent {
+            account_pk: agent.account_pk,
+            agent_pk: Some(agent.id),
+            kind: details.kind(),
+            actor: act.actor.to_string(),
+            at: act.now,
+            details: details.to_json().to_string(),
+        };
+        let statements = statements?;
+        let change = [Change {
+            account_pk: agent.account_pk,
+            agent_pk: Some(agent.id),
+            event: None,
+        }];
+        let mut conn = self.conn().await?;
+        let before = self.feed.view().generation();
+        let (instance, events) = (self.feed.instance(), std::slice::from_ref(&event));
+        match DB::at_once(&mut conn, statements, events, instance, &self.turns).await {
+            AtOnce::Done => {
+                self.feed.committed(&change, &[(agent.id, update)], before);
+                Ok(true)
+            }
+            AtOnce::Stale => Ok(false),
+            AtOnce::Refused(err) => Err(err),
+            AtOnce::Unknown(err) => {
+                self.feed.committed(&change, &[], None);
+                conn.close_on_drop();
+                Err(err)
+            }
+        }
+    }
 }

@@ -16,6 +16,7 @@ mod calls;
 mod group_commit;
 mod health;
 mod history;
+mod pg_at_once;
 mod pg_commit;
 mod postgres;
 mod reasons;

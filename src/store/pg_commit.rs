@@ -103,22 +103,7 @@ fn message(
     let mut sql = String::with_capacity(256 * (events.len() + 1));
     let mut statements = 0;
     if !events.is_empty() {
-        let instance_text = literal(&instance.to_string())?;
-        sql.push_str(PENDING);
-        for (i, e) in events.iter().enumerate() {
-            let agent = e
-                .agent_pk
-                .map_or_else(|| "NULL".to_owned(), |pk| pk.to_string());
-            sql.push_str(&format!(
-                "{}({}, {agent}, {}, {}, {}, {}, {instance_text})",
-                if i == 0 { "" } else { ", " },
-                e.account_pk,
-                literal(e.kind.as_str())?,
-                literal(&e.actor)?,
-                e.at,
-                literal(&e.details)?,
-            ));
-        }
+        sql.push_str(&pending(events, instance)?);
         sql.push_str(";\n");
         statements += 1;
     }
@@ -133,6 +118,28 @@ fn message(
     sql.push_str("COMMIT;\n");
     sql.push_str(if events.is_empty() { BARRIER } else { "BEGIN" });
     Ok((sql, statements))
+}
+
+/// The statement that commits `events` unnumbered, waiting for their accounts' runs.
+pub(super) fn pending(events: &[NewEvent], instance: u64) -> Result<String, StoreError> {
+    let instance_text = literal(&instance.to_string())?;
+    let mut sql = String::with_capacity(PENDING.len() + 192 * events.len());
+    sql.push_str(PENDING);
+    for (i, e) in events.iter().enumerate() {
+        let agent = e
+            .agent_pk
+            .map_or_else(|| "NULL".to_owned(), |pk| pk.to_string());
+        sql.push_str(&format!(
+            "{}({}, {agent}, {}, {}, {}, {}, {instance_text})",
+            if i == 0 { "" } else { ", " },
+            e.account_pk,
+            literal(e.kind.as_str())?,
+            literal(&e.actor)?,
+            e.at,
+            literal(&e.details)?,
+        ));
+    }
+    Ok(sql)
 }
 
 /// `text` as an SQL string literal that means exactly `text` whatever the server's

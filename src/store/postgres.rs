@@ -9,8 +9,9 @@ use sqlx::postgres::{
 use sqlx::{Connection, Executor, Pool};
 
 use super::StoreOptions;
-use super::backend::{Backend, BoxFuture, Finished, NewEvent, RowsAffected};
+use super::backend::{AtOnce, Backend, BoxFuture, Finished, NewEvent, RowsAffected};
 use super::group_commit::Turns;
+use crate::domain::{Break, BreakReason};
 use crate::live::{CHANNEL, Change, Feed, PendingPings};
 
 /// How often each instance announces a probe, so a listener that hears nothing for
@@ -83,6 +84,34 @@ impl Backend for Postgres {
         turns: &'c Turns,
     ) -> BoxFuture<'c, Finished> {
         super::pg_commit::finish(conn, events, notes, instance, turns)
+    }
+
+    const AT_ONCE: bool = true;
+
+    fn start_break_at_once(
+        agent_pk: i64,
+        account_pk: i64,
+        name: &str,
+        reason: &BreakReason,
+        now: i64,
+    ) -> Option<super::Result<String>> {
+        Some(super::pg_at_once::start_break(
+            agent_pk, account_pk, name, reason, now,
+        ))
+    }
+
+    fn end_break_at_once(agent_pk: i64, known: &Break, now: i64) -> Option<super::Result<String>> {
+        Some(super::pg_at_once::end_break(agent_pk, known, now))
+    }
+
+    fn at_once<'c>(
+        conn: &'c mut PgConnection,
+        statements: String,
+        events: &'c [NewEvent],
+        instance: u64,
+        turns: &'c Turns,
+    ) -> BoxFuture<'c, AtOnce> {
+        super::pg_at_once::write(conn, statements, events, instance, turns)
     }
 
     fn flush_pings<'c>(

@@ -16,6 +16,7 @@ use super::{Health, Lease, PoolStats, Result, StoreError, StoreOptions, health};
 
 /// The SQLSTATE of PostgreSQL's `lock_enabled_agent` (migration 0010) for a disabled agent.
 const AGENT_DISABLED: &str = "APDIS";
+use crate::domain::BreakReason;
 use crate::live::{Feed, PendingPings};
 
 /// The store on one database.
@@ -23,7 +24,10 @@ pub struct SqlStore<DB: Backend> {
     pub(super) pool: Pool<DB>,
     pub(super) feed: Arc<Feed>,
     /// Each account's group commit (see `group_commit.rs`).
-    turns: Arc<Turns>,
+    pub(super) turns: Arc<Turns>,
+    /// The break reasons names resolved to, by account and name as given: what a break
+    /// start sent whole assumes, and the database checks (see `pg_at_once.rs`).
+    pub(super) reasons: std::sync::Mutex<std::collections::HashMap<(i64, String), BreakReason>>,
     health: Health,
 }
 
@@ -33,6 +37,7 @@ impl<DB: Backend> SqlStore<DB> {
             pool: DB::connect(options).await?,
             feed: Feed::new(),
             turns: Arc::default(),
+            reasons: Default::default(),
             health: Health::default(),
         })
     }
