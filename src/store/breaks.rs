@@ -250,20 +250,29 @@ impl<DB: Backend> SqlStore<DB> {
             event: None,
         }];
         let mut conn = self.conn().await?;
-        let before = self.feed.view().generation();
-        let (instance, events) = (self.feed.instance(), std::slice::from_ref(&event));
-        match DB::at_once(&mut conn, statements, events, instance, &self.turns).await {
-            AtOnce::Done => {
-                self.feed.committed(&change, &[(agent.id, update)], before);
-                Ok(true)
+        let (feed, turns, agent_pk) = (self.feed.clone(), self.turns.clone(), agent.id);
+        // On a task of its own, so that a request given up meanwhile (a timeout, a client
+        // gone) still finishes it: rolled back or committed, its view updated, and its
+        // connection clean (the message runs outside sqlx's transactions).
+        let write = tokio::spawn(async move {
+            let before = feed.view().generation();
+            let events = std::slice::from_ref(&event);
+            match DB::at_once(&mut conn, statements, events, feed.instance(), &turns).await {
+                AtOnce::Done => {
+                    feed.committed(&change, &[(agent_pk, update)], before);
+                    Ok(true)
+                }
+                AtOnce::Stale => Ok(false),
+                AtOnce::Refused(err) => Err(err),
+                AtOnce::Unknown(err) => {
+                    feed.committed(&change, &[], None);
+                    conn.close_on_drop();
+                    Err(err)
+                }
             }
-            AtOnce::Stale => Ok(false),
-            AtOnce::Refused(err) => Err(err),
-            AtOnce::Unknown(err) => {
-                self.feed.committed(&change, &[], None);
-                conn.close_on_drop();
-                Err(err)
-            }
-        }
+        });
+        write
+            .await
+            .map_err(|e| StoreError::Database(sqlx::Error::Io(e.into())))?
     }
 }
