@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 pub use hub::{Delivery, Hub, Refusal, STREAM_BUFFER};
 pub use pings::{PendingPings, Pings};
-pub use view::{Generation, LiveAgent, SsidKey, View, ViewStats, key_of};
+pub use view::{AgentUpdate, Generation, LiveAgent, SsidKey, View, ViewStats, key_of};
 
 /// The PostgreSQL channel the feed is announced on.
 pub const CHANNEL: &str = "agentprofile_changes";
@@ -117,11 +117,26 @@ impl Feed {
     }
 
     /// Changes this instance committed (or may have: also called when a commit's outcome
-    /// is unknown, since forgetting is always safe).
-    pub fn committed(&self, changes: &[Change]) {
+    /// is unknown, since forgetting is always safe). The agents of `updates` (none unless
+    /// the commit is known to have succeeded) are updated in the view rather than forgotten
+    /// ([`View::updated`]; `before`: the view's generation before the commit was sent).
+    pub fn committed(
+        &self,
+        changes: &[Change],
+        updates: &[(i64, AgentUpdate)],
+        before: Option<Generation>,
+    ) {
         for change in changes {
-            self.view.changed(change);
+            let updated = change
+                .agent_pk
+                .is_some_and(|pk| updates.iter().any(|(agent_pk, _)| *agent_pk == pk));
+            if !updated {
+                self.view.changed(change);
+            }
             self.heard_event(change);
+        }
+        for (agent_pk, update) in updates {
+            self.view.updated(*agent_pk, before, update);
         }
     }
 

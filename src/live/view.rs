@@ -10,6 +10,9 @@
 //! A session is kept with the generation it was read at, and counts only while its agent
 //! has not been forgotten since: forgetting an agent needs no list of its sessions, and the
 //! sessions left behind are swept once they outnumber the agents.
+//! A change this instance commits and knows the effect of (a break started or ended) updates
+//! the agent in place instead of forgetting it ([`View::updated`]): its sessions still count,
+//! and its next request needs no reload (which took four round trips).
 //!
 //! Memory is what bounds this (100,000 sessions must fit in well under 50 MB): sessions are
 //! keyed by 128 bits of the ssid's SHA-256, and a break or wrap-up is boxed, so an agent
@@ -44,6 +47,15 @@ pub struct LiveAgent {
     /// The wrap-up not ended yet; whether its time ran out is judged at request time.
     pub wrap: Option<Box<WrapUp>>,
     pub mic_perm: Option<MicPerm>,
+}
+
+/// What a write of this instance did to an agent's state, applied to the view at its commit
+/// in place of forgetting the agent ([`View::updated`]): the agent's next request then
+/// finds it, and its sessions, in memory, with no reload.
+#[derive(Debug, Clone)]
+pub enum AgentUpdate {
+    BreakStarted(Break),
+    BreakEnded,
 }
 
 /// Taken before a load reads the database; see the module's doc.
@@ -90,8 +102,12 @@ struct SessionSlot {
 #[derive(Default)]
 struct AgentSlot {
     state: Option<Arc<LiveAgent>>,
-    /// The generation of the last change forgotten.
+    /// The generation of the last change forgotten or updated in place: loads read before
+    /// it do not install.
     forgotten: u64,
+    /// The generation of the last change forgotten: sessions read before it no longer count
+    /// (an update in place does not touch them).
+    sessions_forgotten: u64,
 }
 
 #[derive(Default)]
@@ -112,7 +128,7 @@ impl View {
         let inner = self.read();
         let found = inner.sessions.get(key).and_then(|slot| {
             let agent = inner.agents.get(&slot.session.agent_pk)?;
-            if agent.forgotten > slot.read_at {
+            if agent.sessions_forgotten > slot.read_at {
                 return None;
             }
             let state = agent.state.clone()?;
@@ -143,6 +159,14 @@ impl View {
             .and_then(|slot| slot.state.clone());
         self.count(found.is_some());
         found
+    }
+
+    /// The agent's open break, when the view holds the agent's state (not counted as a
+    /// lookup: what a break's end assumes, and the database checks).
+    pub fn open_break(&self, agent_pk: i64) -> Option<Break> {
+        let inner = self.read();
+        let state = inner.agents.get(&agent_pk)?.state.as_ref()?;
+        state.open_break.as_deref().cloned()
     }
 
     /// Keeps what a load read under `read_under` (and the session it came through), unless a
@@ -218,6 +242,42 @@ impl View {
         }
     }
 
+    /// A change of this instance's, committed, whose effect on the agent is `update`: applied
+    /// to the agent's state in place if the view held that state when `before` was taken
+    /// (before the commit was sent) and has forgotten nothing of the agent since, so the
+    /// state it applies to is the one the write changed (what another write commits after
+    /// it is forgotten when announced, after this). Otherwise forgotten, as by [`Self::changed`].
+    /// Loads in flight are refused either way (their generation is older).
+    pub fn updated(&self, agent_pk: i64, before: Option<Generation>, update: &AgentUpdate) {
+        let mut inner = self.write();
+        let inner = &mut *inner;
+        inner.generation += 1;
+        let generation = inner.generation;
+        let live = inner.live;
+        let floor = inner.floor;
+        let slot = inner.agents.entry(agent_pk).or_default();
+        let held = before
+            .filter(|b| live && b.0 >= floor && slot.forgotten <= b.0)
+            .and(slot.state.clone());
+        match held {
+            Some(old) => {
+                let open_break = match update {
+                    AgentUpdate::BreakStarted(started) => Some(Box::new(started.clone())),
+                    AgentUpdate::BreakEnded => None,
+                };
+                let new = LiveAgent {
+                    agent: old.agent.clone(),
+                    open_break,
+                    wrap: old.wrap.clone(),
+                    mic_perm: old.mic_perm,
+                };
+                slot.state = Some(Arc::new(new));
+                slot.forgotten = generation;
+            }
+            None => inner.forget_agent(agent_pk, generation),
+        }
+    }
+
     /// Empties the view and answers from it again: the feed is live from here on.
     pub fn restart(&self) {
         let mut inner = self.write();
@@ -264,6 +324,7 @@ impl Inner {
         let slot = self.agents.entry(agent_pk).or_default();
         slot.state = None;
         slot.forgotten = generation;
+        slot.sessions_forgotten = generation;
     }
 
     /// Drops the sessions that no longer count, once the map has doubled since the last
@@ -278,7 +339,7 @@ impl Inner {
         sessions.retain(|_, slot| {
             agents
                 .get(&slot.session.agent_pk)
-                .is_some_and(|a| a.state.is_some() && a.forgotten <= slot.read_at)
+                .is_some_and(|a| a.state.is_some() && a.sessions_forgotten <= slot.read_at)
         });
         self.sweep_above = 2 * self.sessions.len() + 1024;
     }

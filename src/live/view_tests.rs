@@ -111,3 +111,62 @@ fn a_restart_refuses_loads_from_before_it() {
     view.install(before, None, state(7), account());
     assert!(view.agent(7).is_none());
 }
+
+fn started(at: i64) -> AgentUpdate {
+    AgentUpdate::BreakStarted(Break {
+        reason_code: "lunch".into(),
+        reason: "Lunch".into(),
+        limit_seconds: None,
+        started_at: at,
+        ended_at: None,
+    })
+}
+
+#[test]
+fn an_update_keeps_the_agent_and_its_sessions_with_the_change_applied() {
+    let view = View::default();
+    view.restart();
+    let read = view.generation().unwrap();
+    view.install(read, Some((7, &session(7))), state(7), account());
+    let before = view.generation();
+    view.updated(7, before, &started(5));
+    let (_, state, _) = view.session(&7).expect("the session still counts");
+    assert_eq!(state.open_break.as_ref().unwrap().started_at, 5);
+    view.updated(7, view.generation(), &AgentUpdate::BreakEnded);
+    assert!(view.agent(7).unwrap().open_break.is_none());
+    // A load that read before the update does not install over it.
+    view.install(read, None, state_on_break(7), account());
+    assert!(view.agent(7).unwrap().open_break.is_none());
+}
+
+#[test]
+fn an_update_forgets_instead_when_the_agent_changed_since_the_write_began() {
+    let view = View::default();
+    view.restart();
+    let read = view.generation().unwrap();
+    view.install(read, Some((7, &session(7))), state(7), account());
+    let before = view.generation();
+    // Another write's change, forgotten (and reloaded) before this one's update.
+    view.changed(&agent_change(7));
+    let reread = view.generation().unwrap();
+    view.install(reread, Some((7, &session(7))), state(7), account());
+    view.updated(7, before, &started(5));
+    assert!(view.agent(7).is_none());
+    assert!(view.session(&7).is_none());
+    // Nor does an update apply to a state the view did not hold, or while it is off.
+    view.updated(8, view.generation(), &started(5));
+    assert!(view.agent(8).is_none());
+    let read = view.generation().unwrap();
+    view.install(read, None, state(9), account());
+    view.updated(9, None, &started(5));
+    assert!(view.agent(9).is_none());
+}
+
+fn state_on_break(agent_pk: i64) -> LiveAgent {
+    let mut s = state(agent_pk);
+    let AgentUpdate::BreakStarted(b) = started(1) else {
+        unreachable!()
+    };
+    s.open_break = Some(Box::new(b));
+    s
+}

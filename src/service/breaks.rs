@@ -3,6 +3,7 @@
 use super::agents::enabled;
 use super::{OnConflict, Result, Service, ServiceError, required};
 use crate::domain::{Act, Agent, Break};
+use crate::store::StoreError;
 
 impl Service {
     pub async fn open_break(&self, agent: &Agent) -> Result<Option<Break>> {
@@ -16,21 +17,16 @@ impl Service {
     pub async fn start_break(&self, agent: &Agent, reason: &str, act: Act) -> Result<Break> {
         enabled(agent)?;
         let wanted = required("reason", reason)?;
-        let reason = self
-            .store
-            .reason(agent.account_pk, wanted)
-            .await?
-            .filter(|r| r.active)
-            .ok_or_else(|| ServiceError::UnknownReason(wanted.to_owned()))?;
-        self.store
-            .start_break(agent, &reason, act)
-            .await
-            .on_conflict(ServiceError::AlreadyOnBreak)
+        match self.store.start_break(agent, wanted, act).await {
+            Err(StoreError::UnknownReason) => Err(ServiceError::UnknownReason(wanted.to_owned())),
+            started => started.on_conflict(ServiceError::AlreadyOnBreak),
+        }
     }
 
     pub async fn end_break(&self, agent: &Agent, act: Act) -> Result<Break> {
+        let known = self.store.feed().view().open_break(agent.id);
         self.store
-            .end_break(agent, act)
+            .end_break(agent, known.as_ref(), act)
             .await?
             .ok_or(ServiceError::NotOnBreak)
     }

@@ -129,19 +129,50 @@ pub trait Backend:
     fn connect(options: &StoreOptions) -> BoxFuture<'static, Result<Pool<Self>>>;
     /// Applies this database's migrations.
     fn migrate(pool: &Pool<Self>) -> BoxFuture<'_, Result<()>>;
-    /// Ends a write transaction: inserts its history `events` (sorted by account), announces
+    /// Ends a write transaction: records its history `events` (sorted by account), announces
     /// `notes` (changes that no event records) on the feed, commits, and answers once the
-    /// commit is durable (unless not `durable`: then once committed), with the events' ids in
-    /// the order given. Each account's event ids
-    /// follow the order in which they commit: on PostgreSQL, under the account's event lock,
-    /// sent in one message with the COMMIT (`pg_commit.rs`); SQLite serialises writers.
+    /// commit is durable (unless not `durable`, for a write without events: then once
+    /// committed), with the events' ids in the order given where it knows them. Each
+    /// account's event ids follow the order in which they become visible: on PostgreSQL they
+    /// are given by the account's group commit (`turns`, `pg_commit.rs`); SQLite serialises
+    /// writers.
     fn finish<'c>(
         conn: &'c mut Self::Connection,
         events: &'c [NewEvent],
         notes: &'c [Change],
         instance: u64,
+        turns: &'c super::group_commit::Turns,
         durable: bool,
     ) -> BoxFuture<'c, Finished>;
+    /// Whether a break's start or end may be sent whole, in one message (the three below).
+    const AT_ONCE: bool = false;
+    /// The statements of a break start sent whole in one message (`pg_at_once.rs`) for the
+    /// reason `name` resolved to before; None: this database has no such path (SQLite, whose
+    /// writes cost no round trips).
+    fn start_break_at_once(
+        _agent_pk: i64,
+        _account_pk: i64,
+        _name: &str,
+        _reason: &BreakReason,
+        _now: i64,
+    ) -> Option<Result<String>> {
+        None
+    }
+    /// The statement of a break end sent whole in one message, of the open break `known`.
+    fn end_break_at_once(_agent_pk: i64, _known: &Break, _now: i64) -> Option<Result<String>> {
+        None
+    }
+    /// Runs the statements of one of the two above and records `events` (one account's),
+    /// in one message and one transaction, durably (see `pg_at_once.rs`).
+    fn at_once<'c>(
+        _conn: &'c mut Self::Connection,
+        _statements: String,
+        _events: &'c [NewEvent],
+        _instance: u64,
+        _turns: &'c super::group_commit::Turns,
+    ) -> BoxFuture<'c, AtOnce> {
+        Box::pin(async { AtOnce::Stale })
+    }
     /// A subquery of the ids in the JSON array bound at `param` (e.g. `$4`).
     fn json_ids(param: &str) -> String;
     /// Writes pending heartbeats in one statement per table, never over a newer one, never
@@ -176,8 +207,22 @@ pub struct NewEvent {
     pub details: String,
 }
 
-/// What [`Backend::finish`] answers: the events' ids once the commit is durable.
-pub type Finished = std::result::Result<Vec<i64>, Unfinished>;
+/// What [`Backend::finish`] answers once the commit is durable: the events' ids, each where
+/// known (PostgreSQL's group commit numbers them in a run another write may have made).
+pub type Finished = std::result::Result<Vec<Option<i64>>, Unfinished>;
+
+/// What a write sent whole in one message came to ([`Backend::at_once`]).
+#[derive(Debug)]
+pub enum AtOnce {
+    /// Committed, durably.
+    Done,
+    /// Not as the caller knew it: nothing was written; it takes the long way.
+    Stale,
+    /// Refused: nothing was written.
+    Refused(StoreError),
+    /// Failed, and may have committed: its connection is not reused.
+    Unknown(StoreError),
+}
 
 /// Why a write did not finish, and whether it may have committed all the same (the
 /// connection is then in an unknown state, and is not reused).

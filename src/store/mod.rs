@@ -13,8 +13,10 @@ mod agents;
 mod backend;
 mod breaks;
 mod calls;
+mod group_commit;
 mod health;
 mod history;
+mod pg_at_once;
 mod pg_commit;
 mod postgres;
 mod reasons;
@@ -70,6 +72,9 @@ pub enum StoreError {
     /// The agent is on a call (a break or wrap-up cannot start).
     #[error("the agent is on a call")]
     OnCall,
+    /// No active break reason of the account has that code or label.
+    #[error("no such active break reason")]
+    UnknownReason,
     /// The agent is on break (a call cannot start, unless forced).
     #[error("the agent is on break")]
     OnBreak,

@@ -1,46 +1,50 @@
-//! PostgreSQL's end of a write ([`Backend::finish`](super::backend::Backend::finish)): the
-//! events, the announcements, the COMMIT and the durability barrier travel in ONE message.
+//! PostgreSQL's end of a write ([`Backend::finish`](super::backend::Backend::finish)): one
+//! message with the write's events, its announcements and its COMMIT; then, if it recorded
+//! events, its account's group commit ([`Turns`]).
 //!
-//! Each event is inserted by `record_event` (migration 0010) under its account's advisory
-//! lock, held to the commit, so that an account's event ids follow commit order. Sent with
-//! the COMMIT, that lock is held only while the server runs the inserts and the commit, never
-//! across a round trip to the client (it was, and it bounded an account's writes). The values
-//! travel as literals (a multi-statement message is a simple query, which takes no
-//! parameters): integers formatted here, text as escape strings ([`literal`]).
+//! The events are committed unnumbered, into `pending_events`, with the change; a sequencing
+//! run of the account (`sequence_events`, migration 0012) that begins after that commit
+//! moves them into `events` under the account's event lock, so that an account's event ids
+//! follow the order in which they become visible, announces them, and commits durably. One
+//! run serves every write of the account that committed while the previous one ran: the
+//! lock, the announcements' commit lock and the WAL flush are taken once per run, not once
+//! per write (they bounded an account's writes). The write's own commit is asynchronous
+//! (`SET LOCAL synchronous_commit = off` in `BEGIN`); the run's, synchronous, flushes the WAL
+//! past it, so the answer comes once the write is durable. A write without events ends its
+//! message with a durability barrier instead: a transaction of its own that takes a
+//! transaction id and commits synchronously.
 //!
-//! The commit is asynchronous (`SET LOCAL synchronous_commit = off` in `BEGIN`: PostgreSQL
-//! serialises the commits of notifying transactions under a lock held through their WAL
-//! flush); the barrier after it, a transaction of its own that takes a transaction id and
-//! commits synchronously, flushes the WAL past it, so the answer (after the whole message)
-//! comes once the write is durable. A lazy commit (`Tx::commit_lazy`) leaves the barrier out:
-//! answered once committed, durable within three `wal_writer_delay`s (600 ms by default), or
-//! lost should the server crash first. The message ends in a new, empty transaction, so that
-//! sqlx's count of open transactions stays true; it is rolled back (queued, sent with the
-//! connection's next message), which costs no round trip.
+//! The values travel as literals (a multi-statement message is a simple query, which takes
+//! no parameters): integers formatted here, text as escape strings ([`literal`]). Messages
+//! end in a new, empty transaction, so that sqlx's count of open transactions stays true; it
+//! is rolled back (queued, sent with the connection's next message or its release).
 
 use sqlx::postgres::{PgConnection, Postgres};
 use sqlx::{Either, TransactionManager};
 
 use super::StoreError;
 use super::backend::{BoxFuture, Finished, NewEvent, Unfinished};
+use super::group_commit::Turns;
 use crate::live::{CHANNEL, Change};
 
-/// After the COMMIT: the durability barrier, then the empty transaction sqlx expects.
-const AFTER_COMMIT: &str = "BEGIN; SELECT pg_current_xact_id(); COMMIT; BEGIN";
-/// After a lazy COMMIT: only the empty transaction.
-const AFTER_LAZY_COMMIT: &str = "BEGIN";
+/// A write's events, committed with it, waiting for its account's sequencing run.
+const PENDING: &str = "INSERT INTO pending_events \
+    (account_pk, agent_pk, kind, actor, at, details, instance) VALUES ";
+
+/// The durability barrier, then the empty transaction sqlx expects.
+const BARRIER: &str = "BEGIN; SELECT pg_current_xact_id(); COMMIT; BEGIN";
 
 pub(super) fn finish<'c>(
     conn: &'c mut PgConnection,
     events: &'c [NewEvent],
     notes: &'c [Change],
     instance: u64,
+    turns: &'c Turns,
     durable: bool,
 ) -> BoxFuture<'c, Finished> {
     Box::pin(async move {
         let (sql, before_commit) =
             message(events, notes, instance, durable).map_err(Unfinished::before_commit)?;
-        let mut ids = Vec::with_capacity(events.len());
         // Statements completed: the first `before_commit` precede the COMMIT.
         let mut done = 0;
         let outcome = {
@@ -49,9 +53,6 @@ pub(super) fn finish<'c>(
             loop {
                 match results.try_next().await {
                     Ok(Some(Either::Left(_))) => done += 1,
-                    Ok(Some(Either::Right(row))) if done < events.len() => {
-                        ids.push(sqlx::Row::try_get::<i64, _>(&row, 0))
-                    }
                     Ok(Some(Either::Right(_))) => {}
                     Ok(None) => break Ok(()),
                     Err(err) => break Err(err),
@@ -62,20 +63,35 @@ pub(super) fn finish<'c>(
             // An error the server reported before the COMMIT: it skipped the rest of the
             // message, and the transaction, failed, is rolled back by the caller.
             Err(err @ sqlx::Error::Database(_)) if done < before_commit => {
-                Err(Unfinished::before_commit(err))
+                return Err(Unfinished::before_commit(err));
             }
-            Err(err) => Err(Unfinished::after_commit(err)),
-            Ok(()) => {
-                // The empty transaction the message ended in.
-                <Postgres as sqlx::Database>::TransactionManager::start_rollback(conn);
-                let ids = ids.into_iter().collect::<sqlx::Result<Vec<i64>>>();
-                match ids {
-                    Ok(ids) if ids.len() == events.len() => Ok(ids),
-                    Ok(_) => Err(Unfinished::after_commit(sqlx::Error::RowNotFound)),
-                    Err(err) => Err(Unfinished::after_commit(err)),
-                }
-            }
+            Err(err) => return Err(Unfinished::after_commit(err)),
+            Ok(()) => {}
         }
+        // Each account's events once (they come sorted by account).
+        let mut accounts: Vec<i64> = events.iter().map(|e| e.account_pk).collect();
+        accounts.dedup();
+        for account_pk in accounts {
+            turns
+                .after(account_pk, || sequence(&mut *conn, account_pk))
+                .await
+                .map_err(Unfinished::after_commit)?;
+        }
+        // The empty transaction the last message ended in.
+        <Postgres as sqlx::Database>::TransactionManager::start_rollback(conn);
+        // Numbered by the run, which may have been another write's: this one's ids are
+        // announced on the feed, not answered here.
+        Ok(vec![None; events.len()])
+    })
+}
+
+/// A sequencing run of the account, on this connection (inside the empty transaction the
+/// write's message ended in, which it commits, synchronously, and begins again).
+fn sequence(conn: &mut PgConnection, account_pk: i64) -> BoxFuture<'_, sqlx::Result<()>> {
+    let sql = format!("SELECT sequence_events({account_pk}); COMMIT; BEGIN");
+    Box::pin(async move {
+        use sqlx::Executor;
+        conn.execute(sqlx::raw_sql(&sql)).await.map(drop)
     })
 }
 
@@ -87,20 +103,11 @@ fn message(
     durable: bool,
 ) -> Result<(String, usize), StoreError> {
     let mut sql = String::with_capacity(256 * (events.len() + 1));
-    let instance_text = literal(&instance.to_string())?;
-    for e in events {
-        let agent = e
-            .agent_pk
-            .map_or_else(|| "NULL".to_owned(), |pk| pk.to_string());
-        sql.push_str(&format!(
-            "SELECT record_event({}, {agent}, {}, {}, {}, {}, {});\n",
-            e.account_pk,
-            literal(e.kind.as_str())?,
-            literal(&e.actor)?,
-            e.at,
-            literal(&e.details)?,
-            instance_text,
-        ));
+    let mut statements = 0;
+    if !events.is_empty() {
+        sql.push_str(&pending(events, instance)?);
+        sql.push_str(";\n");
+        statements += 1;
     }
     for note in notes {
         sql.push_str(&format!(
@@ -108,14 +115,38 @@ fn message(
             literal(CHANNEL)?,
             literal(&note.payload(instance))?
         ));
+        statements += 1;
     }
     sql.push_str("COMMIT;\n");
-    sql.push_str(if durable {
-        AFTER_COMMIT
+    // With events, the account's run is the barrier; a lazy write (`Tx::commit_lazy`) has none.
+    sql.push_str(if events.is_empty() && durable {
+        BARRIER
     } else {
-        AFTER_LAZY_COMMIT
+        "BEGIN"
     });
-    Ok((sql, events.len() + notes.len()))
+    Ok((sql, statements))
+}
+
+/// The statement that commits `events` unnumbered, waiting for their accounts' runs.
+pub(super) fn pending(events: &[NewEvent], instance: u64) -> Result<String, StoreError> {
+    let instance_text = literal(&instance.to_string())?;
+    let mut sql = String::with_capacity(PENDING.len() + 192 * events.len());
+    sql.push_str(PENDING);
+    for (i, e) in events.iter().enumerate() {
+        let agent = e
+            .agent_pk
+            .map_or_else(|| "NULL".to_owned(), |pk| pk.to_string());
+        sql.push_str(&format!(
+            "{}({}, {agent}, {}, {}, {}, {}, {instance_text})",
+            if i == 0 { "" } else { ", " },
+            e.account_pk,
+            literal(e.kind.as_str())?,
+            literal(&e.actor)?,
+            e.at,
+            literal(&e.details)?,
+        ));
+    }
+    Ok(sql)
 }
 
 /// `text` as an SQL string literal that means exactly `text` whatever the server's
@@ -158,7 +189,7 @@ mod tests {
     }
 
     #[test]
-    fn the_message_commits_after_the_events_and_the_notes() {
+    fn the_message_commits_the_events_unnumbered_and_a_write_without_any_a_barrier() {
         let event = NewEvent {
             account_pk: 7,
             agent_pk: None,
@@ -172,13 +203,24 @@ mod tests {
             agent_pk: Some(9),
             event: None,
         };
-        let (sql, before) = message(&[event], &[note], 42, true).unwrap();
+        let (sql, before) = message(&[event.clone(), event], &[note], 42, true).unwrap();
         assert_eq!(before, 2);
         assert_eq!(
             sql,
-            "SELECT record_event(7, NULL, E'break.start', E'cli', -3, \
+            "INSERT INTO pending_events \
+             (account_pk, agent_pk, kind, actor, at, details, instance) VALUES (7, NULL, E'break.start', E'cli', -3, \
+             E'{\"reason\":\"O''Brien \\\\\\\\\"}', E'42'), \
+             (7, NULL, E'break.start', E'cli', -3, \
              E'{\"reason\":\"O''Brien \\\\\\\\\"}', E'42');\n\
              SELECT pg_notify(E'agentprofile_changes', E'42 7 9 0');\n\
+             COMMIT;\n\
+             BEGIN"
+        );
+        let (sql, before) = message(&[], &[note], 42, true).unwrap();
+        assert_eq!(before, 1);
+        assert_eq!(
+            sql,
+            "SELECT pg_notify(E'agentprofile_changes', E'42 7 9 0');\n\
              COMMIT;\n\
              BEGIN; SELECT pg_current_xact_id(); COMMIT; BEGIN"
         );

@@ -9,7 +9,9 @@ use sqlx::postgres::{
 use sqlx::{Connection, Executor, Pool};
 
 use super::StoreOptions;
-use super::backend::{Backend, BoxFuture, Finished, NewEvent, RowsAffected};
+use super::backend::{AtOnce, Backend, BoxFuture, Finished, NewEvent, RowsAffected};
+use super::group_commit::Turns;
+use crate::domain::{Break, BreakReason};
 use crate::live::{CHANNEL, Change, Feed, PendingPings};
 
 /// How often each instance announces a probe, so a listener that hears nothing for
@@ -51,7 +53,23 @@ impl Backend for Postgres {
     }
 
     fn migrate(pool: &Pool<Self>) -> BoxFuture<'_, super::Result<()>> {
-        Box::pin(async move { Ok(MIGRATOR.run(pool).await?) })
+        Box::pin(async move {
+            MIGRATOR.run(pool).await?;
+            // Events that a write committed and no run numbered (its server was killed in
+            // between; see `pg_commit.rs`): numbered now, in account order.
+            let accounts: Vec<(i64,)> = sqlx::query_as(
+                "SELECT DISTINCT account_pk FROM pending_events ORDER BY account_pk",
+            )
+            .fetch_all(pool)
+            .await?;
+            for (account_pk,) in accounts {
+                sqlx::query("SELECT sequence_events($1)")
+                    .bind(account_pk)
+                    .execute(pool)
+                    .await?;
+            }
+            Ok(())
+        })
     }
 
     fn json_ids(param: &str) -> String {
@@ -63,9 +81,38 @@ impl Backend for Postgres {
         events: &'c [NewEvent],
         notes: &'c [Change],
         instance: u64,
+        turns: &'c Turns,
         durable: bool,
     ) -> BoxFuture<'c, Finished> {
-        super::pg_commit::finish(conn, events, notes, instance, durable)
+        super::pg_commit::finish(conn, events, notes, instance, turns, durable)
+    }
+
+    const AT_ONCE: bool = true;
+
+    fn start_break_at_once(
+        agent_pk: i64,
+        account_pk: i64,
+        name: &str,
+        reason: &BreakReason,
+        now: i64,
+    ) -> Option<super::Result<String>> {
+        Some(super::pg_at_once::start_break(
+            agent_pk, account_pk, name, reason, now,
+        ))
+    }
+
+    fn end_break_at_once(agent_pk: i64, known: &Break, now: i64) -> Option<super::Result<String>> {
+        Some(super::pg_at_once::end_break(agent_pk, known, now))
+    }
+
+    fn at_once<'c>(
+        conn: &'c mut PgConnection,
+        statements: String,
+        events: &'c [NewEvent],
+        instance: u64,
+        turns: &'c Turns,
+    ) -> BoxFuture<'c, AtOnce> {
+        super::pg_at_once::write(conn, statements, events, instance, turns)
     }
 
     fn flush_pings<'c>(

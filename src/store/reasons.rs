@@ -30,7 +30,8 @@ const ACCOUNT_REASONS: &str = "SELECT id, code, label, limit_seconds, active
      FROM break_reasons WHERE account_pk = $1 ORDER BY id";
 
 /// The account's (`$1`) reason whose code or else label is `$2`, ignoring case.
-const REASON_NAMED: &str = "SELECT id, code, label, limit_seconds, active FROM break_reasons
+pub(super) const REASON_NAMED: &str =
+    "SELECT id, code, label, limit_seconds, active FROM break_reasons
      WHERE account_pk = $1 AND (LOWER(code) = LOWER($2) OR LOWER(label) = LOWER($2))
      ORDER BY CASE WHEN LOWER(code) = LOWER($2) THEN 0 ELSE 1 END, id LIMIT 1";
 

@@ -10,17 +10,24 @@ use sqlx::{Pool, TransactionManager};
 
 use super::agents::lock_enabled_agent;
 use super::backend::{Backend, Sql};
+use super::group_commit::Turns;
 use super::tx::Tx;
 use super::{Health, Lease, PoolStats, Result, StoreError, StoreOptions, health};
 
 /// The SQLSTATE of PostgreSQL's `lock_enabled_agent` (migration 0010) for a disabled agent.
 const AGENT_DISABLED: &str = "APDIS";
+use crate::domain::BreakReason;
 use crate::live::{Feed, PendingPings};
 
 /// The store on one database.
 pub struct SqlStore<DB: Backend> {
     pub(super) pool: Pool<DB>,
     pub(super) feed: Arc<Feed>,
+    /// Each account's group commit (see `group_commit.rs`).
+    pub(super) turns: Arc<Turns>,
+    /// The break reasons names resolved to, by account and name as given: what a break
+    /// start sent whole assumes, and the database checks (see `pg_at_once.rs`).
+    pub(super) reasons: std::sync::Mutex<std::collections::HashMap<(i64, String), BreakReason>>,
     health: Health,
 }
 
@@ -29,6 +36,8 @@ impl<DB: Backend> SqlStore<DB> {
         Ok(SqlStore {
             pool: DB::connect(options).await?,
             feed: Feed::new(),
+            turns: Arc::default(),
+            reasons: Default::default(),
             health: Health::default(),
         })
     }
@@ -53,7 +62,7 @@ impl<DB: Backend> SqlStore<DB> {
         loop {
             let mut conn = self.conn().await?;
             match DB::TransactionManager::begin(&mut conn, Some(DB::BEGIN.into())).await {
-                Ok(()) => return Ok(Tx::new(conn, self.feed.clone())),
+                Ok(()) => return Ok(Tx::new(conn, self.feed.clone(), self.turns.clone())),
                 Err(sqlx::Error::InvalidSavePointStatement) => {
                     tracing::warn!("closing a connection left inside a failed transaction");
                     let _ = conn.close().await;
@@ -82,7 +91,7 @@ impl<DB: Backend> SqlStore<DB> {
         loop {
             let mut conn = self.conn().await?;
             match DB::TransactionManager::begin(&mut conn, Some(begin.clone().into())).await {
-                Ok(()) => return Ok(Tx::new(conn, self.feed.clone())),
+                Ok(()) => return Ok(Tx::new(conn, self.feed.clone(), self.turns.clone())),
                 Err(sqlx::Error::InvalidSavePointStatement) => {
                     tracing::warn!("closing a connection left inside a failed transaction");
                     let _ = conn.close().await;

@@ -13,6 +13,7 @@ use sqlx::{Pool, TransactionManager};
 
 use super::StoreOptions;
 use super::backend::{Backend, BoxFuture, Finished, NewEvent, RowsAffected, Unfinished};
+use super::group_commit::Turns;
 use crate::live::{Change, Feed, PendingPings};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -81,6 +82,7 @@ impl Backend for Sqlite {
         events: &'c [NewEvent],
         notes: &'c [Change],
         _instance: u64,
+        _turns: &'c Turns,
         _durable: bool,
     ) -> BoxFuture<'c, Finished> {
         Box::pin(async move {
@@ -99,7 +101,7 @@ impl Backend for Sqlite {
                 .fetch_one(&mut *conn)
                 .await
                 .map_err(Unfinished::before_commit)?;
-                ids.push(id);
+                ids.push(Some(id));
             }
             for change in notes {
                 sqlx::query("INSERT INTO feed_changes (account_pk, agent_pk) VALUES ($1, $2)")

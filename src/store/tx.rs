@@ -8,8 +8,9 @@ use sqlx::pool::PoolConnection;
 
 use super::Result;
 use super::backend::{Backend, Decode, NewEvent, Sql};
+use super::group_commit::Turns;
 use crate::domain::{Act, Actor, Agent, Break, Call, EventDetails, WrapUp};
-use crate::live::{Change, Feed};
+use crate::live::{AgentUpdate, Change, Feed};
 
 /// A write transaction that knows what it changed, and announces it when it commits. It
 /// keeps its connection to the end, past the commit, until the commit is durable
@@ -21,7 +22,10 @@ pub(super) struct Tx<DB: Backend> {
     changes: Vec<Change>,
     /// Recorded at commit, so that each account's event ids follow commit order.
     events: Vec<PendingEvent>,
+    /// What it does to agents' states, applied to the view once it committed.
+    updates: Vec<(i64, AgentUpdate)>,
     feed: Arc<Feed>,
+    turns: Arc<Turns>,
 }
 
 /// An event of the history, inserted when its transaction commits.
@@ -82,14 +86,17 @@ impl<DB: Backend> Drop for Tx<DB> {
 }
 
 impl<DB: Backend> Tx<DB> {
-    /// A transaction begun on `conn` (see `SqlStore::begin`), announcing on `feed`.
-    pub fn new(conn: PoolConnection<DB>, feed: Arc<Feed>) -> Self {
+    /// A transaction begun on `conn` (see `SqlStore::begin`), announcing on `feed`, taking
+    /// its accounts' `turns` of group commit.
+    pub fn new(conn: PoolConnection<DB>, feed: Arc<Feed>, turns: Arc<Turns>) -> Self {
         Tx {
             conn,
             open: true,
             changes: Vec::new(),
             events: Vec::new(),
+            updates: Vec::new(),
             feed,
+            turns,
         }
     }
 
@@ -160,6 +167,13 @@ impl<DB: Backend> Tx<DB> {
         });
     }
 
+    /// Notes what this transaction does to the agent's state (its change is noted by its
+    /// event): once committed, the view updates the agent instead of forgetting it, so its
+    /// next request reads nothing back ([`View::updated`](crate::live::View::updated)).
+    pub fn agent_updated(&mut self, agent: &Agent, update: AgentUpdate) {
+        self.updates.push((agent.id, update));
+    }
+
     /// Notes a change of the account itself (not of one agent).
     pub fn account_changed(&mut self, account_pk: i64) {
         self.changes.push(Change {
@@ -173,21 +187,24 @@ impl<DB: Backend> Tx<DB> {
     /// answered. Applied even when the commit failed: it may have committed all the same, and
     /// forgetting is always safe.
     ///
-    /// The events are inserted last, each account's under a lock held to the commit (on
-    /// PostgreSQL; SQLite serialises writers anyway): so an account's event ids follow the
-    /// order in which they commit, and a stream resumed after id N misses none that commits
-    /// later with a smaller id. Taken last, after every row lock, it cannot deadlock; and
-    /// since the inserts travel in one message with the COMMIT (see [`Backend::finish`]),
-    /// it is held only while the server runs them, never across a round trip.
+    /// The events are recorded last, and numbered so that an account's event ids follow the
+    /// order in which they become visible: a stream resumed after id N misses none that
+    /// commits later with a smaller id. On PostgreSQL they are numbered after the write's
+    /// own commit, by its account's group commit, under the account's lock (see
+    /// [`Backend::finish`]); SQLite serialises writers anyway.
     pub async fn commit(self) -> Result<()> {
         self.end(true).await
     }
 
     /// Commits without waiting for the commit to be durable: for writes a crash of the
-    /// database may undo (PostgreSQL: the durability barrier is left out, and its `BEGIN`
-    /// made the commit asynchronous; SQLite: as [`Self::commit`]). Visible to every reader
-    /// once answered, all the same.
+    /// database may undo, which record no events (PostgreSQL: the durability barrier is left
+    /// out, and its `BEGIN` made the commit asynchronous; SQLite: as [`Self::commit`]).
+    /// Visible to every reader once answered, all the same.
     pub async fn commit_lazy(self) -> Result<()> {
+        debug_assert!(
+            self.events.is_empty(),
+            "events are always committed durably"
+        );
         self.end(false).await
     }
 
@@ -212,10 +229,12 @@ impl<DB: Backend> Tx<DB> {
             .filter(|c| c.event.is_none())
             .copied()
             .collect();
+        let before = self.feed.view().generation();
+        let instance = self.feed.instance();
         let finished =
-            DB::finish(&mut self.conn, &new, &notes, self.feed.instance(), durable).await;
+            DB::finish(&mut self.conn, &new, &notes, instance, &self.turns, durable).await;
         let (ids, failed) = match finished {
-            Ok(ids) => (ids.into_iter().map(Some).collect(), None),
+            Ok(ids) => (ids, None),
             // Nothing committed: dropped open, the transaction is rolled back.
             Err(u) if !u.may_have_committed => return Err(u.err),
             Err(u) => (vec![None; events.len()], Some(u.err)),
@@ -227,7 +246,12 @@ impl<DB: Backend> Tx<DB> {
                 event,
             });
         }
-        self.feed.committed(&self.changes);
+        let updates = if failed.is_none() {
+            std::mem::take(&mut self.updates)
+        } else {
+            Vec::new()
+        };
+        self.feed.committed(&self.changes, &updates, before);
         if let Some(err) = failed {
             // Its state is unknown (see `SqlStore::begin`): it does not go back to the pool.
             self.conn.close_on_drop();

@@ -23,6 +23,7 @@ on_both_databases! {
     end_break_when_not_on_break_is_1502, end_wrap_up_when_not_in_wrap_up_is_1504,
     a_disabled_agent_named_by_token_is_1510, new_account_has_the_default_break_reasons,
     break_past_its_limit_is_flagged_everywhere_and_goes_on,
+    a_reason_changed_since_the_last_break_is_read_again,
 }
 
 // ---------------------------------------------------------------- breaks
@@ -502,4 +503,51 @@ async fn break_past_its_limit_is_flagged_everywhere_and_goes_on(app: TestApp) {
     let entry = app.roster_entry(&f.token, "7").await;
     assert_eq!(entry["break"]["overLimit"], false, "{entry}");
     assert_eq!(entry["break"]["limit"], Value::Null, "{entry}");
+}
+
+/// A start by a name resolved before may be sent whole, assuming the reason it resolved to
+/// (PostgreSQL): changed since, it is read again, and the answer, the state and the events
+/// say the reason as it is now.
+async fn a_reason_changed_since_the_last_break_is_read_again(app: TestApp) {
+    let f = app.fixture("acme", "7").await;
+    for _ in 0..2 {
+        app.call_ok("startBreak", with(f.by_ssid(), json!({"reason": "lunch"})))
+            .await;
+        app.call_ok("endBreak", f.by_ssid()).await;
+    }
+    let path = "/v1/break-reasons/lunch";
+    let body = Some(json!({"label": "Long lunch", "limitSeconds": 5400}));
+    app.v1_ok(Method::PATCH, path, &f.token, body, 200).await;
+    let data = app
+        .call_ok("startBreak", with(f.by_ssid(), json!({"reason": "lunch"})))
+        .await;
+    assert_eq!(data["breakDetail"]["reason"], "Long lunch");
+    assert_eq!(data["breakDetail"]["limit"], 5400);
+    let data = app.call_ok("agentOnBreak", f.by_ssid()).await;
+    assert_eq!(data["breakDetail"]["reason"], "Long lunch");
+    let data = app.call_ok("endBreak", f.by_ssid()).await;
+    assert_eq!(data["breakDetail"]["reason"], "Long lunch");
+    let events = app.history(&f.token, "7").await;
+    let starts = of_kind(&events, "break.start");
+    assert_eq!(starts.len(), 3);
+    assert_eq!(starts[2]["details"]["reason"], "Long lunch");
+    assert_eq!(starts[2]["details"]["limit"], 5400);
+    assert_eq!(of_kind(&events, "break.end").len(), 3);
+
+    // Inactive since: 1508, nothing written; a second break while on one: 1507.
+    let body = Some(json!({"active": false}));
+    app.v1_ok(Method::PATCH, path, &f.token, body, 200).await;
+    let body = with(f.by_ssid(), json!({"reason": "lunch"}));
+    expect(&app, "startBreak", body, &UNKNOWN_REASON).await;
+    for _ in 0..2 {
+        app.call_ok("startBreak", with(f.by_ssid(), json!({"reason": "break"})))
+            .await;
+        let body = with(f.by_ssid(), json!({"reason": "break"}));
+        expect(&app, "startBreak", body, &ALREADY_ON_BREAK).await;
+        app.call_ok("endBreak", f.by_ssid()).await;
+        expect(&app, "endBreak", f.by_ssid(), &NOT_ON_BREAK).await;
+    }
+    let events = app.history(&f.token, "7").await;
+    assert_eq!(of_kind(&events, "break.start").len(), 5);
+    assert_eq!(of_kind(&events, "break.end").len(), 5);
 }
