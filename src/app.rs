@@ -155,7 +155,8 @@ pub async fn serve(
     let connections = state.metrics.connections.clone();
     let guard = state.guard.clone();
     let http = http_service(state)?;
-    // The database's health probe, the change feed, the heartbeat flusher, the delivery of
+    // The database's health probe, the change feed, the heartbeat flusher, the tidying after
+    // the writes (every 2 s: group commit's waiting events), the delivery of
     // events to streams and to webhooks, the sweeper and the throttle's tidying, stopped with the server
     // (dropped too).
     let mut background = JoinSet::new();
@@ -170,6 +171,10 @@ pub async fn serve(
     background.spawn({
         let service = service.clone();
         async move { service.flush_pings_every(flush_every).await }
+    });
+    background.spawn({
+        let service = service.clone();
+        async move { service.tidy_writes_every(Duration::from_secs(2)).await }
     });
     background.spawn({
         let service = service.clone();

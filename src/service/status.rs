@@ -36,6 +36,19 @@ impl Service {
         self.store.watch_health().await
     }
 
+    /// Tidies after the writes every `every` (the store says what that takes), for as long
+    /// as it is polled; a failure is logged, and tried again at the next tick.
+    pub async fn tidy_writes_every(&self, every: std::time::Duration) {
+        let mut ticks = tokio::time::interval(every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            if let Err(err) = self.store.tidy_writes().await {
+                tracing::warn!(error = %err, "tidying after the writes failed");
+            }
+        }
+    }
+
     pub fn status(&self) -> Status {
         let hub = self.store.feed().hub();
         Status {

@@ -187,6 +187,14 @@ pub trait Backend:
     /// PostgreSQL a listener connection (the view is off whenever it is down); on SQLite a
     /// poll of the file's `events` and `feed_changes`.
     fn follow(pool: &Pool<Self>, feed: Arc<Feed>) -> BoxFuture<'static, ()>;
+    /// Tidies after the writes, every few seconds: on PostgreSQL, numbers the events that
+    /// writes left waiting with no run to come (their server was killed; `pg_commit.rs`) and
+    /// vacuums `pending_events`, whose rows each live a few milliseconds: left to autovacuum
+    /// (a minute apart at best), its dead rows slowed every run, and with them every write,
+    /// to half its rate within a minute of steady load.
+    fn tidy(_pool: &Pool<Self>) -> BoxFuture<'_, Result<()>> {
+        Box::pin(async { Ok(()) })
+    }
     /// Takes this lease if no other instance holds it.
     fn lease(
         pool: &Pool<Self>,

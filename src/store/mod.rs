@@ -203,6 +203,8 @@ pub trait Store:
     async fn follow(&self);
     /// Writes coalesced heartbeats, in one transaction.
     async fn flush_pings(&self, pings: &PendingPings) -> Result<()>;
+    /// Tidies after the writes (see [`backend::Backend::tidy`]); called every few seconds.
+    async fn tidy_writes(&self) -> Result<()>;
     /// The right to be the deployment's one presence sweeper, while it is held (on
     /// PostgreSQL a session advisory lock; on SQLite always this process); None while
     /// another instance holds it.

@@ -55,19 +55,17 @@ impl Backend for Postgres {
     fn migrate(pool: &Pool<Self>) -> BoxFuture<'_, super::Result<()>> {
         Box::pin(async move {
             MIGRATOR.run(pool).await?;
-            // Events that a write committed and no run numbered (its server was killed in
-            // between; see `pg_commit.rs`): numbered now, in account order.
-            let accounts: Vec<(i64,)> = sqlx::query_as(
-                "SELECT DISTINCT account_pk FROM pending_events ORDER BY account_pk",
-            )
-            .fetch_all(pool)
-            .await?;
-            for (account_pk,) in accounts {
-                sqlx::query("SELECT sequence_events($1)")
-                    .bind(account_pk)
-                    .execute(pool)
-                    .await?;
-            }
+            sequence_waiting(pool).await
+        })
+    }
+
+    fn tidy(pool: &Pool<Self>) -> BoxFuture<'_, super::Result<()>> {
+        Box::pin(async move {
+            sequence_waiting(pool).await?;
+            // Another instance's vacuum of it under way: this one's is not needed.
+            sqlx::raw_sql("VACUUM (SKIP_LOCKED) pending_events")
+                .execute(pool)
+                .await?;
             Ok(())
         })
     }
@@ -257,4 +255,22 @@ impl RowsAffected for PgQueryResult {
     fn rows_affected(&self) -> u64 {
         PgQueryResult::rows_affected(self)
     }
+}
+
+/// Numbers the events waiting in `pending_events`, in account order: those of a write whose
+/// server was killed between its commit and its run would wait for the account's next write.
+/// A run numbers only what has committed, and serves anyone: a write waiting for its own run
+/// still gets one (which finds nothing, and is its durability barrier all the same).
+async fn sequence_waiting(pool: &Pool<Postgres>) -> super::Result<()> {
+    let accounts: Vec<(i64,)> =
+        sqlx::query_as("SELECT DISTINCT account_pk FROM pending_events ORDER BY account_pk")
+            .fetch_all(pool)
+            .await?;
+    for (account_pk,) in accounts {
+        sqlx::query("SELECT sequence_events($1)")
+            .bind(account_pk)
+            .execute(pool)
+            .await?;
+    }
+    Ok(())
 }

@@ -154,6 +154,10 @@ impl<DB: Backend> super::Store for SqlStore<DB> {
         DB::follow(&self.pool, self.feed.clone()).await
     }
 
+    async fn tidy_writes(&self) -> Result<()> {
+        DB::tidy(&self.pool).await
+    }
+
     async fn flush_pings(&self, pings: &PendingPings) -> Result<()> {
         let mut tx = self.begin().await?;
         DB::flush_pings(&mut tx, pings).await?;
