@@ -127,3 +127,36 @@ async fn text_of_any_shape_is_recorded_exactly(app: TestApp) {
         assert_eq!(event["details"]["reason"], *label, "{event}");
     }
 }
+
+/// PostgreSQL's group commit: a write commits its events into `pending_events` and waits for
+/// its account's sequencing run. Events whose server died in between (the write was never
+/// answered) are numbered by any instance still running, within seconds (its tidying), not
+/// left waiting for a restart or the account's next write.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_events_left_waiting_by_a_dead_server_are_numbered_within_seconds() {
+    let Some(app) = TestApp::spawn(Backend::Postgres).await else {
+        return;
+    };
+    app.fixture("acme", "7").await;
+    let db = app.db.as_ref().unwrap();
+    // What such a write leaves behind.
+    sql_exec(
+        db,
+        "INSERT INTO pending_events (account_pk, agent_pk, kind, actor, at, details, instance)
+         SELECT account_pk, id, 'agent.enabled', 'cli', 1, '{}', 'a-dead-server'
+         FROM agents WHERE agent_id = '7'",
+    )
+    .await;
+    let numbered =
+        "SELECT CAST(COUNT(*) AS TEXT) FROM events WHERE at = 1 AND kind = 'agent.enabled'";
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while sql_text(db, numbered).await.as_deref() != Some("1") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the waiting event was not numbered within 10 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let waiting = sql_text(db, "SELECT CAST(COUNT(*) AS TEXT) FROM pending_events").await;
+    assert_eq!(waiting.as_deref(), Some("0"));
+}
