@@ -7,7 +7,7 @@ use std::time::Duration;
 use reqwest::Method;
 use serde_json::json;
 
-use super::{local_delivery, register};
+use super::{insert_events, local_delivery, register};
 use crate::support::*;
 
 on_both_databases_with_own_config! {
@@ -27,20 +27,8 @@ async fn the_log_lists_the_newest_attempts_and_is_trimmed(backend: Backend) {
     // 5,000 events straight into the history, delivered by a replay in batches of 500: the
     // log would hold 1,000 rows untrimmed.
     let n = 5000;
-    let series = match backend {
-        Backend::Postgres => format!("generate_series(1, {n})"),
-        Backend::Sqlite => format!(
-            "(WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < {n}) \
-             SELECT i FROM s)"
-        ),
-    };
-    let insert = format!(
-        "INSERT INTO events (account_pk, agent_pk, kind, actor, at, details)
-         SELECT (SELECT id FROM accounts LIMIT 1), (SELECT id FROM agents LIMIT 1),
-                'mic.change', 'cli', 1796042602, '{{\"micPerm\":\"granted\"}}' FROM {series} AS x"
-    );
+    insert_events(&app, backend, n).await;
     let db = app.db.as_ref().unwrap();
-    sql_exec(db, &insert).await;
     let receiver = Receiver::start(Behaviour::default()).await;
     let created = register(&app, &f.token, &receiver.url, None).await;
     receiver.trust(created["secret"].as_str().unwrap());

@@ -25,6 +25,24 @@ pub fn local_delivery(config: &mut Config) {
     config.webhook_max_attempts = 40;
 }
 
+/// `n` `mic.change` events of the account's first agent written straight into the history
+/// (what is measured is their delivery, not how they were made).
+pub async fn insert_events(app: &TestApp, backend: Backend, n: i64) {
+    let series = match backend {
+        Backend::Postgres => format!("generate_series(1, {n})"),
+        Backend::Sqlite => format!(
+            "(WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < {n}) \
+             SELECT i FROM s)"
+        ),
+    };
+    let insert = format!(
+        "INSERT INTO events (account_pk, agent_pk, kind, actor, at, details)
+         SELECT (SELECT id FROM accounts LIMIT 1), (SELECT id FROM agents LIMIT 1),
+                'mic.change', 'cli', 1796042602, '{{\"micPerm\":\"granted\"}}' FROM {series} AS x"
+    );
+    sql_exec(app.db.as_ref().unwrap(), &insert).await;
+}
+
 /// Registers an endpoint for `url` hearing `events` (None: every event): its data, with the
 /// secret.
 pub async fn register(http: &Http, token: &str, url: &str, events: Option<Value>) -> Value {

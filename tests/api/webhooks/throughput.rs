@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use serde_json::json;
 
-use super::{local_delivery, register};
+use super::{insert_events, local_delivery, register};
 use crate::support::*;
 
 on_both_databases_with_own_config! {
@@ -25,20 +25,7 @@ async fn events_delivered_per_second_to_one_endpoint(backend: Backend) {
         return;
     };
     let f = app.fixture("acme", "7").await;
-    // The events, written straight into the history (the bench is of the delivery).
-    let series = match backend {
-        Backend::Postgres => format!("generate_series(1, {n})"),
-        Backend::Sqlite => format!(
-            "(WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < {n}) \
-             SELECT i FROM s)"
-        ),
-    };
-    let insert = format!(
-        "INSERT INTO events (account_pk, agent_pk, kind, actor, at, details)
-         SELECT (SELECT id FROM accounts LIMIT 1), (SELECT id FROM agents LIMIT 1),
-                'mic.change', 'cli', 1796042602, '{{\"micPerm\":\"granted\"}}' FROM {series} AS x"
-    );
-    sql_exec(app.db.as_ref().unwrap(), &insert).await;
+    insert_events(&app, backend, n).await;
     let receiver = Receiver::start(Behaviour::default()).await;
     let created = register(&app, &f.token, &receiver.url, None).await;
     receiver.trust(created["secret"].as_str().unwrap());
