@@ -8,10 +8,12 @@
 //! What really differs between the databases (connecting, migrations, how a write transaction
 //! begins) is in `postgres.rs` and `sqlite.rs`.
 
+use sqlx::pool::PoolOptions;
 use sqlx::query::Query;
-use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, Pool, Type};
+use sqlx::{Connection, Database, Encode, Executor, FromRow, IntoArguments, Pool, Type};
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::{Result, StoreError, StoreOptions};
 use crate::domain::{
@@ -130,20 +132,36 @@ pub trait Backend:
     /// Applies this database's migrations.
     fn migrate(pool: &Pool<Self>) -> BoxFuture<'_, Result<()>>;
     /// Ends a write transaction: records its history `events` (sorted by account), announces
-    /// `notes` (changes that no event records) on the feed, commits, and answers once the
-    /// commit is durable (unless not `durable`, for a write without events: then once
-    /// committed), with the events' ids in the order given where it knows them. Each
-    /// account's event ids follow the order in which they become visible: on PostgreSQL they
-    /// are given by the account's group commit (`turns`, `pg_commit.rs`); SQLite serialises
-    /// writers.
+    /// `notes` (changes that no event records) on the feed and commits, with the events' ids
+    /// in the order given where it knows them. Durable when it answers, unless not `durable`
+    /// (a write without events: then committed) or it recorded events: those are durable
+    /// once [`Self::sequenced`] for their accounts answers. Each account's event ids follow
+    /// the order in which they become visible: on PostgreSQL they are given by the account's
+    /// group commit (`pg_commit.rs`); SQLite serialises writers.
     fn finish<'c>(
         conn: &'c mut Self::Connection,
         events: &'c [NewEvent],
         notes: &'c [Change],
         instance: u64,
-        turns: &'c super::group_commit::Turns,
         durable: bool,
     ) -> BoxFuture<'c, Finished>;
+    /// The pool of the connections the group commit's runs take ([`Self::sequenced`]): on
+    /// PostgreSQL a small one of its own, so that the writes waiting for a run hold no
+    /// connection of `main`'s (they capped how many writes a run could serve).
+    fn runs_pool(main: &Pool<Self>, _options: &StoreOptions) -> Result<Pool<Self>> {
+        Ok(main.clone())
+    }
+    /// Returns once the events of `account_pk` that writes committed before the call are
+    /// numbered and durable: on PostgreSQL, after a run of the account's group commit
+    /// (`pg_commit.rs`) that began after the call, on a connection of `runs`; on SQLite at
+    /// once (its commits number and flush them).
+    fn sequenced<'a>(
+        _runs: &'a Pool<Self>,
+        _turns: &'a super::group_commit::Turns,
+        _account_pk: i64,
+    ) -> BoxFuture<'a, sqlx::Result<()>> {
+        Box::pin(async { Ok(()) })
+    }
     /// Whether a break's start or end may be sent whole, in one message (the three below).
     const AT_ONCE: bool = false;
     /// The statements of a break start sent whole in one message (`pg_at_once.rs`) for the
@@ -163,13 +181,13 @@ pub trait Backend:
         None
     }
     /// Runs the statements of one of the two above and records `events` (one account's),
-    /// in one message and one transaction, durably (see `pg_at_once.rs`).
+    /// in one message and one transaction (see `pg_at_once.rs`): durable once
+    /// [`Self::sequenced`] answers.
     fn at_once<'c>(
         _conn: &'c mut Self::Connection,
         _statements: String,
         _events: &'c [NewEvent],
         _instance: u64,
-        _turns: &'c super::group_commit::Turns,
     ) -> BoxFuture<'c, AtOnce> {
         Box::pin(async { AtOnce::Stale })
     }
@@ -202,6 +220,29 @@ pub trait Backend:
     ) -> BoxFuture<'static, Result<Option<super::Lease>>>;
 }
 
+/// The pool options of every pool: at most `max` connections, waiting `acquire_timeout`
+/// for one. sqlx pings each connection when it is given back, and by default again before
+/// it is handed out: a round trip per use, a fifth of a break change's. Here only those idle
+/// for more than [`PING_IDLE_AFTER`] are pinged before use (the database may have closed
+/// them meanwhile); the others were pinged when given back, moments before.
+pub fn pool_options<DB: Database>(max: u32, acquire_timeout: Duration) -> PoolOptions<DB> {
+    PoolOptions::new()
+        .max_connections(max)
+        .acquire_timeout(acquire_timeout)
+        .test_before_acquire(false)
+        .before_acquire(|conn: &mut DB::Connection, meta| {
+            Box::pin(async move {
+                if meta.idle_for > PING_IDLE_AFTER {
+                    conn.ping().await?;
+                }
+                Ok(true)
+            })
+        })
+}
+
+/// How long a connection may sit idle before it is pinged before use.
+pub const PING_IDLE_AFTER: Duration = Duration::from_secs(1);
+
 /// A history event, inserted when its transaction commits ([`Backend::finish`]).
 #[derive(Debug, Clone)]
 pub struct NewEvent {
@@ -215,14 +256,14 @@ pub struct NewEvent {
     pub details: String,
 }
 
-/// What [`Backend::finish`] answers once the commit is durable: the events' ids, each where
-/// known (PostgreSQL's group commit numbers them in a run another write may have made).
+/// What [`Backend::finish`] answers once committed: the events' ids, each where known
+/// (PostgreSQL's group commit numbers them in a run another write may make).
 pub type Finished = std::result::Result<Vec<Option<i64>>, Unfinished>;
 
 /// What a write sent whole in one message came to ([`Backend::at_once`]).
 #[derive(Debug)]
 pub enum AtOnce {
-    /// Committed, durably.
+    /// Committed; durable once its account's run ([`Backend::sequenced`]) answers.
     Done,
     /// Not as the caller knew it: nothing was written; it takes the long way.
     Stale,

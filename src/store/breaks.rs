@@ -250,15 +250,22 @@ impl<DB: Backend> SqlStore<DB> {
             event: None,
         }];
         let mut conn = self.conn().await?;
-        let (feed, turns, agent_pk) = (self.feed.clone(), self.turns.clone(), agent.id);
+        let (feed, turns, runs) = (self.feed.clone(), self.turns.clone(), self.runs.clone());
+        let (account_pk, agent_pk) = (agent.account_pk, agent.id);
         // On a task of its own, so that a request given up meanwhile (a timeout, a client
         // gone) still finishes it: rolled back or committed, its view updated, and its
         // connection clean (the message runs outside sqlx's transactions).
         let write = tokio::spawn(async move {
             let before = feed.view().generation();
             let events = std::slice::from_ref(&event);
-            match DB::at_once(&mut conn, statements, events, feed.instance(), &turns).await {
+            match DB::at_once(&mut conn, statements, events, feed.instance()).await {
                 AtOnce::Done => {
+                    // Committed: the connection goes back before the wait for durability.
+                    drop(conn);
+                    if let Err(err) = DB::sequenced(&runs, &turns, account_pk).await {
+                        feed.committed(&change, &[], None);
+                        return Err(err.into());
+                    }
                     feed.committed(&change, &[(agent_pk, update)], before);
                     Ok(true)
                 }

@@ -1,6 +1,7 @@
 //! A break's start or end sent whole, in ONE message on PostgreSQL: BEGIN, the agent's lock
 //! (a start), the change (`start_break_known`, `end_break_known`, migration 0012), its
-//! events into `pending_events`, COMMIT; then the account's group commit (`pg_commit.rs`).
+//! events into `pending_events`, COMMIT; then (the caller, its connection given back) the
+//! account's group commit (`pg_commit.rs`).
 //! The caller knows beforehand what the change will be (the reason it resolved before, the
 //! open break from the live view), so it writes the event itself; the functions check that
 //! the database agrees, and refuse otherwise (`Stale`: the caller takes the long way, three
@@ -16,7 +17,6 @@ use sqlx::{Either, Executor};
 
 use super::StoreError;
 use super::backend::{AtOnce, BoxFuture, NewEvent};
-use super::group_commit::Turns;
 use super::pg_commit::{literal, pending};
 
 /// PostgreSQL's answer to a change its functions found not as the caller knew it.
@@ -61,13 +61,12 @@ pub(super) fn end_break(
 }
 
 /// Runs `statements` and records `events` (one account's) in one transaction, in one
-/// message, then waits for the account's group commit: durable when it answers `Done`.
+/// message: durable once the account's group commit answers (`pg_commit::sequenced`).
 pub(super) fn write<'c>(
     conn: &'c mut PgConnection,
     statements: String,
     events: &'c [NewEvent],
     instance: u64,
-    turns: &'c Turns,
 ) -> BoxFuture<'c, AtOnce> {
     Box::pin(async move {
         let sql = match pending(events, instance) {
@@ -105,19 +104,6 @@ pub(super) fn write<'c>(
             }
             Err(err) => return AtOnce::Unknown(err.into()),
         }
-        let Some(account_pk) = events.first().map(|e| e.account_pk) else {
-            return AtOnce::Done;
-        };
-        let run = turns
-            .after(account_pk, || {
-                let sql = format!("SELECT sequence_events({account_pk})");
-                Box::pin(async move { conn.execute(sqlx::raw_sql(&sql)).await.map(drop) })
-                    as BoxFuture<'_, sqlx::Result<()>>
-            })
-            .await;
-        match run {
-            Ok(()) => AtOnce::Done,
-            Err(err) => AtOnce::Unknown(err.into()),
-        }
+        AtOnce::Done
     })
 }

@@ -9,7 +9,7 @@ use sqlx::postgres::{
 use sqlx::{Connection, Executor, Pool};
 
 use super::StoreOptions;
-use super::backend::{AtOnce, Backend, BoxFuture, Finished, NewEvent, RowsAffected};
+use super::backend::{AtOnce, Backend, BoxFuture, Finished, NewEvent, RowsAffected, pool_options};
 use super::group_commit::Turns;
 use crate::domain::{Break, BreakReason};
 use crate::live::{CHANNEL, Change, Feed, PendingPings};
@@ -45,9 +45,7 @@ impl Backend for Postgres {
     }
 
     fn connect(options: &StoreOptions) -> BoxFuture<'static, super::Result<Pool<Self>>> {
-        let pool = PgPoolOptions::new()
-            .max_connections(options.max_connections)
-            .acquire_timeout(options.acquire_timeout);
+        let pool = pool_options(options.max_connections, options.acquire_timeout);
         let url = options.url.clone();
         Box::pin(async move { Ok(pool.connect(&url).await?) })
     }
@@ -79,10 +77,24 @@ impl Backend for Postgres {
         events: &'c [NewEvent],
         notes: &'c [Change],
         instance: u64,
-        turns: &'c Turns,
         durable: bool,
     ) -> BoxFuture<'c, Finished> {
-        super::pg_commit::finish(conn, events, notes, instance, turns, durable)
+        super::pg_commit::finish(conn, events, notes, instance, durable)
+    }
+
+    fn runs_pool(_main: &Pool<Self>, options: &StoreOptions) -> super::Result<Pool<Self>> {
+        Ok(super::pg_commit::runs_pool(
+            &options.url,
+            options.acquire_timeout,
+        )?)
+    }
+
+    fn sequenced<'a>(
+        runs: &'a Pool<Self>,
+        turns: &'a Turns,
+        account_pk: i64,
+    ) -> BoxFuture<'a, sqlx::Result<()>> {
+        super::pg_commit::sequenced(runs, turns, account_pk)
     }
 
     const AT_ONCE: bool = true;
@@ -108,9 +120,8 @@ impl Backend for Postgres {
         statements: String,
         events: &'c [NewEvent],
         instance: u64,
-        turns: &'c Turns,
     ) -> BoxFuture<'c, AtOnce> {
-        super::pg_at_once::write(conn, statements, events, instance, turns)
+        super::pg_at_once::write(conn, statements, events, instance)
     }
 
     fn flush_pings<'c>(

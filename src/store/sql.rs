@@ -23,8 +23,10 @@ use crate::live::{Feed, PendingPings};
 pub struct SqlStore<DB: Backend> {
     pub(super) pool: Pool<DB>,
     pub(super) feed: Arc<Feed>,
-    /// Each account's group commit (see `group_commit.rs`).
+    /// Each account's group commit (see `group_commit.rs`), and the connections its runs
+    /// take ([`Backend::runs_pool`]).
     pub(super) turns: Arc<Turns>,
+    pub(super) runs: Pool<DB>,
     /// The break reasons names resolved to, by account and name as given: what a break
     /// start sent whole assumes, and the database checks (see `pg_at_once.rs`).
     pub(super) reasons: std::sync::Mutex<std::collections::HashMap<(i64, String), BreakReason>>,
@@ -33,8 +35,10 @@ pub struct SqlStore<DB: Backend> {
 
 impl<DB: Backend> SqlStore<DB> {
     pub async fn connect(options: &StoreOptions) -> Result<Self> {
+        let pool = DB::connect(options).await?;
         Ok(SqlStore {
-            pool: DB::connect(options).await?,
+            runs: DB::runs_pool(&pool, options)?,
+            pool,
             feed: Feed::new(),
             turns: Arc::default(),
             reasons: Default::default(),
@@ -62,7 +66,7 @@ impl<DB: Backend> SqlStore<DB> {
         loop {
             let mut conn = self.conn().await?;
             match DB::TransactionManager::begin(&mut conn, Some(DB::BEGIN.into())).await {
-                Ok(()) => return Ok(Tx::new(conn, self.feed.clone(), self.turns.clone())),
+                Ok(()) => return Ok(Tx::new(conn, self)),
                 Err(sqlx::Error::InvalidSavePointStatement) => {
                     tracing::warn!("closing a connection left inside a failed transaction");
                     let _ = conn.close().await;
@@ -91,7 +95,7 @@ impl<DB: Backend> SqlStore<DB> {
         loop {
             let mut conn = self.conn().await?;
             match DB::TransactionManager::begin(&mut conn, Some(begin.clone().into())).await {
-                Ok(()) => return Ok(Tx::new(conn, self.feed.clone(), self.turns.clone())),
+                Ok(()) => return Ok(Tx::new(conn, self)),
                 Err(sqlx::Error::InvalidSavePointStatement) => {
                     tracing::warn!("closing a connection left inside a failed transaction");
                     let _ = conn.close().await;

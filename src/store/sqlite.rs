@@ -6,14 +6,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::sqlite::{
-    Sqlite, SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions,
-    SqliteQueryResult, SqliteSynchronous,
+    Sqlite, SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteQueryResult,
+    SqliteSynchronous,
 };
 use sqlx::{Pool, TransactionManager};
 
 use super::StoreOptions;
-use super::backend::{Backend, BoxFuture, Finished, NewEvent, RowsAffected, Unfinished};
-use super::group_commit::Turns;
+use super::backend::{
+    Backend, BoxFuture, Finished, NewEvent, RowsAffected, Unfinished, pool_options,
+};
 use crate::live::{Change, Feed, PendingPings};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -57,9 +58,7 @@ impl Backend for Sqlite {
                 .synchronous(SqliteSynchronous::Full)
                 .foreign_keys(true)
                 .busy_timeout(wait);
-            Ok(SqlitePoolOptions::new()
-                .max_connections(max_connections)
-                .acquire_timeout(wait)
+            Ok(pool_options(max_connections, wait)
                 .connect_with(options)
                 .await?)
         })
@@ -82,7 +81,6 @@ impl Backend for Sqlite {
         events: &'c [NewEvent],
         notes: &'c [Change],
         _instance: u64,
-        _turns: &'c Turns,
         _durable: bool,
     ) -> BoxFuture<'c, Finished> {
         Box::pin(async move {

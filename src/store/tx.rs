@@ -3,20 +3,22 @@
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 
-use sqlx::TransactionManager;
 use sqlx::pool::PoolConnection;
+use sqlx::{Pool, TransactionManager};
 
 use super::Result;
-use super::backend::{Backend, Decode, NewEvent, Sql};
+use super::backend::{Backend, Decode, NewEvent, Sql, Unfinished};
 use super::group_commit::Turns;
+use super::sql::SqlStore;
 use crate::domain::{Act, Actor, Agent, Break, Call, EventDetails, WrapUp};
 use crate::live::{AgentUpdate, Change, Feed};
 
-/// A write transaction that knows what it changed, and announces it when it commits. It
-/// keeps its connection to the end, past the commit, until the commit is durable
-/// ([`Backend::finish`]; sqlx's `Transaction` would give it back to the pool).
+/// A write transaction that knows what it changed, and announces it when it commits, once
+/// the commit is durable. It gives its connection back once committed, before it waits for
+/// its events' group commit ([`Backend::sequenced`]).
 pub(super) struct Tx<DB: Backend> {
-    conn: PoolConnection<DB>,
+    /// Until it is given back.
+    conn: Option<PoolConnection<DB>>,
     /// Until committed: a `Tx` dropped open is rolled back, as sqlx's `Transaction` does.
     open: bool,
     changes: Vec<Change>,
@@ -26,6 +28,7 @@ pub(super) struct Tx<DB: Backend> {
     updates: Vec<(i64, AgentUpdate)>,
     feed: Arc<Feed>,
     turns: Arc<Turns>,
+    runs: Pool<DB>,
 }
 
 /// An event of the history, inserted when its transaction commits.
@@ -79,24 +82,25 @@ impl Closed for WrapUp {
 
 impl<DB: Backend> Drop for Tx<DB> {
     fn drop(&mut self) {
-        if self.open {
-            DB::TransactionManager::start_rollback(&mut self.conn);
+        if let Some(conn) = self.conn.as_mut().filter(|_| self.open) {
+            DB::TransactionManager::start_rollback(conn);
         }
     }
 }
 
 impl<DB: Backend> Tx<DB> {
-    /// A transaction begun on `conn` (see `SqlStore::begin`), announcing on `feed`, taking
-    /// its accounts' `turns` of group commit.
-    pub fn new(conn: PoolConnection<DB>, feed: Arc<Feed>, turns: Arc<Turns>) -> Self {
+    /// A transaction begun on `conn` (see `SqlStore::begin`) of `store`, announcing on its
+    /// feed, taking its accounts' turns of group commit.
+    pub fn new(conn: PoolConnection<DB>, store: &SqlStore<DB>) -> Self {
         Tx {
-            conn,
+            conn: Some(conn),
             open: true,
             changes: Vec::new(),
             events: Vec::new(),
             updates: Vec::new(),
-            feed,
-            turns,
+            feed: store.feed.clone(),
+            turns: store.turns.clone(),
+            runs: store.runs.clone(),
         }
     }
 
@@ -231,8 +235,19 @@ impl<DB: Backend> Tx<DB> {
             .collect();
         let before = self.feed.view().generation();
         let instance = self.feed.instance();
-        let finished =
-            DB::finish(&mut self.conn, &new, &notes, instance, &self.turns, durable).await;
+        let mut finished = DB::finish(&mut *self, &new, &notes, instance, durable).await;
+        if finished.is_ok() {
+            // Committed: the connection goes back before the wait for the group commit.
+            self.open = false;
+            self.conn = None;
+            for account_pk in accounts(&new) {
+                let run = DB::sequenced(&self.runs, &self.turns, account_pk).await;
+                if let Err(err) = run {
+                    finished = Err(Unfinished::after_commit(err));
+                    break;
+                }
+            }
+        }
         let (ids, failed) = match finished {
             Ok(ids) => (ids, None),
             // Nothing committed: dropped open, the transaction is rolled back.
@@ -254,7 +269,9 @@ impl<DB: Backend> Tx<DB> {
         self.feed.committed(&self.changes, &updates, before);
         if let Some(err) = failed {
             // Its state is unknown (see `SqlStore::begin`): it does not go back to the pool.
-            self.conn.close_on_drop();
+            if let Some(conn) = self.conn.as_mut() {
+                conn.close_on_drop();
+            }
             return Err(err);
         }
         self.open = false;
@@ -262,15 +279,25 @@ impl<DB: Backend> Tx<DB> {
     }
 }
 
+/// Each account of `events` (sorted by account) once.
+fn accounts(events: &[NewEvent]) -> Vec<i64> {
+    let mut accounts: Vec<i64> = events.iter().map(|e| e.account_pk).collect();
+    accounts.dedup();
+    accounts
+}
+
+// A `Tx` holds its connection until it has committed, and is gone by then (`end` takes it).
+const HELD: &str = "a transaction holds its connection until it has committed";
+
 impl<DB: Backend> Deref for Tx<DB> {
     type Target = DB::Connection;
     fn deref(&self) -> &DB::Connection {
-        &self.conn
+        self.conn.as_ref().expect(HELD)
     }
 }
 
 impl<DB: Backend> DerefMut for Tx<DB> {
     fn deref_mut(&mut self) -> &mut DB::Connection {
-        &mut self.conn
+        self.conn.as_mut().expect(HELD)
     }
 }
