@@ -162,9 +162,9 @@ pub trait Backend:
     ) -> BoxFuture<'a, sqlx::Result<()>> {
         Box::pin(async { Ok(()) })
     }
-    /// Whether a break's start or end may be sent whole, in one message (the three below).
+    /// Whether a break's start or end may be sent whole, as one statement (the three below).
     const AT_ONCE: bool = false;
-    /// The statements of a break start sent whole in one message (`pg_at_once.rs`) for the
+    /// The call of a break start sent whole as one statement (`pg_at_once.rs`) for the
     /// reason `name` resolved to before; None: this database has no such path (SQLite, whose
     /// writes cost no round trips).
     fn start_break_at_once(
@@ -176,16 +176,16 @@ pub trait Backend:
     ) -> Option<Result<String>> {
         None
     }
-    /// The statement of a break end sent whole in one message, of the open break `known`.
+    /// The call of a break end sent whole as one statement, of the open break `known`.
     fn end_break_at_once(_agent_pk: i64, _known: &Break, _now: i64) -> Option<Result<String>> {
         None
     }
-    /// Runs the statements of one of the two above and records `events` (one account's),
-    /// in one message and one transaction (see `pg_at_once.rs`): durable once
+    /// Runs the call of one of the two above and records `events` (one account's), in one
+    /// statement and one transaction (see `pg_at_once.rs`): durable once
     /// [`Self::sequenced`] answers.
     fn at_once<'c>(
         _conn: &'c mut Self::Connection,
-        _statements: String,
+        _call: String,
         _events: &'c [NewEvent],
         _instance: u64,
     ) -> BoxFuture<'c, AtOnce> {

@@ -19,7 +19,7 @@ pub trait Breaks: Send + Sync {
     /// has an open break; `OnCall` during a call.
     async fn start_break(&self, agent: &Agent, reason: &str, act: Act) -> Result<Break>;
     /// Ends the open break, if any, and returns it. `known`: the open break the live view
-    /// holds, if it does (then the end may be sent whole, in one message).
+    /// holds, if it does (then the end may be sent whole, in one statement).
     async fn end_break(
         &self,
         agent: &Agent,
@@ -61,7 +61,7 @@ impl<DB: Backend> Breaks for SqlStore<DB> {
             .await
     }
 
-    /// In one message when the reason `reason` resolved to before is known (and is still
+    /// In one statement when the reason `reason` resolved to before is known (and is still
     /// the one, which the database checks; see `pg_at_once.rs`). Else the long way, three
     /// round trips: the BEGIN with the agent's lock, the one statement (see `START_BREAK`),
     /// and the commit's message; a refusal reads the reason again to say which.
@@ -77,11 +77,10 @@ impl<DB: Backend> Breaks for SqlStore<DB> {
                 started_at: now,
                 ended_at: None,
             };
-            let statements =
-                DB::start_break_at_once(agent.id, agent.account_pk, reason, &known, now);
+            let call = DB::start_break_at_once(agent.id, agent.account_pk, reason, &known, now);
             let update = AgentUpdate::BreakStarted(started.clone());
             if self
-                .at_once(agent, statements, start_details(&started), act, update)
+                .at_once(agent, call, start_details(&started), act, update)
                 .await?
             {
                 return Ok(started);
@@ -134,7 +133,7 @@ impl<DB: Backend> Breaks for SqlStore<DB> {
         Ok(started)
     }
 
-    /// In one message when the live view holds the open break (see `pg_at_once.rs`).
+    /// In one statement when the live view holds the open break (see `pg_at_once.rs`).
     async fn end_break(
         &self,
         agent: &Agent,
@@ -146,14 +145,14 @@ impl<DB: Backend> Breaks for SqlStore<DB> {
                 ended_at: Some(act.now.max(known.started_at)),
                 ..known.clone()
             };
-            let statements = DB::end_break_at_once(agent.id, known, act.now);
+            let call = DB::end_break_at_once(agent.id, known, act.now);
             let details = end_details(&ended, Ending::Ended, act.now);
             let act_at = Act {
                 actor: act.actor,
                 now: ended.ended_at.unwrap_or(act.now),
             };
             if self
-                .at_once(agent, statements, details, act_at, AgentUpdate::BreakEnded)
+                .at_once(agent, call, details, act_at, AgentUpdate::BreakEnded)
                 .await?
             {
                 return Ok(Some(ended));
@@ -221,18 +220,18 @@ impl<DB: Backend> SqlStore<DB> {
         self.reasons.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// A change of the agent sent whole, in one message ([`Backend::at_once`]), recording
+    /// A change of the agent sent whole, in one statement ([`Backend::at_once`]), recording
     /// the event `details` at `act`: true once durable, false when the database has no such
     /// path or found the change not as assumed (nothing written: take the long way).
     async fn at_once(
         &self,
         agent: &Agent,
-        statements: Option<Result<String>>,
+        call: Option<Result<String>>,
         details: EventDetails,
         act: Act,
         update: AgentUpdate,
     ) -> Result<bool> {
-        let Some(statements) = statements else {
+        let Some(call) = call else {
             return Ok(false);
         };
         let event = NewEvent {
@@ -243,7 +242,7 @@ impl<DB: Backend> SqlStore<DB> {
             at: act.now,
             details: details.to_json().to_string(),
         };
-        let statements = statements?;
+        let call = call?;
         let change = [Change {
             account_pk: agent.account_pk,
             agent_pk: Some(agent.id),
@@ -258,7 +257,7 @@ impl<DB: Backend> SqlStore<DB> {
         let write = tokio::spawn(async move {
             let before = feed.view().generation();
             let events = std::slice::from_ref(&event);
-            match DB::at_once(&mut conn, statements, events, feed.instance()).await {
+            match DB::at_once(&mut conn, call, events, feed.instance()).await {
                 AtOnce::Done => {
                     // Committed: the connection goes back before the wait for durability.
                     drop(conn);

@@ -142,7 +142,7 @@ fn message(
 }
 
 /// The statement that commits `events` unnumbered, waiting for their accounts' runs.
-pub(super) fn pending(events: &[NewEvent], instance: u64) -> Result<String, StoreError> {
+fn pending(events: &[NewEvent], instance: u64) -> Result<String, StoreError> {
     let instance_text = literal(&instance.to_string())?;
     let mut sql = String::with_capacity(PENDING.len() + 192 * events.len());
     sql.push_str(PENDING);

@@ -117,11 +117,11 @@ impl Backend for Postgres {
 
     fn at_once<'c>(
         conn: &'c mut PgConnection,
-        statements: String,
+        call: String,
         events: &'c [NewEvent],
         instance: u64,
     ) -> BoxFuture<'c, AtOnce> {
-        super::pg_at_once::write(conn, statements, events, instance)
+        super::pg_at_once::write(conn, call, events, instance)
     }
 
     fn flush_pings<'c>(
