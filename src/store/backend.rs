@@ -180,13 +180,12 @@ pub trait Backend:
     fn end_break_at_once(_agent_pk: i64, _known: &Break, _now: i64) -> Option<Result<String>> {
         None
     }
-    /// Runs the call of one of the two above and records `events` (one account's), in one
-    /// statement and one transaction (see `pg_at_once.rs`): durable once
-    /// [`Self::sequenced`] answers.
+    /// Runs the call of one of the two above and records its `event`, in one statement and
+    /// one transaction (see `pg_at_once.rs`): durable once [`Self::sequenced`] answers.
     fn at_once<'c>(
         _conn: &'c mut Self::Connection,
         _call: String,
-        _events: &'c [NewEvent],
+        _event: &'c NewEvent,
         _instance: u64,
     ) -> BoxFuture<'c, AtOnce> {
         Box::pin(async { AtOnce::Stale })

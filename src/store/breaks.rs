@@ -256,8 +256,7 @@ impl<DB: Backend> SqlStore<DB> {
         // connection clean (the message runs outside sqlx's transactions).
         let write = tokio::spawn(async move {
             let before = feed.view().generation();
-            let events = std::slice::from_ref(&event);
-            match DB::at_once(&mut conn, call, events, feed.instance()).await {
+            match DB::at_once(&mut conn, call, &event, feed.instance()).await {
                 AtOnce::Done => {
                     // Committed: the connection goes back before the wait for durability.
                     drop(conn);

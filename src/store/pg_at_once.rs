@@ -79,19 +79,15 @@ fn event_arguments(e: &NewEvent, instance: u64) -> Result<String, StoreError> {
     ))
 }
 
-/// Runs `call` (one of the two above) with its one event (one of the account's), as one
-/// statement: durable once the account's group commit answers (`pg_commit::sequenced`).
+/// Runs `call` (one of the two above) with its `event`, as one statement: durable once the
+/// account's group commit answers (`pg_commit::sequenced`).
 pub(super) fn write<'c>(
     conn: &'c mut PgConnection,
     call: String,
-    events: &'c [NewEvent],
+    event: &'c NewEvent,
     instance: u64,
 ) -> BoxFuture<'c, AtOnce> {
     Box::pin(async move {
-        // The functions record one event: anything else takes the long way.
-        let [event] = events else {
-            return AtOnce::Stale;
-        };
         let sql = match event_arguments(event, instance) {
             Ok(arguments) => format!("{call}, {arguments})"),
             Err(err) => return AtOnce::Refused(err),

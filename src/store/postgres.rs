@@ -118,10 +118,10 @@ impl Backend for Postgres {
     fn at_once<'c>(
         conn: &'c mut PgConnection,
         call: String,
-        events: &'c [NewEvent],
+        event: &'c NewEvent,
         instance: u64,
     ) -> BoxFuture<'c, AtOnce> {
-        super::pg_at_once::write(conn, call, events, instance)
+        super::pg_at_once::write(conn, call, event, instance)
     }
 
     fn flush_pings<'c>(
