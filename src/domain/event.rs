@@ -43,6 +43,21 @@ impl EventKind {
             | EventKind::WebhookDisabled => false,
         }
     }
+
+    /// Whether an event of this kind leaves alone all the live view holds (an agent's
+    /// break, wrap-up, microphone, sessions and account): presence is the agents' row of
+    /// the roster, not the view's, and a floor going silent together must not empty the
+    /// view of all its agents at once (each agent's next read would go to the database).
+    pub fn leaves_live_view(&self) -> bool {
+        matches!(
+            self,
+            EventKind::PresenceOnline
+                | EventKind::PresenceStale
+                | EventKind::PresenceOffline
+                | EventKind::TagCreate
+                | EventKind::WebhookDisabled
+        )
+    }
 }
 
 /// How a wrap-up (or, with `disabled`, a login) ended: `how` in the details.

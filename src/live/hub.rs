@@ -194,6 +194,7 @@ mod tests {
             account_pk,
             agent_pk: Some(agent_pk),
             event: Some(id),
+            kind: None,
         }
     }
 

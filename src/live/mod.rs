@@ -16,6 +16,8 @@ mod view;
 
 use std::sync::Arc;
 
+use crate::domain::EventKind;
+
 pub use hub::{Delivery, Hub, Refusal, STREAM_BUFFER};
 pub use pings::{PendingPings, Pings};
 pub use view::{AgentUpdate, Generation, LiveAgent, SsidKey, View, ViewStats, key_of};
@@ -25,24 +27,33 @@ pub const CHANNEL: &str = "agentprofile_changes";
 
 /// One committed change: to one agent (its sessions, break, wrap-up, microphone, row), or,
 /// with no agent, to the account itself (suspension, wrap-up policy). `event` is the history
-/// event that recorded it, if one did.
+/// event that recorded it, if one did, and `kind` that event's kind (when known: a change
+/// of unknown kind is taken to touch whatever the view holds of the agent or account).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Change {
     pub account_pk: i64,
     pub agent_pk: Option<i64>,
     pub event: Option<i64>,
+    pub kind: Option<EventKind>,
 }
 
 impl Change {
-    /// The `pg_notify` payload: `<instance> <account> <agent or 0> <event or 0>`, small and
-    /// fixed, so listeners read what they need by id.
+    /// The `pg_notify` payload: `<instance> <account> <agent or 0> <event or 0>`, then the
+    /// event's kind when known (`sequence_events` writes it so), small and fixed, so
+    /// listeners read what they need by id. An instance that reads only the first four
+    /// fields (before the kind was added) still reads it right.
     pub fn payload(&self, instance: u64) -> String {
-        format!(
+        let mut payload = format!(
             "{instance} {} {} {}",
             self.account_pk,
             self.agent_pk.unwrap_or(0),
             self.event.unwrap_or(0)
-        )
+        );
+        if let Some(kind) = self.kind {
+            payload.push(' ');
+            payload.push_str(kind.as_str());
+        }
+        payload
     }
 
     /// What an instance announces each second to show the channel works: no account.
@@ -56,12 +67,15 @@ impl Change {
         let instance = parts.next()?.parse().ok()?;
         let mut id = || parts.next()?.parse::<i64>().ok();
         let (account_pk, agent_pk, event) = (id()?, id()?, id()?);
+        // A kind this version does not know (a newer instance's) is an unknown kind.
+        let kind = parts.next().and_then(|kind| kind.parse().ok());
         Some((
             instance,
             Change {
                 account_pk,
                 agent_pk: (agent_pk != 0).then_some(agent_pk),
                 event: (event != 0).then_some(event),
+                kind,
             },
         ))
     }
@@ -189,6 +203,7 @@ impl Feed {
 #[cfg(test)]
 mod tests {
     use super::Change;
+    use crate::domain::EventKind;
 
     #[test]
     fn payloads_read_back() {
@@ -196,8 +211,23 @@ mod tests {
             account_pk: 3,
             agent_pk: Some(7),
             event: None,
+            kind: None,
         };
         assert_eq!(Change::parse(&change.payload(42)), Some((42, change)));
+        let event = Change {
+            event: Some(11),
+            kind: Some(EventKind::PresenceStale),
+            ..change
+        };
+        assert_eq!(event.payload(42), "42 3 7 11 presence.stale");
+        assert_eq!(Change::parse(&event.payload(42)), Some((42, event)));
+        // Written by sequence_events before the kind was added, or of a kind unknown here.
+        let unknown = Change {
+            kind: None,
+            ..event
+        };
+        assert_eq!(Change::parse("42 3 7 11"), Some((42, unknown)));
+        assert_eq!(Change::parse("42 3 7 11 call.hold"), Some((42, unknown)));
         assert_eq!(Change::parse("1 2"), None);
         assert_eq!(Change::parse("x 2 3 4"), None);
     }

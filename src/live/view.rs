@@ -214,8 +214,13 @@ impl View {
         state
     }
 
-    /// Forgets what a change touched.
+    /// Forgets what a change touched: nothing, for an event of a kind that leaves the view
+    /// alone (presence: a floor going silent together forgot all its agents at once, and
+    /// their next reads stalled behind a thousand reloads).
     pub fn changed(&self, change: &super::Change) {
+        if change.kind.is_some_and(|kind| kind.leaves_live_view()) {
+            return;
+        }
         let mut inner = self.write();
         inner.generation += 1;
         let generation = inner.generation;

@@ -47,6 +47,7 @@ fn agent_change(agent_pk: i64) -> Change {
         account_pk: 1,
         agent_pk: Some(agent_pk),
         event: None,
+        kind: None,
     }
 }
 
@@ -93,12 +94,44 @@ fn a_change_forgets_the_agent_and_its_sessions_and_an_account_change_all_its_age
         account_pk: 1,
         agent_pk: None,
         event: None,
+        kind: None,
     });
     assert!(view.session(&8).is_none());
     // Reloaded, a session counts again.
     let read = view.generation().unwrap();
     view.install(read, Some((8, &session(8))), state(8), account());
     assert!(view.session(&8).is_some());
+}
+
+#[test]
+fn a_presence_event_leaves_the_agent_in_the_view_and_a_break_event_does_not() {
+    use crate::domain::EventKind;
+    let view = View::default();
+    view.restart();
+    let read = view.generation().unwrap();
+    view.install(read, Some((7, &session(7))), state(7), account());
+    let event = |kind| Change {
+        event: Some(1),
+        kind: Some(kind),
+        ..agent_change(7)
+    };
+    for kind in [
+        EventKind::PresenceStale,
+        EventKind::PresenceOffline,
+        EventKind::PresenceOnline,
+        EventKind::TagCreate,
+    ] {
+        view.changed(&event(kind));
+        assert!(view.session(&7).is_some(), "{kind} forgot the agent");
+    }
+    // Nor an account's webhook disabled (an event of the account, no agent).
+    view.changed(&Change {
+        agent_pk: None,
+        ..event(EventKind::WebhookDisabled)
+    });
+    assert!(view.session(&7).is_some());
+    view.changed(&event(EventKind::BreakStart));
+    assert!(view.session(&7).is_none());
 }
 
 #[test]

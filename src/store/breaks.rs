@@ -247,6 +247,7 @@ impl<DB: Backend> SqlStore<DB> {
             account_pk: agent.account_pk,
             agent_pk: Some(agent.id),
             event: None,
+            kind: None,
         }];
         let mut conn = self.conn().await?;
         let (feed, turns, runs) = (self.feed.clone(), self.turns.clone(), self.runs.clone());

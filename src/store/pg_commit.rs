@@ -216,6 +216,7 @@ mod tests {
             account_pk: 7,
             agent_pk: Some(9),
             event: None,
+            kind: None,
         };
         let (sql, before) = message(&[event.clone(), event], &[note], 42, true).unwrap();
         assert_eq!(before, 2);

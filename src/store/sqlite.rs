@@ -202,12 +202,15 @@ async fn newest(pool: &Pool<Sqlite>) -> sqlx::Result<Seen> {
     .await
 }
 
+/// A row of `since`: id, table (0: events, 1: feed_changes), account, agent, event kind.
+type ChangeRow = (i64, i64, i64, Option<i64>, Option<String>);
+
 /// What was committed after `seen`, and the new newest ids.
 async fn since(pool: &Pool<Sqlite>, seen: Seen) -> sqlx::Result<(Vec<Change>, Seen)> {
-    let rows: Vec<(i64, i64, i64, Option<i64>, bool)> = sqlx::query_as(
-        "SELECT id, 0, account_pk, agent_pk, TRUE FROM events WHERE id > $1
+    let rows: Vec<ChangeRow> = sqlx::query_as(
+        "SELECT id, 0, account_pk, agent_pk, kind FROM events WHERE id > $1
          UNION ALL
-         SELECT id, 1, account_pk, agent_pk, FALSE FROM feed_changes WHERE id > $2
+         SELECT id, 1, account_pk, agent_pk, NULL FROM feed_changes WHERE id > $2
          ORDER BY 2, 1",
     )
     .bind(seen.0)
@@ -217,7 +220,7 @@ async fn since(pool: &Pool<Sqlite>, seen: Seen) -> sqlx::Result<(Vec<Change>, Se
     let mut newest = seen;
     let changes = rows
         .into_iter()
-        .map(|(id, table, account_pk, agent_pk, is_event)| {
+        .map(|(id, table, account_pk, agent_pk, kind)| {
             if table == 0 {
                 newest.0 = newest.0.max(id);
             } else {
@@ -226,7 +229,8 @@ async fn since(pool: &Pool<Sqlite>, seen: Seen) -> sqlx::Result<(Vec<Change>, Se
             Change {
                 account_pk,
                 agent_pk,
-                event: is_event.then_some(id),
+                event: (table == 0).then_some(id),
+                kind: kind.and_then(|kind| kind.parse().ok()),
             }
         })
         .collect();

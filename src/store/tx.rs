@@ -168,6 +168,7 @@ impl<DB: Backend> Tx<DB> {
             account_pk: agent.account_pk,
             agent_pk: Some(agent.agent_pk),
             event: None,
+            kind: None,
         });
     }
 
@@ -184,6 +185,7 @@ impl<DB: Backend> Tx<DB> {
             account_pk,
             agent_pk: None,
             event: None,
+            kind: None,
         });
     }
 
@@ -259,6 +261,7 @@ impl<DB: Backend> Tx<DB> {
                 account_pk: e.account_pk,
                 agent_pk: e.agent_pk,
                 event,
+                kind: Some(e.details.kind()),
             });
         }
         let updates = if failed.is_none() {

@@ -11,6 +11,7 @@ use crate::support::*;
 on_both_databases! {
     reads_are_answered_from_memory_once_loaded,
     the_servers_own_changes_are_seen_at_once,
+    a_presence_crossing_leaves_the_agent_loaded,
 }
 
 fn stats(app: &TestApp) -> ViewStats {
@@ -41,6 +42,36 @@ async fn reads_are_answered_from_memory_once_loaded(app: TestApp) {
         after.hits
     );
     assert!(page.contains(&hits), "{page}");
+}
+
+/// Presence is not what the view holds: a floor going silent together must not send each of
+/// its agents' next reads to the database (10,000 reloads at once stalled every read).
+async fn a_presence_crossing_leaves_the_agent_loaded(app: TestApp) {
+    let f = app.fixture("acme", "7").await;
+    until_live(&app).await;
+    let presence_events = "SELECT CAST(COUNT(*) AS TEXT) FROM events WHERE kind LIKE 'presence.%'";
+    let db = app.db.as_ref().unwrap();
+    let now = now_unix();
+    app.service.sweep(now).await.unwrap();
+    // SQLite reads its own changes back from the file too: the login's, not yet read back,
+    // would forget the agent after it is loaded.
+    let settle = std::time::Duration::from_millis(400);
+    tokio::time::sleep(settle).await;
+    expect(&app, "agentOnBreak", f.by_ssid(), &NOT_ON_BREAK).await;
+    let loaded = stats(&app);
+    let before = sql_text(db, presence_events).await;
+    // A day later, without a sign of life: the agent is offline.
+    assert_eq!(app.service.sweep(now + 86_400).await.unwrap(), 1);
+    assert_ne!(sql_text(db, presence_events).await, before);
+    // Announced (and, on SQLite, read back from the file) meanwhile.
+    tokio::time::sleep(settle).await;
+    expect(&app, "agentOnBreak", f.by_ssid(), &NOT_ON_BREAK).await;
+    let after = stats(&app);
+    assert_eq!(
+        after.misses, loaded.misses,
+        "the crossing sent the read to the database"
+    );
+    assert_eq!((after.sessions, after.agents), (1, 1));
 }
 
 async fn the_servers_own_changes_are_seen_at_once(app: TestApp) {
