@@ -104,10 +104,13 @@ where
         );
         let shared = self.shared.clone();
         // Called here, ready (`poll_ready`), not cloned into the future. The routing, in the
-        // route slot's scope, happens now or when the future is first polled.
+        // route slot's scope, happens now or when the future is first polled. The router's
+        // future (kilobytes: every layer's state) is boxed where it is made, so that it is
+        // not copied again as it moves into this one.
         let (called, route) = ROUTE.sync_scope(Cell::new(UNMATCHED_ROUTE), || {
             let _entered = span.enter();
-            let called = std::panic::catch_unwind(AssertUnwindSafe(|| self.inner.call(request)));
+            let called =
+                std::panic::catch_unwind(AssertUnwindSafe(|| Box::pin(self.inner.call(request))));
             (called, ROUTE.with(Cell::get))
         });
         Box::pin(ROUTE.scope(Cell::new(route), async move {

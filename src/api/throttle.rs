@@ -21,6 +21,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::extract::ConnectInfo;
@@ -60,6 +61,10 @@ pub struct AuthGuard {
     /// None when throttling is off (`AUTH_FAILURES_PER_MINUTE=0`).
     limiter: Option<DefaultKeyedRateLimiter<Key>>,
     blocked: DashMap<Key, Instant>,
+    /// When the last block ends, in nanoseconds after `epoch`: past it no key is blocked,
+    /// and a check needs no lookup (a shared map read on every request, the usual case).
+    blocks_end: AtomicU64,
+    epoch: Instant,
     failed_from: DashMap<IpAddr, Instant>,
     /// The SHA-256 of tokens that authenticated lately: valid when last seen.
     known_tokens: DashMap<[u8; 32], Instant>,
@@ -93,6 +98,8 @@ impl AuthGuard {
             limiter: NonZeroU32::new(failures_per_minute)
                 .map(|n| RateLimiter::keyed(Quota::per_minute(n))),
             blocked: DashMap::new(),
+            blocks_end: AtomicU64::new(0),
+            epoch: Instant::now(),
             failed_from: DashMap::new(),
             known_tokens: DashMap::new(),
             trusted,
@@ -142,6 +149,9 @@ impl AuthGuard {
             return Ok(());
         }
         let now = Instant::now();
+        if self.since_epoch(now) >= self.blocks_end.load(Ordering::Relaxed) {
+            return Ok(());
+        }
         if let Some(user_id) = &attempt.user_id
             && let Some(wait) = self.blocked_for(&Key::User(user_id.clone()), now)
             && attempt.address.is_none_or(|a| self.has_failed(a, now))
@@ -209,11 +219,19 @@ impl AuthGuard {
             if let Err(not_until) = limiter.check_key(&key) {
                 let wait = not_until.wait_time_from(clock.now());
                 self.metrics.auth_refused(key.name());
-                self.blocked.insert(key, now + wait);
+                let until = now + wait;
+                // Before the entry: a check that sees no block yet does not skip it later.
+                self.blocks_end
+                    .fetch_max(self.since_epoch(until), Ordering::Relaxed);
+                self.blocked.insert(key, until);
                 refused = refused.max(Some(whole_secs(wait)));
             }
         }
         refused.map_or(Ok(()), |secs| Err(Throttled(secs)))
+    }
+
+    fn since_epoch(&self, at: Instant) -> u64 {
+        u64::try_from(at.saturating_duration_since(self.epoch).as_nanos()).unwrap_or(u64::MAX)
     }
 
     /// Whole seconds until the key may try again, if it is blocked.
