@@ -292,13 +292,33 @@ async fn postgres_two_instances_record_each_presence_crossing_once() {
         Server::start(&db, &env).await,
     );
     let mut stream = Stream::open(&a.base, "", Some(&token), None).await;
-    admin.create_session("acme", "7").await.unwrap();
+    let ssid = admin.create_session("acme", "7").await.unwrap();
+    let read = json!({"ssid": ssid});
     let mut kinds = Vec::new();
+    let mut loaded = Vec::new();
     while kinds.last().map(String::as_str) != Some("presence.offline") {
         let (_, event) = stream.next().await.unwrap();
         kinds.push(event["kind"].as_str().unwrap().to_owned());
+        if kinds.last().map(String::as_str) == Some("presence.online") {
+            // Both views hold the agent (once both have heard the login), for the crossings
+            // to come: one instance records them, the other hears them announced.
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            for server in [&a, &b] {
+                assert_eq!(server.call_code("agentOnBreak", read.clone()).await, 1502);
+                loaded.push(view_misses(server).await);
+            }
+        }
     }
     assert!(stream.quiet_for(Duration::from_millis(1500)).await);
+    // Presence is not what the views hold: neither forgot the agent.
+    for (server, misses) in [&a, &b].into_iter().zip(loaded) {
+        assert_eq!(server.call_code("agentOnBreak", read.clone()).await, 1502);
+        assert_eq!(
+            view_misses(server).await,
+            misses,
+            "a crossing forgot the agent"
+        );
+    }
     assert_eq!(
         kinds,
         [
@@ -313,6 +333,16 @@ async fn postgres_two_instances_record_each_presence_crossing_once() {
         4,
         "one event per crossing"
     );
+}
+
+/// The server's count of live-view reads that went to the database.
+async fn view_misses(server: &Server) -> u64 {
+    let page = server.metrics().await;
+    let line = page
+        .lines()
+        .find(|l| l.starts_with("agentprofile_live_view_lookups_total{result=\"miss\"}"));
+    line.and_then(|l| l.rsplit(' ').next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no view misses counted: {page}"))
 }
 
 /// Kill -9 during a ping load: every acknowledged state change is there after a restart,
