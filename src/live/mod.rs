@@ -38,22 +38,17 @@ pub struct Change {
 }
 
 impl Change {
-    /// The `pg_notify` payload: `<instance> <account> <agent or 0> <event or 0>`, then the
-    /// event's kind when known (`sequence_events` writes it so), small and fixed, so
-    /// listeners read what they need by id. An instance that reads only the first four
-    /// fields (before the kind was added) still reads it right.
+    /// The `pg_notify` payload of a change no event records: `<instance> <account> <agent or
+    /// 0> 0`, small and fixed, so listeners read what they need by id. An event's is written
+    /// by `sequence_events` (migration 0014): `<instance> <account> <agent or 0> <event>
+    /// <kind>`; an instance that reads only the first four fields still reads it right.
     pub fn payload(&self, instance: u64) -> String {
-        let mut payload = format!(
+        format!(
             "{instance} {} {} {}",
             self.account_pk,
             self.agent_pk.unwrap_or(0),
             self.event.unwrap_or(0)
-        );
-        if let Some(kind) = self.kind {
-            payload.push(' ');
-            payload.push_str(kind.as_str());
-        }
-        payload
+        )
     }
 
     /// What an instance announces each second to show the channel works: no account.
@@ -219,8 +214,7 @@ mod tests {
             kind: Some(EventKind::PresenceStale),
             ..change
         };
-        assert_eq!(event.payload(42), "42 3 7 11 presence.stale");
-        assert_eq!(Change::parse(&event.payload(42)), Some((42, event)));
+        assert_eq!(Change::parse("42 3 7 11 presence.stale"), Some((42, event)));
         // Written by sequence_events before the kind was added, or of a kind unknown here.
         let unknown = Change {
             kind: None,

@@ -20,7 +20,7 @@ use sqlx::postgres::PgConnection;
 
 use super::StoreError;
 use super::backend::{AtOnce, BoxFuture, NewEvent};
-use super::pg_commit::literal;
+use super::pg_commit::{event_values, literal};
 
 /// PostgreSQL's answer to a change its functions found not as the caller knew it.
 const STALE: [&str; 2] = ["APRSN", "APSTL"];
@@ -64,21 +64,6 @@ pub(super) fn end_break(
     ))
 }
 
-/// The event's values, the last arguments of `start_break_once` and `end_break_once`.
-fn event_arguments(e: &NewEvent, instance: u64) -> Result<String, StoreError> {
-    Ok(format!(
-        "{}, {}, {}, {}, {}, {}, {}",
-        e.account_pk,
-        e.agent_pk
-            .map_or_else(|| "NULL".to_owned(), |pk| pk.to_string()),
-        literal(e.kind.as_str())?,
-        literal(&e.actor)?,
-        e.at,
-        literal(&e.details)?,
-        literal(&instance.to_string())?,
-    ))
-}
-
 /// Runs `call` (one of the two above) with its `event`, as one statement: durable once the
 /// account's group commit answers (`pg_commit::sequenced`).
 pub(super) fn write<'c>(
@@ -88,7 +73,8 @@ pub(super) fn write<'c>(
     instance: u64,
 ) -> BoxFuture<'c, AtOnce> {
     Box::pin(async move {
-        let sql = match event_arguments(event, instance) {
+        let values = literal(&instance.to_string()).and_then(|text| event_values(event, &text));
+        let sql = match values {
             Ok(arguments) => format!("{call}, {arguments})"),
             Err(err) => return AtOnce::Refused(err),
         };

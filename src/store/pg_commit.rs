@@ -147,20 +147,26 @@ fn pending(events: &[NewEvent], instance: u64) -> Result<String, StoreError> {
     let mut sql = String::with_capacity(PENDING.len() + 192 * events.len());
     sql.push_str(PENDING);
     for (i, e) in events.iter().enumerate() {
-        let agent = e
-            .agent_pk
-            .map_or_else(|| "NULL".to_owned(), |pk| pk.to_string());
-        sql.push_str(&format!(
-            "{}({}, {agent}, {}, {}, {}, {}, {instance_text})",
-            if i == 0 { "" } else { ", " },
-            e.account_pk,
-            literal(e.kind.as_str())?,
-            literal(&e.actor)?,
-            e.at,
-            literal(&e.details)?,
-        ));
+        let values = event_values(e, &instance_text)?;
+        sql.push_str(&format!("{}({values})", if i == 0 { "" } else { ", " }));
     }
     Ok(sql)
+}
+
+/// An event's values as literals, in `pending_events`' column order (`instance_text` already
+/// a literal): a row of [`pending`], the last arguments of `start_break_once`/`end_break_once`.
+pub(super) fn event_values(e: &NewEvent, instance_text: &str) -> Result<String, StoreError> {
+    let agent = e
+        .agent_pk
+        .map_or_else(|| "NULL".to_owned(), |pk| pk.to_string());
+    Ok(format!(
+        "{}, {agent}, {}, {}, {}, {}, {instance_text}",
+        e.account_pk,
+        literal(e.kind.as_str())?,
+        literal(&e.actor)?,
+        e.at,
+        literal(&e.details)?,
+    ))
 }
 
 /// `text` as an SQL string literal that means exactly `text` whatever the server's
