@@ -126,7 +126,9 @@ def record(a):
     label = f"{a.db}/{a.bin}/{a.route}/{a.kind}"
     problems = []
     rec = {"db": a.db, "bin": a.bin, "route": a.route, "kind": a.kind, "rss_kb": a.rss_kb,
-           "connections": a.conns, "server_counts": server}
+           "connections": a.conns, "server_counts": server, "round": a.round}
+    if floor and a.for_route:
+        rec["for_route"] = a.for_route  # the route measured just after it (closed) or at its rate (open)
     # in-flight requests at the deadline: the server may answer (and count) them after the
     # load generator stopped listening, never the other way round
     slack = a.conns + 8
@@ -176,7 +178,6 @@ def record(a):
             problems.append(f"{label}: HTTP statuses {statuses}")
         if floor:
             # the floor at the rate a route was offered: it answers only 200 "hello"
-            rec["for_route"] = a.for_route
             if answered == 0:
                 problems.append(f"{label}: no answers at all")
         else:
@@ -212,27 +213,57 @@ def fmt(v, spec="{:.0f}"):
     return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else spec.format(v)
 
 
+def median_run(runs, key):
+    """The run whose `key` is the median (the lower of the two middle ones)."""
+    ordered = sorted(runs, key=lambda r: r.get(key) if r.get(key) is not None else math.inf)
+    return ordered[(len(ordered) - 1) // 2]
+
+
 def report(a):
     recs = [json.loads(l) for l in open(a.results)] if a.results else []
     meta = json.load(open(a.meta))
     pg = meta.get("pgbench", {})
-    rows = {}
+    runs = {}  # (db, route, bin, kind): every run of it, one per round
     floor_open = {}  # (db, route): the floor's open-loop run at the rate that route was offered
+    floor_round = {}  # (db, route, round): the floor measured just before that round of the route
     for r in recs:
         if r["route"] == "hello" and r["kind"] == "open":
-            floor_open[(r["db"], r.get("for_route"))] = r
+            floor_open.setdefault((r["db"], r.get("for_route")), []).append(r)
             continue
-        rows.setdefault((r["db"], r["route"], r["bin"]), {})[r["kind"]] = r
+        if r["route"] == "hello" and r.get("for_route"):
+            floor_round[(r["db"], r["for_route"], r.get("round", 0))] = r
+            continue
+        runs.setdefault((r["db"], r["route"], r["bin"], r["kind"]), []).append(r)
+    rows = {}
+    for (db, route, b, kind), rs in runs.items():
+        # the run with the median rps stands for them all (its latency and answers); every
+        # run must have been real
+        pick = median_run(rs, "rps" if kind == "closed" else "p99_ms")
+        rows.setdefault((db, route, b), {})[kind] = dict(pick, ok=all(r.get("ok") for r in rs),
+                                                          all_rps=[r.get("rps") for r in rs], all_runs=rs)
+    floor_open = {k: median_run(rs, "p99_ms") for k, rs in floor_open.items()}
     bins = ["floor", "new", "baseline"] if meta.get("baseline") else ["floor", "new"]
     out_rows = []
     for (db, route, b), kinds in rows.items():
         c, o = kinds.get("closed", {}), kinds.get("open", {})
         health = rows.get((db, "healthz", b), {}).get("closed", {}).get("rps")
         hello = rows.get((db, "hello", "floor"), {}).get("closed", {}).get("rps")
+        # over the floor: the median of each round's ratio to the floor just before it, when
+        # the route was measured in rounds; else over the run's one floor
+        paired = [r["rps"] / floor_round[(db, route, r.get("round", 0))]["rps"]
+                  for r in c.get("all_runs", [])
+                  if r.get("rps") and (db, route, r.get("round", 0)) in floor_round]
+        if paired:
+            per_hello = sorted(paired)[(len(paired) - 1) // 2]
+        else:
+            per_hello = (c["rps"] / hello) if hello and c.get("rps") and route != "hello" else None
         ceil_kind = CEILING.get(route) if db == "postgres" else None
         ceil = pg.get(ceil_kind, {}).get("tps") if ceil_kind else None
         row = {"db": db, "route": route, "bin": b,
                "rps": c.get("rps"), "p50_ms": c.get("p50_ms"), "p99_ms": c.get("p99_ms"),
+               "rounds_rps": c.get("all_rps") if len(c.get("all_rps") or []) > 1 else None,
+               "rounds_per_hello": [round(v, 3) for v in paired] or None,
+               "rounds_open_p99": [r.get("p99_ms") for r in o.get("all_runs", [])] if len(o.get("all_runs", [])) > 1 else None,
                "open_rate": o.get("target_rate"), "open_rps": o.get("rps"),
                "open_p50_ms": o.get("p50_ms"), "open_p99_ms": o.get("p99_ms"), "open_behind": o.get("behind", False),
                "floor_open_p99_ms": floor_open.get((db, route), {}).get("p99_ms") if o else None,
@@ -240,7 +271,7 @@ def report(a):
                "rss_kb": max(c.get("rss_kb") or 0, o.get("rss_kb") or 0) or None,
                "ceiling": ceil_kind, "per_ceiling": (c["rps"] / ceil) if ceil and c.get("rps") else None,
                "per_healthz": (c["rps"] / health) if health and c.get("rps") and route not in ("healthz", "hello") else None,
-               "per_hello": (c["rps"] / hello) if hello and c.get("rps") and route != "hello" else None,
+               "per_hello": per_hello,
                "ok": all(k.get("ok") for k in kinds.values())}
         out_rows.append(row)
     index = {(r["db"], r["route"], r["bin"]): r for r in out_rows}
@@ -269,6 +300,8 @@ def report(a):
         "latency-corrected, in ms; 'hello': the bare hello's open-loop p99 at that same rate (the floor's own tail)")
     say("/pg: rps / pgbench ceiling (lookup for reads, UPDATE for writes); /hlth: rps / healthz rps; "
         "/hello: rps / the bare axum hello's rps (bench/hello, the HTTP floor, measured in the same run); RSS in MB")
+    say("routes measured in rounds (ROUNDS): rps is the median round's, /hello the median of the rounds' "
+        "rps over the floor measured just before each; open-loop p99s (theirs, the hello's) the median round's")
     say(head)
     say("-" * len(head))
     for r in out_rows:
@@ -286,6 +319,12 @@ def report(a):
         if not r["ok"]:
             line += "  FAILED"
         say(line)
+    for r in out_rows:
+        if r["rounds_per_hello"] and r["bin"] == "new":
+            say(f"  rounds of {r['db']} {r['route']}: rps {', '.join(fmt(v) for v in r['rounds_rps'])}; "
+                f"over the floor just before: {', '.join(f'{v:.2f}' for v in r['rounds_per_hello'])}"
+                + (f"; open-loop p99 {', '.join(fmt(v, '{:.2f}') for v in r['rounds_open_p99'])} ms"
+                   if r["rounds_open_p99"] else ""))
     if pg:
         say("")
         say(f"pgbench on the same PostgreSQL (-M prepared -c {meta['pg_clients']} -j {meta['threads']} "
@@ -430,7 +469,9 @@ def main():
     r.add_argument("--rate", type=float, default=0)
     r.add_argument("--duration", type=float, default=0)
     r.add_argument("--agents-free", type=int, default=0)
-    r.add_argument("--for-route", help="the floor's open-loop run: the route whose rate it was offered")
+    r.add_argument("--for-route", help="the floor's run: the route measured just after it (closed) "
+                   "or at whose rate it was offered (open)")
+    r.add_argument("--round", type=int, default=0, help="the round of a route measured in rounds (0: not)")
     w = sub.add_parser("wait")
     w.add_argument("url")
     w.add_argument("seconds", type=float)
