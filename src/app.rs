@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use axum::BoxError;
 use axum::body::{Body, Bytes, HttpBody};
-use axum::error_handling::HandleErrorLayer;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{HeaderName, HeaderValue, Method, Response, header};
 use futures_util::future::Either;
@@ -19,9 +18,10 @@ use tower::{Service, ServiceBuilder};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 
+use crate::api;
+use crate::api::deadline::DeadlineLayer;
 use crate::api::edge::EdgeLayer;
 use crate::api::track::LabelLayer;
-use crate::api::{self, ApiError};
 use crate::config::{Config, origin_list};
 
 #[derive(Debug, thiserror::Error)]
@@ -97,10 +97,9 @@ fn http_service(
     let api = ServiceBuilder::new()
         .layer(vary())
         .layer(cors(&config)?)
-        .layer(HandleErrorLayer::new(|_: tower::BoxError| async {
-            ApiError::Timeout
-        }))
-        .timeout(Duration::from_secs(config.request_timeout_secs))
+        .layer(DeadlineLayer(Duration::from_secs(
+            config.request_timeout_secs,
+        )))
         .layer(DefaultBodyLimit::max(config.body_limit_bytes as usize))
         .service(router.clone());
     Ok(ServiceBuilder::new().layer(edge).service(ByPath {

@@ -9,6 +9,7 @@ mod agent_on_break;
 pub mod auth;
 mod board;
 mod credentials;
+pub mod deadline;
 mod docs;
 pub mod edge;
 pub mod envelope;
