@@ -17,6 +17,7 @@ import argparse
 import json
 import math
 import re
+import statistics
 import sys
 import urllib.request
 
@@ -236,8 +237,8 @@ def report(a):
         runs.setdefault((r["db"], r["route"], r["bin"], r["kind"]), []).append(r)
     rows = {}
     for (db, route, b, kind), rs in runs.items():
-        # the run with the median rps stands for them all (its latency and answers); every
-        # run must have been real
+        # the median run (by rps closed, by p99 open) stands for them all (its latency and
+        # answers); every run must have been real
         pick = median_run(rs, "rps" if kind == "closed" else "p99_ms")
         rows.setdefault((db, route, b), {})[kind] = dict(pick, ok=all(r.get("ok") for r in rs),
                                                           all_rps=[r.get("rps") for r in rs], all_runs=rs)
@@ -254,7 +255,7 @@ def report(a):
                   for r in c.get("all_runs", [])
                   if r.get("rps") and (db, route, r.get("round", 0)) in floor_round]
         if paired:
-            per_hello = sorted(paired)[(len(paired) - 1) // 2]
+            per_hello = statistics.median_low(paired)
         else:
             per_hello = (c["rps"] / hello) if hello and c.get("rps") and route != "hello" else None
         ceil_kind = CEILING.get(route) if db == "postgres" else None
