@@ -64,20 +64,21 @@ impl<DB: Backend> SqlStore<DB> {
         //   once the file can be written. At most one try per pooled connection, plus one.
         let mut read_only = 0;
         loop {
-            let mut conn = self.conn().await?;
-            match DB::TransactionManager::begin(&mut conn, Some(DB::BEGIN.into())).await {
-                Ok(()) => return Ok(Tx::new(conn, self)),
+            let mut conn = Beginning(Some(self.conn().await?));
+            match DB::TransactionManager::begin(conn.get(), Some(DB::BEGIN.into())).await {
+                Ok(()) => return Ok(Tx::new(conn.begun(), self)),
                 Err(sqlx::Error::InvalidSavePointStatement) => {
                     tracing::warn!("closing a connection left inside a failed transaction");
-                    let _ = conn.close().await;
+                    let _ = conn.begun().close().await;
                 }
                 Err(sqlx::Error::Database(db)) if super::sqlite_code(db.as_ref()) == Some(8) => {
-                    let _ = conn.close().await;
+                    let _ = conn.begun().close().await;
                     read_only += 1;
                     if read_only > self.pool.options().get_max_connections() {
                         return Err(sqlx::Error::Database(db).into());
                     }
                 }
+                // Closed (`Beginning`): a connection whose BEGIN failed is not trusted.
                 Err(err) => return Err(err.into()),
             }
         }
@@ -93,26 +94,49 @@ impl<DB: Backend> SqlStore<DB> {
             return Ok(tx);
         };
         loop {
-            let mut conn = self.conn().await?;
-            match DB::TransactionManager::begin(&mut conn, Some(begin.clone().into())).await {
-                Ok(()) => return Ok(Tx::new(conn, self)),
+            let mut conn = Beginning(Some(self.conn().await?));
+            match DB::TransactionManager::begin(conn.get(), Some(begin.clone().into())).await {
+                Ok(()) => return Ok(Tx::new(conn.begun(), self)),
                 Err(sqlx::Error::InvalidSavePointStatement) => {
                     tracing::warn!("closing a connection left inside a failed transaction");
-                    let _ = conn.close().await;
+                    let _ = conn.begun().close().await;
                 }
                 Err(sqlx::Error::Database(db)) if db.code().as_deref() == Some(AGENT_DISABLED) => {
                     // Its transaction failed, and sqlx, which counts only those begun, does
                     // not roll it back: done here (or the connection is not reused).
-                    if Sql::<DB>::new("ROLLBACK").execute(&mut conn).await.is_err() {
-                        conn.close_on_drop();
+                    if Sql::<DB>::new("ROLLBACK").execute(conn.get()).await.is_ok() {
+                        drop(conn.begun());
                     }
                     return Err(StoreError::AgentDisabled);
                 }
-                Err(err) => {
-                    conn.close_on_drop();
-                    return Err(err.into());
-                }
+                Err(err) => return Err(err.into()),
             }
+        }
+    }
+}
+
+/// A connection whose BEGIN is under way: closed, not given back to the pool, if dropped
+/// before [`Beginning::begun`] (a request given up meanwhile, or a failed BEGIN). sqlx rolls
+/// back, on a drop, only a transaction it has counted, and a BEGIN sent but not yet answered
+/// is not one: the connection would go back to the pool inside the transaction (holding the
+/// agent's lock, or failed, refusing every later statement).
+struct Beginning<DB: Backend>(Option<PoolConnection<DB>>);
+
+impl<DB: Backend> Beginning<DB> {
+    fn get(&mut self) -> &mut PoolConnection<DB> {
+        self.0.as_mut().expect("a connection until begun")
+    }
+
+    /// The connection, kept: its BEGIN answered, or it is closed or clean.
+    fn begun(mut self) -> PoolConnection<DB> {
+        self.0.take().expect("a connection until begun")
+    }
+}
+
+impl<DB: Backend> Drop for Beginning<DB> {
+    fn drop(&mut self) {
+        if let Some(conn) = self.0.as_mut() {
+            conn.close_on_drop();
         }
     }
 }

@@ -4,9 +4,10 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use crate::support::{PREFIX, TestApp, code};
+use crate::support::{Backend, PREFIX, TestApp, code};
 use reqwest::Method;
 use serde_json::{Value, json};
+use sqlx::Connection;
 use tokio::task::JoinSet;
 
 on_both_databases! {
@@ -516,4 +517,54 @@ async fn disabling_while_the_backend_acts_leaves_nothing_open(app: TestApp) {
         app.v1_ok(Method::POST, "/v1/agents/7/enable", &token, None, 200)
             .await;
     }
+}
+
+/// A change given up while its `BEGIN` waits (here: the request's deadline passes while
+/// another transaction holds the agent's row) leaves no transaction open on the server's
+/// connections. sqlx rolls back only a transaction it has counted, and a `BEGIN` sent but not
+/// yet answered is not one: the connection went back to the pool inside it, holding the
+/// agent's lock, and every later change of the agent waited for it (or, once a statement
+/// failed in it, every user of the connection got "current transaction is aborted").
+#[tokio::test]
+async fn a_change_given_up_while_it_begins_leaves_no_transaction_open() {
+    let Some(app) = TestApp::spawn_with(Backend::Postgres, |config| {
+        config.request_timeout_secs = 1;
+        config.db_max_connections = 2;
+    })
+    .await
+    else {
+        return;
+    };
+    let f = app.fixture("acme", "7").await;
+    let db = app.db.as_ref().unwrap();
+    let mut holder = sqlx::PgConnection::connect(&db.url()).await.unwrap();
+    sqlx::raw_sql("BEGIN; SELECT 1 FROM agents WHERE agent_id = '7' FOR UPDATE")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    // The start's BEGIN (with the agent's lock) waits behind the holder; the deadline gives up.
+    let (_, text) = app
+        .post_raw(
+            "startBreak",
+            json!({"ssid": f.ssid, "reason": "break"}).to_string(),
+        )
+        .await;
+    assert_eq!(code(&serde_json::from_str(&text).unwrap()), 1032, "{text}");
+    sqlx::raw_sql("COMMIT").execute(&mut holder).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let open: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+         AND state LIKE 'idle in transaction%' AND pid <> pg_backend_pid()",
+    )
+    .fetch_one(&mut holder)
+    .await
+    .unwrap();
+    assert_eq!(open, 0, "a pooled connection was left inside a transaction");
+    // The agent is free: the given-up start changed nothing, and the next one is made.
+    let answer = app.call("agentOnBreak", json!({"ssid": f.ssid})).await;
+    assert_eq!(code(&answer), 1502, "{answer}");
+    let answer = app
+        .call("startBreak", json!({"ssid": f.ssid, "reason": "break"}))
+        .await;
+    assert_eq!(answer["status"], "success", "{answer}");
 }
