@@ -190,8 +190,9 @@ async fn end_everything<DB: Backend>(conn: &mut Tx<DB>, agent: &Agent, act: Act)
 
 /// Inside a transaction: locks the agent's row until the end of the transaction and makes
 /// sure it is not disabled. A concurrent disable then either commits first (and this write
-/// is refused) or waits for this write (and ends what it opened). The no-op UPDATE takes
-/// the row lock on PostgreSQL; SQLite's BEGIN IMMEDIATE serialises writers already.
+/// is refused) or waits for this write (and ends what it opened). SQLite's (PostgreSQL
+/// sends its own function, `Backend::begin_on_agent`): BEGIN IMMEDIATE serialises writers
+/// already, and the no-op UPDATE checks the agent.
 pub(super) async fn lock_enabled_agent<DB: Backend>(
     conn: &mut DB::Connection,
     agent_pk: i64,

@@ -35,8 +35,8 @@ impl Backend for Postgres {
     /// releasing the lock at once, and [`Backend::finish`] waits for it before the answer.
     const BEGIN: &'static str = "BEGIN; SET LOCAL synchronous_commit = off";
 
-    /// `lock_enabled_agent` (migration 0010) is `UPDATE agents SET disabled = disabled`,
-    /// as the separate statement is on SQLite.
+    /// `lock_enabled_agent` (migrations 0010, 0015) locks the row `FOR NO KEY UPDATE`: the
+    /// lock an UPDATE of it takes, without writing it (SQLite's separate statement updates).
     fn begin_on_agent(agent_pk: i64) -> Option<String> {
         Some(format!(
             "{}; SELECT lock_enabled_agent({agent_pk})",
