@@ -6,10 +6,10 @@ use std::sync::Arc;
 use sqlx::pool::PoolConnection;
 use sqlx::{Pool, TransactionManager};
 
-use super::Result;
 use super::backend::{Backend, Decode, NewEvent, Sql, Unfinished};
 use super::group_commit::Turns;
 use super::sql::SqlStore;
+use super::{Result, StoreError};
 use crate::domain::{Act, Actor, Agent, Break, Call, EventDetails, WrapUp};
 use crate::live::{AgentUpdate, Change, Feed};
 
@@ -199,7 +199,7 @@ impl<DB: Backend> Tx<DB> {
     /// own commit, by its account's group commit, under the account's lock (see
     /// [`Backend::finish`]); SQLite serialises writers anyway.
     pub async fn commit(self) -> Result<()> {
-        self.end(true).await
+        self.end_detached(true).await
     }
 
     /// Commits without waiting for the commit to be durable: for writes a crash of the
@@ -211,7 +211,17 @@ impl<DB: Backend> Tx<DB> {
             self.events.is_empty(),
             "events are always committed durably"
         );
-        self.end(false).await
+        self.end_detached(false).await
+    }
+
+    /// [`Self::end`] on a task of its own, so that a request given up meanwhile (a timeout, a
+    /// client gone) still finishes it: committed or not, this instance's view is told. Given up
+    /// halfway, the commit landed (or was on its way) and the view never heard of it, since
+    /// this instance skips its own announcements: reads answered the state before it.
+    async fn end_detached(self, durable: bool) -> Result<()> {
+        tokio::spawn(self.end(durable))
+            .await
+            .map_err(|e| StoreError::Database(sqlx::Error::Io(e.into())))?
     }
 
     async fn end(mut self, durable: bool) -> Result<()> {

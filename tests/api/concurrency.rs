@@ -568,3 +568,52 @@ async fn a_change_given_up_while_it_begins_leaves_no_transaction_open() {
         .await;
     assert_eq!(answer["status"], "success", "{answer}");
 }
+
+/// A change given up after its commit, while it waits for its account's sequencing run (here:
+/// the request's deadline passes while another transaction holds the account's event lock),
+/// still reaches this instance's live view once it is done: the next read answers the change,
+/// never the state before it (this instance skips its own announcements on the feed, so the
+/// view hears of its changes only from the write itself).
+#[tokio::test]
+async fn a_change_given_up_after_its_commit_still_reaches_the_live_view() {
+    let Some(app) = TestApp::spawn_with(Backend::Postgres, |config| {
+        config.request_timeout_secs = 1;
+    })
+    .await
+    else {
+        return;
+    };
+    let f = app.fixture("acme", "7").await;
+    // The agent in the live view, not on break.
+    let answer = app.call("agentOnBreak", json!({"ssid": f.ssid})).await;
+    assert_eq!(code(&answer), 1502, "{answer}");
+    let db = app.db.as_ref().unwrap();
+    let mut holder = sqlx::PgConnection::connect(&db.url()).await.unwrap();
+    sqlx::raw_sql(
+        "BEGIN; SELECT pg_advisory_xact_lock(account_pk) FROM agents WHERE agent_id = '7'",
+    )
+    .execute(&mut holder)
+    .await
+    .unwrap();
+    // Committed, then waiting for the run behind the holder; the deadline gives up.
+    let (_, text) = app
+        .post_raw(
+            "startBreak",
+            json!({"ssid": f.ssid, "reason": "break"}).to_string(),
+        )
+        .await;
+    assert_eq!(code(&serde_json::from_str(&text).unwrap()), 1032, "{text}");
+    sqlx::raw_sql("COMMIT").execute(&mut holder).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let answer = app.call("agentOnBreak", json!({"ssid": f.ssid})).await;
+        if answer["status"] == "success" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the view still answers the state before the committed break: {answer}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
