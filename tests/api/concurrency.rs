@@ -536,21 +536,9 @@ async fn a_change_given_up_while_it_begins_leaves_no_transaction_open() {
         return;
     };
     let f = app.fixture("acme", "7").await;
-    let db = app.db.as_ref().unwrap();
-    let mut holder = sqlx::PgConnection::connect(&db.url()).await.unwrap();
-    sqlx::raw_sql("BEGIN; SELECT 1 FROM agents WHERE agent_id = '7' FOR UPDATE")
-        .execute(&mut holder)
-        .await
-        .unwrap();
-    // The start's BEGIN (with the agent's lock) waits behind the holder; the deadline gives up.
-    let (_, text) = app
-        .post_raw(
-            "startBreak",
-            json!({"ssid": f.ssid, "reason": "break"}).to_string(),
-        )
-        .await;
-    assert_eq!(code(&serde_json::from_str(&text).unwrap()), 1032, "{text}");
-    sqlx::raw_sql("COMMIT").execute(&mut holder).await.unwrap();
+    // The start's BEGIN (with the agent's lock) waits behind the holder.
+    let lock = "SELECT 1 FROM agents WHERE agent_id = '7' FOR UPDATE";
+    let mut holder = start_given_up_behind(&app, lock, &f.ssid).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let open: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
@@ -587,23 +575,9 @@ async fn a_change_given_up_after_its_commit_still_reaches_the_live_view() {
     // The agent in the live view, not on break.
     let answer = app.call("agentOnBreak", json!({"ssid": f.ssid})).await;
     assert_eq!(code(&answer), 1502, "{answer}");
-    let db = app.db.as_ref().unwrap();
-    let mut holder = sqlx::PgConnection::connect(&db.url()).await.unwrap();
-    sqlx::raw_sql(
-        "BEGIN; SELECT pg_advisory_xact_lock(account_pk) FROM agents WHERE agent_id = '7'",
-    )
-    .execute(&mut holder)
-    .await
-    .unwrap();
-    // Committed, then waiting for the run behind the holder; the deadline gives up.
-    let (_, text) = app
-        .post_raw(
-            "startBreak",
-            json!({"ssid": f.ssid, "reason": "break"}).to_string(),
-        )
-        .await;
-    assert_eq!(code(&serde_json::from_str(&text).unwrap()), 1032, "{text}");
-    sqlx::raw_sql("COMMIT").execute(&mut holder).await.unwrap();
+    // Committed, then waiting for the run behind the holder of the account's event lock.
+    let lock = "SELECT pg_advisory_xact_lock(account_pk) FROM agents WHERE agent_id = '7'";
+    let _holder = start_given_up_behind(&app, lock, &f.ssid).await;
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         let answer = app.call("agentOnBreak", json!({"ssid": f.ssid})).await;
@@ -616,4 +590,21 @@ async fn a_change_given_up_after_its_commit_still_reaches_the_live_view() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// Takes a lock (`lock`, a statement) in a transaction of the test's own, then sends a start
+/// of a break for `ssid` that waits behind it until the request's deadline gives it up (1032);
+/// then commits, releasing the lock. Answers the test's connection.
+async fn start_given_up_behind(app: &TestApp, lock: &str, ssid: &str) -> sqlx::PgConnection {
+    let db = app.db.as_ref().unwrap();
+    let mut holder = sqlx::PgConnection::connect(&db.url()).await.unwrap();
+    sqlx::raw_sql(&format!("BEGIN; {lock}"))
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    let body = json!({"ssid": ssid, "reason": "break"}).to_string();
+    let (_, text) = app.post_raw("startBreak", body).await;
+    assert_eq!(code(&serde_json::from_str(&text).unwrap()), 1032, "{text}");
+    sqlx::raw_sql("COMMIT").execute(&mut holder).await.unwrap();
+    holder
 }
