@@ -3,7 +3,7 @@
 use super::agents::enabled;
 use super::{Found, OnConflict, Result, Service, ServiceError};
 use crate::domain::{Account, Act, Actor, Agent, NewSession, Ping, SessionContext, now_unix};
-use crate::live::key_of;
+use crate::live::{PendingPings, Pings, key_of};
 use crate::secrets;
 
 impl Service {
@@ -161,16 +161,42 @@ impl Service {
         if pending.is_empty() {
             return Ok(0);
         }
-        match self.store.flush_pings(&pending).await {
+        let mut taken = Unwritten(&self.pings, Some(pending));
+        let written = self.store.flush_pings(taken.pending()).await;
+        match written {
             Ok(()) => {
-                self.pings.flushed(Some(pending.agents.len()));
-                Ok(pending.agents.len())
+                let flushed = taken.written();
+                self.pings.flushed(Some(flushed));
+                Ok(flushed)
             }
             Err(err) => {
                 self.pings.flushed(None);
-                self.pings.restore(pending);
                 Err(err.into())
             }
+        }
+    }
+}
+
+/// Heartbeats taken for a write: given back to the buffer unless written, after a failed
+/// write and after one given up (the flusher is aborted at a stop, mid-write: the stop's last
+/// flush then writes them, as the README promises).
+struct Unwritten<'a>(&'a Pings, Option<PendingPings>);
+
+impl Unwritten<'_> {
+    fn pending(&self) -> &PendingPings {
+        self.1.as_ref().expect("pending until written")
+    }
+
+    /// Written: how many agents' heartbeats.
+    fn written(&mut self) -> usize {
+        self.1.take().map_or(0, |p| p.agents.len())
+    }
+}
+
+impl Drop for Unwritten<'_> {
+    fn drop(&mut self) {
+        if let Some(pending) = self.1.take() {
+            self.0.restore(pending);
         }
     }
 }

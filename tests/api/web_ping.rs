@@ -10,6 +10,7 @@ use crate::support::{
     SSID_NOT_VALID_FOR_PING, TestApp, agent, expect, missing, sql_row,
 };
 use serde_json::{Value, json};
+use sqlx::Connection;
 use tokio::time::sleep;
 
 on_both_databases! {
@@ -370,4 +371,52 @@ async fn pings_keep_the_session_alive(backend: Backend) {
     .await;
     let late_ping = json!({"ssid": idle, "mic_perm": "granted"});
     expect(&app, ROUTE, late_ping, &SSID_NOT_VALID_FOR_PING).await;
+}
+
+/// A flush given up mid-write (as the flusher is aborted at a stop) gives its heartbeats back
+/// to the buffer, and the stop's last flush writes them: a graceful stop loses none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_flush_given_up_mid_write_keeps_its_heartbeats() {
+    let Some(app) = TestApp::spawn_with(Backend::Postgres, |c| c.ping_flush_ms = 1000).await else {
+        return;
+    };
+    let f = app.fixture("acme", "7").await;
+    let db = app.db.as_ref().unwrap();
+    let mut holder = sqlx::PgConnection::connect(&db.url()).await.unwrap();
+    let mut attempts = 0;
+    for client_time in CLIENT_SECONDS.. {
+        // Each ping's client time its own, so that each flush has something to change.
+        let ping = json!({"ssid": f.ssid, "mic_perm": "granted", "ping_time": client_time});
+        let answer = app.call(ROUTE, ping).await;
+        assert_eq!(answer["status"], "success", "{answer}");
+        // The first ping changes the microphone, and is written at once.
+        if app.service.pings().pending() == 0 {
+            continue;
+        }
+        // The flush's UPDATE waits behind the holder until it is given up.
+        sqlx::raw_sql("BEGIN; SELECT 1 FROM agents WHERE agent_id = '7' FOR UPDATE")
+            .execute(&mut holder)
+            .await
+            .unwrap();
+        let flush = app.service.flush_pings(now_unix());
+        let given_up = tokio::time::timeout(Duration::from_millis(300), flush).await;
+        sqlx::raw_sql("ROLLBACK")
+            .execute(&mut holder)
+            .await
+            .unwrap();
+        if given_up.is_err() {
+            break;
+        }
+        // The server's own flusher took it first: again.
+        attempts += 1;
+        assert!(attempts < 5, "no flush could be given up mid-write");
+    }
+    assert_eq!(
+        app.service.pings().pending(),
+        1,
+        "the heartbeat the given-up flush had taken is lost"
+    );
+    let written = stored(&app, "7").await;
+    assert!(written.server_time.is_some_and(|t| t >= now_unix() - 5));
+    assert_eq!(app.service.pings().pending(), 0);
 }
