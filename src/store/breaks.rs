@@ -6,7 +6,7 @@ use super::backend::{AtOnce, Backend, NewEvent, Sql};
 use super::reasons::REASON_NAMED;
 use super::reasons::Reasons;
 use super::sql::SqlStore;
-use super::tx::Tx;
+use super::tx::{Tx, detached};
 use super::{Result, StoreError};
 use crate::domain::{Act, Agent, Break, BreakEnding, BreakReason, Ending, EventDetails};
 use crate::live::{AgentUpdate, Change};
@@ -252,10 +252,9 @@ impl<DB: Backend> SqlStore<DB> {
         let mut conn = self.conn().await?;
         let (feed, turns, runs) = (self.feed.clone(), self.turns.clone(), self.runs.clone());
         let (account_pk, agent_pk) = (agent.account_pk, agent.id);
-        // On a task of its own, so that a request given up meanwhile (a timeout, a client
-        // gone) still finishes it: rolled back or committed, its view updated, and its
-        // connection clean (the message runs outside sqlx's transactions).
-        let write = tokio::spawn(async move {
+        // Detached: rolled back or committed, its view updated, and its connection clean (the
+        // message runs outside sqlx's transactions) whatever happens to the request.
+        detached(async move {
             let before = feed.view().generation();
             match DB::at_once(&mut conn, call, &event, feed.instance()).await {
                 AtOnce::Done => {
@@ -276,9 +275,7 @@ impl<DB: Backend> SqlStore<DB> {
                     Err(err)
                 }
             }
-        });
-        write
-            .await
-            .map_err(|e| StoreError::Database(sqlx::Error::Io(e.into())))?
+        })
+        .await
     }
 }

@@ -214,14 +214,9 @@ impl<DB: Backend> Tx<DB> {
         self.end_detached(false).await
     }
 
-    /// [`Self::end`] on a task of its own, so that a request given up meanwhile (a timeout, a
-    /// client gone) still finishes it: committed or not, this instance's view is told. Given up
-    /// halfway, the commit landed (or was on its way) and the view never heard of it, since
-    /// this instance skips its own announcements: reads answered the state before it.
+    /// [`Self::end`], [`detached`]: committed or not, this instance's view is told.
     async fn end_detached(self, durable: bool) -> Result<()> {
-        tokio::spawn(self.end(durable))
-            .await
-            .map_err(|e| StoreError::Database(sqlx::Error::Io(e.into())))?
+        detached(self.end(durable)).await
     }
 
     async fn end(mut self, durable: bool) -> Result<()> {
@@ -290,6 +285,18 @@ impl<DB: Backend> Tx<DB> {
         self.open = false;
         Ok(())
     }
+}
+
+/// Runs the end of a write on a task of its own, so that a request given up meanwhile (a
+/// timeout, a client gone) still finishes it. Given up halfway, its commit landed (or was on
+/// its way) and this instance's view never heard of it, since an instance skips its own
+/// announcements: reads answered the state before the change.
+pub(super) async fn detached<T: Send + 'static>(
+    write: impl Future<Output = Result<T>> + Send + 'static,
+) -> Result<T> {
+    tokio::spawn(write)
+        .await
+        .map_err(|e| StoreError::Database(sqlx::Error::Io(e.into())))?
 }
 
 /// Each account of `events` (sorted by account) once.
