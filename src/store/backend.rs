@@ -162,29 +162,14 @@ pub trait Backend:
     ) -> BoxFuture<'a, sqlx::Result<()>> {
         Box::pin(async { Ok(()) })
     }
-    /// Whether a break's start or end may be sent whole, as one statement (the three below).
+    /// Whether a break's start or end may be sent whole, as one statement ([`Self::at_once`]);
+    /// not on SQLite, whose writes cost no round trips.
     const AT_ONCE: bool = false;
-    /// The call of a break start sent whole as one statement (`pg_at_once.rs`) for the
-    /// reason `name` resolved to before; None: this database has no such path (SQLite, whose
-    /// writes cost no round trips).
-    fn start_break_at_once(
-        _agent_pk: i64,
-        _account_pk: i64,
-        _name: &str,
-        _reason: &BreakReason,
-        _now: i64,
-    ) -> Option<Result<String>> {
-        None
-    }
-    /// The call of a break end sent whole as one statement, of the open break `known`.
-    fn end_break_at_once(_agent_pk: i64, _known: &Break, _now: i64) -> Option<Result<String>> {
-        None
-    }
-    /// Runs the call of one of the two above and records its `event`, in one statement and
-    /// one transaction (see `pg_at_once.rs`): durable once [`Self::sequenced`] answers.
+    /// Runs `call` and records its `event`, in one statement and one transaction (see
+    /// `pg_at_once.rs`): durable once [`Self::sequenced`] answers. Only where [`Self::AT_ONCE`].
     fn at_once<'c>(
         _conn: &'c mut Self::Connection,
-        _call: String,
+        _call: AtOnceCall,
         _event: &'c NewEvent,
         _instance: u64,
     ) -> BoxFuture<'c, AtOnce> {
@@ -258,6 +243,26 @@ pub struct NewEvent {
 /// What [`Backend::finish`] answers once committed: the events' ids, each where known
 /// (PostgreSQL's group commit numbers them in a run another write may make).
 pub type Finished = std::result::Result<Vec<Option<i64>>, Unfinished>;
+
+/// A change sent whole, as one statement ([`Backend::at_once`]), with what the caller knows
+/// of it beforehand (which the database checks).
+#[derive(Debug)]
+pub enum AtOnceCall {
+    /// A break start, for the reason `name` resolved to before.
+    Start {
+        agent_pk: i64,
+        account_pk: i64,
+        name: String,
+        reason: BreakReason,
+        now: i64,
+    },
+    /// The end of the open break `known`.
+    End {
+        agent_pk: i64,
+        known: Break,
+        now: i64,
+    },
+}
 
 /// What a write sent whole in one message came to ([`Backend::at_once`]).
 #[derive(Debug)]

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use super::backend::{AtOnce, Backend, NewEvent, Sql};
+use super::backend::{AtOnce, AtOnceCall, Backend, NewEvent, Sql};
 use super::reasons::REASON_NAMED;
 use super::reasons::Reasons;
 use super::sql::SqlStore;
@@ -77,7 +77,13 @@ impl<DB: Backend> Breaks for SqlStore<DB> {
                 started_at: now,
                 ended_at: None,
             };
-            let call = DB::start_break_at_once(agent.id, agent.account_pk, reason, &known, now);
+            let call = AtOnceCall::Start {
+                agent_pk: agent.id,
+                account_pk: agent.account_pk,
+                name: reason.to_owned(),
+                reason: known,
+                now,
+            };
             let update = AgentUpdate::BreakStarted(started.clone());
             if self
                 .at_once(agent, call, start_details(&started), act, update)
@@ -140,12 +146,16 @@ impl<DB: Backend> Breaks for SqlStore<DB> {
         known: Option<&Break>,
         act: Act,
     ) -> Result<Option<Break>> {
-        if let Some(known) = known {
+        if let Some(known) = known.filter(|_| DB::AT_ONCE) {
             let ended = Break {
                 ended_at: Some(act.now.max(known.started_at)),
                 ..known.clone()
             };
-            let call = DB::end_break_at_once(agent.id, known, act.now);
+            let call = AtOnceCall::End {
+                agent_pk: agent.id,
+                known: known.clone(),
+                now: act.now,
+            };
             let details = end_details(&ended, Ending::Ended, act.now);
             let act_at = Act {
                 actor: act.actor,
@@ -226,14 +236,14 @@ impl<DB: Backend> SqlStore<DB> {
     async fn at_once(
         &self,
         agent: &Agent,
-        call: Option<Result<String>>,
+        call: AtOnceCall,
         details: EventDetails,
         act: Act,
         update: AgentUpdate,
     ) -> Result<bool> {
-        let Some(call) = call else {
+        if !DB::AT_ONCE {
             return Ok(false);
-        };
+        }
         let event = NewEvent {
             account_pk: agent.account_pk,
             agent_pk: Some(agent.id),
@@ -242,7 +252,6 @@ impl<DB: Backend> SqlStore<DB> {
             at: act.now,
             details: details.to_json().to_string(),
         };
-        let call = call?;
         let change = [Change {
             account_pk: agent.account_pk,
             agent_pk: Some(agent.id),

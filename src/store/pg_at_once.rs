@@ -9,76 +9,73 @@
 //! the database agrees, and refuse otherwise (`Stale`: the caller takes the long way, three
 //! round trips, which also says precisely why a change is refused). One message instead of
 //! three: each wakes PostgreSQL and this server once, and they were most of a change's cost;
-//! one statement instead of six (BEGIN, SET, the lock, the change, the INSERT, COMMIT): each
-//! was parsed and planned in every message.
+//! one statement instead of six (BEGIN, SET, the lock, the change, the INSERT, COMMIT).
+//! The statement is a prepared one, its values bound (sqlx keeps it prepared per
+//! connection): PostgreSQL neither parses nor plans it again at each call, which took a
+//! sixth of its time (`pgbench -r`, one client: 272 → 229 µs a start, 225 → 191 an end).
 //!
 //! Outside sqlx's transactions (the statement is its own), so a failed one is rolled back by
 //! the server; one whose outcome is unknown closes its connection.
 
-use sqlx::Executor;
-use sqlx::postgres::PgConnection;
+use sqlx::postgres::{PgArguments, PgConnection, Postgres};
+use sqlx::query::Query;
 
 use super::StoreError;
-use super::backend::{AtOnce, BoxFuture, NewEvent};
-use super::pg_commit::{event_values, literal};
+use super::backend::{AtOnce, AtOnceCall, BoxFuture, NewEvent};
 
 /// PostgreSQL's answer to a change its functions found not as the caller knew it.
 const STALE: [&str; 2] = ["APRSN", "APSTL"];
 const ON_CALL: &str = "APONC";
 const AGENT_DISABLED: &str = "APDIS";
 
-/// `SELECT start_break_once(…` as literals, its arguments left open for the event's
-/// ([`write`] closes them).
-pub(super) fn start_break(
-    agent_pk: i64,
-    account_pk: i64,
-    name: &str,
-    reason: &crate::domain::BreakReason,
-    now: i64,
-) -> Result<String, StoreError> {
-    Ok(format!(
-        "SELECT start_break_once({agent_pk}, {account_pk}, {}, {}, {}, {}, {}, {now}",
-        literal(name)?,
-        reason.id,
-        literal(reason.code.as_str())?,
-        literal(reason.label.as_str())?,
-        reason
-            .limit_seconds
-            .map_or("NULL".into(), |l| l.to_string()),
-    ))
-}
+const START: &str = "SELECT start_break_once($1, $2, $3, $4, $5, $6, $7, $8, \
+    $9, $10, $11, $12, $13, $14, $15)";
+const END: &str = "SELECT end_break_once($1, $2, $3, $4, $5, $6, \
+    $7, $8, $9, $10, $11, $12, $13)";
 
-/// `SELECT end_break_once(…` of the open break `known`, as literals, its arguments left
-/// open for the event's ([`write`] closes them).
-pub(super) fn end_break(
-    agent_pk: i64,
-    known: &crate::domain::Break,
-    now: i64,
-) -> Result<String, StoreError> {
-    Ok(format!(
-        "SELECT end_break_once({agent_pk}, {now}, {}, {}, {}, {}",
-        known.started_at,
-        literal(&known.reason_code)?,
-        literal(&known.reason)?,
-        known.limit_seconds.map_or("NULL".into(), |l| l.to_string()),
-    ))
-}
-
-/// Runs `call` (one of the two above) with its `event`, as one statement: durable once the
-/// account's group commit answers (`pg_commit::sequenced`).
+/// Runs `call` with its `event`, as one statement: durable once the account's group commit
+/// answers (`pg_commit::sequenced`).
 pub(super) fn write<'c>(
     conn: &'c mut PgConnection,
-    call: String,
+    call: AtOnceCall,
     event: &'c NewEvent,
     instance: u64,
 ) -> BoxFuture<'c, AtOnce> {
     Box::pin(async move {
-        let values = literal(&instance.to_string()).and_then(|text| event_values(event, &text));
-        let sql = match values {
-            Ok(arguments) => format!("{call}, {arguments})"),
-            Err(err) => return AtOnce::Refused(err),
+        // PostgreSQL stores no NUL in text: refused here, as a literal's would be.
+        if texts(&call, event).any(|t| t.contains('\0')) {
+            return AtOnce::Refused(StoreError::BadText);
+        }
+        let instance = instance.to_string();
+        let query = match &call {
+            AtOnceCall::Start {
+                agent_pk,
+                account_pk,
+                name,
+                reason,
+                now,
+            } => sqlx::query(START)
+                .bind(agent_pk)
+                .bind(account_pk)
+                .bind(name)
+                .bind(reason.id)
+                .bind(&reason.code)
+                .bind(&reason.label)
+                .bind(reason.limit_seconds)
+                .bind(now),
+            AtOnceCall::End {
+                agent_pk,
+                known,
+                now,
+            } => sqlx::query(END)
+                .bind(agent_pk)
+                .bind(now)
+                .bind(known.started_at)
+                .bind(&known.reason_code)
+                .bind(&known.reason)
+                .bind(known.limit_seconds),
         };
-        match conn.execute(sqlx::raw_sql(&sql)).await {
+        match with_event(query, event, &instance).execute(conn).await {
             Ok(_) => AtOnce::Done,
             // Refused: the server rolled the statement's transaction back.
             Err(sqlx::Error::Database(db)) => match db.code().as_deref() {
@@ -90,4 +87,29 @@ pub(super) fn write<'c>(
             Err(err) => AtOnce::Unknown(err.into()),
         }
     })
+}
+
+/// The event's values, in `pending_events`' column order: the calls' last arguments.
+fn with_event<'q>(
+    query: Query<'q, Postgres, PgArguments>,
+    e: &'q NewEvent,
+    instance: &'q str,
+) -> Query<'q, Postgres, PgArguments> {
+    query
+        .bind(e.account_pk)
+        .bind(e.agent_pk)
+        .bind(e.kind.as_str())
+        .bind(&e.actor)
+        .bind(e.at)
+        .bind(&e.details)
+        .bind(instance)
+}
+
+/// Every text the statement carries.
+fn texts<'a>(call: &'a AtOnceCall, e: &'a NewEvent) -> impl Iterator<Item = &'a str> {
+    let call: [&str; 3] = match call {
+        AtOnceCall::Start { name, reason, .. } => [name, &reason.code, &reason.label],
+        AtOnceCall::End { known, .. } => [&known.reason_code, &known.reason, ""],
+    };
+    call.into_iter().chain([e.actor.as_str(), &e.details])
 }

@@ -154,7 +154,7 @@ fn pending(events: &[NewEvent], instance: u64) -> Result<String, StoreError> {
 }
 
 /// An event's values as literals, in `pending_events`' column order (`instance_text` already
-/// a literal): a row of [`pending`], the last arguments of `start_break_once`/`end_break_once`.
+/// a literal): a row of [`pending`].
 pub(super) fn event_values(e: &NewEvent, instance_text: &str) -> Result<String, StoreError> {
     let agent = e
         .agent_pk

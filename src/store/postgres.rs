@@ -9,9 +9,10 @@ use sqlx::postgres::{
 use sqlx::{Connection, Executor, Pool};
 
 use super::StoreOptions;
-use super::backend::{AtOnce, Backend, BoxFuture, Finished, NewEvent, RowsAffected, pool_options};
+use super::backend::{
+    AtOnce, AtOnceCall, Backend, BoxFuture, Finished, NewEvent, RowsAffected, pool_options,
+};
 use super::group_commit::Turns;
-use crate::domain::{Break, BreakReason};
 use crate::live::{CHANNEL, Change, Feed, PendingPings};
 
 /// How often each instance announces a probe, so a listener that hears nothing for
@@ -99,25 +100,9 @@ impl Backend for Postgres {
 
     const AT_ONCE: bool = true;
 
-    fn start_break_at_once(
-        agent_pk: i64,
-        account_pk: i64,
-        name: &str,
-        reason: &BreakReason,
-        now: i64,
-    ) -> Option<super::Result<String>> {
-        Some(super::pg_at_once::start_break(
-            agent_pk, account_pk, name, reason, now,
-        ))
-    }
-
-    fn end_break_at_once(agent_pk: i64, known: &Break, now: i64) -> Option<super::Result<String>> {
-        Some(super::pg_at_once::end_break(agent_pk, known, now))
-    }
-
     fn at_once<'c>(
         conn: &'c mut PgConnection,
-        call: String,
+        call: AtOnceCall,
         event: &'c NewEvent,
         instance: u64,
     ) -> BoxFuture<'c, AtOnce> {
