@@ -165,6 +165,7 @@ impl Service {
         let written = self.store.flush_pings(taken.pending()).await;
         match written {
             Ok(()) => {
+                self.pings.written(taken.pending(), now);
                 let flushed = taken.written();
                 self.pings.flushed(Some(flushed));
                 Ok(flushed)
